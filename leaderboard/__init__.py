@@ -1,0 +1,3 @@
+"""ImageNet inference-energy leaderboard: submissions, scoring and the static site."""
+
+__version__ = "0.1.0"

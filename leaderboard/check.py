@@ -1,0 +1,87 @@
+"""`leaderboard check`: check many submission files (and their records) and collect every problem."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from leaderboard.errors import Problem
+from leaderboard.records import MEASUREMENTS_DIRNAME, iter_records
+from leaderboard.submission import SUBMISSION_FILENAME, Submission, check_submission_file
+from leaderboard.timm_catalog import load_catalog
+
+
+@dataclass
+class CheckReport:
+    """Everything a check found."""
+
+    files_checked: int = 0
+    submissions: list[Submission] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that fail the check."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems reported but not failing."""
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+def find_submission_files(paths: Sequence[Path], submissions_dir: Path) -> tuple[list[Path], list[Problem]]:
+    """Expand the given paths (files or folders) to submission files; default: all of them."""
+    if not paths:
+        if not submissions_dir.is_dir():
+            return [], [Problem(str(submissions_dir), "", "no submissions folder here",
+                                "run from the repository root or pass --submissions DIR")]
+        return sorted(submissions_dir.glob(f"*/{SUBMISSION_FILENAME}")), []
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.rglob(SUBMISSION_FILENAME))
+            if not found:
+                problems.append(Problem(str(path), "", f"no {SUBMISSION_FILENAME} in this folder",
+                                        f"add submissions/<id>/{SUBMISSION_FILENAME}"))
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            problems.append(Problem(str(path), "", "no such file or folder", "check the path"))
+    return files, problems
+
+
+def check_paths(
+    paths: Sequence[Path],
+    submissions_dir: Path = Path("submissions"),
+    check_records: bool = True,
+) -> CheckReport:
+    """Check submissions (all, or the given files/folders) and, optionally, all records.
+
+    Args:
+        paths: Files or folders to check; empty means every submission under ``submissions_dir``.
+        submissions_dir: The repository's submissions folder.
+        check_records: Also validate every measurement record in ``submissions_dir``.
+    """
+    report = CheckReport()
+    files, report.problems = find_submission_files(paths, submissions_dir)
+    architectures = load_catalog().architectures
+    for path in files:
+        submission, problems = check_submission_file(path, known_architectures=architectures)
+        report.files_checked += 1
+        report.problems.extend(problems)
+        if submission is not None:
+            report.submissions.append(submission)
+    if check_records and submissions_dir.is_dir():
+        entry_ids = {p.name for p in submissions_dir.iterdir() if p.is_dir()}
+        for path, result in iter_records(submissions_dir):
+            if isinstance(result, Problem):
+                report.problems.append(result)
+            elif result.entry_id not in entry_ids:
+                report.problems.append(Problem(str(path), "entry_id",
+                                               f"no submission '{result.entry_id}'",
+                                               f"records live in submissions/<id>/{MEASUREMENTS_DIRNAME}/"))
+    return report

@@ -1,0 +1,56 @@
+"""One small error hierarchy. Every message says what is wrong, where, and how to fix it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem found in one input file.
+
+    Attributes:
+        file: Path of the file, as given by the user.
+        location: Dotted field path (``model.weights.revision``) or ``line L, column C``.
+        message: What is wrong.
+        fix: How to fix it.
+        severity: ``error`` fails the check; ``warning`` is reported only.
+    """
+
+    file: str
+    location: str
+    message: str
+    fix: str = ""
+    severity: Severity = "error"
+
+    def format(self) -> str:
+        """Render as ``file: location: severity: message (fix: ...)``."""
+        where = f"{self.file}: {self.location}" if self.location else self.file
+        text = f"{where}: {self.severity}: {self.message}"
+        if self.fix:
+            text += f"\n    fix: {self.fix}"
+        return text
+
+
+class LeaderboardError(Exception):
+    """Base class for errors the CLI maps to a clean message and a non-zero exit."""
+
+    exit_code = 1
+
+
+class ProblemsFound(LeaderboardError):
+    """Raised when a batch of inputs has one or more error-level problems."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        errors = sum(p.severity == "error" for p in problems)
+        super().__init__(f"{errors} error(s) found")
+
+
+class UsageError(LeaderboardError):
+    """Bad command-line usage that argument parsing could not catch."""
+
+    exit_code = 2

@@ -1,0 +1,210 @@
+"""Strict YAML loading for contributor files.
+
+Submissions are untrusted input. Beyond ``yaml.safe_load`` we refuse what makes a file
+ambiguous or hard to review: duplicate keys (PyYAML silently keeps the last), anchors and
+aliases (hidden sharing, "billion laughs"), non-standard tags, multi-document streams and
+oversized files. Every refusal carries a line and column.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from leaderboard.errors import Problem
+
+MAX_FILE_BYTES = 64 * 1024
+
+# Tags the core schema resolves implicitly; anything else (``!!python/object``, ``!foo``) is refused.
+_SAFE_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:timestamp",
+}
+
+
+def _where(mark: yaml.Mark | None) -> str:
+    if mark is None:
+        return ""
+    return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that records structural problems instead of silently accepting them."""
+
+    def __init__(self, stream: str, file: str):
+        super().__init__(stream)
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            self.problems.append(
+                Problem(
+                    self.file,
+                    _where(event.start_mark),
+                    f"alias '*{event.anchor}' is not allowed",
+                    "write the value out in full; anchors and aliases are refused",
+                )
+            )
+        else:
+            event = self.peek_event()
+            anchor = getattr(event, "anchor", None)
+            if anchor is not None:
+                self.problems.append(
+                    Problem(
+                        self.file,
+                        _where(event.start_mark),
+                        f"anchor '&{anchor}' is not allowed",
+                        "remove the anchor and write values out in full",
+                    )
+                )
+            tag = getattr(event, "tag", None)
+            if tag not in (None, "!") and self.resolve_tag(tag) not in _SAFE_TAGS:
+                self.problems.append(
+                    Problem(
+                        self.file,
+                        _where(event.start_mark),
+                        f"tag '{tag}' is not allowed",
+                        "remove the tag; plain YAML scalars, lists and mappings only",
+                    )
+                )
+        return super().compose_node(parent, index)
+
+    def resolve_tag(self, tag: str) -> str:
+        if tag.startswith("!!"):
+            return "tag:yaml.org,2002:" + tag[2:]
+        return tag
+
+    def construct_mapping(self, node, deep=False):  # noqa: ANN001 - PyYAML's signature
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                self.problems.append(
+                    Problem(self.file, _where(key_node.start_mark), "mapping key must be a string",
+                            "use a plain text key")
+                )
+                continue
+            if key in seen:
+                first = seen[key].start_mark
+                self.problems.append(
+                    Problem(
+                        self.file,
+                        _where(key_node.start_mark),
+                        f"duplicate key '{key}' (first defined at line {first.line + 1})",
+                        "keep one of the two; YAML would silently use the last",
+                    )
+                )
+            else:
+                seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+def _construct_refused(loader: _StrictLoader, tag_suffix: str, node: yaml.Node) -> None:
+    # Reached only for tags compose_node already reported; return None so loading goes on.
+    return None
+
+
+_StrictLoader.add_multi_constructor("", _construct_refused)
+_StrictLoader.add_multi_constructor("!", _construct_refused)
+
+
+Lines = dict[tuple[str, ...], int]
+
+
+def load_yaml_file(path: Path, display: str | None = None) -> tuple[Any, list[Problem], Lines]:
+    """Load one YAML file strictly.
+
+    Args:
+        path: File to read.
+        display: How to name the file in messages (defaults to ``str(path)``).
+
+    Returns:
+        The loaded document (``None`` when it could not be loaded), every problem found, and
+        the 1-based line of each mapping key by its path, so schema errors can name a line.
+    """
+    file = display or str(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return None, [Problem(file, "", f"cannot read file: {exc.strerror}", "check the path")], {}
+    if size > MAX_FILE_BYTES:
+        return None, [
+            Problem(
+                file,
+                "",
+                f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit",
+                "a submission is a short YAML file; remove embedded data",
+            )
+        ], {}
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [Problem(file, f"byte {exc.start}", "file is not valid UTF-8",
+                              "save the file as UTF-8")], {}
+    return load_yaml_text(text, file)
+
+
+def load_yaml_text(text: str, file: str) -> tuple[Any, list[Problem], Lines]:
+    """Load YAML from a string strictly; see :func:`load_yaml_file`."""
+    loader = _StrictLoader(text, file)
+    try:
+        document = loader.get_single_node()
+        data = loader.construct_document(document) if document is not None else None
+    except yaml.composer.ComposerError as exc:
+        if "expected a single document" in str(exc):
+            return None, [
+                Problem(file, _where(exc.problem_mark), "more than one YAML document in the file",
+                        "remove the '---' separator and keep one document")
+            ], {}
+        return None, loader.problems + [_syntax_problem(file, exc)], {}
+    except yaml.YAMLError as exc:
+        return None, loader.problems + [_syntax_problem(file, exc)], {}
+    finally:
+        loader.dispose()
+    problems = list(loader.problems)
+    if data is None:
+        problems.append(Problem(file, "", "file is empty",
+                                "write a YAML mapping; see `leaderboard schema`"))
+    elif not isinstance(data, dict):
+        problems.append(
+            Problem(file, "", f"top level is a {type(data).__name__}, not a mapping",
+                    "the file must be a YAML mapping of keys to values")
+        )
+    lines: Lines = {}
+    if document is not None:
+        _collect_key_lines(document, (), lines)
+    return (data if not problems else None), problems, lines
+
+
+def _collect_key_lines(node: yaml.Node, path: tuple[str, ...], out: Lines) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key_path = path + (str(key_node.value),)
+            out.setdefault(key_path, key_node.start_mark.line + 1)
+            _collect_key_lines(value_node, key_path, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            out.setdefault(path + (str(index),), item.start_mark.line + 1)
+            _collect_key_lines(item, path + (str(index),), out)
+
+
+def _syntax_problem(file: str, exc: yaml.YAMLError) -> Problem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    return Problem(file, _where(mark), message,
+                   "fix the YAML syntax at that position (indentation, quotes, colons)")

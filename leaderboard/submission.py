@@ -1,0 +1,387 @@
+"""The contributor-owned submission: schema (pydantic v2, strict) and a collect-all checker.
+
+A submission is ``submissions/<id>/submission.yaml``. Nothing in it is executed: the
+architecture comes from the pinned timm, weights are data fetched by digest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from leaderboard.errors import Problem
+from leaderboard.safe_yaml import Lines, load_yaml_file
+
+SCHEMA_VERSION = 1
+SUBMISSION_FILENAME = "submission.yaml"
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9_]*(\.[a-z0-9][a-z0-9_]*)?(-[1-9][0-9]{1,3})?$"
+REVISION_PATTERN = r"^[0-9a-f]{40}$"
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+HF_REPO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$"
+GITHUB_HANDLE_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$"
+
+
+class _Strict(BaseModel):
+    # strict: no "80" for 80, no 1 for true; extra=forbid: a typo is an error, not a no-op.
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class HfHubWeights(_Strict):
+    """Weights on the Hugging Face Hub, pinned to one commit."""
+
+    repo: Annotated[str, Field(pattern=HF_REPO_PATTERN, description="Hub repo, `owner/name`.")]
+    revision: Annotated[
+        str | None,
+        Field(
+            pattern=REVISION_PATTERN,
+            description="Full 40-hex commit of the repo. Required for new submissions; "
+            "imported entries may leave it null until pinned.",
+        ),
+    ] = None
+    filename: Annotated[
+        str,
+        Field(
+            pattern=r"^[A-Za-z0-9_./-]+\.(safetensors|bin|pth|pt)$",
+            description="File inside the repo; `.safetensors` preferred.",
+        ),
+    ] = "model.safetensors"
+
+
+class UrlWeights(_Strict):
+    """Weights at an HTTPS URL with a declared digest."""
+
+    url: Annotated[str, Field(pattern=r"^https://\S+$", description="HTTPS URL of the file.")]
+    sha256: Annotated[
+        str | None,
+        Field(
+            pattern=SHA256_PATTERN,
+            description="sha256 of the file, hex. Required for new submissions; imported "
+            "entries may leave it null until pinned.",
+        ),
+    ] = None
+
+
+class Weights(_Strict):
+    """Where the pretrained weights come from: exactly one of `hf_hub` or `url`."""
+
+    hf_hub: HfHubWeights | None = None
+    url: UrlWeights | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Weights:
+        if (self.hf_hub is None) == (self.url is None):
+            raise ValueError("give exactly one of 'hf_hub' or 'url'")
+        return self
+
+
+class ModelInfo(_Strict):
+    """What the model is and where its weights come from."""
+
+    architecture: Annotated[
+        str, Field(min_length=1, description="A name in `timm.list_models()` of the pinned timm.")
+    ]
+    weights: Weights
+    family: Annotated[
+        str | None, Field(pattern=r"^[a-z0-9_]+$", description="Model family; defaults to timm's module.")
+    ] = None
+    paper: Annotated[str | None, Field(pattern=r"^https://\S+$", description="Paper URL.")] = None
+    license: Annotated[str | None, Field(min_length=1, description="Weights license (SPDX id).")] = None
+
+
+class EvalConfig(_Strict):
+    """Overrides of timm's resolved data config for evaluation."""
+
+    img_size: Annotated[int | None, Field(ge=32, le=1024, description="Square input size, px.")] = None
+    crop_pct: Annotated[
+        float | None, Field(gt=0.0, le=2.0, description="Center-crop fraction (timm allows > 1).")
+    ] = None
+    interpolation: Literal["nearest", "bilinear", "bicubic"] | None = None
+
+
+class Claims(_Strict):
+    """What the submitter claims; the validator re-measures it."""
+
+    top1: Annotated[float, Field(ge=0.0, le=100.0, description="ImageNet-1k val top-1, percent.")]
+    top5: Annotated[float | None, Field(ge=0.0, le=100.0, description="Top-5, percent.")] = None
+    source: Annotated[str, Field(min_length=3, description="Where the numbers come from.")]
+    energy_j_per_image: Annotated[
+        float | None, Field(gt=0.0, description="Optional claimed energy, J/image, offline scenario.")
+    ] = None
+
+    @model_validator(mode="after")
+    def _top5_not_below_top1(self) -> Claims:
+        if self.top5 is not None and self.top5 < self.top1:
+            raise ValueError(f"top5 ({self.top5}) is below top1 ({self.top1})")
+        return self
+
+
+class Compute(_Strict):
+    """Reference compute figures (the validator measures its own)."""
+
+    params_m: Annotated[float | None, Field(ge=0.0, description="Parameters, millions.")] = None
+    gmacs: Annotated[float | None, Field(ge=0.0, description="Multiply-accumulates, billions.")] = None
+    activations_m: Annotated[float | None, Field(ge=0.0, description="Activations, millions.")] = None
+    source: Annotated[str, Field(min_length=3, description="Where the figures come from.")]
+
+
+class Submitter(_Strict):
+    """Who submitted the entry."""
+
+    name: Annotated[str, Field(min_length=1)]
+    github: Annotated[str | None, Field(pattern=GITHUB_HANDLE_PATTERN, description="GitHub handle.")] = None
+
+
+class ImportedFrom(_Strict):
+    """Set by `leaderboard import-timm` only: the row this entry was generated from."""
+
+    file: str
+    repository: str
+    commit: Annotated[str, Field(pattern=REVISION_PATTERN)]
+    row: Annotated[int, Field(ge=1)]
+
+
+class Submission(_Strict):
+    """One leaderboard entry as a contributor submits it."""
+
+    schema_version: Literal[1] = Field(description="Always 1 for this schema.")
+    id: Annotated[
+        str,
+        Field(
+            pattern=ID_PATTERN,
+            description="`architecture.tag`, plus `-<img_size>` when not the default "
+            "resolution; equals the folder name.",
+        ),
+    ]
+    model: ModelInfo
+    eval: EvalConfig | None = None
+    claims: Claims
+    compute: Compute | None = None
+    submitter: Submitter
+    imported_from: ImportedFrom | None = None
+
+    @property
+    def is_imported(self) -> bool:
+        """True for entries generated from timm's published results."""
+        return self.imported_from is not None
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a submission, for editors and the docs."""
+    schema = Submission.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Leaderboard submission"
+    return schema
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking
+
+
+def _field_line(lines: Lines, loc: tuple[Any, ...]) -> int | None:
+    path = tuple(str(part) for part in loc)
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return None
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that holds the field at ``loc`` (for listing allowed keys)."""
+    model: type[BaseModel] = Submission
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        candidates = [field.annotation, *getattr(field.annotation, "__args__", ())]
+        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        if not nested:
+            return None
+        model = nested[0]
+    return model
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _problem_from_error(file: str, lines: Lines, error: dict[str, Any]) -> Problem:
+    loc = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
+    kind = error["type"]
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    line = _field_line(lines, loc)
+    where = f"{field} (line {line})" if line else field
+    value = error.get("input")
+    ctx = error.get("ctx", {})
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        allowed = ", ".join(parent.model_fields) if parent else ""
+        return Problem(file, where, f"unknown key '{loc[-1]}'",
+                       f"remove it or fix its spelling; allowed here: {allowed}")
+    if kind == "missing":
+        return Problem(file, where, "required field is missing",
+                       f"add '{loc[-1]}:'; see `leaderboard schema` for its type")
+    if kind in {"int_type", "float_type", "int_from_float"}:
+        want = "an integer" if kind.startswith("int") else "a number"
+        fix = "write the number without quotes" if isinstance(value, str) else f"use {want}"
+        return Problem(file, where, f"expected {want}, got {_describe(value)}", fix)
+    if kind in {"string_type", "bool_type", "dict_type", "model_type", "list_type"}:
+        want = {"string_type": "text", "bool_type": "true or false", "dict_type": "a mapping",
+                "model_type": "a mapping", "list_type": "a list"}[kind]
+        return Problem(file, where, f"expected {want}, got {_describe(value)}",
+                       f"write {want} here; see `leaderboard schema`")
+    if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
+        return Problem(file, where, f"{_describe(value)} is out of range: {error['msg'].lower()}",
+                       "check the value and its unit (percent, px, millions)")
+    if kind == "string_pattern_mismatch":
+        return Problem(file, where, f"{_describe(value)} has the wrong format",
+                       _pattern_fix(loc, ctx.get("pattern", "")))
+    if kind in {"literal_error", "enum"}:
+        return Problem(file, where, f"{_describe(value)} is not allowed",
+                       f"use {ctx.get('expected', 'one of the documented values')}")
+    if kind == "string_too_short":
+        return Problem(file, where, "value is empty or too short", "write a meaningful value")
+    if kind == "value_error":
+        message = str(ctx.get("error", error["msg"]))
+        return Problem(file, where, message, "see `leaderboard schema` for this block")
+    return Problem(file, where, error["msg"], "see `leaderboard schema`")
+
+
+def _pattern_fix(loc: tuple[Any, ...], pattern: str) -> str:
+    name = str(loc[-1]) if loc else ""
+    fixes = {
+        "revision": "pin the full 40-character commit hash of the Hub repo (not a branch or tag)",
+        "sha256": "give the 64-character lowercase hex sha256 of the weights file",
+        "id": "use timm's `architecture.tag`, e.g. resnet50.a1_in1k, optionally ending in -<img_size>",
+        "repo": "write the Hub repo as owner/name, e.g. timm/resnet50.a1_in1k",
+        "github": "write the GitHub handle without '@'",
+        "url": "use a full https:// URL",
+        "paper": "use a full https:// URL",
+        "filename": "name a .safetensors (preferred), .bin, .pth or .pt file",
+        "family": "use lowercase letters, digits and underscores",
+    }
+    return fixes.get(name, f"match the pattern {pattern}")
+
+
+def check_submission_file(
+    path: Path,
+    *,
+    known_architectures: frozenset[str] | None = None,
+    display: str | None = None,
+) -> tuple[Submission | None, list[Problem]]:
+    """Check one ``submission.yaml`` and collect every problem.
+
+    Args:
+        path: The file.
+        known_architectures: Architecture names of the pinned timm; ``None`` skips that check.
+        display: How to name the file in messages.
+
+    Returns:
+        The parsed submission (``None`` when it has errors) and all problems, warnings included.
+    """
+    file = display or str(path)
+    data, problems, lines = load_yaml_file(path, file)
+    if data is None:
+        return None, problems
+    if "schema_version" in data and data["schema_version"] != SCHEMA_VERSION:
+        return None, [
+            Problem(file, "schema_version", f"unsupported schema_version {data['schema_version']!r}",
+                    f"this version of the leaderboard reads schema_version {SCHEMA_VERSION}")
+        ]
+    try:
+        submission = Submission.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_problem_from_error(file, lines, e) for e in exc.errors())
+        submission = None
+    problems.extend(_semantic_problems(file, path, data, lines, submission, known_architectures))
+    has_error = any(p.severity == "error" for p in problems)
+    return (None if has_error else submission), problems
+
+
+def _semantic_problems(
+    file: str,
+    path: Path,
+    data: dict[str, Any],
+    lines: Lines,
+    submission: Submission | None,
+    known_architectures: frozenset[str] | None,
+) -> Iterable[Problem]:
+    """Checks that span fields or need context beyond the schema."""
+
+    def at(*loc: str) -> str:
+        line = _field_line(lines, loc)
+        return ".".join(loc) + (f" (line {line})" if line else "")
+
+    entry_id = data.get("id")
+    if isinstance(entry_id, str):
+        if path.name == SUBMISSION_FILENAME and path.parent.name != entry_id:
+            yield Problem(file, at("id"), f"id '{entry_id}' does not match its folder "
+                          f"'{path.parent.name}'",
+                          f"move the file to submissions/{entry_id}/{SUBMISSION_FILENAME} "
+                          "or change the id")
+    elif path.name != SUBMISSION_FILENAME:
+        pass
+    if path.name != SUBMISSION_FILENAME:
+        yield Problem(file, "", f"a submission file must be named {SUBMISSION_FILENAME}",
+                      f"rename it to submissions/<id>/{SUBMISSION_FILENAME}")
+
+    model = data.get("model") if isinstance(data.get("model"), dict) else {}
+    architecture = model.get("architecture")
+    if isinstance(architecture, str) and architecture:
+        if known_architectures is not None and architecture not in known_architectures:
+            close = _closest(architecture, known_architectures)
+            hint = f"; did you mean '{close}'?" if close else ""
+            yield Problem(file, at("model", "architecture"),
+                          f"architecture '{architecture}' is not in timm.list_models(){hint}",
+                          "use a model name from the pinned timm (`leaderboard check` lists "
+                          "the timm version it uses)")
+        if isinstance(entry_id, str) and re.match(ID_PATTERN, entry_id):
+            id_arch = entry_id.split(".")[0].split("-")[0]
+            if id_arch != architecture:
+                yield Problem(file, at("id"), f"id '{entry_id}' does not start with the "
+                              f"architecture '{architecture}'",
+                              f"name the entry {architecture}.<tag>")
+    if isinstance(entry_id, str) and re.match(ID_PATTERN, entry_id) and "-" in entry_id:
+        size = int(entry_id.rsplit("-", 1)[1])
+        evaluation = data.get("eval") if isinstance(data.get("eval"), dict) else {}
+        if evaluation.get("img_size") != size:
+            yield Problem(file, at("eval", "img_size") if "eval" in data else at("id"),
+                          f"id ends in -{size} but eval.img_size is "
+                          f"{evaluation.get('img_size')!r}",
+                          f"set eval.img_size: {size} or drop the suffix from the id")
+    if submission is not None:
+        yield from _pinning_problems(file, submission, at)
+
+
+def _pinning_problems(file: str, submission: Submission, at: Any) -> Iterable[Problem]:
+    """Unpinned weights: an error for new submissions, a warning for imported entries."""
+    hub, url = submission.model.weights.hf_hub, submission.model.weights.url
+    if hub is not None and hub.revision is None:
+        loc = at("model", "weights", "hf_hub", "revision")
+        what = "weights are not pinned: hf_hub.revision is missing"
+        fix = ("add revision: <40-hex commit> of the Hub repo (the repo's 'History' tab lists "
+               "commits)")
+    elif url is not None and url.sha256 is None:
+        loc = at("model", "weights", "url", "sha256")
+        what = "weights are not pinned: url.sha256 is missing"
+        fix = "add sha256: <64-hex digest> of the file (`sha256sum FILE`)"
+    else:
+        return
+    if submission.is_imported:
+        yield Problem(file, loc, what + " (imported entry)",
+                      "pin it before this entry is measured", severity="warning")
+    else:
+        yield Problem(file, loc, what, fix)
+
+
+def _closest(name: str, candidates: frozenset[str]) -> str | None:
+    import difflib
+
+    matches = difflib.get_close_matches(name, candidates, n=1, cutoff=0.8)
+    return matches[0] if matches else None
