@@ -1,0 +1,153 @@
+"""Chart builders: rows (plain dicts) -> Altair charts. Pure functions, no I/O.
+
+Every selection parameter is named explicitly: Altair numbers anonymous ones from a global
+counter, which would make the same input render different bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import altair as alt
+
+from leaderboard.scoring import TIERS
+
+TIER_COLORS = ("#1a9850", "#66bd63", "#a6d96a", "#fee08b", "#fdae61", "#f46d43", "#d73027")
+CHART_WIDTH = "container"
+CHART_HEIGHT = 420
+
+Row = dict[str, Any]
+
+
+def _tooltip(*extra: alt.Tooltip) -> list[alt.Tooltip]:
+    return [
+        alt.Tooltip("id:N", title="model"),
+        alt.Tooltip("family:N"),
+        alt.Tooltip("top1:Q", title="top-1 (%)", format=".2f"),
+        *extra,
+        alt.Tooltip("params_m:Q", title="params (M)", format=".1f"),
+        alt.Tooltip("gmacs:Q", title="GMACs", format=".2f"),
+    ]
+
+
+def _family_filter(families: Sequence[str], name: str) -> alt.Parameter:
+    options = [None, *sorted(set(families))]
+    labels = ["all families", *sorted(set(families))]
+    return alt.selection_point(
+        name=name,
+        fields=["family"],
+        bind=alt.binding_select(options=options, labels=labels, name="Family "),
+    )
+
+
+def tradeoff_chart(rows: Sequence[Row], frontier: Sequence[Row], title: str) -> alt.LayerChart:
+    """Accuracy against energy per image (log axis), tiers coloured, with the Pareto frontier.
+
+    Args:
+        rows: One dict per scored entry with id, family, top1, energy_j, tier, url,
+            params_m, gmacs.
+        frontier: The Pareto-frontier rows, sorted by energy.
+        title: Chart title.
+
+    Interactions: hover tooltips; click a legend tier to filter; pick a family; drag to pan and
+    wheel to zoom; click a point to open the model page.
+    """
+    tier_pick = alt.selection_point(name="tier_pick", fields=["tier"], bind="legend")
+    family_pick = _family_filter([r["family"] for r in rows], "family_pick")
+    zoom = alt.selection_interval(name="zoom", bind="scales")
+    x = alt.X("energy_j:Q", title="energy per image (J, log scale)",
+              scale=alt.Scale(type="log", zero=False))
+    y = alt.Y("top1:Q", title="ImageNet top-1 (%)", scale=alt.Scale(zero=False))
+    both = tier_pick & family_pick
+    points = (
+        alt.Chart(alt.Data(values=list(rows)))
+        .mark_circle(size=60, stroke="#333", strokeWidth=0.3)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color("tier:N", title="tier",
+                            scale=alt.Scale(domain=list(TIERS), range=list(TIER_COLORS))),
+            opacity=alt.condition(both, alt.value(0.9), alt.value(0.06)),
+            tooltip=_tooltip(alt.Tooltip("energy_j:Q", title="energy (J/image)", format=".4g"),
+                             alt.Tooltip("tier:N"),
+                             alt.Tooltip("score:Q", title="score", format=".0f")),
+            href="url:N",
+        )
+        .add_params(tier_pick, family_pick, zoom)
+    )
+    frontier_line = (
+        alt.Chart(alt.Data(values=list(frontier)))
+        .mark_line(interpolate="step-after", color="#333", strokeDash=[4, 3], strokeWidth=1.5)
+        .encode(x=x, y=y, order="energy_j:Q")
+    )
+    trend = (
+        alt.Chart(alt.Data(values=list(rows)))
+        .transform_regression("energy_j", "top1", method="log")
+        .mark_line(color="#5e4fa2", opacity=0.6)
+        .encode(x=x, y=y)
+    )
+    return (
+        alt.layer(points, frontier_line, trend)
+        .properties(title=title, width=CHART_WIDTH, height=CHART_HEIGHT)
+        .configure_view(stroke=None)
+    )
+
+
+def compute_chart(rows: Sequence[Row], x_field: str, x_title: str, title: str,
+                  y_field: str = "top1", y_title: str = "ImageNet top-1 (%)",
+                  name: str = "c") -> alt.Chart:
+    """A scatter of one figure against another, log x, coloured by family, linked to pages.
+
+    Args:
+        rows: One dict per entry with id, family, url, top1, params_m, gmacs and the fields.
+        x_field: Quantitative field on the (log) x axis.
+        x_title: Its axis title.
+        title: Chart title.
+        y_field: Quantitative field on the y axis.
+        y_title: Its axis title.
+        name: Prefix for parameter names, unique per page.
+    """
+    family_pick = _family_filter([r["family"] for r in rows], f"{name}_family")
+    zoom = alt.selection_interval(name=f"{name}_zoom", bind="scales")
+    log_y = y_field != "top1"
+    return (
+        alt.Chart(alt.Data(values=[r for r in rows if r.get(x_field) and r.get(y_field)]))
+        .mark_circle(size=45, color="#2c7fb8", stroke="#333", strokeWidth=0.2)
+        .encode(
+            x=alt.X(f"{x_field}:Q", title=x_title, scale=alt.Scale(type="log", zero=False)),
+            y=alt.Y(f"{y_field}:Q", title=y_title,
+                    scale=alt.Scale(type="log" if log_y else "linear", zero=False)),
+            opacity=alt.condition(family_pick, alt.value(0.75), alt.value(0.05)),
+            tooltip=_tooltip(alt.Tooltip(f"{y_field}:Q", title=y_title, format=".4g"))
+            if log_y else _tooltip(),
+            href="url:N",
+        )
+        .add_params(family_pick, zoom)
+        .properties(title=title, width=CHART_WIDTH, height=CHART_HEIGHT)
+        .configure_view(stroke=None)
+    )
+
+
+def savings_chart(rows: Sequence[Row], title: str) -> alt.Chart:
+    """Energy per image at batch 1 relative to batch 256, against GMACs.
+
+    Args:
+        rows: Dicts with id, family, url, gmacs, params_m, top1 and ratio.
+        title: Chart title.
+    """
+    zoom = alt.selection_interval(name="savings_zoom", bind="scales")
+    return (
+        alt.Chart(alt.Data(values=list(rows)))
+        .mark_circle(size=55, color="#d95f02")
+        .encode(
+            x=alt.X("gmacs:Q", title="GMACs per image (log)", scale=alt.Scale(type="log")),
+            y=alt.Y("ratio:Q", title="energy at batch 1 / energy at batch 256 (log)",
+                    scale=alt.Scale(type="log")),
+            tooltip=_tooltip(alt.Tooltip("ratio:Q", title="batch-1 / batch-256", format=".2f")),
+            href="url:N",
+        )
+        .add_params(zoom)
+        .properties(title=title, width=CHART_WIDTH, height=CHART_HEIGHT)
+        .configure_view(stroke=None)
+    )

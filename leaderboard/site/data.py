@@ -1,0 +1,168 @@
+"""Assemble what the site shows: one row per entry, its results per board, scored."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from leaderboard.check import check_paths
+from leaderboard.errors import Problem, ProblemsFound
+from leaderboard.records import MeasurementRecord, iter_records
+from leaderboard.scoring import Point, Score, score_board
+from leaderboard.submission import Submission
+from leaderboard.timm_catalog import load_catalog
+
+# ResNet-50 is the field's yardstick; energies are also shown relative to it.
+REFERENCE_ENTRY_IDS = ("resnet50.a1_in1k", "resnet50.tv_in1k")
+SCORED_STATUSES = ("ok", "unstable")
+
+
+@dataclass(frozen=True)
+class BoardResult:
+    """One entry's measurement on one board, with its score when it is scored."""
+
+    record: MeasurementRecord
+    score: Score | None
+    relative_to_reference: float | None
+
+    @property
+    def energy_j(self) -> float | None:
+        """Median gross energy per image, J."""
+        return self.record.energy.gross_j_per_image if self.record.energy else None
+
+
+@dataclass
+class Entry:
+    """One leaderboard entry as the site shows it."""
+
+    submission: Submission
+    family: str
+    results: dict[str, BoardResult] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        """The entry id."""
+        return self.submission.id
+
+    @property
+    def top1(self) -> float:
+        """Top-1 used for scoring: measured when verified, else claimed."""
+        verified = self.verified_accuracy
+        return verified.top1 if verified else self.submission.claims.top1
+
+    @property
+    def top5(self) -> float | None:
+        """Top-5, measured when verified, else claimed."""
+        verified = self.verified_accuracy
+        return verified.top5 if verified else self.submission.claims.top5
+
+    @property
+    def accuracy_status(self) -> str:
+        """``verified``, ``rejected`` or ``claimed``."""
+        for result in self.results.values():
+            accuracy = result.record.accuracy
+            if accuracy and accuracy.verdict in ("verified", "rejected"):
+                return accuracy.verdict
+        return "claimed"
+
+    @property
+    def verified_accuracy(self):  # noqa: ANN201 - AccuracyResult | None
+        """The first full-set verified accuracy among the records, if any."""
+        for board in sorted(self.results):
+            accuracy = self.results[board].record.accuracy
+            if accuracy and accuracy.verdict == "verified":
+                return accuracy
+        return None
+
+    @property
+    def params_m(self) -> float | None:
+        """Parameters in millions: measured when a record has it, else the reference figure."""
+        for result in self.results.values():
+            if result.record.params_m is not None:
+                return result.record.params_m
+        return self.submission.compute.params_m if self.submission.compute else None
+
+    @property
+    def gmacs(self) -> float | None:
+        """GMACs per image: half the measured GFLOPs when a record has it, else reference."""
+        for result in self.results.values():
+            if result.record.gflops is not None:
+                return result.record.gflops / 2
+        return self.submission.compute.gmacs if self.submission.compute else None
+
+
+@dataclass
+class SiteData:
+    """Everything the pages are rendered from."""
+
+    entries: list[Entry]
+    boards: list[str]
+    timm_version: str
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def headline_board(self) -> str | None:
+        """The first offline board (DESIGN: offline is the headline), else the first board."""
+        offline = [b for b in self.boards if b.endswith("--offline")]
+        return (offline or self.boards or [None])[0]
+
+    def by_id(self) -> dict[str, Entry]:
+        """Entries keyed by id."""
+        return {e.id: e for e in self.entries}
+
+    def measured_count(self) -> int:
+        """Entries with at least one scored result."""
+        return sum(any(r.score for r in e.results.values()) for e in self.entries)
+
+
+def load_site_data(submissions_dir: Path, allow_synthetic: bool = False) -> SiteData:
+    """Load, check and score every submission and record.
+
+    Raises:
+        ProblemsFound: When any submission or record has an error, or a record is synthetic
+            and ``allow_synthetic`` is false (made-up numbers never reach the published site).
+    """
+    report = check_paths([], submissions_dir, check_records=False)
+    problems = list(report.errors)
+    catalog = load_catalog()
+    entries = {
+        s.id: Entry(s, s.model.family or catalog.family_of(s.model.architecture) or "unknown")
+        for s in report.submissions
+    }
+    records: dict[str, list[MeasurementRecord]] = defaultdict(list)
+    for path, result in iter_records(submissions_dir):
+        if isinstance(result, Problem):
+            problems.append(result)
+        elif result.synthetic and not allow_synthetic:
+            problems.append(Problem(str(path), "synthetic", "record is marked synthetic",
+                                    "synthetic records are for tests; remove it or build with "
+                                    "--allow-synthetic for a local preview"))
+        elif result.entry_id in entries:
+            records[result.board].append(result)
+    if problems:
+        raise ProblemsFound(problems)
+    # Attach every record first: an entry's scoring accuracy may come from a record on
+    # another board (a verified top-1), so scoring must see all of them.
+    for board, board_records in records.items():
+        for record in board_records:
+            entries[record.entry_id].results[board] = BoardResult(record, None, None)
+    for board, board_records in records.items():
+        _score_board(board, board_records, entries)
+    ordered = sorted(entries.values(), key=lambda e: e.id)
+    return SiteData(ordered, sorted(records), catalog.timm_version, report.warnings)
+
+
+def _score_board(board: str, records: list[MeasurementRecord], entries: dict[str, Entry]) -> None:
+    scored = [r for r in records if r.status in SCORED_STATUSES and r.energy is not None]
+    points = [Point(r.entry_id, entries[r.entry_id].top1, r.energy.gross_j_per_image)
+              for r in scored]
+    scores = score_board(points) if points else {}
+    reference = next((r for ref in REFERENCE_ENTRY_IDS for r in scored if r.entry_id == ref), None)
+    for record in records:
+        relative = None
+        if reference and record.energy and record in scored:
+            relative = record.energy.gross_j_per_image / reference.energy.gross_j_per_image
+        entries[record.entry_id].results[board] = BoardResult(
+            record, scores.get(record.entry_id), relative
+        )

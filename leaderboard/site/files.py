@@ -1,0 +1,152 @@
+"""Non-page outputs: tier badges, CSV/JSON downloads and the vendored vega bundle."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from leaderboard.records import atomic_write_text
+from leaderboard.site.charts import TIER_COLORS
+from leaderboard.site.data import SiteData
+from leaderboard.scoring import TIERS
+
+CSV_COLUMNS: list[tuple[str, str]] = [
+    ("entry_id", "entry id, `architecture.tag[-img_size]`"),
+    ("architecture", "timm architecture"),
+    ("family", "model family (timm module unless the submission says otherwise)"),
+    ("top1", "top-1 used for scoring, percent"),
+    ("top5", "top-5, percent"),
+    ("accuracy_status", "claimed, verified or rejected"),
+    ("params_m", "parameters, millions"),
+    ("gmacs", "multiply-accumulates per image, billions"),
+    ("img_size", "evaluation input size, px"),
+    ("board", "hardware--scenario, empty when not measured"),
+    ("status", "record status: ok, unstable, refused, error"),
+    ("energy_j_per_image", "median gross energy per image, J"),
+    ("ci95_low_j", "95% confidence interval, low, J"),
+    ("ci95_high_j", "95% confidence interval, high, J"),
+    ("idle_subtracted_j_per_image", "energy per image above idle power, J"),
+    ("throughput_img_s", "images per second"),
+    ("batch_size", "batch size used"),
+    ("precision", "numeric precision"),
+    ("weights", "pretrained or random-init"),
+    ("excess_factor", "energy / frontier energy"),
+    ("score", "efficiency score, 100 / excess factor"),
+    ("tier", "efficiency tier A-G"),
+    ("cheaper_alternative", "entry that sets the frontier energy"),
+    ("relative_to_resnet50", "energy / ResNet-50's energy on the board"),
+]
+
+
+def downloads(data: SiteData) -> tuple[dict[str, str], int]:
+    """The CSV and JSON downloads and the CSV's row count."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([name for name, _ in CSV_COLUMNS])
+    rows = 0
+    entries_json: list[dict[str, Any]] = []
+    for entry in data.entries:
+        s = entry.submission
+        base = [entry.id, s.model.architecture, entry.family, entry.top1, entry.top5,
+                entry.accuracy_status, entry.params_m, entry.gmacs,
+                s.eval.img_size if s.eval else None]
+        boards: dict[str, Any] = {}
+        for board in sorted(entry.results) or [None]:
+            result = entry.results.get(board) if board else None
+            record = result.record if result else None
+            energy = record.energy if record else None
+            score = result.score if result else None
+            writer.writerow(_csv_cells(base + [
+                board, record.status if record else None,
+                energy.gross_j_per_image if energy else None,
+                energy.ci95_low_j if energy else None, energy.ci95_high_j if energy else None,
+                energy.idle_subtracted_j_per_image if energy else None,
+                record.performance.throughput_img_s if record and record.performance else None,
+                record.batch_size if record else None, record.precision if record else None,
+                record.weights.kind if record else None,
+                score.excess_factor if score else None, score.score if score else None,
+                score.tier if score else None, score.cheaper_alternative if score else None,
+                result.relative_to_reference if result else None,
+            ]))
+            rows += 1
+            if result and record:
+                boards[board] = {
+                    "record": record.model_dump(mode="json"),
+                    "score": None if score is None else {
+                        "excess_factor": score.excess_factor, "score": score.score,
+                        "tier": score.tier, "frontier_energy_j": score.frontier_energy_j,
+                        "cheaper_alternative": score.cheaper_alternative},
+                    "relative_to_resnet50": result.relative_to_reference,
+                }
+        entries_json.append({"id": entry.id, "family": entry.family, "top1": entry.top1,
+                             "accuracy_status": entry.accuracy_status,
+                             "submission": s.model_dump(mode="json"), "boards": boards})
+    payload = {"timm_version": data.timm_version, "boards": data.boards,
+               "entries": entries_json}
+    return {
+        "downloads/entries.csv": buffer.getvalue(),
+        "downloads/entries.json": json.dumps(payload, sort_keys=True, indent=1) + "\n",
+    }, rows
+
+
+def _csv_cells(values: list[Any]) -> list[str]:
+    return ["" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v)) for v in values]
+
+
+def badge_svg(tier: str | None) -> str:
+    """A flat badge: 'energy tier | B' in the tier colour, or 'awaiting measurement'."""
+    label, value = "energy tier", tier or "awaiting measurement"
+    color = TIER_COLORS[TIERS.index(tier)] if tier else "#9f9f9f"
+    left_w = 6 * len(label) + 10
+    right_w = 7 * len(value) + 10
+    width = left_w + right_w
+    text_color = "#fff" if tier in (None, "A", "F", "G") else "#111"
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" '
+        f'aria-label="{label}: {value}"><title>{label}: {value}</title>'
+        f'<rect width="{left_w}" height="20" rx="3" fill="#555"/>'
+        f'<rect x="{left_w}" width="{right_w}" height="20" rx="3" fill="{color}"/>'
+        f'<rect x="{left_w}" width="4" height="20" fill="{color}"/>'
+        f'<g font-family="Verdana,DejaVu Sans,sans-serif" font-size="11">'
+        f'<text x="{left_w / 2}" y="14" fill="#fff" text-anchor="middle">{label}</text>'
+        f'<text x="{left_w + right_w / 2}" y="14" fill="{text_color}" text-anchor="middle" '
+        f'font-weight="bold">{value}</text></g></svg>\n'
+    )
+
+
+def badges(data: SiteData) -> dict[str, str]:
+    """One badge per entry, for its headline-board tier."""
+    board = data.headline_board
+    files = {}
+    for entry in data.entries:
+        result = entry.results.get(board) if board else None
+        files[f"badges/{entry.id}.svg"] = badge_svg(result.score.tier if result and result.score
+                                                    else None)
+    return files
+
+
+def vega_bundle() -> str:
+    """vega + vega-lite + vega-embed as one script, cached per vl-convert version.
+
+    Generating it takes ~1.6 s, so it is kept in the user's cache directory.
+    """
+    import altair as alt
+    import vl_convert
+
+    version = f"{getattr(vl_convert, '__version__', 'unknown')}-vl{alt.SCHEMA_VERSION}"
+    cache_root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    cache = cache_root / "leaderboard" / f"vega-bundle-{version}.js"
+    if cache.is_file():
+        return cache.read_text("utf-8")
+    # vl-convert names versions "6.4"; Altair's schema is "v6.4.1"
+    vl_version = ".".join(alt.SCHEMA_VERSION.removeprefix("v").split(".")[:2])
+    bundle = vl_convert.javascript_bundle(vl_version=vl_version)
+    try:
+        atomic_write_text(cache, bundle)
+    except OSError:
+        pass  # a read-only home only costs the regeneration next time
+    return bundle

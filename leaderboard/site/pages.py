@@ -1,0 +1,432 @@
+"""One function per kind of page: SiteData -> (docs path, Markdown) plus the files it needs."""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+from leaderboard.records import PROTOCOL_VERSION
+from leaderboard.scoring import (
+    ACCURACY_BAND_POINTS,
+    SCORING_VERSION,
+    TIER_BOUNDS,
+    TIERS,
+    pareto_frontier,
+    tier_description,
+    Point,
+)
+from leaderboard.site import charts
+from leaderboard.site.data import Entry, SiteData
+from leaderboard.site.render import (
+    PageAssets,
+    board_md,
+    board_title,
+    entry_chart_row,
+    environment,
+    fmt,
+    md_text,
+    model_path,
+    tier_counts,
+)
+from leaderboard.submission import Submission
+
+Page = tuple[str, str, dict[str, str]]  # docs path, markdown, extra files (path -> text)
+
+
+def _render(template: str, **context: Any) -> str:
+    return environment().get_template(template).render(**context)
+
+
+def _scored_rows(data: SiteData, board: str, prefix: str) -> list[dict[str, Any]]:
+    rows = []
+    for entry in data.entries:
+        result = entry.results.get(board)
+        if result and result.score:
+            row = entry_chart_row(entry, prefix)
+            row.update(energy_j=result.energy_j, tier=result.score.tier,
+                       score=round(result.score.score, 1),
+                       gflops=result.record.gflops)
+            rows.append(row)
+    return rows
+
+
+def _tradeoff(data: SiteData, board: str, prefix: str, assets: PageAssets, name: str) -> str:
+    rows = _scored_rows(data, board, prefix)
+    frontier_ids = {p.entry_id for p in pareto_frontier(
+        [Point(r["id"], r["top1"], r["energy_j"]) for r in rows])}
+    frontier = sorted((r for r in rows if r["id"] in frontier_ids), key=lambda r: r["energy_j"])
+    chart = charts.tradeoff_chart(rows, frontier, f"Accuracy against energy — {board_title(board)}")
+    return assets.chart(name, chart, f"accuracy against energy on {board_title(board)}")
+
+
+def home_page(data: SiteData) -> Page:
+    """The home page: headline chart and tier counts, or the claims chart before measurements."""
+    assets = PageAssets(prefix="")
+    headline = None
+    compute_chart_html = ""
+    counts: list[tuple[str, str, int]] = []
+    board = data.headline_board
+    if board:
+        headline = {"title": board_title(board),
+                    "chart_html": _tradeoff(data, board, "", assets, "home-tradeoff")}
+        by_tier = tier_counts(data, board)
+        counts = [(t, tier_description(t), by_tier.get(t, 0)) for t in TIERS]
+    else:
+        rows = [entry_chart_row(e, "") for e in data.entries]
+        chart = charts.compute_chart(rows, "gmacs", "GMACs per image (log scale)",
+                                     "Claimed top-1 against compute", name="home")
+        compute_chart_html = assets.chart("home-compute", chart, "claimed accuracy against GMACs")
+    text = _render(
+        "home.md.j2",
+        entries=data.entries,
+        measured=data.measured_count(),
+        boards=data.boards,
+        families=len({e.family for e in data.entries}),
+        headline=headline,
+        tier_counts=counts,
+        compute_chart_html=compute_chart_html,
+    )
+    return "index.md", text, assets.files
+
+
+CATALOG_COLUMNS = [
+    {"key": "id", "label": "Model", "type": "link", "href": 11, "searchable": True},
+    {"key": "family", "label": "Family", "type": "text", "searchable": True},
+    {"key": "top1", "label": "Top-1 %", "type": "num", "digits": 2, "descending": True},
+    {"key": "top5", "label": "Top-5 %", "type": "num", "digits": 2, "descending": True},
+    {"key": "accuracy", "label": "Accuracy", "type": "text",
+     "help": "claimed, or verified/rejected by the validator"},
+    {"key": "params_m", "label": "Params (M)", "type": "num", "digits": 1},
+    {"key": "gmacs", "label": "GMACs", "type": "num", "digits": 2},
+    {"key": "energy_j", "label": "J/image", "type": "num", "sig": 3,
+     "missing": "awaiting measurement"},
+    {"key": "tier", "label": "Tier", "type": "tier"},
+    {"key": "score", "label": "Score", "type": "num", "digits": 0, "descending": True},
+    {"key": "vs_resnet50", "label": "× ResNet-50", "type": "num", "digits": 2,
+     "help": "energy relative to ResNet-50 on the same board"},
+]
+
+
+def _catalog_row(entry: Entry, board: str | None, prefix: str) -> list[Any]:
+    result = entry.results.get(board) if board else None
+    score = result.score if result else None
+    return [
+        entry.id, entry.family, round(entry.top1, 3),
+        None if entry.top5 is None else round(entry.top5, 3),
+        entry.accuracy_status, entry.params_m, entry.gmacs,
+        result.energy_j if score else None,
+        score.tier if score else None,
+        round(score.score, 1) if score else None,
+        round(result.relative_to_reference, 3) if score and result.relative_to_reference else None,
+        prefix + model_path(entry.id),
+    ]
+
+
+def leaderboard_pages(data: SiteData) -> Iterator[Page]:
+    """The all-entries leaderboard and one page per board."""
+    headline = data.headline_board
+    assets = PageAssets(prefix="../")
+    table = {
+        "columns": CATALOG_COLUMNS,
+        "rows": [_catalog_row(e, headline, "../") for e in data.entries],
+        "sort": "score" if headline else "top1",
+        "descending": True,
+        "filters": ["family", "tier"] if headline else ["family"],
+    }
+    boards = [{"title": board_title(b), "link": f"{b}.md"} for b in data.boards]
+    intro = (f"All {len(data.entries):,} entries. Energy, tier and score are from the headline "
+             f"board, **{board_title(headline)}**; entries without a record there are awaiting "
+             "measurement." if headline else
+             f"All {len(data.entries):,} entries. No energy has been measured yet: every entry "
+             "is **awaiting measurement** and has no tier. Accuracy is as claimed.")
+    yield "leaderboard/index.md", _render(
+        "leaderboard.md.j2", title="Leaderboard", intro=intro, boards=boards,
+        table="catalog", data_src=assets.table("catalog", table), prefix="../",
+    ), assets.files
+    for board in data.boards:
+        yield _board_page(data, board)
+
+
+BOARD_COLUMNS = [
+    {"key": "id", "label": "Model", "type": "link", "href": 14, "searchable": True},
+    {"key": "family", "label": "Family", "type": "text", "searchable": True},
+    {"key": "top1", "label": "Top-1 %", "type": "num", "digits": 2, "descending": True},
+    {"key": "energy_j", "label": "J/image", "type": "num", "sig": 3},
+    {"key": "ci", "label": "95% CI ±", "type": "num", "sig": 2},
+    {"key": "tier", "label": "Tier", "type": "tier"},
+    {"key": "score", "label": "Score", "type": "num", "digits": 0, "descending": True},
+    {"key": "excess", "label": "× frontier", "type": "num", "digits": 2},
+    {"key": "vs_resnet50", "label": "× ResNet-50", "type": "num", "digits": 2},
+    {"key": "throughput", "label": "Images/s", "type": "num", "digits": 0, "descending": True},
+    {"key": "batch", "label": "Batch", "type": "num", "digits": 0},
+    {"key": "status", "label": "Status", "type": "text"},
+    {"key": "weights", "label": "Weights", "type": "text"},
+    {"key": "gmacs", "label": "GMACs", "type": "num", "digits": 2},
+]
+
+
+def _board_page(data: SiteData, board: str) -> Page:
+    assets = PageAssets(prefix="../")
+    rows = []
+    for entry in data.entries:
+        result = entry.results.get(board)
+        if not result:
+            continue
+        record, score, energy = result.record, result.score, result.record.energy
+        rows.append([
+            entry.id, entry.family, round(entry.top1, 3),
+            energy.gross_j_per_image if energy else None,
+            (energy.ci95_high_j - energy.ci95_low_j) / 2 if energy else None,
+            score.tier if score else None,
+            round(score.score, 1) if score else None,
+            round(score.excess_factor, 3) if score else None,
+            round(result.relative_to_reference, 3) if result.relative_to_reference else None,
+            record.performance.throughput_img_s if record.performance else None,
+            record.batch_size, record.status, record.weights.kind, entry.gmacs,
+            "../" + model_path(entry.id),
+        ])
+    table = {"columns": BOARD_COLUMNS, "rows": rows, "sort": "score", "descending": True,
+             "filters": ["family", "tier", "status"]}
+    title = f"Leaderboard: {board_title(board)}"
+    intro = (f"{len(rows):,} entries measured on this board. Tiers compare each entry with the "
+             "cheapest entry of equal or better accuracy (within 0.5 points) on the same board.")
+    name = board.replace("--", "-")
+    text = _render("leaderboard.md.j2", title=title, intro=intro, boards=[], table=name,
+                   data_src=assets.table(name, table), prefix="../")
+    return board_md(board), text, assets.files
+
+
+def tradeoffs_page(data: SiteData) -> Page:
+    """Accuracy/energy/compute trade-offs across boards."""
+    assets = PageAssets(prefix="")
+    boards = []
+    for index, board in enumerate(data.boards):
+        rows = _scored_rows(data, board, "")
+        title = board_title(board)
+        gmacs_chart = charts.compute_chart(
+            rows, "gmacs", "GMACs per image (log)", f"Energy against compute — {title}",
+            y_field="energy_j", y_title="energy per image (J, log)", name=f"b{index}g")
+        params_chart = charts.compute_chart(
+            rows, "params_m", "parameters (M, log)", f"Energy against parameters — {title}",
+            y_field="energy_j", y_title="energy per image (J, log)", name=f"b{index}p")
+        boards.append({
+            "title": title,
+            "tradeoff_html": _tradeoff(data, board, "", assets, f"tradeoff-{index}"),
+            "energy_vs_gmacs_html": assets.chart(f"energy-gmacs-{index}", gmacs_chart,
+                                                 f"energy against GMACs on {title}"),
+            "energy_vs_params_html": assets.chart(f"energy-params-{index}", params_chart,
+                                                  f"energy against parameters on {title}"),
+        })
+    savings_rows = _batch_savings_rows(data)
+    savings_html = ""
+    if savings_rows:
+        savings_html = assets.chart("batch-savings", charts.savings_chart(
+            savings_rows, "Batch 1 against batch 256, per image"), "batch-1 against batch-256 energy")
+    rows = [entry_chart_row(e, "") for e in data.entries]
+    acc_gmacs = assets.chart("acc-gmacs", charts.compute_chart(
+        rows, "gmacs", "GMACs per image (log)", "Claimed top-1 against GMACs", name="ag"),
+        "claimed accuracy against GMACs")
+    acc_params = assets.chart("acc-params", charts.compute_chart(
+        rows, "params_m", "parameters (M, log)", "Claimed top-1 against parameters", name="ap"),
+        "claimed accuracy against parameters")
+    text = _render("tradeoffs.md.j2", boards=boards, savings_html=savings_html,
+                   acc_vs_gmacs_html=acc_gmacs, acc_vs_params_html=acc_params)
+    return "tradeoffs.md", text, assets.files
+
+
+def _batch_savings_rows(data: SiteData) -> list[dict[str, Any]]:
+    rows = []
+    for entry in data.entries:
+        for board, result in sorted(entry.results.items()):
+            if not board.endswith("--offline") or not result.score:
+                continue
+            single = entry.results.get(board.replace("--offline", "--single-stream"))
+            if single and single.score and single.energy_j and result.energy_j:
+                row = entry_chart_row(entry, "")
+                row["ratio"] = single.energy_j / result.energy_j
+                rows.append(row)
+                break
+    return rows
+
+
+def model_page(entry: Entry, data: SiteData, site_url: str) -> Page:
+    """One page per entry: facts, energy per board, accuracy, badge, provenance."""
+    prefix = "../"
+    by_id = None
+    results, provenance, measured_accuracy = [], [], []
+    for board in sorted(entry.results):
+        result = entry.results[board]
+        record, score, energy = result.record, result.score, result.record.energy
+        cheaper = None
+        if score and score.cheaper_alternative:
+            by_id = by_id or data.by_id()
+            alt_entry = by_id[score.cheaper_alternative]
+            cheaper = {
+                "id": alt_entry.id,
+                "link": f"{alt_entry.id}.md",
+                "top1": alt_entry.top1,
+                "energy": fmt(score.frontier_energy_j, ".3g"),
+                "factor": fmt(score.excess_factor, ".2f"),
+            }
+        results.append({
+            "title": board_title(board),
+            "link": f"{prefix}{board_md(board)}",
+            "energy": (f"{energy.gross_j_per_image:.4g} ({energy.ci95_low_j:.4g}–"
+                       f"{energy.ci95_high_j:.4g})") if energy else "—",
+            "tier_html": (f'<span class="lb-tier lb-tier-{score.tier}">{score.tier}</span>'
+                          if score else "—"),
+            "score": fmt(score.score if score else None, ".0f"),
+            "excess": fmt(score.excess_factor if score else None, ".2f") + ("×" if score else ""),
+            "relative": fmt(result.relative_to_reference, ".2f") +
+                        ("×" if result.relative_to_reference else ""),
+            "throughput": fmt(record.performance.throughput_img_s
+                              if record.performance else None, ",.0f"),
+            "batch": record.batch_size,
+            "status": record.status + (f" ({md_text('; '.join(record.reasons))})"
+                                       if record.reasons else ""),
+            "cheaper": cheaper,
+            "random_init": record.weights.kind == "random-init",
+        })
+        if record.accuracy:
+            measured_accuracy.append({
+                "board": board_title(board), "top1": record.accuracy.top1,
+                "top5": record.accuracy.top5, "verdict": record.accuracy.verdict,
+                "images": record.accuracy.images, "delta": record.accuracy.claim_delta_top1,
+            })
+        prov = record.provenance
+        provenance.append({"title": f"{board_title(board)}, measured {record.measured_at}",
+                           "rows": [(k, md_text(str(v))) for k, v in [
+                               ("GPU", prov.gpu_name), ("driver", prov.driver), ("CUDA", prov.cuda),
+                               ("torch", prov.torch), ("timm", prov.timm),
+                               ("nvidia-ml-py", prov.nvidia_ml_py),
+                               ("validator", prov.validator_version), ("git", prov.git_sha),
+                               ("power limit (W)", prov.power_limit_w),
+                               ("SM clock (MHz)", prov.sm_clock_mhz),
+                               ("temperature (°C)", prov.temperature_c),
+                               ("throttle reasons", ", ".join(prov.throttle_reasons) or "none"),
+                               ("precision", record.precision),
+                               ("input shape", "×".join(map(str, record.input_shape))),
+                               ("weights", record.weights.kind + (
+                                   f" sha256 {record.weights.sha256[:16]}…"
+                                   if record.weights.sha256 else "")),
+                               ("windows", energy.windows if energy else None),
+                               ("CV", f"{energy.cv:.2%}" if energy else None),
+                               ("idle power (W)", energy.idle_power_w if energy else None),
+                               ("protocol", record.protocol_version),
+                           ] if v is not None]})
+    submission = entry.submission
+    evaluation = submission.eval
+    input_desc = ", ".join(part for part in [
+        f"{evaluation.img_size} px" if evaluation and evaluation.img_size else "timm default size",
+        f"crop {evaluation.crop_pct:g}" if evaluation and evaluation.crop_pct else "",
+        evaluation.interpolation if evaluation and evaluation.interpolation else "",
+    ] if part)
+    weights = submission.model.weights
+    if weights.hf_hub:
+        weights_desc = (f"Hugging Face Hub `{weights.hf_hub.repo}` "
+                        + (f"@ `{weights.hf_hub.revision[:12]}`" if weights.hf_hub.revision
+                           else "(not pinned yet)"))
+    else:
+        weights_desc = f"`{md_text(weights.url.url)}` " + (
+            f"sha256 `{weights.url.sha256[:12]}…`" if weights.url.sha256 else "(not pinned yet)")
+    base = site_url.rstrip("/") + "/" if site_url else ""
+    text = _render(
+        "model.md.j2", e=entry, prefix=prefix, results=results, provenance=provenance,
+        measured_accuracy=measured_accuracy, input_desc=input_desc, weights_desc=weights_desc,
+        badge_url=f"{base}badges/{entry.id}.svg", page_url=f"{base}{model_path(entry.id)}",
+    )
+    return f"models/{entry.id}.md", text, {}
+
+
+def methodology_page() -> Page:
+    """How energy is measured and scored, with the constants from the code."""
+    tiers, low = [], 1.0
+    for tier, high in TIER_BOUNDS:
+        tiers.append((tier, f"{low:g}", f"{high:g}", tier_description(tier)))
+        low = high
+    tiers.append((TIERS[-1], f"above {low:g}", "∞", tier_description(TIERS[-1])))
+    text = _render("methodology.md.j2", tiers=tiers, band=ACCURACY_BAND_POINTS,
+                   scoring_version=SCORING_VERSION, protocol_version=PROTOCOL_VERSION)
+    return "methodology.md", text, {}
+
+
+EXAMPLE_SUBMISSION = {
+    "schema_version": 1,
+    "id": "resnet50.a1_in1k",
+    "model": {
+        "architecture": "resnet50",
+        "weights": {"hf_hub": {"repo": "timm/resnet50.a1_in1k",
+                               "revision": "0123456789abcdef0123456789abcdef01234567",
+                               "filename": "model.safetensors"}},
+        "family": "resnet",
+        "paper": "https://arxiv.org/abs/2110.00476",
+        "license": "apache-2.0",
+    },
+    "eval": {"img_size": 224, "crop_pct": 0.95, "interpolation": "bicubic"},
+    "claims": {"top1": 80.38, "top5": 94.6, "source": "timm model card"},
+    "submitter": {"name": "Ada Lovelace", "github": "ada"},
+}
+
+
+def _type_name(annotation: Any) -> str:
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _type_name(args[0])
+    if typing.get_origin(annotation) is typing.Literal:
+        return " or ".join(f"`{a!r}`" for a in args)
+    if args:
+        names = [_type_name(a) for a in args if a is not type(None)]
+        return " or ".join(names) + (" or null" if type(None) in args else "")
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
+    return {str: "text", int: "integer", float: "number", bool: "true/false"}.get(
+        annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def schema_blocks(model: type[BaseModel] = Submission) -> list[dict[str, Any]]:
+    """Every model of the submission schema with its fields, for the reference tables."""
+    blocks: list[dict[str, Any]] = []
+    queue, seen = [model], set()
+    while queue:
+        current = queue.pop(0)
+        if current in seen:
+            continue
+        seen.add(current)
+        fields = []
+        for name, info in current.model_fields.items():
+            description = info.description or ""
+            for meta in info.metadata:
+                pattern = getattr(meta, "pattern", None)
+                if pattern:
+                    description += f" Pattern `{pattern}`."
+                for bound, word in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
+                    if getattr(meta, bound, None) is not None:
+                        description += f" {word} {getattr(meta, bound)}."
+            fields.append({"name": name, "type": _type_name(info.annotation),
+                           "required": info.is_required(), "description": description.strip()})
+            for candidate in (info.annotation, *typing.get_args(info.annotation)):
+                if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                    queue.append(candidate)
+        blocks.append({"name": current.__name__,
+                       "doc": (current.__doc__ or "").strip().splitlines()[0], "fields": fields})
+    return blocks
+
+
+def submit_page(timm_version: str) -> Page:
+    """How to submit, with a worked example and the schema reference generated from code."""
+    example = yaml.safe_dump(EXAMPLE_SUBMISSION, sort_keys=False).strip()
+    text = _render("submit.md.j2", example=example, blocks=schema_blocks(),
+                   timm_version=timm_version)
+    return "submit.md", text, {}
+
+
+def downloads_page(data: SiteData, csv_rows: int, columns: list[tuple[str, str]]) -> Page:
+    """Links to the CSV and JSON downloads."""
+    text = _render("downloads.md.j2", csv_rows=csv_rows, entries=len(data.entries),
+                   columns=columns, scoring_version=SCORING_VERSION,
+                   protocol_version=PROTOCOL_VERSION, timm_version=data.timm_version)
+    return "downloads.md", text, {}

@@ -1,0 +1,111 @@
+"""Render page contexts and Jinja templates into Markdown pages for mkdocs."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import altair as alt
+import jinja2
+
+from leaderboard.site.data import Entry, SiteData
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|])")
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The Jinja environment over the package's templates."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("leaderboard.site", "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # templates produce Markdown; free text goes through md_text()
+        trim_blocks=False,
+    )
+
+
+def md_text(text: str) -> str:
+    """Escape contributor free text for Markdown and HTML (it lands in pages verbatim)."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False)).replace("\n", " ")
+
+
+def board_title(board: str) -> str:
+    """``nvidia-h100-sxm--offline`` -> ``NVIDIA H100 SXM, offline``."""
+    hardware, _, scenario = board.partition("--")
+    words = [w.upper() if len(w) <= 4 or w == "nvidia" else w.capitalize()
+             for w in hardware.split("-")]
+    return f"{' '.join(words)}, {scenario}"
+
+
+def model_path(entry_id: str) -> str:
+    """Site path of a model page (HTML, for links written into data and charts)."""
+    return f"models/{entry_id}.html"
+
+
+def board_md(board: str) -> str:
+    """Docs path of a board's leaderboard page."""
+    return f"leaderboard/{board}.md"
+
+
+@dataclass
+class PageAssets:
+    """Scripts a page needs: chart specs and table data, written as .js files."""
+
+    prefix: str
+    files: dict[str, str] = field(default_factory=dict)
+    _has_chart: bool = False
+
+    def chart(self, name: str, chart: alt.TopLevelMixin, label: str) -> str:
+        """Write a chart's spec file and return the HTML that mounts it."""
+        spec = chart.to_dict(validate=True)
+        self.files[f"assets/charts/{name}.js"] = _js_assign("LB_SPECS", name, spec)
+        bundle = ""
+        if not self._has_chart:
+            # vega is ~900 KB: only pages with a chart load it
+            bundle = f'<script src="{self.prefix}assets/vendor/vega-bundle.js"></script>\n'
+            self._has_chart = True
+        mount = environment().get_template("_chart.md.j2").render(chart=name, label=label)
+        return (f'{bundle}<script src="{self.prefix}assets/charts/{name}.js"></script>\n'
+                f"{mount.strip()}\n")
+
+    def table(self, name: str, table: dict[str, Any]) -> str:
+        """Write a table's data file and return its script src."""
+        self.files[f"assets/data/{name}.js"] = _js_assign("LB_TABLES", name, table)
+        return f"{self.prefix}assets/data/{name}.js"
+
+
+def _js_assign(registry: str, name: str, value: Any) -> str:
+    payload = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return f"(window.{registry}=window.{registry}||{{}})[{json.dumps(name)}]={payload};\n"
+
+
+def fmt(value: float | None, spec: str, missing: str = "—") -> str:
+    """Format a number, or a dash when missing."""
+    return missing if value is None else format(value, spec)
+
+
+def entry_chart_row(entry: Entry, prefix: str) -> dict[str, Any]:
+    """The fields every chart row of an entry carries."""
+    return {
+        "id": entry.id,
+        "family": entry.family,
+        "top1": round(entry.top1, 3),
+        "params_m": entry.params_m,
+        "gmacs": entry.gmacs,
+        "url": prefix + model_path(entry.id),
+    }
+
+
+def tier_counts(data: SiteData, board: str) -> dict[str, int]:
+    """How many entries of a board are in each tier."""
+    counts: dict[str, int] = {}
+    for entry in data.entries:
+        result = entry.results.get(board)
+        if result and result.score:
+            counts[result.score.tier] = counts.get(result.score.tier, 0) + 1
+    return counts

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Set up a development environment in .venv.
+#   bash scripts/setup.sh          the site and the checker (no torch)
+#   bash scripts/setup.sh --test   also the validator (torch, timm), the test tools and chromium
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode="${1:-}"
+python="${PYTHON:-python3}"
+
+if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+
+if [ "$mode" = "--test" ]; then
+    # Browser tests drive Debian's chromium; Playwright must never download its own browser.
+    if ! command -v chromium >/dev/null 2>&1; then
+        if [ "$(id -u)" = "0" ]; then
+            apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+        else
+            sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null
+        fi
+    fi
+    .venv/bin/python -m pip install --quiet -e ".[measure,test]"
+else
+    .venv/bin/python -m pip install --quiet -e .
+fi
+echo "setup done: $(.venv/bin/leaderboard --version)"
