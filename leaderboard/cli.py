@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from leaderboard import __version__
-from leaderboard.errors import LeaderboardError
+from leaderboard.errors import LeaderboardError, ProblemsFound
 
 DEFAULT_SUBMISSIONS = Path("submissions")
 DEFAULT_SITE_SOURCE = Path("site")
@@ -142,6 +142,11 @@ def main() -> None:
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
+        sys.exit(exc.exit_code)
+    except ProblemsFound as exc:
+        for problem in exc.problems:
+            click.echo(problem.format(), err=True)
+        click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except LeaderboardError as exc:
         click.echo(f"error: {exc}", err=True)

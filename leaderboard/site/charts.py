@@ -57,7 +57,7 @@ def tradeoff_chart(rows: Sequence[Row], frontier: Sequence[Row], title: str) -> 
     family_pick = _family_filter([r["family"] for r in rows], "family_pick")
     zoom = alt.selection_interval(name="zoom", bind="scales")
     x = alt.X("energy_j:Q", title="energy per image (J, log scale)",
-              scale=alt.Scale(type="log", zero=False))
+              scale=alt.Scale(type="log"))
     y = alt.Y("top1:Q", title="ImageNet top-1 (%)", scale=alt.Scale(zero=False))
     both = tier_pick & family_pick
     points = (
@@ -115,9 +115,9 @@ def compute_chart(rows: Sequence[Row], x_field: str, x_title: str, title: str,
         alt.Chart(alt.Data(values=[r for r in rows if r.get(x_field) and r.get(y_field)]))
         .mark_circle(size=45, color="#2c7fb8", stroke="#333", strokeWidth=0.2)
         .encode(
-            x=alt.X(f"{x_field}:Q", title=x_title, scale=alt.Scale(type="log", zero=False)),
+            x=alt.X(f"{x_field}:Q", title=x_title, scale=alt.Scale(type="log")),
             y=alt.Y(f"{y_field}:Q", title=y_title,
-                    scale=alt.Scale(type="log" if log_y else "linear", zero=False)),
+                    scale=alt.Scale(type="log") if log_y else alt.Scale(zero=False)),
             opacity=alt.condition(family_pick, alt.value(0.75), alt.value(0.05)),
             tooltip=_tooltip(alt.Tooltip(f"{y_field}:Q", title=y_title, format=".4g"))
             if log_y else _tooltip(),

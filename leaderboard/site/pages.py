@@ -95,7 +95,8 @@ def home_page(data: SiteData) -> Page:
 
 CATALOG_COLUMNS = [
     {"key": "id", "label": "Model", "type": "link", "href": 11, "searchable": True},
-    {"key": "family", "label": "Family", "type": "text", "searchable": True},
+    {"key": "family", "label": "Family", "type": "text", "searchable": True,
+     "all": "all families"},
     {"key": "top1", "label": "Top-1 %", "type": "num", "digits": 2, "descending": True},
     {"key": "top5", "label": "Top-5 %", "type": "num", "digits": 2, "descending": True},
     {"key": "accuracy", "label": "Accuracy", "type": "text",
@@ -104,7 +105,7 @@ CATALOG_COLUMNS = [
     {"key": "gmacs", "label": "GMACs", "type": "num", "digits": 2},
     {"key": "energy_j", "label": "J/image", "type": "num", "sig": 3,
      "missing": "awaiting measurement"},
-    {"key": "tier", "label": "Tier", "type": "tier"},
+    {"key": "tier", "label": "Tier", "type": "tier", "all": "all tiers"},
     {"key": "score", "label": "Score", "type": "num", "digits": 0, "descending": True},
     {"key": "vs_resnet50", "label": "× ResNet-50", "type": "num", "digits": 2,
      "help": "energy relative to ResNet-50 on the same board"},
@@ -153,17 +154,18 @@ def leaderboard_pages(data: SiteData) -> Iterator[Page]:
 
 BOARD_COLUMNS = [
     {"key": "id", "label": "Model", "type": "link", "href": 14, "searchable": True},
-    {"key": "family", "label": "Family", "type": "text", "searchable": True},
+    {"key": "family", "label": "Family", "type": "text", "searchable": True,
+     "all": "all families"},
     {"key": "top1", "label": "Top-1 %", "type": "num", "digits": 2, "descending": True},
     {"key": "energy_j", "label": "J/image", "type": "num", "sig": 3},
     {"key": "ci", "label": "95% CI ±", "type": "num", "sig": 2},
-    {"key": "tier", "label": "Tier", "type": "tier"},
+    {"key": "tier", "label": "Tier", "type": "tier", "all": "all tiers"},
     {"key": "score", "label": "Score", "type": "num", "digits": 0, "descending": True},
     {"key": "excess", "label": "× frontier", "type": "num", "digits": 2},
     {"key": "vs_resnet50", "label": "× ResNet-50", "type": "num", "digits": 2},
     {"key": "throughput", "label": "Images/s", "type": "num", "digits": 0, "descending": True},
     {"key": "batch", "label": "Batch", "type": "num", "digits": 0},
-    {"key": "status", "label": "Status", "type": "text"},
+    {"key": "status", "label": "Status", "type": "text", "all": "all statuses"},
     {"key": "weights", "label": "Weights", "type": "text"},
     {"key": "gmacs", "label": "GMACs", "type": "num", "digits": 2},
 ]

@@ -99,7 +99,7 @@
     (this.table.filters || []).forEach(function (key) {
       var index = self.indexOf(key);
       var select = el("select", { class: "lb-filter", "data-filter": key, "aria-label": "Filter by " + key });
-      select.appendChild(el("option", { value: "" }, "all " + self.columns[index].label.toLowerCase() + "s"));
+      select.appendChild(el("option", { value: "" }, self.columns[index].all || "all"));
       uniqueValues(self.rows, index).forEach(function (value) {
         select.appendChild(el("option", { value: value }, value));
       });
