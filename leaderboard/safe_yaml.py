@@ -17,7 +17,8 @@ from leaderboard.errors import Problem
 
 MAX_FILE_BYTES = 64 * 1024
 
-# Tags the core schema resolves implicitly; anything else (``!!python/object``, ``!foo``) is refused.
+# Tags the core schema resolves implicitly; anything else (``!!python/object``, ``!foo``)
+# is refused.
 _SAFE_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -47,8 +48,41 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
             yaml.parser.Parser.__init__(self)
 
 
-class _StrictLoader(yaml.composer.Composer, _Parser, yaml.constructor.SafeConstructor,
-                    yaml.resolver.Resolver):
+class _DuplicateKeyCheck:
+    """Constructor mixin: report duplicate mapping keys instead of keeping the last."""
+
+    file: str
+    problems: list[Problem]
+
+    def construct_mapping(self, node, deep=False):  # noqa: ANN001 - PyYAML's signature
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                self.problems.append(
+                    Problem(self.file, _where(key_node.start_mark), "mapping key must be a string",
+                            "use a plain text key")
+                )
+                continue
+            if key in seen:
+                first = seen[key].start_mark
+                self.problems.append(
+                    Problem(
+                        self.file,
+                        _where(key_node.start_mark),
+                        f"duplicate key '{key}' (first defined at line {first.line + 1})",
+                        "keep one of the two; YAML would silently use the last",
+                    )
+                )
+            else:
+                seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+class _StrictLoader(_DuplicateKeyCheck, yaml.composer.Composer, _Parser,
+                    yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
     """A safe loader that records structural problems instead of silently accepting them.
 
     The Python ``Composer`` comes first in the MRO so our ``compose_node`` sees every event
@@ -103,32 +137,6 @@ class _StrictLoader(yaml.composer.Composer, _Parser, yaml.constructor.SafeConstr
             return "tag:yaml.org,2002:" + tag[2:]
         return tag
 
-    def construct_mapping(self, node, deep=False):  # noqa: ANN001 - PyYAML's signature
-        seen: dict[Any, yaml.Node] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            try:
-                hash(key)
-            except TypeError:
-                self.problems.append(
-                    Problem(self.file, _where(key_node.start_mark), "mapping key must be a string",
-                            "use a plain text key")
-                )
-                continue
-            if key in seen:
-                first = seen[key].start_mark
-                self.problems.append(
-                    Problem(
-                        self.file,
-                        _where(key_node.start_mark),
-                        f"duplicate key '{key}' (first defined at line {first.line + 1})",
-                        "keep one of the two; YAML would silently use the last",
-                    )
-                )
-            else:
-                seen[key] = key_node
-        return super().construct_mapping(node, deep=deep)
-
 
 def _construct_refused(loader: _StrictLoader, tag_suffix: str, node: yaml.Node) -> None:
     # Reached only for tags compose_node already reported; return None so loading goes on.
@@ -137,6 +145,23 @@ def _construct_refused(loader: _StrictLoader, tag_suffix: str, node: yaml.Node) 
 
 _StrictLoader.add_multi_constructor("", _construct_refused)
 _StrictLoader.add_multi_constructor("!", _construct_refused)
+
+
+class _FastLoader(_DuplicateKeyCheck, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """libyaml end to end, for text that cannot hold anchors, aliases or tags.
+
+    Composing in Python costs ~1 ms a file; libyaml composes ~4x faster. Anchors (&),
+    aliases (*) and tags (!) are invisible after libyaml composes, so text containing any of
+    those characters (even inside a quoted string) takes the strict Python composer instead.
+    """
+
+    def __init__(self, stream: str, file: str):
+        super().__init__(stream)
+        self.file = file
+        self.problems: list[Problem] = []
+
+
+_NEEDS_STRICT_COMPOSER = frozenset("&*!%")
 
 
 Lines = dict[tuple[str, ...], int]
@@ -178,9 +203,13 @@ def load_yaml_file(path: Path, display: str | None = None) -> tuple[Any, list[Pr
 
 def load_yaml_text(text: str, file: str) -> tuple[Any, list[Problem], Lines]:
     """Load YAML from a string strictly; see :func:`load_yaml_file`."""
-    loader = _StrictLoader(text, file)
+    strict = not _NEEDS_STRICT_COMPOSER.isdisjoint(text)
+    loader = _StrictLoader(text, file) if strict else _FastLoader(text, file)
     try:
-        document = yaml.composer.Composer.get_single_node(loader)
+        if strict:
+            document = yaml.composer.Composer.get_single_node(loader)
+        else:
+            document = loader.get_single_node()
         data = loader.construct_document(document) if document is not None else None
     except yaml.composer.ComposerError as exc:
         if "expected a single document" in str(exc):

@@ -96,8 +96,8 @@ def build_site(submissions_dir: Path, site_source: Path, output: Path,
         ProblemsFound: A submission or record is invalid (nothing is written).
         LeaderboardError: mkdocs refused the generated site (for example a broken link).
     """
-    from mkdocs.config import load_config
     from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
 
     started = time.perf_counter()

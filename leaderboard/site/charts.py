@@ -7,6 +7,7 @@ counter, which would make the same input render different bytes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import altair as alt
@@ -18,6 +19,25 @@ CHART_WIDTH = "container"
 CHART_HEIGHT = 420
 
 Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """An Altair chart over named datasets, and the datasets' rows.
+
+    Rows are kept out of the Altair object: validating and converting thousands of inline
+    rows through Altair's schema machinery took seconds per chart, while the chart's structure
+    is all that needs validating. The rows join the spec as Vega-Lite top-level ``datasets``.
+    """
+
+    chart: alt.TopLevelMixin
+    datasets: dict[str, list[Row]]
+
+    def to_dict(self, validate: bool = True) -> dict[str, Any]:
+        """The Vega-Lite spec with the rows inlined; ``validate`` checks the structure."""
+        spec = self.chart.to_dict(validate=validate)
+        spec["datasets"] = {**spec.get("datasets", {}), **self.datasets}
+        return spec
 
 
 def _tooltip(*extra: alt.Tooltip) -> list[alt.Tooltip]:
@@ -41,7 +61,7 @@ def _family_filter(families: Sequence[str], name: str) -> alt.Parameter:
     )
 
 
-def tradeoff_chart(rows: Sequence[Row], frontier: Sequence[Row], title: str) -> alt.LayerChart:
+def tradeoff_chart(rows: Sequence[Row], frontier: Sequence[Row], title: str) -> ChartSpec:
     """Accuracy against energy per image (log axis), tiers coloured, with the Pareto frontier.
 
     Args:
@@ -61,7 +81,7 @@ def tradeoff_chart(rows: Sequence[Row], frontier: Sequence[Row], title: str) -> 
     y = alt.Y("top1:Q", title="ImageNet top-1 (%)", scale=alt.Scale(zero=False))
     both = tier_pick & family_pick
     points = (
-        alt.Chart(alt.Data(values=list(rows)))
+        alt.Chart(alt.Data(name="points"))
         .mark_circle(size=60, stroke="#333", strokeWidth=0.3)
         .encode(
             x=x,
@@ -77,26 +97,27 @@ def tradeoff_chart(rows: Sequence[Row], frontier: Sequence[Row], title: str) -> 
         .add_params(tier_pick, family_pick, zoom)
     )
     frontier_line = (
-        alt.Chart(alt.Data(values=list(frontier)))
+        alt.Chart(alt.Data(name="frontier"))
         .mark_line(interpolate="step-after", color="#333", strokeDash=[4, 3], strokeWidth=1.5)
         .encode(x=x, y=y, order="energy_j:Q")
     )
     trend = (
-        alt.Chart(alt.Data(values=list(rows)))
+        alt.Chart(alt.Data(name="points"))
         .transform_regression("energy_j", "top1", method="log")
         .mark_line(color="#5e4fa2", opacity=0.6)
         .encode(x=x, y=y)
     )
-    return (
+    chart = (
         alt.layer(points, frontier_line, trend)
         .properties(title=title, width=CHART_WIDTH, height=CHART_HEIGHT)
         .configure_view(stroke=None)
     )
+    return ChartSpec(chart, {"points": list(rows), "frontier": list(frontier)})
 
 
 def compute_chart(rows: Sequence[Row], x_field: str, x_title: str, title: str,
                   y_field: str = "top1", y_title: str = "ImageNet top-1 (%)",
-                  name: str = "c") -> alt.Chart:
+                  name: str = "c") -> ChartSpec:
     """A scatter of one figure against another, log x, coloured by family, linked to pages.
 
     Args:
@@ -111,8 +132,8 @@ def compute_chart(rows: Sequence[Row], x_field: str, x_title: str, title: str,
     family_pick = _family_filter([r["family"] for r in rows], f"{name}_family")
     zoom = alt.selection_interval(name=f"{name}_zoom", bind="scales")
     log_y = y_field != "top1"
-    return (
-        alt.Chart(alt.Data(values=[r for r in rows if r.get(x_field) and r.get(y_field)]))
+    chart = (
+        alt.Chart(alt.Data(name="points"))
         .mark_circle(size=45, color="#2c7fb8", stroke="#333", strokeWidth=0.2)
         .encode(
             x=alt.X(f"{x_field}:Q", title=x_title, scale=alt.Scale(type="log")),
@@ -127,9 +148,11 @@ def compute_chart(rows: Sequence[Row], x_field: str, x_title: str, title: str,
         .properties(title=title, width=CHART_WIDTH, height=CHART_HEIGHT)
         .configure_view(stroke=None)
     )
+    # log axes cannot show zero or missing values
+    return ChartSpec(chart, {"points": [r for r in rows if r.get(x_field) and r.get(y_field)]})
 
 
-def savings_chart(rows: Sequence[Row], title: str) -> alt.Chart:
+def savings_chart(rows: Sequence[Row], title: str) -> ChartSpec:
     """Energy per image at batch 1 relative to batch 256, against GMACs.
 
     Args:
@@ -137,8 +160,8 @@ def savings_chart(rows: Sequence[Row], title: str) -> alt.Chart:
         title: Chart title.
     """
     zoom = alt.selection_interval(name="savings_zoom", bind="scales")
-    return (
-        alt.Chart(alt.Data(values=list(rows)))
+    chart = (
+        alt.Chart(alt.Data(name="points"))
         .mark_circle(size=55, color="#d95f02")
         .encode(
             x=alt.X("gmacs:Q", title="GMACs per image (log)", scale=alt.Scale(type="log")),
@@ -151,3 +174,4 @@ def savings_chart(rows: Sequence[Row], title: str) -> alt.Chart:
         .properties(title=title, width=CHART_WIDTH, height=CHART_HEIGHT)
         .configure_view(stroke=None)
     )
+    return ChartSpec(chart, {"points": list(rows)})

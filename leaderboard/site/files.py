@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from leaderboard.records import atomic_write_text
+from leaderboard.scoring import TIERS
 from leaderboard.site.charts import TIER_COLORS
 from leaderboard.site.data import SiteData
-from leaderboard.scoring import TIERS
 
 CSV_COLUMNS: list[tuple[str, str]] = [
     ("entry_id", "entry id, `architecture.tag[-img_size]`"),

@@ -15,9 +15,9 @@ from leaderboard.scoring import (
     SCORING_VERSION,
     TIER_BOUNDS,
     TIERS,
+    Point,
     pareto_frontier,
     tier_description,
-    Point,
 )
 from leaderboard.site import charts
 from leaderboard.site.data import Entry, SiteData

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import altair as alt
 import jinja2
 
+from leaderboard.site.charts import ChartSpec
 from leaderboard.site.data import Entry, SiteData
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|])")
@@ -60,7 +60,7 @@ class PageAssets:
     files: dict[str, str] = field(default_factory=dict)
     _has_chart: bool = False
 
-    def chart(self, name: str, chart: alt.TopLevelMixin, label: str) -> str:
+    def chart(self, name: str, chart: ChartSpec, label: str) -> str:
         """Write a chart's spec file and return the HTML that mounts it."""
         spec = chart.to_dict(validate=True)
         self.files[f"assets/charts/{name}.js"] = _js_assign("LB_SPECS", name, spec)
