@@ -86,3 +86,80 @@ def write_synthetic_tree(root: Path, count: int, seed: int = 0,
             write_record(submissions, synthetic_record(entry_id, energy_j * rng.uniform(3, 12),
                                                        scenario="single-stream"))
     return submissions
+
+
+class FakeMeter:
+    """A simulated energy meter for unit tests: real time, made-up physics.
+
+    Power is ``idle_power_w`` plus ``busy_power_w`` while :meth:`busy` spans are running.
+    The counter only moves every ``tick_s`` (like NVML's), holding the integral at the last
+    tick. ``noise`` adds a per-tick relative error; ``backwards_at_s`` makes the counter jump
+    back once, to exercise that check.
+    """
+
+    name = "fake"
+
+    def __init__(self, idle_power_w: float = 60.0, busy_power_w: float = 240.0,
+                 tick_s: float = 0.005, noise: float = 0.0, seed: int = 0,
+                 backwards_at_s: float | None = None, frozen: bool = False):
+        import threading
+        import time
+
+        self._time = time.perf_counter
+        self._lock = threading.Lock()
+        self.idle_power_w = idle_power_w
+        self.busy_power_w = busy_power_w
+        self.tick_s = tick_s
+        self.noise = noise
+        self._rng = random.Random(seed)
+        self._origin = self._time()
+        self._busy: list[tuple[float, float]] = []
+        self._backwards_at_s = backwards_at_s
+        self._frozen = frozen
+        self._last_tick_index = -1
+        self._last_value = 0.0
+
+    def busy(self, seconds: float) -> None:
+        """Simulate device work for ``seconds`` (blocks like a synchronised batch)."""
+        import time
+
+        start = self._time()
+        time.sleep(seconds)
+        with self._lock:
+            self._busy.append((start, self._time()))
+
+    def _integral(self, until: float) -> float:
+        energy = self.idle_power_w * (until - self._origin)
+        with self._lock:
+            spans = list(self._busy)
+        for start, end in spans:
+            overlap = min(end, until) - start
+            if overlap > 0:
+                energy += self.busy_power_w * overlap
+        return energy
+
+    def energy_j(self) -> float:
+        """The counter: the integral at the last tick."""
+        if self._frozen:
+            return 0.0
+        now = self._time()
+        index = int((now - self._origin) / self.tick_s)
+        if index != self._last_tick_index:
+            value = self._integral(self._origin + index * self.tick_s)
+            if self.noise:
+                value += self._rng.gauss(0.0, self.noise) * self.busy_power_w * self.tick_s
+            if self._backwards_at_s is not None and now - self._origin >= self._backwards_at_s:
+                value -= 1000.0
+                self._backwards_at_s = None
+            self._last_tick_index, self._last_value = index, value
+        return self._last_value
+
+    def power_w(self) -> float:
+        """Current simulated power."""
+        now = self._time()
+        with self._lock:
+            running = any(start <= now <= end for start, end in self._busy)
+        return self.idle_power_w + (self.busy_power_w if running else 0.0)
+
+    def close(self) -> None:
+        """Nothing to release."""
