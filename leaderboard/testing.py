@@ -93,8 +93,8 @@ class FakeMeter:
 
     Power is ``idle_power_w`` plus ``busy_power_w`` while :meth:`busy` spans are running.
     The counter only moves every ``tick_s`` (like NVML's), holding the integral at the last
-    tick. ``noise`` adds a per-tick relative error; ``backwards_at_s`` makes the counter jump
-    back once, to exercise that check.
+    tick. ``noise`` is the relative standard deviation of each busy span's power (so windows
+    differ); ``backwards_at_s`` makes the counter jump back once, to exercise that check.
     """
 
     name = "fake"
@@ -113,7 +113,7 @@ class FakeMeter:
         self.noise = noise
         self._rng = random.Random(seed)
         self._origin = self._time()
-        self._busy: list[tuple[float, float]] = []
+        self._busy: list[tuple[float, float, float]] = []
         self._backwards_at_s = backwards_at_s
         self._frozen = frozen
         self._last_tick_index = -1
@@ -123,20 +123,25 @@ class FakeMeter:
         """Simulate device work for ``seconds`` (blocks like a synchronised batch)."""
         import time
 
+        power_w = self.busy_power_w * max(0.0, 1.0 + self._rng.gauss(0.0, self.noise))
         start = self._time()
         time.sleep(seconds)
         with self._lock:
-            self._busy.append((start, self._time()))
+            self._busy.append((start, self._time(), power_w))
 
     def _integral(self, until: float) -> float:
         energy = self.idle_power_w * (until - self._origin)
         with self._lock:
             spans = list(self._busy)
-        for start, end in spans:
+        for start, end, power_w in spans:
             overlap = min(end, until) - start
             if overlap > 0:
-                energy += self.busy_power_w * overlap
+                energy += power_w * overlap
         return energy
+
+    def true_energy_j(self, start: float, end: float) -> float:
+        """The energy really spent between two ``time.perf_counter()`` readings, J."""
+        return self._integral(end) - self._integral(start)
 
     def energy_j(self) -> float:
         """The counter: the integral at the last tick."""
@@ -146,8 +151,6 @@ class FakeMeter:
         index = int((now - self._origin) / self.tick_s)
         if index != self._last_tick_index:
             value = self._integral(self._origin + index * self.tick_s)
-            if self.noise:
-                value += self._rng.gauss(0.0, self.noise) * self.busy_power_w * self.tick_s
             if self._backwards_at_s is not None and now - self._origin >= self._backwards_at_s:
                 value -= 1000.0
                 self._backwards_at_s = None
@@ -158,7 +161,7 @@ class FakeMeter:
         """Current simulated power."""
         now = self._time()
         with self._lock:
-            running = any(start <= now <= end for start, end in self._busy)
+            running = any(start <= now <= end for start, end, _ in self._busy)
         return self.idle_power_w + (self.busy_power_w if running else 0.0)
 
     def close(self) -> None:

@@ -68,6 +68,8 @@ class Window:
     batches: int
     power_w: float
     ticks: int
+    start_s: float = 0.0
+    """Clock reading at the window's synchronised start (for diagnostics)."""
 
     @property
     def j_per_image(self) -> float:
@@ -269,7 +271,7 @@ def measure_energy(
                 result.refuse(f"zero-energy window ({end - start:.3f} s)")
                 return result
             result.windows.append(Window(end - start, batches * batch_size, batches, power,
-                                         len(window_ticks)))
+                                         len(window_ticks), start))
             if (len(result.windows) >= config.min_windows
                     and result.ci_half_width_rel <= config.target_ci_half_width):
                 break

@@ -1,0 +1,177 @@
+"""Protocol v1 against a simulated meter: statistics, stopping, and every sanity check."""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+
+from leaderboard.measure.energy import (
+    EnergyMeasurement,
+    ProtocolConfig,
+    Window,
+    check_gpu_state,
+    measure_energy,
+    t95,
+)
+from leaderboard.measure.meters import GpuState
+from leaderboard.testing import FakeMeter
+
+FAST = ProtocolConfig(idle_s=0.15, warmup_s=0.05, window_s=0.15, min_windows=3, max_windows=6,
+                      max_gap_s=0.02, poll_period_s=0.001, seed=1)
+BATCH_S = 0.01
+BATCH = 32
+
+
+def run(meter: FakeMeter, config: ProtocolConfig = FAST, **kwargs) -> EnergyMeasurement:
+    return measure_energy(lambda: meter.busy(BATCH_S), BATCH, meter, config=config, **kwargs)
+
+
+def true_j_per_image(meter: FakeMeter, window: Window) -> float:
+    """What the simulated device really spent per image in a window (gaps included)."""
+    end = window.start_s + window.duration_s
+    return meter.true_energy_j(window.start_s, end) / window.images
+
+
+def test_energy_per_image_matches_the_simulated_physics():
+    meter = FakeMeter(idle_power_w=60.0, busy_power_w=240.0, tick_s=0.005)
+    result = run(meter)
+    assert result.status in ("ok", "unstable"), result.reasons
+    for window in result.windows:
+        assert window.j_per_image == pytest.approx(true_j_per_image(meter, window), rel=0.05)
+    # back to back, a batch costs (60 + 240) W x 10 ms; gaps between batches only add idle
+    assert result.median_j >= (60.0 + 240.0) * BATCH_S / BATCH * 0.95
+    assert result.idle_power_w == pytest.approx(60.0, rel=0.05)
+    assert result.idle_subtracted_j < result.median_j
+    assert result.throughput_img_s <= BATCH / BATCH_S
+    assert result.batch_latency_ms >= 1000 * BATCH_S
+    assert FAST.min_windows <= len(result.windows) <= FAST.max_windows
+    low, high = result.ci95_j
+    assert low <= statistics.fmean(result.per_image_j) <= high
+
+
+def test_window_edges_use_counter_ticks_not_reads():
+    # A coarse 40 ms counter with 150 ms windows: reading the counter at the edges would err
+    # by up to a tick of energy (~25%) per window; tick alignment keeps windows within a few %.
+    meter = FakeMeter(idle_power_w=50.0, busy_power_w=250.0, tick_s=0.04)
+    config = ProtocolConfig(idle_s=0.3, warmup_s=0.05, window_s=0.3, min_windows=4, max_windows=4,
+                            max_gap_s=0.05, poll_period_s=0.001, min_ticks_per_window=3)
+    result = run(meter, config)
+    assert len(result.windows) == 4
+    for window in result.windows:
+        assert window.j_per_image == pytest.approx(true_j_per_image(meter, window), rel=0.08)
+
+
+def test_stops_early_when_the_ci_is_tight():
+    meter = FakeMeter(tick_s=0.002)
+    config = ProtocolConfig(idle_s=0.1, warmup_s=0.02, window_s=0.1, min_windows=3, max_windows=12,
+                            max_gap_s=0.01, poll_period_s=0.0005, target_ci_half_width=0.5)
+    result = run(meter, config)
+    assert len(result.windows) == 3  # a 50% target is met at the minimum
+
+
+def test_keeps_adding_windows_up_to_the_cap_and_says_so():
+    meter = FakeMeter(tick_s=0.002, noise=0.5, seed=3)
+    config = ProtocolConfig(idle_s=0.1, warmup_s=0.02, window_s=0.05, min_windows=3, max_windows=5,
+                            max_gap_s=0.01, poll_period_s=0.0005, target_ci_half_width=1e-6)
+    result = run(meter, config)
+    assert len(result.windows) == 5
+    assert any("CI half-width" in r for r in result.reasons)
+
+
+def test_a_counter_that_never_moves_is_refused_not_zero():
+    result = run(FakeMeter(frozen=True))
+    assert result.status == "refused"
+    assert "did not move" in result.reasons[0]
+    assert result.windows == []
+
+
+def test_windows_shorter_than_the_counter_update_are_refused():
+    meter = FakeMeter(tick_s=0.1)
+    config = ProtocolConfig(idle_s=0.35, warmup_s=0.02, window_s=0.05, min_windows=3,
+                            max_windows=3, max_gap_s=0.0, poll_period_s=0.001)
+    result = run(meter, config)
+    assert result.status == "refused"
+    assert "counter tick" in result.reasons[-1] and "lengthen window_s" in result.reasons[-1]
+
+
+def test_a_counter_going_backwards_is_refused():
+    meter = FakeMeter(tick_s=0.005, backwards_at_s=0.4)
+    result = run(meter)
+    assert result.status == "refused"
+    assert any("went backwards" in r for r in result.reasons)
+
+
+def test_power_above_the_limit_is_refused():
+    meter = FakeMeter(idle_power_w=60.0, busy_power_w=400.0, tick_s=0.005)
+    result = run(meter, power_limit_w=300.0)
+    assert result.status == "refused"
+    assert any("exceeds the power limit 300 W" in r for r in result.reasons)
+
+
+def test_power_below_idle_is_refused():
+    result = EnergyMeasurement(meter="fake", idle_power_w=100.0,
+                               windows=[Window(1.0, 100, 10, 80.0, 20)])
+    from leaderboard.measure.energy import _check_power
+
+    _check_power(result, FAST, power_limit_w=None)
+    assert result.status == "refused"
+    assert "below idle power 100.0 W" in result.reasons[0]
+
+
+def test_noisy_windows_are_flagged_unstable():
+    meter = FakeMeter(tick_s=0.002, noise=0.6, seed=7)
+    result = run(meter)
+    assert result.cv > FAST.unstable_cv
+    assert result.status == "unstable"
+    assert any(r.startswith("CV ") for r in result.reasons)
+
+
+def _state(**changes) -> GpuState:
+    base = dict(name="NVIDIA H100", uuid="GPU-1", driver="580", power_limit_w=700.0,
+                sm_clock_mhz=1980.0, mem_clock_mhz=2619.0, temperature_c=40.0,
+                throttle_reasons=(), other_compute_pids=(), mig_enabled=False)
+    base.update(changes)
+    return GpuState(**base)
+
+
+def _ok() -> EnergyMeasurement:
+    return EnergyMeasurement(meter="fake", idle_power_w=60.0, windows=[Window(1.0, 100, 10, 200.0, 20)])
+
+
+def test_gpu_state_refusals_and_flags():
+    result = _ok()
+    check_gpu_state(result, _state(), _state(other_compute_pids=(4242,)))
+    assert result.status == "refused" and "pids 4242" in result.reasons[0]
+
+    result = _ok()
+    check_gpu_state(result, _state(mig_enabled=True), _state())
+    assert result.status == "refused" and "MIG" in result.reasons[0]
+
+    result = _ok()
+    check_gpu_state(result, _state(), _state(throttle_reasons=("hw_thermal_slowdown",)))
+    assert result.status == "unstable" and "hw_thermal_slowdown" in result.reasons[0]
+
+    result = _ok()  # running at the power cap under load is normal, not a flag
+    check_gpu_state(result, _state(throttle_reasons=("sw_power_cap",)), _state())
+    assert result.status == "ok" and result.reasons == []
+
+
+def test_statistics_of_known_windows():
+    windows = [Window(2.0, 1000, 4, p, 40) for p in (100.0, 102.0, 98.0, 101.0, 99.0)]
+    result = EnergyMeasurement(meter="fake", idle_power_w=50.0, windows=windows)
+    per_image = [p * 2.0 / 1000 for p in (100.0, 102.0, 98.0, 101.0, 99.0)]
+    assert result.median_j == pytest.approx(0.2)
+    assert result.cv == pytest.approx(statistics.stdev(per_image) / statistics.fmean(per_image))
+    half = t95(4) * statistics.stdev(per_image) / 5 ** 0.5
+    assert result.ci95_j == pytest.approx((0.2 - half, 0.2 + half))
+    assert result.idle_subtracted_j == pytest.approx(50.0 * 2.0 / 1000)
+    assert result.throughput_img_s == pytest.approx(500.0)
+    assert result.batch_latency_ms == pytest.approx(500.0)
+
+
+def test_t_quantiles():
+    assert t95(1) == pytest.approx(12.706)
+    assert t95(4) == pytest.approx(2.776)
+    assert t95(22) == pytest.approx(2.086)  # conservative: the next smaller tabulated df
+    assert t95(1000) == pytest.approx(1.96)
