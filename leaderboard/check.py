@@ -76,7 +76,8 @@ def check_paths(
         if submission is not None:
             report.submissions.append(submission)
     if check_records and submissions_dir.is_dir():
-        entry_ids = {p.name for p in submissions_dir.iterdir() if p.is_dir()}
+        # A folder left with only measurements/ (submission deleted) is not an entry.
+        entry_ids = {p.parent.name for p in submissions_dir.glob(f"*/{SUBMISSION_FILENAME}")}
         for path, result in iter_records(submissions_dir):
             if isinstance(result, Problem):
                 report.problems.append(result)

@@ -133,6 +133,138 @@ def timm_catalog(write_path: Path | None) -> None:
                f"{len(catalog.pretrained)} pretrained tags")
 
 
+# ---------------------------------------------------------------------------------------------
+# Validator sweeps and record archives (leaderboard.measure.campaign, leaderboard.records_archive)
+
+
+@cli.command()
+@click.argument("entries", nargs=-1, metavar="[IDS_OR_GLOBS]...")
+@click.option("--all", "all_entries", is_flag=True, help="Measure every entry under --submissions.")
+@click.option("--scenario", "scenarios", multiple=True, default=("offline",), show_default=True,
+              type=click.Choice(["offline", "single-stream"]),
+              help="offline = batch 256, single-stream = batch 1; repeat for both.")
+@click.option("--device", default="cuda", show_default=True, help="cuda, cuda:N or cpu.")
+@click.option("--shard", default=None, metavar="I/N",
+              help="Measure only shard I of N (1-based; every N-th of the sorted ids), for job "
+                   "arrays and CI matrices. Shards are disjoint and cover every entry.")
+@click.option("--resume", is_flag=True,
+              help="Skip, without starting a worker, entries whose record on this GPU has status "
+                   "ok or unstable (refused and error records are retried).")
+@click.option("--force", is_flag=True,
+              help="Re-measure entries that are unchanged since their last record on this GPU.")
+@click.option("--time-budget", default=None, metavar="DURATION",
+              help="Start no new model once elapsed time plus the median model time would "
+                   "exceed this: 2h, 90m, 1h30m or seconds (3600).")
+@click.option("--weights-mode", default="random-init", show_default=True,
+              type=click.Choice(["random-init", "pretrained"]),
+              help="Measure with random weights (energy only) or the pinned pretrained weights.")
+@click.option("--weights-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Pretrained mode: folder with <id>.safetensors for each entry (fetched beforehand).")
+@click.option("--timeout-per-model", "timeout_per_model_s", default=900.0, show_default=True,
+              type=click.FloatRange(min=1.0), metavar="SECONDS",
+              help="Seconds before a model's worker is killed.")
+@click.option("--log-dir", type=click.Path(path_type=Path), default=None,
+              help="Keep each worker's output as LOG_DIR/<id>--<scenario>.log.")
+@click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS, show_default=True,
+              type=click.Path(path_type=Path), help="The submissions folder.")
+def measure(entries: tuple[str, ...], all_entries: bool, scenarios: tuple[str, ...], device: str,
+            shard: str | None, resume: bool, force: bool, time_budget: str | None,
+            weights_mode: str, weights_dir: Path | None, timeout_per_model_s: float,
+            log_dir: Path | None, submissions_dir: Path) -> None:
+    """Measure energy per image of entries (ids or globs such as 'resnet*', or --all).
+
+    Each entry and scenario runs in its own worker process, so a crash or an out-of-memory
+    kill costs one model: it gets an error record and the sweep goes on. Records are written
+    to submissions/<id>/measurements/<hardware>--<scenario>.json. An entry unchanged since its
+    last record on this GPU is skipped unless --force. Progress goes to stderr, a summary to
+    stdout.
+
+    Exit codes: 0 all measured (or skipped); 1 some models failed (error records written);
+    2 bad usage; 3 no usable energy meter (no NVIDIA driver / NVML), nothing measured.
+
+    \b
+    Examples:
+      leaderboard measure resnet50.a1_in1k
+      leaderboard measure 'resnet*' --scenario offline --scenario single-stream
+      leaderboard measure --all --shard 2/8 --resume --time-budget 5h30m
+    """
+    from leaderboard.errors import UsageError
+    from leaderboard.measure.campaign import parse_duration_s, parse_shard, run_campaign, select_entries
+    from leaderboard.measure.campaign import shard as take_shard
+    from leaderboard.measure.meters import MeterUnavailable
+
+    ids = select_entries(submissions_dir, list(entries), all_entries)
+    if shard:
+        index, count = parse_shard(shard)
+        ids = take_shard(ids, index, count)
+        click.echo(f"shard {index}/{count}: {len(ids)} entr{'y' if len(ids) == 1 else 'ies'}", err=True)
+    budget_s = parse_duration_s(time_budget) if time_budget else None
+    if len(set(scenarios)) != len(scenarios):
+        raise UsageError("each --scenario may be given once")
+    summary = run_campaign(ids, submissions_dir, scenarios=scenarios, device=device,
+                           weights_mode=weights_mode, resume=resume, force=force,
+                           time_budget_s=budget_s, timeout_per_model_s=timeout_per_model_s,
+                           weights_dir=weights_dir, log_dir=log_dir)
+    if summary.stopped:
+        if summary.results:
+            click.echo(summary.format_summary())
+        done = (f"{len(summary.results)} task(s) done, {summary.not_started} not run"
+                if summary.results else "nothing was measured (energy is never reported as 0 J)")
+        raise MeterUnavailable(f"cannot measure on {device}: {summary.stopped}\n{done}")
+    click.echo(summary.format_summary())
+    if summary.errors:
+        raise LeaderboardError(f"{len(summary.errors)} of {summary.planned} task(s) failed; "
+                               "their error records say why")
+
+
+@cli.group()
+def records() -> None:
+    """Move measurement records between machines as one .tar.gz."""
+
+
+@records.command("export")
+@click.argument("archive", type=click.Path(path_type=Path))
+@click.argument("ids", nargs=-1)
+@click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS, show_default=True,
+              type=click.Path(path_type=Path), help="The submissions folder.")
+def records_export(archive: Path, ids: tuple[str, ...], submissions_dir: Path) -> None:
+    """Pack every record (or those of IDS) into ARCHIVE (.tar.gz) with a sha256 manifest.
+
+    The same records always give the same bytes (sorted members, fixed mtimes).
+    """
+    import hashlib
+
+    from leaderboard.records_archive import export_records
+
+    count = export_records(submissions_dir, archive, list(ids) or None)
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    click.echo(f"exported {count} record(s) to {archive} (sha256 {digest})")
+
+
+@records.command("import")
+@click.argument("archive", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS, show_default=True,
+              type=click.Path(path_type=Path), help="The submissions folder.")
+@click.option("--overwrite", is_flag=True, help="Replace existing records whose content differs.")
+def records_import(archive: Path, submissions_dir: Path, overwrite: bool) -> None:
+    """Check every record in ARCHIVE and write them all, or nothing if any is refused.
+
+    Members must be regular files at <id>/measurements/<hardware>--<scenario>.json (no links,
+    no '..', at most 1 MiB), valid records matching their path, for existing entries, with
+    the sha256 the manifest lists.
+    """
+    from leaderboard.records_archive import import_records
+
+    result = import_records(archive, submissions_dir, overwrite=overwrite)
+    for member, reason in result.refused:
+        click.echo(f"{archive}: {member}: refused: {reason}", err=True)
+    if result.refused:
+        raise LeaderboardError(f"{archive}: {len(result.refused)} member(s) refused; nothing was "
+                               "written")
+    click.echo(f"imported {archive}: {len(result.created)} created, {len(result.updated)} "
+               f"updated, {len(result.unchanged)} unchanged")
+
+
 def main() -> None:
     """Entry point: run the CLI and turn library errors into a message and an exit code."""
     try:

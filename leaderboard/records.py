@@ -35,7 +35,7 @@ class EnergyStats(_Record):
     """Energy per image over the measurement windows."""
 
     gross_j_per_image: Annotated[float, Field(gt=0.0, description="Median gross J/image (headline).")]
-    ci95_low_j: Annotated[float, Field(gt=0.0)]
+    ci95_low_j: Annotated[float, Field(ge=0.0, description="Truncated at 0 for very noisy windows.")]
     ci95_high_j: Annotated[float, Field(gt=0.0)]
     cv: Annotated[float, Field(ge=0.0, description="Coefficient of variation across windows.")]
     windows: Annotated[int, Field(ge=1)]

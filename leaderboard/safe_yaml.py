@@ -57,6 +57,13 @@ class _DuplicateKeyCheck:
     def construct_mapping(self, node, deep=False):  # noqa: ANN001 - PyYAML's signature
         seen: dict[Any, yaml.Node] = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                # Merge keys hide keys (and duplicates) from review, like aliases.
+                self.problems.append(
+                    Problem(self.file, _where(key_node.start_mark), "merge key '<<' is not allowed",
+                            "write the keys out in full")
+                )
+                continue
             key = self.construct_object(key_node, deep=True)
             try:
                 hash(key)
@@ -220,6 +227,8 @@ def load_yaml_text(text: str, file: str) -> tuple[Any, list[Problem], Lines]:
         return None, loader.problems + [_syntax_problem(file, exc)], {}
     except yaml.YAMLError as exc:
         return None, loader.problems + [_syntax_problem(file, exc)], {}
+    except RecursionError:
+        return None, [_too_deep(file)], {}
     finally:
         loader.dispose()
     problems = list(loader.problems)
@@ -233,7 +242,10 @@ def load_yaml_text(text: str, file: str) -> tuple[Any, list[Problem], Lines]:
         )
     lines: Lines = {}
     if document is not None:
-        _collect_key_lines(document, (), lines)
+        try:
+            _collect_key_lines(document, (), lines)
+        except RecursionError:
+            return None, [_too_deep(file)], {}
     return (data if not problems else None), problems, lines
 
 
@@ -247,6 +259,11 @@ def _collect_key_lines(node: yaml.Node, path: tuple[str, ...], out: Lines) -> No
         for index, item in enumerate(node.value):
             out.setdefault(path + (str(index),), item.start_mark.line + 1)
             _collect_key_lines(item, path + (str(index),), out)
+
+
+def _too_deep(file: str) -> Problem:
+    return Problem(file, "", "values are nested too deeply",
+                   "a submission needs only a few levels of nesting")
 
 
 def _syntax_problem(file: str, exc: yaml.YAMLError) -> Problem:

@@ -289,9 +289,13 @@ def check_submission_file(
     data, problems, lines = load_yaml_file(path, file)
     if data is None:
         return None, problems
-    if "schema_version" in data and data["schema_version"] != SCHEMA_VERSION:
+    version = data.get("schema_version", SCHEMA_VERSION)
+    # type() check: `true` and `1.0` equal 1 in Python and pass pydantic's strict Literal[1].
+    if type(version) is not int or version != SCHEMA_VERSION:
+        line = lines.get(("schema_version",))
         return None, [
-            Problem(file, "schema_version", f"unsupported schema_version {data['schema_version']!r}",
+            Problem(file, f"schema_version (line {line})" if line else "schema_version",
+                    f"unsupported schema_version {version!r}",
                     f"this version of the leaderboard reads schema_version {SCHEMA_VERSION}")
         ]
     try:

@@ -175,3 +175,18 @@ def test_t_quantiles():
     assert t95(4) == pytest.approx(2.776)
     assert t95(22) == pytest.approx(2.086)  # conservative: the next smaller tabulated df
     assert t95(1000) == pytest.approx(1.96)
+
+
+def test_span_power_prefers_ticks_timed_precisely():
+    from leaderboard.measure.energy import Tick, span_power
+
+    ticks = [
+        Tick(0.00, 0.0, 0.030),   # seen late: the poller was descheduled
+        Tick(0.10, 10.0, 0.002),
+        Tick(0.50, 50.0, 0.002),
+        Tick(0.70, 75.0, 0.050),  # seen late again
+    ]
+    assert span_power(ticks, max_uncertainty_s=0.008) == pytest.approx(100.0)
+    # with no precise pair, all ticks are used rather than none
+    assert span_power([ticks[0], ticks[3]], max_uncertainty_s=0.008) == pytest.approx(75.0 / 0.7)
+    assert span_power(ticks[:1], max_uncertainty_s=0.008) is None

@@ -157,8 +157,24 @@ class EnergyMeasurement:
         self.reasons.append(reason)
 
 
+@dataclass(frozen=True)
+class Tick:
+    """One observed step of the energy counter."""
+
+    time_s: float
+    """Midpoint of the interval in which the step happened."""
+    energy_j: float
+    uncertainty_s: float
+    """Length of that interval: the time since the previous poll that saw no step."""
+
+
 class TickRecorder:
-    """Polls a meter in a background thread and timestamps every step of its counter."""
+    """Polls a meter in a background thread and timestamps every step of its counter.
+
+    A step happened between the previous poll and the one that saw it; the tick is timed at
+    the midpoint of that interval. When the thread is descheduled (a loaded machine) the
+    interval grows, and :func:`span_power` prefers ticks whose interval stayed short.
+    """
 
     def __init__(self, meter: EnergyMeter, period_s: float = 0.002,
                  clock: Callable[[], float] = time.perf_counter):
@@ -166,16 +182,17 @@ class TickRecorder:
         self._period_s = period_s
         self._clock = clock
         self._lock = threading.Lock()
-        self.ticks: list[tuple[float, float]] = []
+        self.ticks: list[Tick] = []
         self.went_backwards: list[tuple[float, float, float]] = []
         self._running = False
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> TickRecorder:
+        before = self._clock()
         last = self._meter.energy_j()
-        self.ticks.append((self._clock(), last))
+        self.ticks.append(Tick(before, last, 0.0))
         self._running = True
-        self._thread = threading.Thread(target=self._run, args=(last,), daemon=True,
+        self._thread = threading.Thread(target=self._run, args=(last, before), daemon=True,
                                         name="energy-ticks")
         self._thread.start()
         return self
@@ -185,28 +202,38 @@ class TickRecorder:
         if self._thread is not None:
             self._thread.join(timeout=2.0)
 
-    def _run(self, last: float) -> None:
+    def _run(self, last: float, previous_poll: float) -> None:
         while self._running:
             time.sleep(self._period_s)
+            now = self._clock()
             value = self._meter.energy_j()
             if value != last:
-                now = self._clock()
+                tick = Tick((previous_poll + now) / 2, value, now - previous_poll)
                 with self._lock:
                     if value < last:
                         self.went_backwards.append((now, last, value))
-                    self.ticks.append((now, value))
+                    self.ticks.append(tick)
                 last = value
+            previous_poll = now
 
-    def between(self, start: float, end: float) -> list[tuple[float, float]]:
-        """Ticks observed within [start, end]."""
+    def between(self, start: float, end: float) -> list[Tick]:
+        """Ticks timed within [start, end]."""
         with self._lock:
-            return [t for t in self.ticks if start <= t[0] <= end]
+            return [t for t in self.ticks if start <= t.time_s <= end]
 
 
-def _span_power(ticks: list[tuple[float, float]]) -> float | None:
-    if len(ticks) < 2 or ticks[-1][0] <= ticks[0][0]:
+def span_power(ticks: list[Tick], max_uncertainty_s: float) -> float | None:
+    """Average power between the first and last tick, W; ``None`` with fewer than two.
+
+    The span's edges are the first and last ticks timed to within ``max_uncertainty_s``
+    when there are two such ticks, else the first and last of all.
+    """
+    precise = [t for t in ticks if t.uncertainty_s <= max_uncertainty_s]
+    edges = precise if len(precise) >= 2 else ticks
+    if len(edges) < 2 or edges[-1].time_s <= edges[0].time_s:
         return None
-    return (ticks[-1][1] - ticks[0][1]) / (ticks[-1][0] - ticks[0][0])
+    first, last = edges[0], edges[-1]
+    return (last.energy_j - first.energy_j) / (last.time_s - first.time_s)
 
 
 def measure_energy(
@@ -238,7 +265,8 @@ def measure_energy(
     with TickRecorder(meter, config.poll_period_s, clock) as ticks:
         idle_start = clock()
         sleep(config.idle_s)
-        idle_power = _span_power(ticks.between(idle_start, clock()))
+        precise_s = 4 * config.poll_period_s
+        idle_power = span_power(ticks.between(idle_start, clock()), precise_s)
         result = EnergyMeasurement(meter=meter.name, idle_power_w=idle_power or 0.0, windows=[])
         if idle_power is None:
             result.refuse(f"the energy counter did not move during {config.idle_s:g} s idle")
@@ -260,7 +288,7 @@ def measure_energy(
             synchronize()
             end = clock()
             window_ticks = ticks.between(start, end)
-            power = _span_power(window_ticks)
+            power = span_power(window_ticks, precise_s)
             if power is None or len(window_ticks) < config.min_ticks_per_window:
                 result.refuse(
                     f"window of {end - start:.3f} s saw {len(window_ticks)} counter tick(s); "

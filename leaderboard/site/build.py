@@ -62,6 +62,10 @@ def generate_docs(submissions_dir: Path, site_source: Path, docs_dir: Path,
         "assets/leaderboard.js": assets.joinpath("leaderboard.js").read_text("utf-8"),
         "assets/leaderboard.css": assets.joinpath("leaderboard.css").read_text("utf-8"),
         "assets/vendor/vega-bundle.js": files.vega_bundle(),
+        "assets/vendor/iframe-worker/shim.js":
+            assets.joinpath("iframe-worker", "shim.js").read_text("utf-8"),
+        "assets/vendor/iframe-worker/LICENSE":
+            assets.joinpath("iframe-worker", "LICENSE").read_text("utf-8"),
     }
     downloads, csv_rows = files.downloads(data)
     outputs.update(downloads)
@@ -96,15 +100,30 @@ def build_site(submissions_dir: Path, site_source: Path, output: Path,
         ProblemsFound: A submission or record is invalid (nothing is written).
         LeaderboardError: mkdocs refused the generated site (for example a broken link).
     """
-    from mkdocs.commands.build import build as mkdocs_build
-    from mkdocs.config import load_config
-    from mkdocs.exceptions import MkDocsException
-
     started = time.perf_counter()
     config_file = site_source / "mkdocs.yml"
     if not config_file.is_file():
         raise LeaderboardError(f"{config_file}: no mkdocs.yml; pass --site-source DIR")
+    # mkdocs reads the build date from the environment; set it for this build only.
+    previous_epoch = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = _source_date_epoch(site_source.resolve().parent)
+    try:
+        result = _build(submissions_dir, site_source, output, allow_synthetic, config_file, started)
+    finally:
+        if previous_epoch is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous_epoch
+    return result
+
+
+def _build(submissions_dir: Path, site_source: Path, output: Path, allow_synthetic: bool,
+           config_file: Path, started: float) -> BuildResult:
+    """Generate into a staging folder, run mkdocs beside ``output``, then swap it in."""
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="leaderboard-docs-", dir=_fast_scratch()) as staging_name, \

@@ -340,6 +340,7 @@ def model_page(entry: Entry, data: SiteData, site_url: str) -> Page:
         "model.md.j2", e=entry, prefix=prefix, results=results, provenance=provenance,
         measured_accuracy=measured_accuracy, input_desc=input_desc, weights_desc=weights_desc,
         badge_url=f"{base}badges/{entry.id}.svg", page_url=f"{base}{model_path(entry.id)}",
+        absolute_urls=bool(base),
     )
     return f"models/{entry.id}.md", text, {}
 

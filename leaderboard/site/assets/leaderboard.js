@@ -108,6 +108,12 @@
         self.page = 0;
         self.refresh();
       });
+      // ?family=resnet (from a model page's family link) pre-selects the filter
+      var wanted = new URLSearchParams(window.location.search).get(key);
+      if (wanted && uniqueValues(self.rows, index).indexOf(wanted) !== -1) {
+        select.value = wanted;
+        self.filters[index] = wanted;
+      }
       controls.appendChild(select);
     });
     this.count = el("span", { class: "lb-count" });

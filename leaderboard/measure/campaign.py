@@ -1,0 +1,614 @@
+"""Sweeps over many models: selection, sharding, one subprocess per model, resume, time budget.
+
+Each (entry, scenario) runs in its own ``python -m leaderboard.measure.worker`` process, so a
+crash, an out-of-memory kill or a segfault in one model costs that model only: the campaign
+writes an error record for it and goes on. One file per record keeps the results of many
+shards (a GitHub Actions matrix, a SLURM job array) conflict-free to merge.
+
+Resume and error records need the board's hardware slug before any model runs. The campaign
+asks the worker once (``--probe``: open the meter, name the GPU, no model loaded) unless the
+caller passes ``hardware``. That probe is also the first worker, so a machine without a usable
+meter stops the sweep at once instead of failing 1,500 models one by one.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from leaderboard.errors import LeaderboardError, UsageError
+from leaderboard.records import (
+    MeasurementRecord,
+    Provenance,
+    Weights,
+    read_record,
+    record_path,
+    write_record,
+)
+from leaderboard.submission import SUBMISSION_FILENAME
+
+SCENARIOS = ("offline", "single-stream")
+WEIGHTS_MODES = ("random-init", "pretrained")
+MEASURED_STATUSES = frozenset({"ok", "unstable"})
+"""A record with one of these statuses is a result worth keeping: resume skips it and an error
+in a later run does not overwrite it."""
+RECORD_STATUSES = ("ok", "unstable", "refused", "error")
+METER_UNAVAILABLE_EXIT = 3
+STDERR_TAIL_LINES = 15
+KILL_GRACE_S = 5.0
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+# ---------------------------------------------------------------------------------------------
+# Selection and sharding
+
+
+def list_entries(submissions_dir: Path) -> list[str]:
+    """Ids of every entry (a folder with a submission file), sorted."""
+    if not submissions_dir.is_dir():
+        raise LeaderboardError(f"{submissions_dir}: no submissions folder here; run from the "
+                               "repository root or pass --submissions DIR")
+    return sorted(p.parent.name for p in submissions_dir.glob(f"*/{SUBMISSION_FILENAME}"))
+
+
+def select_entries(submissions_dir: Path, patterns: Sequence[str], all_entries: bool) -> list[str]:
+    """The entry ids named by exact ids and fnmatch globs (``resnet*``), or all of them.
+
+    Args:
+        submissions_dir: The submissions folder.
+        patterns: Entry ids or globs; each must match at least one entry.
+        all_entries: Select every entry (``--all``); exclusive with ``patterns``.
+
+    Returns:
+        Matching ids, sorted and without duplicates.
+
+    Raises:
+        UsageError: Neither or both of ``patterns`` and ``all_entries``.
+        LeaderboardError: Some ids or globs match no entry (all are listed).
+    """
+    if all_entries and patterns:
+        raise UsageError("give entry ids/globs or --all, not both")
+    if not all_entries and not patterns:
+        raise UsageError("name the entries to measure (ids or globs such as 'resnet*') or pass --all")
+    known = list_entries(submissions_dir)
+    if all_entries:
+        return known
+    known_set = set(known)
+    selected: set[str] = set()
+    unknown: list[str] = []
+    for pattern in patterns:
+        if _GLOB_CHARS.search(pattern):
+            matches = fnmatch.filter(known, pattern)
+            if not matches:
+                unknown.append(f"{pattern} (glob matches nothing)")
+            selected.update(matches)
+        elif pattern in known_set:
+            selected.add(pattern)
+        else:
+            unknown.append(pattern + _did_you_mean(pattern, known))
+    if unknown:
+        raise LeaderboardError(
+            f"no such entr{'y' if len(unknown) == 1 else 'ies'} in {submissions_dir}: "
+            + ", ".join(unknown)
+        )
+    return sorted(selected)
+
+
+def _did_you_mean(name: str, known: Sequence[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """Parse ``--shard i/n`` (1-based ``i``) into ``(i, n)``.
+
+    Raises:
+        UsageError: Not two integers, ``n < 1`` or ``i`` outside ``1..n``.
+    """
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match:
+        raise UsageError(f"--shard {text!r}: expected i/n with integers, e.g. 1/4")
+    index, count = int(match.group(1)), int(match.group(2))
+    _check_shard(index, count)
+    return index, count
+
+
+def _check_shard(index: int, count: int) -> None:
+    if count < 1:
+        raise UsageError(f"--shard {index}/{count}: the number of shards must be at least 1")
+    if not 1 <= index <= count:
+        raise UsageError(f"--shard {index}/{count}: the shard index must be between 1 and {count} "
+                         "(it is 1-based)")
+
+
+def shard(ids: Sequence[str], index: int, count: int) -> list[str]:
+    """Shard ``index`` of ``count`` (1-based): every ``count``-th sorted id from ``index - 1``.
+
+    Sorting first makes the split independent of the order ids were given in, so the shards of
+    a job array are disjoint and together cover every id; striding (rather than contiguous
+    blocks) spreads big and small model families evenly over the shards.
+    """
+    _check_shard(index, count)
+    return sorted(set(ids))[index - 1::count]
+
+
+_DURATION = re.compile(
+    r"(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s?)?"
+)
+
+
+def parse_duration_s(text: str) -> float:
+    """Parse ``2h``, ``90m``, ``1h30m``, ``45s`` or plain seconds (``3600``) into seconds.
+
+    Raises:
+        UsageError: Unparseable or not positive.
+    """
+    cleaned = text.strip().lower().replace(" ", "")
+    match = _DURATION.fullmatch(cleaned)
+    if not cleaned or not match or not any(match.groupdict().values()):
+        raise UsageError(f"time budget {text!r}: use e.g. 2h, 90m, 1h30m or seconds (3600)")
+    parts = {k: float(v) for k, v in match.groupdict().items() if v}
+    seconds = parts.get("h", 0.0) * 3600 + parts.get("m", 0.0) * 60 + parts.get("s", 0.0)
+    if seconds <= 0:
+        raise UsageError(f"time budget {text!r} must be positive")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """``9.8 s``, ``12m05s`` or ``3h12m``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes = int(round(seconds)) // 60
+    if minutes < 60:
+        return f"{minutes}m{int(round(seconds)) % 60:02d}s"
+    return f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """The outcome of one (entry, scenario) of a campaign.
+
+    Attributes:
+        status: The record's status (ok, unstable, refused, error).
+        skipped: The worker found an unchanged entry already measured on this hardware.
+        resumed: ``--resume`` found a kept record; no worker was started.
+        wall_s: Seconds the worker ran (0 for resumed tasks).
+        energy_j: Gross J/image of the record, when it has energy.
+        record_path: The record file, when one exists.
+        message: Why it failed, for errors.
+    """
+
+    entry_id: str
+    scenario: str
+    status: str
+    skipped: bool = False
+    resumed: bool = False
+    wall_s: float = 0.0
+    energy_j: float | None = None
+    record_path: str | None = None
+    message: str = ""
+
+
+@dataclass
+class CampaignSummary:
+    """What a campaign did.
+
+    Attributes:
+        planned: Tasks (entries x scenarios) the campaign was given.
+        results: One result per task that was resumed or run, in order.
+        not_started: Tasks left when the time budget ran out.
+        stopped: Why the campaign stopped early (no usable meter), else ``None``.
+        hardware: The board's hardware slug.
+        wall_s: Wall time of the whole campaign, s.
+    """
+
+    planned: int
+    results: list[TaskResult] = field(default_factory=list)
+    not_started: int = 0
+    stopped: str | None = None
+    hardware: str | None = None
+    wall_s: float = 0.0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Freshly measured tasks (not skipped, not resumed) by record status."""
+        counts = dict.fromkeys(RECORD_STATUSES, 0)
+        for result in self.results:
+            if not (result.skipped or result.resumed):
+                counts[result.status] = counts.get(result.status, 0) + 1
+        return counts
+
+    @property
+    def skipped(self) -> int:
+        """Tasks the worker skipped: unchanged entry already measured on this hardware."""
+        return sum(r.skipped for r in self.results)
+
+    @property
+    def resumed(self) -> int:
+        """Tasks ``--resume`` skipped without starting a worker."""
+        return sum(r.resumed for r in self.results)
+
+    @property
+    def errors(self) -> list[TaskResult]:
+        """Tasks that ended in an error."""
+        return [r for r in self.results if r.status == "error" and not (r.skipped or r.resumed)]
+
+    @property
+    def spawned(self) -> int:
+        """Tasks that ran a worker."""
+        return sum(not r.resumed for r in self.results)
+
+    @property
+    def models_per_hour(self) -> float:
+        """Workers run per hour of campaign wall time."""
+        return self.spawned * 3600.0 / self.wall_s if self.wall_s > 0 else 0.0
+
+    def format_summary(self) -> str:
+        """A small aligned text table."""
+        rows: list[tuple[str, str]] = [(status, str(n)) for status, n in self.counts.items()]
+        rows += [
+            ("skipped (unchanged)", str(self.skipped)),
+            ("resumed (kept record)", str(self.resumed)),
+            ("not started (budget)", str(self.not_started)),
+            ("planned", str(self.planned)),
+            ("hardware", self.hardware or "unknown"),
+            ("wall time", format_duration(self.wall_s)),
+            ("models per hour", f"{self.models_per_hour:.1f}"),
+        ]
+        width = max(len(name) for name, _ in rows)
+        value_width = max(len(value) for _, value in rows)
+        lines = [f"{name:<{width}}  {value:>{value_width}}" for name, value in rows]
+        if self.stopped:
+            lines.append(f"stopped early: {self.stopped}")
+        for result in self.errors:
+            first = result.message.splitlines()[0] if result.message else "error"
+            lines.append(f"error: {result.entry_id} {result.scenario}: {first}")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running workers
+
+
+@dataclass(frozen=True)
+class _WorkerRun:
+    returncode: int | None
+    """``None`` when the worker was killed at its timeout."""
+    stdout: str
+    stderr: str
+    wall_s: float
+
+    def result_line(self) -> dict[str, Any] | None:
+        """The last JSON object the worker printed (libraries may print other lines first)."""
+        for line in reversed(self.stdout.splitlines()):
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    value = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(value, dict):
+                    return value
+        return None
+
+    def stderr_tail(self, lines: int = STDERR_TAIL_LINES) -> list[str]:
+        """The last non-empty lines of stderr."""
+        return [line for line in self.stderr.splitlines() if line.strip()][-lines:]
+
+
+def _run_worker(command: list[str], timeout_s: float, log_path: Path | None) -> _WorkerRun:
+    """Run one worker in its own session; on timeout kill its whole process group."""
+    start = time.perf_counter()
+    # A new session puts the worker and anything it forks (data loader processes) in one
+    # process group that can be killed as a whole; it also keeps a terminal's Ctrl-C from
+    # reaching the worker, so the campaign kills it explicitly below.
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            errors="replace", start_new_session=True)
+    returncode: int | None
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout_s)
+        returncode = proc.returncode
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        stdout, stderr = _drain(proc)
+        returncode = None
+    except BaseException:
+        _kill_group(proc)
+        _drain(proc)
+        raise
+    run = _WorkerRun(returncode, stdout or "", stderr or "", time.perf_counter() - start)
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(f"$ {' '.join(command)}\n# exit {returncode}, {run.wall_s:.1f} s\n"
+                            f"--- stdout\n{run.stdout}\n--- stderr\n{run.stderr}", "utf-8")
+    return run
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _drain(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    try:
+        return proc.communicate(timeout=KILL_GRACE_S)
+    except subprocess.TimeoutExpired:
+        # A grandchild that left the process group still holds the pipes; give up on them.
+        proc.kill()
+        proc.wait()
+        return "", ""
+
+
+def default_worker_cmd() -> list[str]:
+    """``python -m leaderboard.measure.worker`` with this interpreter."""
+    return [sys.executable, "-m", "leaderboard.measure.worker"]
+
+
+@dataclass(frozen=True)
+class HardwareInfo:
+    """What the probe learned about the device."""
+
+    hardware: str
+    gpu_name: str
+
+
+class MeterUnavailableStop(LeaderboardError):
+    """Internal: a worker said no meter works; carries its message."""
+
+
+def probe_hardware(worker_cmd: list[str], device: str, timeout_s: float = 300.0) -> HardwareInfo:
+    """Ask the worker for the hardware slug of ``device`` (opens the meter, loads no model).
+
+    Raises:
+        MeterUnavailableStop: No usable meter (worker exit 3), with the worker's message.
+        LeaderboardError: The probe failed otherwise.
+    """
+    run = _run_worker([*worker_cmd, "--probe", "--device", device], timeout_s, None)
+    if run.returncode == METER_UNAVAILABLE_EXIT:
+        raise MeterUnavailableStop(_meter_message(run))
+    line = run.result_line()
+    if run.returncode != 0 or not line or not isinstance(line.get("hardware"), str):
+        tail = "\n".join(run.stderr_tail()) or "(no output)"
+        raise LeaderboardError(f"could not identify the hardware of {device} "
+                               f"({_exit_text(run)}):\n{tail}")
+    return HardwareInfo(line["hardware"], str(line.get("gpu_name") or "unknown"))
+
+
+def _meter_message(run: _WorkerRun) -> str:
+    line = run.result_line()
+    if line and line.get("error"):
+        return str(line["error"])
+    tail = run.stderr_tail(3)
+    return tail[-1].removeprefix("error: ") if tail else "no usable energy meter"
+
+
+def _exit_text(run: _WorkerRun) -> str:
+    if run.returncode is None:
+        return "timed out"
+    if run.returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-run.returncode).name}"
+        except ValueError:
+            return f"killed by signal {-run.returncode}"
+    return f"exit code {run.returncode}"
+
+
+def _kept_record(path: Path) -> MeasurementRecord | None:
+    """The record at ``path`` when it is a real measurement worth keeping."""
+    if not path.is_file():
+        return None
+    try:
+        record = read_record(path)
+    except ValueError:
+        return None
+    if record.status in MEASURED_STATUSES and not record.synthetic:
+        return record
+    return None
+
+
+def error_record(entry_id: str, scenario: str, hardware: str, *, weights_mode: str,
+                 reasons: list[str], gpu_name: str = "unknown") -> MeasurementRecord:
+    """A schema-valid record saying a worker failed, with why (the last lines of its stderr)."""
+    from leaderboard import __version__
+
+    batch = 256 if scenario == "offline" else 1
+    return MeasurementRecord(
+        entry_id=entry_id, hardware=hardware, scenario=scenario, status="error",
+        reasons=reasons or ["the worker failed without output"],
+        measured_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        weights=Weights(kind=weights_mode), input_shape=[], batch_size=batch, precision="fp16",
+        provenance=Provenance(gpu_name=gpu_name, validator_version=__version__),
+    )
+
+
+def run_campaign(
+    ids: Sequence[str],
+    submissions_dir: Path,
+    *,
+    scenarios: Sequence[str] = ("offline",),
+    device: str = "cuda",
+    weights_mode: str = "random-init",
+    resume: bool = False,
+    force: bool = False,
+    time_budget_s: float | None = None,
+    worker_cmd: list[str] | None = None,
+    timeout_per_model_s: float = 900.0,
+    progress: bool = True,
+    hardware: str | None = None,
+    weights_dir: Path | None = None,
+    log_dir: Path | None = None,
+    stream: IO[str] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> CampaignSummary:
+    """Measure every (entry, scenario), each in its own worker process.
+
+    Args:
+        ids: Entry ids, in the order to run them.
+        submissions_dir: The submissions folder (records are written under it).
+        scenarios: Scenarios to measure for each entry.
+        device: ``cuda``, ``cuda:N`` or ``cpu``.
+        weights_mode: ``random-init`` or ``pretrained``.
+        resume: Skip, without starting a worker, tasks whose record on this hardware has
+            status ok or unstable (refused and error records are retried).
+        force: Measure even unchanged entries the worker would skip.
+        time_budget_s: Start no new task once elapsed time plus the median task time would
+            exceed this; the rest are counted in ``not_started``.
+        worker_cmd: Command prefix of the worker (tests inject a fake); default
+            ``python -m leaderboard.measure.worker``.
+        timeout_per_model_s: A worker running longer is killed and recorded as an error.
+        progress: Print one line per task (and an ETA) to ``stream``.
+        hardware: The board's hardware slug; default: ask the worker (``--probe``).
+        weights_dir: Pretrained mode: the weights of entry ``ID`` are ``weights_dir/ID.safetensors``
+            (the validator does not fetch weights itself).
+        log_dir: Keep each worker's stdout and stderr here as ``<id>--<scenario>.log``.
+        stream: Where progress goes (default stderr).
+        clock: Monotonic clock, s.
+
+    Returns:
+        The summary. ``stopped`` is set when a worker reported that no meter works (exit 3):
+        the campaign stops at once and writes no error record for that.
+    """
+    out = stream if stream is not None else sys.stderr
+    command = list(worker_cmd) if worker_cmd else default_worker_cmd()
+    for scenario in scenarios:
+        if scenario not in SCENARIOS:
+            raise UsageError(f"unknown scenario '{scenario}'; use one of {', '.join(SCENARIOS)}")
+    if weights_mode not in WEIGHTS_MODES:
+        raise UsageError(f"unknown weights mode '{weights_mode}'; use {' or '.join(WEIGHTS_MODES)}")
+    if weights_mode == "pretrained" and weights_dir is None:
+        # Without it every worker would fail the same way and leave an error record behind.
+        raise UsageError("--weights-mode pretrained needs --weights-dir DIR holding <id>.safetensors "
+                         "for each entry; or measure energy with random-init weights")
+    tasks = [(entry_id, scenario) for entry_id in ids for scenario in scenarios]
+    summary = CampaignSummary(planned=len(tasks), hardware=hardware)
+    start = clock()
+
+    def say(text: str) -> None:
+        if progress:
+            print(text, file=out, flush=True)
+
+    if not tasks:
+        return summary
+    gpu_name = "unknown"
+    if hardware is None:
+        try:
+            info = probe_hardware(command, device)
+        except MeterUnavailableStop as exc:
+            summary.stopped = str(exc)
+            summary.not_started = len(tasks)
+            summary.wall_s = clock() - start
+            return summary
+        summary.hardware, gpu_name = info.hardware, info.gpu_name
+    board_hw = summary.hardware or "unknown"  # set by the caller or the probe above
+
+    durations_s: list[float] = []
+    total = len(tasks)
+    for number, (entry_id, scenario) in enumerate(tasks, 1):
+        prefix = f"[{number}/{total}] {entry_id} {scenario}"
+        path = record_path(submissions_dir, entry_id, board_hw, scenario)
+        if resume:
+            kept = _kept_record(path)
+            if kept is not None:
+                summary.results.append(TaskResult(
+                    entry_id, scenario, kept.status, resumed=True, record_path=str(path),
+                    energy_j=kept.energy.gross_j_per_image if kept.energy else None))
+                say(f"{prefix} resumed ({kept.status} record kept)")
+                continue
+        if time_budget_s is not None and durations_s:
+            elapsed_s = clock() - start
+            if elapsed_s + statistics.median(durations_s) > time_budget_s:
+                summary.not_started += 1
+                continue
+        args = [*command, "--entry", entry_id, "--scenario", scenario, "--device", device,
+                "--submissions", str(submissions_dir), "--weights-mode", weights_mode]
+        if weights_mode == "pretrained" and weights_dir is not None:
+            args += ["--weights-path", str(weights_dir / f"{entry_id}.safetensors")]
+        if force:
+            args.append("--force")
+        log_path = log_dir / f"{entry_id}--{scenario}.log" if log_dir else None
+        run = _run_worker(args, timeout_per_model_s, log_path)
+        if run.returncode == METER_UNAVAILABLE_EXIT:
+            summary.stopped = _meter_message(run)
+            summary.not_started += total - number + 1
+            say(f"{prefix} stopped: {summary.stopped}")
+            break
+        durations_s.append(run.wall_s)
+        result = _task_result(run, entry_id, scenario, path, board_hw, weights_mode, gpu_name,
+                              submissions_dir, timeout_per_model_s)
+        summary.results.append(result)
+        left = total - number
+        eta = f"  ETA {format_duration(statistics.median(durations_s) * left)}" if left else ""
+        say(f"{prefix} {_describe(result, format_duration(result.wall_s))}{eta}")
+    summary.wall_s = clock() - start
+    if summary.not_started and not summary.stopped:
+        say(f"time budget {format_duration(time_budget_s or 0)} reached: "
+            f"{summary.not_started} task(s) not started")
+    return summary
+
+
+def _describe(result: TaskResult, took: str) -> str:
+    """``ok 0.0123 J/img 9.8 s`` or ``error after 2.0 s: why``."""
+    if result.status == "error" and not result.skipped:
+        first = result.message.splitlines()[0] if result.message else "no message"
+        return f"error after {took}: {first}"
+    text = result.status
+    if result.energy_j is not None:
+        text += f" {result.energy_j:.4g} J/img"
+    if result.skipped:
+        text = f"skipped (unchanged, {text})"
+    return f"{text} {took}"
+
+
+def _task_result(run: _WorkerRun, entry_id: str, scenario: str, path: Path, hardware: str,
+                 weights_mode: str, gpu_name: str, submissions_dir: Path,
+                 timeout_s: float) -> TaskResult:
+    """Turn a finished worker into a result; write an error record when it failed."""
+    line = run.result_line()
+    if (run.returncode == 0 and line is not None and line.get("status") in RECORD_STATUSES
+            and line.get("entry_id") == entry_id and line.get("scenario") == scenario):
+        energy = line.get("energy_j")
+        return TaskResult(entry_id, scenario, str(line["status"]), skipped=bool(line.get("skipped")),
+                          wall_s=run.wall_s,
+                          energy_j=float(energy) if isinstance(energy, int | float) else None,
+                          record_path=line.get("record_path") or str(path),
+                          message="; ".join(line.get("reasons") or []) if line.get("status") == "error"
+                          else "")
+    if run.returncode is None:
+        headline = f"worker timed out after {format_duration(timeout_s)} and was killed"
+    elif run.returncode == 0:
+        headline = "worker exited 0 without a valid result line"
+    else:
+        headline = f"worker failed ({_exit_text(run)})"
+    if line and line.get("error"):
+        headline += f": {line['error']}"
+    reasons = [headline, *run.stderr_tail()]
+    message = "\n".join(reasons)
+    if _kept_record(path) is not None:
+        # A crash in a re-run must not destroy an earlier good measurement.
+        return TaskResult(entry_id, scenario, "error", wall_s=run.wall_s, record_path=str(path),
+                          message=headline + " (earlier record kept)")
+    record = error_record(entry_id, scenario, hardware, weights_mode=weights_mode,
+                          reasons=reasons, gpu_name=gpu_name)
+    written = write_record(submissions_dir, record)
+    return TaskResult(entry_id, scenario, "error", wall_s=run.wall_s, record_path=str(written),
+                      message=message)

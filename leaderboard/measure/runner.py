@@ -1,0 +1,341 @@
+"""Measure one entry end to end: workload, protocol v1, GPU checks, provenance, record.
+
+``measure_entry`` returns an :class:`EntryResult` ``(record, skipped, path)``; ``skipped`` is
+true when an existing ok/unstable record with the same skip key made measuring unnecessary (the
+existing record is returned). ``measure_and_write`` also writes a new record atomically.
+Records with status ``refused`` are written too, with their reasons, so the site can say why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import platform
+import re
+import subprocess
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import leaderboard
+from leaderboard.measure.energy import (
+    PROTOCOL_VERSION,
+    EnergyMeasurement,
+    ProtocolConfig,
+    check_gpu_state,
+    measure_energy,
+)
+from leaderboard.measure.meters import EnergyMeter, GpuState, open_meter
+from leaderboard.measure.workload import (
+    SCENARIO_BATCH_SIZE,
+    Precision,
+    WeightsInfo,
+    WeightsMode,
+    build_model,
+    count_gflops,
+    count_params_m,
+    default_precision,
+    make_workload,
+    resolve_input,
+    weights_info,
+)
+from leaderboard.records import (
+    EnergyStats,
+    MeasurementRecord,
+    Performance,
+    Provenance,
+    Weights,
+    read_record,
+    record_path,
+    write_record,
+)
+from leaderboard.submission import Submission
+
+SKIPPABLE_STATUSES = frozenset({"ok", "unstable"})
+PROTOCOL_V1 = ProtocolConfig()
+
+
+class EntryResult(NamedTuple):
+    """What :func:`measure_entry` produced.
+
+    Attributes:
+        record: The new record, or the existing one when skipped.
+        skipped: True when nothing was measured because an up-to-date record exists.
+        path: Where the record is on disk (the existing file when skipped; set by
+            :func:`measure_and_write` after writing; None when not written yet).
+    """
+
+    record: MeasurementRecord
+    skipped: bool
+    path: Path | None = None
+
+
+def skip_key(submission: Submission, weights: WeightsInfo, gpu_identity: str, scenario: str,
+             precision: str | None = None, config: ProtocolConfig | None = None) -> str:
+    """Digest of everything that makes a rerun give a different record.
+
+    sha256 over canonical JSON of the submission, the weights digest (or ``random-init``), the
+    protocol version, the GPU name and the scenario; also the precision when given, and the
+    protocol parameters when they are not protocol v1's defaults (a quick run with short windows
+    must not stand in for a real one).
+    """
+    payload: dict[str, Any] = {
+        "submission": submission.model_dump(mode="json"),
+        "weights": weights.sha256 or "random-init",
+        "protocol": PROTOCOL_VERSION,
+        "gpu": gpu_identity,
+        "scenario": scenario,
+    }
+    if precision is not None:
+        payload["precision"] = precision
+    if config is not None and config != PROTOCOL_V1:
+        payload["protocol_config"] = dataclasses.asdict(config)
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _slug(text: str) -> str:
+    # Trademark marks carry no identity: "Intel(R) Xeon(R)" -> "intel-xeon".
+    text = re.sub(r"\((r|tm|c)\)", " ", text.lower())
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``, else ``platform.processor()``), or ``unknown``."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor().strip() or "unknown"
+
+
+def hardware_slug(gpu_name: str) -> str:
+    """The board's hardware key for a device name.
+
+    ``"NVIDIA H100 80GB HBM3"`` -> ``"nvidia-h100-80gb-hbm3"``; ``"cpu"`` -> ``"cpu-"`` plus a
+    slug of this machine's CPU model name (``cpu-unknown`` when it has none).
+    """
+    if gpu_name.strip().lower() == "cpu":
+        return "cpu-" + (_slug(cpu_name()) or "unknown")
+    return _slug(gpu_name) or "unknown-device"
+
+
+def _device_name(device: str, state: GpuState | None) -> str:
+    if state is not None:
+        return state.name
+    if device.startswith("cuda"):
+        import torch
+
+        if torch.cuda.is_available():
+            return torch.cuda.get_device_name(torch.device(device))
+        return "unknown-gpu"
+    return "cpu"
+
+
+def _git_sha() -> str | None:
+    """HEAD of the checkout the validator runs from, or None (not a checkout, no git)."""
+    root = Path(leaderboard.__file__).resolve().parent.parent
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                              text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    sha = done.stdout.strip()
+    return sha if done.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", sha) else None
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _optional_float(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _provenance(device_label: str, before: GpuState | None, after: GpuState | None) -> Provenance:
+    import torch
+
+    # The power limit is what was enforced when the run started; clocks and temperature right
+    # after the last window describe the loaded state better than the idle state before it.
+    late = after or before
+    throttles = sorted(set(before.throttle_reasons if before else ())
+                       | set(after.throttle_reasons if after else ()))
+    return Provenance(
+        gpu_name=device_label,
+        gpu_uuid_sha256=(hashlib.sha256(before.uuid.encode("utf-8")).hexdigest()
+                         if before is not None else None),
+        driver=before.driver if before is not None else None,
+        cuda=torch.version.cuda,
+        torch=_version("torch"),
+        timm=_version("timm"),
+        nvidia_ml_py=_version("nvidia-ml-py"),
+        validator_version=leaderboard.__version__,
+        git_sha=_git_sha(),
+        power_limit_w=_optional_float(before.power_limit_w) if before is not None else None,
+        sm_clock_mhz=_optional_float(late.sm_clock_mhz) if late is not None else None,
+        mem_clock_mhz=_optional_float(late.mem_clock_mhz) if late is not None else None,
+        temperature_c=_optional_float(late.temperature_c) if late is not None else None,
+        throttle_reasons=throttles,
+    )
+
+
+def energy_stats(result: EnergyMeasurement) -> EnergyStats | None:
+    """The record's energy section, or None when no window was measured."""
+    if not result.windows:
+        return None
+    low, high = result.ci95_j
+    return EnergyStats(
+        gross_j_per_image=result.median_j,
+        # A CI of a positive quantity is truncated at zero (only with very noisy windows).
+        ci95_low_j=max(low, 0.0),
+        ci95_high_j=high,
+        cv=result.cv,
+        windows=len(result.windows),
+        # A negative idle reading needs a counter that went backwards, which refuses the
+        # record anyway; keep the record valid.
+        idle_power_w=max(result.idle_power_w, 0.0),
+        idle_subtracted_j_per_image=result.idle_subtracted_j,
+        avg_power_w=result.avg_power_w,
+        meter=result.meter,
+    )
+
+
+def _performance(result: EnergyMeasurement) -> Performance | None:
+    if not result.windows:
+        return None
+    return Performance(throughput_img_s=result.throughput_img_s,
+                       batch_latency_ms=result.batch_latency_ms)
+
+
+def _existing(path: Path, key: str) -> MeasurementRecord | None:
+    """The record at ``path`` when it is up to date for ``key`` and worth keeping."""
+    if not path.is_file():
+        return None
+    try:
+        record = read_record(path)
+    except ValueError:
+        return None  # unreadable: measure again and overwrite it
+    if record.skip_key == key and record.status in SKIPPABLE_STATUSES:
+        return record
+    return None
+
+
+def measure_entry(
+    submission: Submission,
+    submissions_dir: Path,
+    *,
+    scenario: str,
+    device: str = "cuda",
+    weights_mode: WeightsMode = "random-init",
+    weights_path: Path | None = None,
+    precision: Precision | None = None,
+    config: ProtocolConfig = PROTOCOL_V1,
+    meter: EnergyMeter | None = None,
+    force: bool = False,
+) -> EntryResult:
+    """Measure one entry on one device and scenario, unless an up-to-date record exists.
+
+    Args:
+        submission: The entry.
+        submissions_dir: The ``submissions/`` folder (read for the existing record only).
+        scenario: ``offline`` (batch 256, halved on OOM) or ``single-stream`` (batch 1).
+        device: ``cuda``, ``cuda:N`` or ``cpu``.
+        weights_mode: ``pretrained`` (needs ``weights_path``) or ``random-init``.
+        weights_path: Local ``.safetensors`` file of the pretrained weights.
+        precision: ``fp16``/``bf16`` autocast or ``fp32``; default fp16 on CUDA, fp32 on CPU.
+        config: Protocol parameters.
+        meter: The energy meter; by default ``open_meter(device)``, closed afterwards.
+        force: Measure even when an up-to-date record exists.
+
+    Returns:
+        ``EntryResult(record, skipped, path)``; the record is not written (see
+        :func:`measure_and_write`).
+
+    Raises:
+        WorkloadError: Weights missing or unusable, bad precision, out of memory at batch 1.
+        MeterUnavailable: No meter for the device.
+    """
+    if scenario not in SCENARIO_BATCH_SIZE:
+        raise ValueError(f"unknown scenario '{scenario}'; use one of {sorted(SCENARIO_BATCH_SIZE)}")
+    precision = precision or default_precision(device)
+    # Check the weights before touching the device: a missing file fails fast.
+    weights = weights_info(submission, weights_mode, weights_path)
+    own_meter = meter is None
+    active_meter: EnergyMeter = open_meter(device) if meter is None else meter
+    try:
+        state = getattr(active_meter, "state", None)
+        before: GpuState | None = state() if callable(state) else None
+        name = _device_name(device, before)
+        device_label = cpu_name() if name == "cpu" else name
+        hardware = hardware_slug(name)
+        key = skip_key(submission, weights, device_label, scenario, precision, config)
+        path = record_path(submissions_dir, submission.id, hardware, scenario)
+        existing = None if force else _existing(path, key)
+        if existing is not None:
+            return EntryResult(existing, True, path)
+
+        model, weights = build_model(submission, weights_mode, device, weights_path, weights=weights)
+        resolved = resolve_input(submission, model)
+        params_m = count_params_m(model)
+        gflops = count_gflops(model, resolved.input_shape)
+        workload = make_workload(model, resolved.input_shape, device, precision,
+                                 batch_size=SCENARIO_BATCH_SIZE[scenario])
+        power_limit_w = before.power_limit_w if before is not None else None
+        result = measure_energy(workload.run_batch, workload.batch_size, active_meter,
+                                workload.synchronize, config, power_limit_w)
+        after: GpuState | None = state() if callable(state) else None
+        if before is not None and after is not None:
+            check_gpu_state(result, before, after)
+        record = MeasurementRecord(
+            protocol_version=PROTOCOL_VERSION,
+            entry_id=submission.id,
+            hardware=hardware,
+            scenario=scenario,
+            status=result.status,
+            reasons=list(result.reasons),
+            measured_at=_utc_now(),
+            weights=Weights(kind=weights.kind, sha256=weights.sha256),
+            input_shape=[workload.batch_size, *resolved.input_shape],
+            batch_size=workload.batch_size,
+            precision=precision,
+            params_m=params_m,
+            gflops=gflops,
+            energy=energy_stats(result),
+            performance=_performance(result),
+            provenance=_provenance(device_label, before, after),
+            skip_key=key,
+        )
+        return EntryResult(record, False, None)
+    finally:
+        if own_meter:
+            active_meter.close()
+
+
+def measure_and_write(submission: Submission, submissions_dir: Path, **kwargs: Any) -> EntryResult:
+    """:func:`measure_entry`, then write the new record atomically (refused ones too).
+
+    Args:
+        submission: The entry.
+        submissions_dir: The ``submissions/`` folder.
+        **kwargs: Keyword arguments of :func:`measure_entry`.
+
+    Returns:
+        ``EntryResult(record, skipped, path)`` with the path of the record on disk.
+    """
+    outcome = measure_entry(submission, submissions_dir, **kwargs)
+    if outcome.skipped:
+        return outcome
+    path = write_record(submissions_dir, outcome.record)
+    return outcome._replace(path=path)

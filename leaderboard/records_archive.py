@@ -1,0 +1,318 @@
+"""Move measurement records between machines as one .tar.gz: deterministic export, safe import.
+
+A GPU runner measures, exports its records as an artifact, and the repository imports them.
+The archive is untrusted data on the way in: every member must be a regular file at
+``<id>/measurements/<hardware>--<scenario>.json``, at most 1 MiB, listed in ``manifest.json``
+with its sha256, a valid record whose fields match its path, for an entry that exists.
+Nothing is extracted by ``tarfile`` itself (no paths, links or modes from the archive reach the
+file system); contents are read into memory, checked, and written atomically. One bad member
+refuses the whole archive, so an import is applied completely or not at all.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import tarfile
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from leaderboard.errors import LeaderboardError
+from leaderboard.records import (
+    HARDWARE_SLUG_PATTERN,
+    MEASUREMENTS_DIRNAME,
+    MeasurementRecord,
+    atomic_write_text,
+    read_record,
+)
+from leaderboard.submission import ID_PATTERN, SUBMISSION_FILENAME
+
+MANIFEST_NAME = "manifest.json"
+ARCHIVE_FORMAT = "leaderboard-records"
+ARCHIVE_VERSION = 1
+MAX_MEMBER_BYTES = 1024 * 1024
+MAX_MEMBERS = 200_000
+_SCENARIOS = ("offline", "single-stream")
+_MEMBER_PATTERN = re.compile(
+    "^(?P<entry>" + ID_PATTERN.strip("^$") + ")/" + re.escape(MEASUREMENTS_DIRNAME) + "/"
+    "(?P<hardware>" + HARDWARE_SLUG_PATTERN.strip("^$") + ")--(?P<scenario>"
+    + "|".join(_SCENARIOS) + r")\.json$"
+)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _record_files(submissions_dir: Path, ids: Iterable[str] | None) -> list[Path]:
+    if not submissions_dir.is_dir():
+        raise LeaderboardError(f"{submissions_dir}: no submissions folder here")
+    if ids is None:
+        return sorted(submissions_dir.glob(f"*/{MEASUREMENTS_DIRNAME}/*.json"))
+    wanted = sorted(set(ids))
+    missing = [i for i in wanted if not (submissions_dir / i / SUBMISSION_FILENAME).is_file()]
+    if missing:
+        raise LeaderboardError(f"no such entr{'y' if len(missing) == 1 else 'ies'} in "
+                               f"{submissions_dir}: {', '.join(missing)}")
+    return sorted(p for i in wanted for p in (submissions_dir / i / MEASUREMENTS_DIRNAME).glob("*.json"))
+
+
+def export_records(submissions_dir: Path, archive: Path, ids: Iterable[str] | None = None) -> int:
+    """Pack records into a .tar.gz; the same records always give the same bytes.
+
+    Members are sorted, with mtime 0, owner 0:0, mode 0644 and no gzip timestamp or name;
+    ``manifest.json`` comes first and lists each file's sha256. Files are packed as they are
+    on disk (not re-serialised), so the digests match the repository's files.
+
+    Args:
+        submissions_dir: The submissions folder.
+        archive: The .tar.gz to write (atomically).
+        ids: Only these entries (all when ``None``).
+
+    Returns:
+        The number of records packed.
+
+    Raises:
+        LeaderboardError: An unknown id, or a record that is invalid or misplaced (an archive
+            that import would refuse is not written).
+    """
+    members: list[tuple[str, bytes]] = []
+    problems: list[str] = []
+    for path in _record_files(submissions_dir, ids):
+        name = path.relative_to(submissions_dir).as_posix()
+        data = path.read_bytes()
+        try:
+            record = read_record(path)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        expected = f"{record.entry_id}/{MEASUREMENTS_DIRNAME}/{record.board}.json"
+        if name != expected:
+            problems.append(f"{path}: record belongs at {expected}")
+            continue
+        members.append((name, data))
+    if problems:
+        raise LeaderboardError("not exported; fix or re-measure these records first:\n"
+                               + "\n".join(problems))
+    manifest = {"format": ARCHIVE_FORMAT, "version": ARCHIVE_VERSION,
+                "files": {name: _sha256(data) for name, data in members}}
+    manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+    buffer = io.BytesIO()
+    # filename="" and mtime=0 keep the gzip header free of the temp name and the time.
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=9) as gz:
+        with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for name, data in [(MANIFEST_NAME, manifest_bytes), *members]:
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                info.mtime = 0
+                info.mode = 0o644
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                tar.addfile(info, io.BytesIO(data))
+    _atomic_write_bytes(archive, buffer.getvalue())
+    return len(members)
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or, when anything was refused, would have done).
+
+    Attributes:
+        created: Record paths (relative to the submissions folder) that did not exist.
+        updated: Existing records replaced (only with ``overwrite``).
+        unchanged: Records identical to the file already there.
+        refused: ``(member, reason)`` pairs; when any, nothing was written.
+    """
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def written(self) -> bool:
+        """True when the import was applied."""
+        return not self.refused
+
+
+def _member_kind(member: tarfile.TarInfo) -> str:
+    if member.issym():
+        return f"a symlink (to {member.linkname!r})"
+    if member.islnk():
+        return f"a hard link (to {member.linkname!r})"
+    if member.isdir():
+        return "a directory"
+    if member.isfile():
+        return "a regular file"
+    return "a device, FIFO or other special file"
+
+
+def _path_problem(name: str) -> str | None:
+    """Why a member name is not acceptable, or ``None``."""
+    if name.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", name):
+        return "absolute path"
+    parts = re.split(r"[\\/]", name)
+    if ".." in parts:
+        return "path goes outside the submissions folder ('..')"
+    if name != MANIFEST_NAME and not _MEMBER_PATTERN.match(name):
+        return (f"not a record path; expected <id>/{MEASUREMENTS_DIRNAME}/"
+                "<hardware>--<scenario>.json")
+    return None
+
+
+def _check_record(name: str, data: bytes, submissions_dir: Path) -> tuple[MeasurementRecord | None, str]:
+    """Validate a record's bytes against the schema, its path and the submissions."""
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, "not UTF-8 text"
+    except json.JSONDecodeError as exc:
+        return None, f"line {exc.lineno}: not valid JSON: {exc.msg}"
+    try:
+        record = MeasurementRecord.model_validate(document)
+    except ValidationError as exc:
+        details = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return None, f"invalid measurement record: {details}"
+    match = _MEMBER_PATTERN.match(name)
+    assert match is not None  # the name was checked before
+    for key, value in (("entry_id", record.entry_id), ("hardware", record.hardware),
+                       ("scenario", record.scenario)):
+        path_value = match.group({"entry_id": "entry"}.get(key, key))
+        if value != path_value:
+            return None, f"{key} is {value!r} but the path says {path_value!r}"
+    if not (submissions_dir / record.entry_id / SUBMISSION_FILENAME).is_file():
+        return None, f"no submission '{record.entry_id}' in {submissions_dir}"
+    return record, ""
+
+
+def _read_members(archive: Path, result: ImportResult) -> dict[str, bytes]:
+    """Every acceptable member's bytes; refusals go to ``result``."""
+    contents: dict[str, bytes] = {}
+    try:
+        tar = tarfile.open(archive, mode="r:gz")
+    except (OSError, tarfile.TarError, EOFError) as exc:
+        raise LeaderboardError(f"{archive}: not a readable .tar.gz ({exc})") from exc
+    with tar:
+        try:
+            for count, member in enumerate(tar, 1):
+                if count > MAX_MEMBERS:
+                    result.refused.append((member.name, f"more than {MAX_MEMBERS} members"))
+                    break
+                name = member.name
+                problem = _path_problem(name)
+                if problem is None and not member.isfile():
+                    problem = f"{_member_kind(member)}, not a regular file"
+                if problem is None and member.size > MAX_MEMBER_BYTES:
+                    problem = f"{member.size} bytes is over the {MAX_MEMBER_BYTES} byte limit"
+                if problem is None and name in contents:
+                    problem = "appears twice in the archive"
+                if problem:
+                    result.refused.append((name, problem))
+                    continue
+                handle = tar.extractfile(member)
+                assert handle is not None  # regular file
+                contents[name] = handle.read(MAX_MEMBER_BYTES + 1)
+        except (OSError, tarfile.TarError, EOFError) as exc:
+            result.refused.append((str(archive), f"corrupt archive ({exc})"))
+    return contents
+
+
+def _check_manifest(contents: dict[str, bytes], result: ImportResult) -> None:
+    raw = contents.pop(MANIFEST_NAME, None)
+    if raw is None:
+        result.refused.append((MANIFEST_NAME, "missing; archives come from `leaderboard records export`"))
+        return
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+        files = manifest["files"]
+        if manifest.get("format") != ARCHIVE_FORMAT or not isinstance(files, dict):
+            raise ValueError("not a records manifest")
+        if manifest.get("version") != ARCHIVE_VERSION:
+            raise ValueError(f"unsupported version {manifest.get('version')!r}")
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        result.refused.append((MANIFEST_NAME, f"unreadable manifest ({exc})"))
+        return
+    for name, data in contents.items():
+        expected = files.get(name)
+        if expected is None:
+            result.refused.append((name, "not listed in the manifest"))
+        elif _sha256(data) != expected:
+            result.refused.append((name, f"sha256 {_sha256(data)[:12]}... does not match the "
+                                         f"manifest's {str(expected)[:12]}..."))
+    for name in sorted(set(files) - set(contents)):
+        if not any(member == name for member, _ in result.refused):
+            result.refused.append((name, "listed in the manifest but missing from the archive"))
+
+
+def import_records(archive: Path, submissions_dir: Path, overwrite: bool = False) -> ImportResult:
+    """Check every member of an archive and, when all pass, write the records atomically.
+
+    Args:
+        archive: A .tar.gz from :func:`export_records`.
+        submissions_dir: The submissions folder to import into.
+        overwrite: Replace existing records whose content differs (else those are refused).
+
+    Returns:
+        What was (or, when anything was refused, would have been) created, updated and left
+        unchanged, and every refusal with its reason.
+
+    Raises:
+        LeaderboardError: The archive cannot be opened at all.
+    """
+    result = ImportResult()
+    contents = _read_members(archive, result)
+    _check_manifest(contents, result)
+    refused_names = {name for name, _ in result.refused}
+    root = submissions_dir.resolve()
+    plan: list[tuple[Path, bytes, str]] = []
+    for name in sorted(contents):
+        if name in refused_names:
+            continue
+        data = contents[name]
+        _, problem = _check_record(name, data, submissions_dir)
+        target = submissions_dir / name
+        if not problem and not target.parent.resolve().is_relative_to(root):
+            # A symlinked measurements folder in the tree must not redirect writes elsewhere.
+            problem = f"{target.parent} resolves outside {submissions_dir}"
+        if problem:
+            result.refused.append((name, problem))
+            continue
+        if not target.exists():
+            plan.append((target, data, "created"))
+        elif target.is_file() and target.read_bytes() == data:
+            result.unchanged.append(name)
+        elif overwrite:
+            plan.append((target, data, "updated"))
+        else:
+            result.refused.append((name, "a different record exists there; pass --overwrite "
+                                         "to replace it"))
+    for target, _data, kind in plan:
+        getattr(result, kind).append(target.relative_to(submissions_dir).as_posix())
+    if result.refused:
+        return result
+    for target, data, _kind in plan:
+        atomic_write_text(target, data.decode("utf-8"))
+    return result

@@ -1,0 +1,119 @@
+"""Shared test helpers.
+
+The first block serves the core tests (submission files, check, import, records); fixtures for
+the site tests go below it.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# ---------------------------------------------------------------------------------------------
+# Core helpers: submission dicts and files. Import them with `from conftest import ...`.
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED_SUBMISSIONS = REPO / "submissions"
+SHARED_TIMM_DATA = REPO.parent / "shared" / "data" / "timm"
+
+PINNED_REVISION = "0123456789abcdef0123456789abcdef01234567"
+PINNED_SHA256 = "ab" * 32
+IMPORTED_FROM = {
+    "file": "results/results-imagenet.csv",
+    "repository": "huggingface/pytorch-image-models",
+    "commit": "aa4b5850c1543fa488abf260f18390eda46cf85d",
+    "row": 995,
+}
+
+
+def valid_submission_dict(entry_id: str = "resnet50.a1_in1k", architecture: str = "resnet50",
+                          **top_level: Any) -> dict[str, Any]:
+    """A new (not imported) submission that passes every check; ``top_level`` overrides keys."""
+    data: dict[str, Any] = {
+        "schema_version": 1,
+        "id": entry_id,
+        "model": {
+            "architecture": architecture,
+            "weights": {"hf_hub": {"repo": f"timm/{entry_id.split('-')[0]}",
+                                   "revision": PINNED_REVISION,
+                                   "filename": "model.safetensors"}},
+            "family": "resnet",
+            "license": "apache-2.0",
+        },
+        "eval": {"img_size": 224, "crop_pct": 0.95, "interpolation": "bicubic"},
+        "claims": {"top1": 80.382, "top5": 94.598, "source": "my own evaluation, 50k images"},
+        "compute": {"params_m": 25.56, "gmacs": 4.11, "source": "timm benchmark"},
+        "submitter": {"name": "Jane Doe", "github": "janedoe"},
+    }
+    data.update(copy.deepcopy(top_level))
+    return data
+
+
+def imported_submission_dict(entry_id: str = "resnet50.a1_in1k", **top_level: Any) -> dict[str, Any]:
+    """An imported entry whose weights are not pinned yet (a warning, not an error)."""
+    data = valid_submission_dict(entry_id, imported_from=dict(IMPORTED_FROM), **top_level)
+    data["model"]["weights"]["hf_hub"]["revision"] = None
+    return data
+
+
+def write_submission(root: Path, data_or_text: dict[str, Any] | str, folder: str | None = None,
+                     filename: str = "submission.yaml") -> Path:
+    """Write ``root/submissions/<folder>/<filename>``; folder defaults to the dict's id.
+
+    Dicts are dumped in key order, so a test can predict the line of each key.
+    """
+    if isinstance(data_or_text, str):
+        text = data_or_text
+        folder = folder or "entry"
+    else:
+        text = yaml.safe_dump(data_or_text, sort_keys=False)
+        folder = folder or str(data_or_text["id"])
+    path = root / "submissions" / folder / filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Site fixtures (below).
+
+
+# ==== site build and browser fixtures (tests/test_site_build.py, tests/test_browser.py) ====
+# One synthetic site, built once per session and shared by the build and browser tests.
+# Imports stay inside the fixtures so this section can sit below the file's own imports.
+
+import pytest  # noqa: E402
+
+SYNTHETIC_SITE_ENTRIES = 60  # more than one table page (50 rows) and every 5th has single-stream
+
+
+@pytest.fixture(scope="session")
+def site_source():
+    """The project's mkdocs source folder (``site/`` at the repository root)."""
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[1] / "site"
+
+
+@pytest.fixture(scope="session")
+def synthetic_site_tree(tmp_path_factory):
+    """A submissions tree of SYNTHETIC_SITE_ENTRIES synthetic entries with records."""
+    from leaderboard.testing import write_synthetic_tree
+
+    return write_synthetic_tree(tmp_path_factory.mktemp("synthetic-site"),
+                                SYNTHETIC_SITE_ENTRIES)
+
+
+@pytest.fixture(scope="session")
+def synthetic_site(synthetic_site_tree, site_source):
+    """The built static site of ``synthetic_site_tree`` (read-only for tests)."""
+    from leaderboard.site.build import build_site
+
+    output = synthetic_site_tree.parent / "site"
+    build_site(synthetic_site_tree, site_source, output, allow_synthetic=True)
+    return output
+
+# ==== end of site build and browser fixtures ====

@@ -1,0 +1,496 @@
+"""The synthetic site in Debian's chromium, driven by Playwright, served from 127.0.0.1.
+
+Every page checked must load with no console error, no page error and no request to any other
+host. Playwright never downloads a browser here: it launches /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import math
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+HEADLINE = "synthetic-gpu--offline"
+READY_MS = 10_000
+
+# Wraps window.vegaEmbed (assigned by the vega bundle) to keep each chart's vega View, keyed by
+# the mount's data-spec, so tests can read the scenegraph and find where a point is drawn.
+CAPTURE_VIEWS = """
+(() => {
+  window.__lbViews = {};
+  let embed;
+  Object.defineProperty(window, "vegaEmbed", {
+    configurable: true,
+    get() { return embed; },
+    set(fn) {
+      embed = function (el, spec, opts) {
+        return fn(el, spec, opts).then((result) => {
+          window.__lbViews[el.getAttribute("data-spec")] = result.view;
+          return result;
+        });
+      };
+    },
+  });
+})();
+"""
+
+# Every drawn point of a chart that links somewhere: its datum id/url and page coordinates.
+CHART_POINTS = """
+(name) => {
+  const view = window.__lbViews[name];
+  const canvas = document.querySelector(`.lb-chart[data-spec="${name}"] canvas`);
+  const rect = canvas.getBoundingClientRect();
+  const pad = view.padding();
+  const origin = view.origin();
+  const points = [];
+  (function walk(mark, dx, dy) {
+    if (mark.marktype === "group") {
+      for (const group of mark.items || []) {
+        for (const child of group.items || []) {
+          walk(child, dx + (group.x || 0), dy + (group.y || 0));
+        }
+      }
+      return;
+    }
+    if (mark.marktype !== "symbol") return;
+    for (const item of mark.items || []) {
+      if (item.datum && item.datum.url) {
+        points.push({id: item.datum.id, url: item.datum.url,
+                     x: rect.left + dx + item.x, y: rect.top + dy + item.y});
+      }
+    }
+  })(view.scenegraph().root, origin[0] + pad.left, origin[1] + pad.top);
+  return points;
+}
+"""
+
+
+def _chromium_or_skip() -> None:
+    if CHROMIUM.is_file():
+        return
+    message = f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def server(synthetic_site: Path) -> Iterator[str]:
+    """The synthetic site over HTTP on 127.0.0.1; yields its base URL."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+    handler = functools.partial(Quiet, directory=str(synthetic_site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    _chromium_or_skip()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - the test extra installs it
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"playwright is not installed: {exc}")
+        pytest.skip(f"playwright is not installed: {exc}")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@dataclass
+class Watched:
+    """A page with what went wrong on it: console errors, page errors, foreign requests."""
+
+    page: Any
+    base: str
+    errors: list[str] = field(default_factory=list)
+    external: list[str] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def goto(self, path: str) -> None:
+        response = self.page.goto(self.url(path), wait_until="load")
+        if self.base.startswith("http"):
+            assert response is not None and response.status == 200, path
+
+    def assert_clean(self) -> None:
+        # let late requests (search index, deferred scripts) happen before judging
+        self.page.wait_for_load_state("networkidle")
+        assert self.errors == [], self.errors
+        assert self.external == [], self.external
+
+
+@pytest.fixture
+def open_page(browser: Any, server: str) -> Iterator[Callable[..., Watched]]:
+    """Factory: a fresh page (own context) that records errors and foreign requests.
+
+    Requests to any other host are recorded and aborted, so a test never reaches the network.
+    """
+    contexts = []
+
+    def make(capture_views: bool = False, base: str = server) -> Watched:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        watched = Watched(page, base)
+
+        def on_console(message: Any) -> None:
+            if message.type == "error":
+                watched.errors.append(f"console: {message.text} @ {message.location}")
+
+        def route(route: Any) -> None:
+            url = route.request.url
+            if url.startswith((base, "data:", "blob:")):
+                route.continue_()
+            else:
+                route.abort()
+
+        def on_request(request: Any) -> None:
+            if not request.url.startswith((base, "data:", "blob:")):
+                watched.external.append(request.url)
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: watched.errors.append(f"pageerror: {error}"))
+        page.on("request", on_request)
+        context.route("**/*", route)
+        if capture_views:
+            page.add_init_script(CAPTURE_VIEWS)
+        return watched
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def entries(synthetic_site: Path) -> list[dict[str, Any]]:
+    payload = json.loads((synthetic_site / "downloads/entries.json").read_text("utf-8"))
+    return payload["entries"]
+
+
+def h1_text(page: Any) -> str:
+    """The page title without mkdocs' permalink anchor."""
+    return page.locator("h1").first.evaluate(
+        "h => Array.from(h.childNodes).filter(n => !(n.classList && "
+        "n.classList.contains('headerlink'))).map(n => n.textContent).join('').trim()")
+
+
+def wait_ready(page: Any, selector: str) -> int:
+    """Wait until every element matching selector has data-ready="true"; return their count."""
+    count = page.locator(selector).count()
+    assert count > 0, f"no {selector} on {page.url}"
+    page.wait_for_function(
+        "sel => Array.from(document.querySelectorAll(sel)).every("
+        "e => e.getAttribute('data-ready') === 'true' || e.hasAttribute('data-error'))",
+        arg=selector, timeout=READY_MS)
+    return count
+
+
+# --- every page loads cleanly ---------------------------------------------------------------
+
+
+PAGES = ["index.html", "tradeoffs.html", "leaderboard/index.html", f"leaderboard/{HEADLINE}.html",
+         "MODEL", "methodology.html", "submit.html", "downloads.html", "about.html"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_loads_without_errors_or_external_requests(
+        open_page: Callable[..., Watched], entries: list[dict[str, Any]], path: str) -> None:
+    if path == "MODEL":
+        path = f"models/{entries[0]['id']}.html"
+    watched = open_page()
+    watched.goto(path)
+    page = watched.page
+    if page.locator(".lb-chart").count():
+        wait_ready(page, ".lb-chart")
+    if page.locator(".lb-table").count():
+        wait_ready(page, ".lb-table")
+    assert h1_text(page)
+    watched.assert_clean()
+
+
+# --- charts ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path, expected", [("index.html", 1), ("tradeoffs.html", 9)])
+def test_charts_draw(open_page: Callable[..., Watched], path: str, expected: int) -> None:
+    watched = open_page(capture_views=True)
+    watched.goto(path)
+    page = watched.page
+    assert wait_ready(page, ".lb-chart") == expected
+    charts = page.eval_on_selector_all(".lb-chart", """els => els.map(e => {
+        const c = e.querySelector("canvas");
+        return {spec: e.getAttribute("data-spec"), ready: e.getAttribute("data-ready"),
+                error: e.getAttribute("data-error"),
+                width: c ? c.getBoundingClientRect().width : 0,
+                height: c ? c.getBoundingClientRect().height : 0};
+    })""")
+    for chart in charts:
+        assert chart["error"] is None, chart
+        assert chart["ready"] == "true", chart
+        assert chart["width"] > 0 and chart["height"] > 0, chart
+        # every drawn point links to a model page (vega's href channel)
+        points = page.evaluate(CHART_POINTS, chart["spec"])
+        assert points, chart["spec"]
+        assert all(re.fullmatch(r"models/[^/]+\.html", p["url"]) for p in points), chart["spec"]
+    watched.assert_clean()
+
+
+def test_clicking_a_chart_point_opens_its_model_page(
+        open_page: Callable[..., Watched]) -> None:
+    watched = open_page(capture_views=True)
+    watched.goto("index.html")
+    page = watched.page
+    wait_ready(page, ".lb-chart")
+    page.evaluate("document.querySelector('.lb-chart canvas').scrollIntoView({block: 'center'})")
+    points = page.evaluate(CHART_POINTS, "home-tradeoff")
+    assert len(points) == 60
+    # the point farthest from any other, so the click cannot land on a neighbour
+    target = max(points, key=lambda p: min(math.hypot(p["x"] - q["x"], p["y"] - q["y"])
+                                           for q in points if q is not p))
+    page.evaluate("""() => {
+        window.__hovered = null;
+        window.__lbViews["home-tradeoff"].addEventListener("mouseover", (event, item) => {
+            window.__hovered = item && item.datum ? item.datum.id : null;
+        });
+    }""")
+    page.mouse.move(target["x"], target["y"])
+    page.wait_for_function("id => window.__hovered === id", arg=target["id"], timeout=READY_MS)
+    with page.expect_navigation():
+        page.mouse.click(target["x"], target["y"])
+    assert page.url == watched.url(target["url"])
+    assert h1_text(page) == target["id"]
+    watched.assert_clean()
+
+
+# --- the leaderboard table ------------------------------------------------------------------
+
+
+def column(page: Any, key: str) -> list[str]:
+    return page.locator(f".lb-table tbody td[data-key='{key}']").all_inner_texts()
+
+
+def count_text(page: Any) -> tuple[int, int]:
+    text = page.locator(".lb-count").inner_text()
+    match = re.fullmatch(r"(\d+) of (\d+) entries", text.strip())
+    assert match, text
+    return int(match.group(1)), int(match.group(2))
+
+
+@pytest.fixture
+def table_page(open_page: Callable[..., Watched]) -> Iterator[Watched]:
+    watched = open_page()
+    watched.goto("leaderboard/index.html")
+    wait_ready(watched.page, ".lb-table")
+    yield watched
+    watched.assert_clean()
+
+
+def test_table_renders_a_page_of_rows(table_page: Watched, entries: list[dict[str, Any]]) -> None:
+    page = table_page.page
+    assert count_text(page) == (60, 60)
+    assert page.locator(".lb-table tbody tr").count() == 50
+    assert page.locator(".lb-page").inner_text() == "page 1 of 2"
+    assert page.locator(".lb-prev").is_disabled()
+    # default order: headline score, descending
+    assert page.locator("th[data-key='score']").get_attribute("aria-sort") == "descending"
+    scores = [float(s) for s in column(page, "score")]
+    assert scores == sorted(scores, reverse=True)
+    ids = {e["id"] for e in entries}
+    assert set(column(page, "id")) <= ids
+
+
+def test_table_sorts_by_a_clicked_column(table_page: Watched,
+                                         entries: list[dict[str, Any]]) -> None:
+    page = table_page.page
+    header = page.locator("th[data-key='top1']")
+    top1 = sorted(e["top1"] for e in entries)
+    seen = []
+    for _ in range(2):
+        header.click()
+        direction = header.get_attribute("aria-sort")
+        assert direction in ("ascending", "descending")
+        assert page.locator("th[data-key='score']").get_attribute("aria-sort") == "none"
+        values = [float(v) for v in column(page, "top1")]
+        assert len(values) == 50
+        expected = sorted(values, reverse=direction == "descending")
+        assert values == expected, direction
+        # the first row is the extreme of all 60 entries, not only of the page
+        extreme = top1[-1] if direction == "descending" else top1[0]
+        assert values[0] == pytest.approx(extreme, abs=0.006)
+        seen.append(direction)
+    assert seen == ["descending", "ascending"]  # top-1 starts descending; a second click flips
+    # headers sort from the keyboard too
+    gmacs = page.locator("th[data-key='gmacs']")
+    gmacs.focus()
+    page.keyboard.press("Enter")
+    assert gmacs.get_attribute("aria-sort") == "ascending"
+    values = [float(v) for v in column(page, "gmacs")]
+    assert values == sorted(values)
+
+
+def test_table_search_filters_rows(table_page: Watched, entries: list[dict[str, Any]]) -> None:
+    page = table_page.page
+    fragment = "syn0001"  # syn00010 .. syn00019; no family contains it
+    expected = sorted(e["id"] for e in entries if fragment in e["id"])
+    assert 0 < len(expected) < 60
+    page.locator("input.lb-search").fill(fragment)
+    page.wait_for_function("n => document.querySelector('.lb-count').textContent"
+                           ".startsWith(n + ' of ')", arg=len(expected))
+    assert count_text(page) == (len(expected), 60)
+    shown = column(page, "id")
+    assert sorted(shown) == expected
+    assert all(fragment in text for text in shown)
+    page.locator("input.lb-search").fill("")
+    page.wait_for_function("() => document.querySelector('.lb-count').textContent"
+                           ".startsWith('60 of ')")
+
+
+def test_table_family_filter(table_page: Watched, entries: list[dict[str, Any]]) -> None:
+    page = table_page.page
+    families: dict[str, int] = {}
+    for entry in entries:
+        families[entry["family"]] = families.get(entry["family"], 0) + 1
+    family = max(sorted(families), key=lambda f: families[f])
+    assert 1 < families[family] < 60
+    select = page.locator("select.lb-filter[data-filter='family']")
+    options = select.locator("option").all_inner_texts()
+    assert options == ["all families", *sorted(families)]
+    select.select_option(family)
+    assert count_text(page) == (families[family], 60)
+    assert set(column(page, "family")) == {family}
+    assert page.locator(".lb-table tbody tr").count() == min(50, families[family])
+
+
+def test_table_pager_shows_the_next_rows(table_page: Watched) -> None:
+    page = table_page.page
+    first = column(page, "id")
+    page.locator(".lb-next").click()
+    assert page.locator(".lb-page").inner_text() == "page 2 of 2"
+    second = column(page, "id")
+    assert len(second) == 10
+    assert not set(first) & set(second)
+    assert page.locator(".lb-next").is_disabled()
+    page.locator(".lb-prev").click()
+    assert column(page, "id") == first
+    # a search or filter goes back to the first page of its results
+    page.locator(".lb-next").click()
+    page.locator("input.lb-search").fill("syn0000")  # syn00000 .. syn00009
+    page.wait_for_function("() => document.querySelector('.lb-count').textContent"
+                           ".startsWith('10 of ')")
+    assert page.locator(".lb-page").inner_text() == "page 1 of 1"
+    assert len(column(page, "id")) == 10
+
+
+def test_table_link_opens_the_model_page(table_page: Watched) -> None:
+    page = table_page.page
+    link = page.locator(".lb-table tbody td[data-key='id'] a").first
+    entry_id = link.inner_text()
+    with page.expect_navigation():
+        link.click()
+    assert page.url == table_page.url(f"models/{entry_id}.html")
+    assert h1_text(page) == entry_id
+
+
+def test_model_page_family_link_preselects_the_filter(
+        open_page: Callable[..., Watched], entries: list[dict[str, Any]]) -> None:
+    entry = entries[0]
+    family = entry["family"]
+    watched = open_page()
+    watched.goto(f"models/{entry['id']}.html")
+    page = watched.page
+    with page.expect_navigation():
+        page.locator(f"a[href$='leaderboard/index.html?family={family}']").first.click()
+    wait_ready(page, ".lb-table")
+    assert page.locator("select.lb-filter[data-filter='family']").input_value() == family
+    expected = sum(e["family"] == family for e in entries)
+    assert count_text(page) == (expected, 60)
+    assert set(column(page, "id")) == {e["id"] for e in entries if e["family"] == family}
+    watched.assert_clean()
+
+
+def test_board_table_has_status_filter_and_every_record(
+        open_page: Callable[..., Watched]) -> None:
+    watched = open_page()
+    watched.goto(f"leaderboard/{HEADLINE}.html")
+    page = watched.page
+    wait_ready(page, ".lb-table")
+    assert count_text(page) == (60, 60)
+    filters = page.locator("select.lb-filter").evaluate_all(
+        "els => els.map(e => e.getAttribute('data-filter'))")
+    assert filters == ["family", "tier", "status"]
+    tiers = page.locator("select.lb-filter[data-filter='tier']")
+    tier = tiers.locator("option").nth(1).get_attribute("value")
+    tiers.select_option(tier)
+    shown, total = count_text(page)
+    assert 0 < shown < total
+    assert set(column(page, "tier")) == {tier}
+    watched.assert_clean()
+
+
+# --- opened as local files ------------------------------------------------------------------
+
+
+def test_tables_and_charts_work_from_local_files(
+        open_page: Callable[..., Watched], synthetic_site: Path) -> None:
+    """mkdocs.yml promises the site works opened from disk: data comes in <script> files."""
+    watched = open_page(base=synthetic_site.as_uri() + "/")
+    page = watched.page
+    watched.goto("index.html")
+    assert wait_ready(page, ".lb-chart") == 1
+    assert page.locator(".lb-chart[data-error]").count() == 0
+    watched.goto("leaderboard/index.html")
+    wait_ready(page, ".lb-table")
+    assert count_text(page) == (60, 60)
+    link = page.locator(".lb-table tbody td[data-key='id'] a").first
+    entry_id = link.inner_text()
+    with page.expect_navigation():
+        link.click()
+    assert h1_text(page) == entry_id
+    page.wait_for_load_state("networkidle")
+    assert watched.external == []
+    assert watched.errors == []
+
+
+def test_local_files_load_without_errors_and_search_works(
+        open_page: Callable[..., Watched], synthetic_site: Path) -> None:
+    # From file:// the search worker runs through the vendored iframe-worker shim and the
+    # inlined search index that Material's offline plugin writes; nothing leaves the machine.
+    watched = open_page(base=synthetic_site.as_uri() + "/")
+    watched.goto("methodology.html")
+    page = watched.page
+    page.locator(".md-search__input").first.click()
+    page.keyboard.type("frontier")  # Material searches on key events, not on fill()
+    page.wait_for_selector(".md-search-result__item", timeout=10_000)
+    assert page.locator(".md-search-result__item").count() >= 1
+    watched.assert_clean()

@@ -1,0 +1,236 @@
+"""Strict YAML loading: every refusal names the file and, where it has one, the line and column."""
+
+from __future__ import annotations
+
+import pytest
+
+from leaderboard.errors import Problem
+from leaderboard.safe_yaml import MAX_FILE_BYTES, load_yaml_file, load_yaml_text
+
+FILE = "sub/submission.yaml"
+
+
+def refused(text: str) -> list[Problem]:
+    data, problems, _ = load_yaml_text(text, FILE)
+    assert data is None, "a refused file must not return data"
+    assert problems
+    assert all(p.file == FILE and p.severity == "error" and p.fix for p in problems)
+    return problems
+
+
+def only(problems: list[Problem]) -> Problem:
+    assert len(problems) == 1, [p.format() for p in problems]
+    return problems[0]
+
+
+def test_valid_file_loads_with_key_lines(tmp_path):
+    path = tmp_path / "ok.yaml"
+    path.write_text(
+        "schema_version: 1\n"
+        "model:\n"
+        "  architecture: resnet50\n"
+        "  weights:\n"
+        "    hf_hub: {repo: timm/x, revision: null}\n"
+        "tags:\n"
+        "  - fast\n"
+        "  - name: x\n"
+        "    size: 2\n",
+        encoding="utf-8",
+    )
+    data, problems, lines = load_yaml_file(path)
+    assert problems == []
+    assert data == {
+        "schema_version": 1,
+        "model": {"architecture": "resnet50", "weights": {"hf_hub": {"repo": "timm/x", "revision": None}}},
+        "tags": ["fast", {"name": "x", "size": 2}],
+    }
+    assert lines == {
+        ("schema_version",): 1,
+        ("model",): 2,
+        ("model", "architecture"): 3,
+        ("model", "weights"): 4,
+        ("model", "weights", "hf_hub"): 5,
+        ("model", "weights", "hf_hub", "repo"): 5,
+        ("model", "weights", "hf_hub", "revision"): 5,
+        ("tags",): 6,
+        ("tags", "0"): 7,
+        ("tags", "1"): 8,
+        ("tags", "1", "name"): 8,
+        ("tags", "1", "size"): 9,
+    }
+
+
+def test_display_name_is_used_in_messages(tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_text("a: 1\na: 2\n", encoding="utf-8")
+    _, problems, _ = load_yaml_file(path, display="submissions/x/submission.yaml")
+    assert only(problems).format().startswith(
+        "submissions/x/submission.yaml: line 2, column 1: error: duplicate key 'a'")
+
+
+def test_utf8_bom_and_crlf_are_accepted():
+    data, problems, lines = load_yaml_text("\ufeffa: 1\r\nb: 2\r\n", FILE)
+    assert problems == []
+    assert data == {"a": 1, "b": 2}
+    assert lines == {("a",): 1, ("b",): 2}
+
+
+@pytest.mark.parametrize(
+    "text, key, location, first_line",
+    [
+        ("a: 1\nb: 2\na: 3\n", "a", "line 3, column 1", 1),
+        ("a:\n  x: 1\n  y: 2\n  x: 3\n", "x", "line 4, column 3", 2),
+        ("a:\n  - k: 1\n    k: 2\n", "k", "line 3, column 5", 2),
+    ],
+    ids=["top-level", "nested", "in-list"],
+)
+def test_duplicate_keys(text, key, location, first_line):
+    problem = only(refused(text))
+    assert problem.location == location
+    assert problem.message == f"duplicate key '{key}' (first defined at line {first_line})"
+    assert "silently use the last" in problem.fix
+
+
+def test_duplicate_keys_are_found_on_the_strict_path_too():
+    # An '&' anywhere (here in a quoted string) routes the text through the Python composer.
+    problem = only(refused('note: "R&D"\nb: 1\nb: 2\n'))
+    assert problem.location == "line 3, column 1"
+    assert problem.message == "duplicate key 'b' (first defined at line 2)"
+
+
+def test_anchor_and_alias_are_each_refused():
+    problems = refused("base: &common 1\nother: *common\n")
+    assert [(p.location, p.message) for p in problems] == [
+        ("line 1, column 7", "anchor '&common' is not allowed"),
+        ("line 2, column 8", "alias '*common' is not allowed"),
+    ]
+
+
+@pytest.mark.parametrize("merge", ["<<: {b: 2}", "<<: [{b: 2}]"])
+@pytest.mark.parametrize("prefix", ["", 'note: "&"\n'], ids=["fast-path", "strict-path"])
+def test_merge_keys_are_refused_on_both_paths(prefix, merge):
+    offset = prefix.count("\n")
+    problem = only(refused(f"{prefix}a: 1\n{merge}\n"))
+    assert problem.location == f"line {offset + 2}, column 1"
+    assert problem.message == "merge key '<<' is not allowed"
+
+
+@pytest.mark.parametrize(
+    "value, tag",
+    [
+        ("!!python/object:os.system 1", "python/object:os.system"),
+        ('!!python/object/apply:os.system ["echo hi"]', "python/object/apply:os.system"),
+        ("!!binary aGk=", "binary"),
+        ("!custom value", "!custom"),
+    ],
+)
+def test_non_standard_tags_are_refused(value, tag):
+    problem = only(refused(f"ok: 1\nbad: {value}\n"))
+    assert problem.location == "line 2, column 6"
+    assert problem.message.startswith("tag '") and problem.message.endswith("' is not allowed")
+    assert tag in problem.message
+
+
+def test_standard_explicit_tag_is_accepted():
+    data, problems, _ = load_yaml_text("a: !!str 80\n", FILE)
+    assert problems == []
+    assert data == {"a": "80"}
+
+
+def test_multi_document_stream():
+    problem = only(refused("a: 1\n---\nb: 2\n"))
+    assert problem.location == "line 2, column 1"
+    assert problem.message == "more than one YAML document in the file"
+    assert "'---'" in problem.fix
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "---\n"])
+def test_empty_file(text):
+    problem = only(refused(text))
+    assert problem.message == "file is empty"
+    assert "leaderboard schema" in problem.fix
+
+
+@pytest.mark.parametrize("text, kind", [("- 1\n- 2\n", "list"), ("just text\n", "str"), ("42\n", "int")])
+def test_top_level_must_be_a_mapping(text, kind):
+    problem = only(refused(text))
+    assert problem.message == f"top level is a {kind}, not a mapping"
+
+
+@pytest.mark.parametrize(
+    "text, location, phrase",
+    [
+        ("a: [1, 2\nb: 3\n", "line 2, column 2", "did not find expected ',' or ']'"),
+        ("a: 1\n b: 2\n", "line 2, column 3", "mapping values are not allowed"),
+        ("a:\n\t- 1\n", "line 2, column 1", "cannot start any token"),
+    ],
+    ids=["unclosed-flow", "bad-indent", "tab"],
+)
+def test_syntax_errors_have_line_and_column(text, location, phrase):
+    problem = only(refused(text))
+    assert problem.location == location
+    assert problem.message.startswith("YAML syntax error: ")
+    assert phrase in problem.message
+    assert "indentation" in problem.fix
+
+
+def test_unhashable_key_is_refused():
+    problems = refused("? [1, 2]\n: 3\n")
+    assert problems[0].location == "line 1, column 3"
+    assert problems[0].message == "mapping key must be a string"
+
+
+@pytest.mark.parametrize("prefix", ["", 'x: "!"\n'], ids=["fast-path", "strict-path"])
+def test_deep_nesting_is_refused_not_a_crash(prefix):
+    # Under the size limit but deep enough to exhaust Python's recursion limit.
+    depth = 3_000
+    problem = only(refused(prefix + "a: " + "[" * depth + "]" * depth + "\n"))
+    assert problem.message == "values are nested too deeply"
+
+
+def test_file_over_the_size_limit(tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_text("a: " + "x" * MAX_FILE_BYTES + "\n", encoding="utf-8")
+    data, problems, lines = load_yaml_file(path)
+    problem = only(problems)
+    assert data is None and lines == {}
+    assert problem.file == str(path)
+    assert problem.message == f"file is {MAX_FILE_BYTES + 4:,} bytes, over the 65,536-byte limit"
+    assert "remove embedded data" in problem.fix
+
+
+def test_file_exactly_at_the_size_limit_loads(tmp_path):
+    path = tmp_path / "edge.yaml"
+    body = "a: "
+    path.write_text(body + "x" * (MAX_FILE_BYTES - len(body) - 1) + "\n", encoding="utf-8")
+    assert path.stat().st_size == MAX_FILE_BYTES
+    data, problems, _ = load_yaml_file(path)
+    assert problems == []
+    assert len(data["a"]) == MAX_FILE_BYTES - 4
+
+
+def test_non_utf8_file(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("name: Jos\u00e9\n".encode("latin-1"))
+    data, problems, _ = load_yaml_file(path)
+    problem = only(problems)
+    assert data is None
+    assert problem.location == "byte 9"
+    assert problem.message == "file is not valid UTF-8"
+    assert problem.fix == "save the file as UTF-8"
+
+
+def test_missing_file(tmp_path):
+    data, problems, _ = load_yaml_file(tmp_path / "nope.yaml")
+    assert data is None
+    assert only(problems).message.startswith("cannot read file: ")
+
+
+def test_all_problems_of_one_file_are_reported_together():
+    problems = refused("a: &x 1\nb: *x\nb: 2\nc: !foo 3\n")
+    assert {(p.location, p.message) for p in problems} == {
+        ("line 1, column 4", "anchor '&x' is not allowed"),
+        ("line 2, column 4", "alias '*x' is not allowed"),
+        ("line 3, column 1", "duplicate key 'b' (first defined at line 2)"),
+        ("line 4, column 4", "tag '!foo' is not allowed"),
+    }

@@ -1,0 +1,388 @@
+"""The static site as files: pages, links, offline assets, downloads, badges, determinism.
+
+No browser here (see test_browser.py). Most tests share the session's synthetic site
+(``synthetic_site`` in conftest.py, 60 entries on the ``synthetic-gpu`` boards).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from leaderboard.errors import ProblemsFound
+from leaderboard.site.build import build_site
+from leaderboard.testing import write_synthetic_tree
+
+REPO = Path(__file__).resolve().parents[1]
+HEADLINE = "synthetic-gpu--offline"
+BUNDLE = "assets/vendor/vega-bundle.js"
+FIXED_EPOCH = "1767225600"  # 2026-01-01, so sitemap dates cannot move between two builds
+
+# Tag -> attribute that loads a resource (anchors are links, not resources).
+RESOURCE_ATTRS = {"script": "src", "link": "href", "img": "src", "iframe": "src",
+                  "source": "src", "video": "src", "audio": "src", "embed": "src",
+                  "object": "data"}
+_JS_ASSIGN = re.compile(r'^\(window\.(\w+)=window\.\1\|\|\{\}\)\[("[^"]*")\]=(.*);\s*$', re.S)
+
+
+class _Refs(HTMLParser):
+    """Every (tag, attribute, value) that references another file, plus the h1 text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.refs: list[tuple[str, str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if value is None:
+                continue
+            if (tag == "a" and name == "href") or RESOURCE_ATTRS.get(tag) == name:
+                self.refs.append((tag, name, value))
+
+
+def html_refs(path: Path) -> list[tuple[str, str, str]]:
+    parser = _Refs()
+    parser.feed(path.read_text("utf-8"))
+    parser.close()
+    return parser.refs
+
+
+def html_files(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+def is_external(url: str) -> bool:
+    return url.startswith(("http://", "https://", "//"))
+
+
+def resolve(page: Path, url: str, site: Path) -> Path | None:
+    """The file a relative URL on ``page`` points at, or None for non-file URLs."""
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:  # http:, mailto:, data:, //host
+        return None
+    path = unquote(parts.path)
+    if not path:  # "#fragment" or "?query": the page itself
+        return page
+    if path.startswith("/"):
+        return site / path.lstrip("/")
+    target = page.parent / path
+    if path.endswith("/"):
+        target = target / "index.html"
+    return target
+
+
+def js_payload(path: Path) -> tuple[str, str, Any]:
+    """(registry, name, value) of a ``(window.LB_X=...)["name"]={json};`` asset file."""
+    match = _JS_ASSIGN.match(path.read_text("utf-8"))
+    assert match, f"{path}: not a LB_SPECS/LB_TABLES assignment"
+    return match.group(1), json.loads(match.group(2)), json.loads(match.group(3))
+
+
+def walk_json(value: Any, key: str | None = None) -> Iterator[tuple[str | None, Any]]:
+    """Every (key, scalar) pair of a JSON value, depth first."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from walk_json(v, k)
+    elif isinstance(value, list):
+        for item in value:
+            yield from walk_json(item, key)
+    else:
+        yield key, value
+
+
+def loaders(site: Path) -> dict[Path, list[Path]]:
+    """For every local script file: the pages that load it with <script src>."""
+    found: dict[Path, list[Path]] = {}
+    for page in html_files(site):
+        for tag, _, url in html_refs(page):
+            if tag == "script" and (target := resolve(page, url, site)) is not None:
+                found.setdefault(target.resolve(), []).append(page)
+    return found
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def entries_json(site: Path) -> dict[str, Any]:
+    return json.loads((site / "downloads/entries.json").read_text("utf-8"))
+
+
+def submission_ids(submissions: Path) -> list[str]:
+    return sorted(p.parent.name for p in submissions.glob("*/submission.yaml"))
+
+
+# --- pages and assets -----------------------------------------------------------------------
+
+
+def test_every_page_kind_exists(synthetic_site: Path, synthetic_site_tree: Path) -> None:
+    for rel in ["index.html", "leaderboard/index.html", f"leaderboard/{HEADLINE}.html",
+                "leaderboard/synthetic-gpu--single-stream.html", "tradeoffs.html",
+                "methodology.html", "submit.html", "downloads.html", "about.html",
+                "downloads/entries.csv", "downloads/entries.json", BUNDLE,
+                "assets/leaderboard.js", "assets/leaderboard.css"]:
+        assert (synthetic_site / rel).is_file(), rel
+    ids = submission_ids(synthetic_site_tree)
+    assert len(ids) == 60
+    assert sorted(p.stem for p in (synthetic_site / "models").glob("*.html")) == ids
+    assert sorted(p.stem for p in (synthetic_site / "badges").glob("*.svg")) == ids
+
+
+def test_vega_bundle_is_written_once_and_loaded_only_by_chart_pages(synthetic_site: Path) -> None:
+    bundles = [p.relative_to(synthetic_site).as_posix() for p in synthetic_site.rglob("*")
+               if p.is_file() and "vega" in p.name.lower()]
+    assert bundles == [BUNDLE]
+    bundle_bytes = (synthetic_site / BUNDLE).read_bytes()
+    assert len(bundle_bytes) > 100_000
+    # no other file carries (a copy of) vega-embed
+    for path in synthetic_site.rglob("*.js"):
+        if path != synthetic_site / BUNDLE:
+            assert b"window.vegaEmbed=" not in path.read_bytes(), path
+
+    loading: dict[str, int] = {}
+    for page in html_files(synthetic_site):
+        count = sum(1 for tag, _, url in html_refs(page)
+                    if tag == "script" and url.endswith("vega-bundle.js"))
+        if count:
+            loading[page.relative_to(synthetic_site).as_posix()] = count
+    assert loading == {"index.html": 1, "tradeoffs.html": 1}
+    for page in ["methodology.html", "submit.html", "downloads.html", "about.html",
+                 "leaderboard/index.html", *(f"models/{p.name}" for p in
+                                            (synthetic_site / "models").glob("*.html"))]:
+        assert "vega-bundle" not in (synthetic_site / page).read_text("utf-8"), page
+
+
+def test_no_external_resources(synthetic_site: Path) -> None:
+    external = []
+    for page in html_files(synthetic_site):
+        for tag, attr, url in html_refs(page):
+            if tag != "a" and is_external(url.strip()):
+                external.append(f"{page.relative_to(synthetic_site)}: <{tag} {attr}={url}>")
+    assert external == []
+
+    css_url = re.compile(r"""url\(\s*['"]?\s*(https?:)?//|@import\s+(url\()?\s*['"]?(https?:)?//""")
+    for path in synthetic_site.rglob("*.css"):
+        assert not css_url.search(path.read_text("utf-8")), path
+    for path in synthetic_site.rglob("*"):
+        if path.is_file() and path.suffix in {".html", ".js", ".css", ".json", ".xml", ".map"}:
+            assert b"fonts.googleapis" not in path.read_bytes(), path
+            assert b"fonts.gstatic" not in path.read_bytes(), path
+
+
+def test_generated_scripts_reference_no_external_urls(synthetic_site: Path) -> None:
+    """Chart specs and table data carry only relative links (the $schema id is not fetched)."""
+    for folder in ("charts", "data"):
+        files = sorted((synthetic_site / "assets" / folder).glob("*.js"))
+        assert files, folder
+        for path in files:
+            _, _, value = js_payload(path)
+            bad = [(k, v) for k, v in walk_json(value)
+                   if isinstance(v, str) and "//" in v and k != "$schema"]
+            assert bad == [], path
+    text = (synthetic_site / "assets/leaderboard.js").read_text("utf-8")
+    assert "http://" not in text and "https://" not in text
+
+
+# --- links ----------------------------------------------------------------------------------
+
+
+def test_every_internal_link_resolves(synthetic_site: Path) -> None:
+    broken, checked = [], 0
+    for page in html_files(synthetic_site):
+        for tag, attr, url in html_refs(page):
+            target = resolve(page, url.strip(), synthetic_site)
+            if target is None:
+                continue
+            checked += 1
+            if not target.is_file():
+                broken.append(f"{page.relative_to(synthetic_site)}: <{tag} {attr}={url}>")
+    assert broken == []
+    assert checked > 60 * 5  # every model page links its badge, boards, downloads, leaderboard
+
+
+def test_chart_and_table_links_resolve_from_the_pages_that_load_them(
+        synthetic_site: Path) -> None:
+    loaded_by = loaders(synthetic_site)
+    broken, checked = [], 0
+    for path in sorted((synthetic_site / "assets").glob("*/*.js")):
+        if path.parent.name not in ("charts", "data"):
+            continue
+        pages = loaded_by.get(path.resolve(), [])
+        assert pages, f"{path.relative_to(synthetic_site)} is loaded by no page"
+        registry, name, value = js_payload(path)
+        if registry == "LB_SPECS":
+            urls = [v for k, v in walk_json(value) if k == "url"]
+        else:
+            assert registry == "LB_TABLES"
+            link = next(c for c in value["columns"] if c["type"] == "link")
+            assert link["href"] == len(value["columns"]), "the link is the rows' last element"
+            urls = [row[-1] for row in value["rows"]]
+        assert urls, path
+        for page in pages:
+            for url in urls:
+                assert url.endswith(".html") and not is_external(url), url
+                checked += 1
+                target = resolve(page, url, synthetic_site)
+                if target is None or not target.is_file():
+                    broken.append(f"{path.name} on {page.relative_to(synthetic_site)}: {url}")
+    assert broken == []
+    assert checked >= 60 * 4
+
+
+def test_model_pages_show_their_records(synthetic_site: Path) -> None:
+    payload = entries_json(synthetic_site)
+    entry = next(e for e in payload["entries"] if len(e["boards"]) == 2)
+    text = (synthetic_site / "models" / f"{entry['id']}.html").read_text("utf-8")
+    assert re.search(rf"<h1[^>]*>{re.escape(entry['id'])}<", text)
+    assert "Awaiting measurement" not in text
+    assert f'href="../leaderboard/{HEADLINE}.html"' in text
+    assert 'href="../leaderboard/synthetic-gpu--single-stream.html"' in text
+    assert f'src="../badges/{entry["id"]}.svg"' in text
+
+
+# --- determinism and refusal ----------------------------------------------------------------
+
+
+def test_build_is_byte_for_byte_deterministic(tmp_path: Path, site_source: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", FIXED_EPOCH)
+    # Two copies of the same input at different paths, built into different folders.
+    first = write_synthetic_tree(tmp_path / "a", 30)
+    second = write_synthetic_tree(tmp_path / "b", 30)
+    build_site(first, site_source, tmp_path / "out-1", allow_synthetic=True)
+    build_site(second, site_source, tmp_path / "out-2", allow_synthetic=True)
+    one, two = tree_digest(tmp_path / "out-1"), tree_digest(tmp_path / "out-2")
+    assert len(one) > 30 * 2
+    assert sorted(one) == sorted(two)
+    assert [k for k in one if one[k] != two[k]] == []
+
+
+def test_synthetic_records_are_refused_without_allow_synthetic(
+        synthetic_site_tree: Path, site_source: Path, tmp_path: Path) -> None:
+    fresh = tmp_path / "never-made"
+    with pytest.raises(ProblemsFound) as caught:
+        build_site(synthetic_site_tree, site_source, fresh, allow_synthetic=False)
+    problems = caught.value.problems
+    assert len(problems) == 60 + 12  # every record: 60 offline, 12 single-stream
+    assert {p.location for p in problems} == {"synthetic"}
+    assert not fresh.exists()
+
+    existing = tmp_path / "published"
+    existing.mkdir()
+    (existing / "index.html").write_text("the published site\n", encoding="utf-8")
+    before = tree_digest(existing)
+    with pytest.raises(ProblemsFound):
+        build_site(synthetic_site_tree, site_source, existing, allow_synthetic=False)
+    assert tree_digest(existing) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["published"]  # no staging left
+
+
+# --- downloads and badges -------------------------------------------------------------------
+
+
+def test_downloads_have_a_row_per_entry_and_board(synthetic_site: Path,
+                                                  synthetic_site_tree: Path) -> None:
+    payload = entries_json(synthetic_site)
+    ids = submission_ids(synthetic_site_tree)
+    assert [e["id"] for e in payload["entries"]] == ids
+    assert payload["boards"] == [HEADLINE, "synthetic-gpu--single-stream"]
+    expected = sorted((e["id"], b) for e in payload["entries"] for b in e["boards"])
+    assert len(expected) == 60 + 12
+
+    text = (synthetic_site / "downloads/entries.csv").read_text("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    pairs = sorted((r["entry_id"], r["board"]) for r in rows)
+    assert pairs == expected  # one row per (entry, board), no duplicates
+    for row in rows:
+        board = next(e for e in payload["entries"] if e["id"] == row["entry_id"])["boards"][
+            row["board"]]
+        assert float(row["energy_j_per_image"]) == pytest.approx(
+            board["record"]["energy"]["gross_j_per_image"], rel=1e-5)
+        assert row["tier"] == board["score"]["tier"]
+    downloads_page = (synthetic_site / "downloads.html").read_text("utf-8")
+    assert re.search(r">\s*72\s*<", downloads_page), "downloads page states the CSV row count"
+
+
+def test_every_entry_has_a_badge_with_its_headline_tier(synthetic_site: Path) -> None:
+    payload = entries_json(synthetic_site)
+    tiers = set()
+    for entry in payload["entries"]:
+        tier = entry["boards"][HEADLINE]["score"]["tier"]
+        tiers.add(tier)
+        svg = (synthetic_site / "badges" / f"{entry['id']}.svg").read_text("utf-8")
+        assert svg.startswith("<svg ")
+        assert f'aria-label="energy tier: {tier}"' in svg, entry["id"]
+        assert f'font-weight="bold">{tier}</text>' in svg
+    assert len(tiers) >= 3  # the synthetic data spreads over several tiers
+
+
+# --- before any measurement -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def awaiting_site(tmp_path_factory: pytest.TempPathFactory, site_source: Path) -> Path:
+    root = tmp_path_factory.mktemp("awaiting")
+    submissions = write_synthetic_tree(root, 12)
+    for folder in submissions.glob("*/measurements"):
+        shutil.rmtree(folder)
+    output = root / "site"
+    result = build_site(submissions, site_source, output, allow_synthetic=False)
+    assert (result.entries, result.measured) == (12, 0)
+    return output
+
+
+def test_awaiting_measurement_build(awaiting_site: Path) -> None:
+    _, _, catalog = js_payload(awaiting_site / "assets/data/catalog.js")
+    keys = [c["key"] for c in catalog["columns"]]
+    assert len(catalog["rows"]) == 12
+    for key in ("energy_j", "tier", "score", "vs_resnet50"):
+        assert {row[keys.index(key)] for row in catalog["rows"]} == {None}, key
+    assert catalog["filters"] == ["family"]
+    assert sorted(p.name for p in (awaiting_site / "leaderboard").iterdir()) == ["index.html"]
+    assert sorted(p.name for p in (awaiting_site / "assets/data").iterdir()) == ["catalog.js"]
+
+    models = sorted((awaiting_site / "models").glob("*.html"))
+    assert len(models) == 12
+    for page in models:
+        assert "Awaiting measurement" in page.read_text("utf-8"), page.name
+    for badge in (awaiting_site / "badges").glob("*.svg"):
+        assert 'aria-label="energy tier: awaiting measurement"' in badge.read_text("utf-8")
+
+    home = (awaiting_site / "index.html").read_text("utf-8")
+    assert 'data-spec="home-compute"' in home
+    assert 'data-spec="home-tradeoff"' not in home
+    assert "Awaiting measurement" in home
+    assert "Awaiting measurement" in (awaiting_site / "tradeoffs.html").read_text("utf-8")
+    payload = entries_json(awaiting_site)
+    assert payload["boards"] == [] and all(e["boards"] == {} for e in payload["entries"])
+
+
+# --- the shipped submissions ----------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_shipped_submissions_build(tmp_path: Path, site_source: Path) -> None:
+    submissions = REPO / "submissions"
+    ids = submission_ids(submissions)
+    assert len(ids) >= 1556
+    result = build_site(submissions, site_source, tmp_path / "site", allow_synthetic=False)
+    site = tmp_path / "site"
+    assert (result.entries, result.measured) == (len(ids), 0)
+    assert sorted(p.stem for p in (site / "models").glob("*.html")) == ids
+    home = (site / "index.html").read_text("utf-8")
+    assert 'data-spec="home-compute"' in home and 'data-spec="home-tradeoff"' not in home
+    downloads = (site / "downloads/entries.json").read_text("utf-8")
+    assert "synthetic" not in downloads.lower()
+    assert [e["id"] for e in json.loads(downloads)["entries"]] == ids
