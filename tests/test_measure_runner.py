@@ -133,6 +133,16 @@ def test_resnet18_params_and_flops():
     assert count_gflops(model, (3, 224, 224)) == pytest.approx(3.64, rel=0.1)
 
 
+def test_fixed_size_models_are_built_for_a_non_default_resolution():
+    # a ViT sizes its position embeddings at construction; -256 must build a 256 px model
+    entry = submission("test_vit.r160_in1k-192", "test_vit", {"img_size": 192})
+    model, _ = build_model(entry, "random-init", "cpu")
+    shape = resolve_input(entry, model).input_shape
+    assert shape == (3, 192, 192)
+    with torch.inference_mode():
+        assert model(torch.zeros(1, *shape)).shape == (1, 1000)
+
+
 def test_random_init_is_reproducible():
     first, info = build_model(submission(), "random-init", "cpu")
     second, _ = build_model(submission(), "random-init", "cpu")

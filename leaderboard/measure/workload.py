@@ -193,7 +193,7 @@ def build_model(submission: Submission, weights_mode: WeightsMode, device: str,
 
     info = weights if weights is not None else weights_info(submission, weights_mode, weights_path)
     torch.manual_seed(RANDOM_INIT_SEED)
-    model = timm.create_model(timm_model_name(submission), pretrained=False, num_classes=1000)
+    model = _create_model(timm, submission)
     if info.kind == "pretrained":
         state_dict = safetensors.torch.load_file(str(weights_path), device="cpu")
         try:
@@ -203,6 +203,25 @@ def build_model(submission: Submission, weights_mode: WeightsMode, device: str,
                                 f"{submission.model.architecture}: {exc}") from exc
         del state_dict
     return model.to(device).eval(), info
+
+
+def _create_model(timm: Any, submission: Submission) -> Any:
+    """``timm.create_model``, telling fixed-size models (ViTs) a non-default input size.
+
+    Convolutional nets take any input size; transformers size their position embeddings at
+    construction and fail on another size unless given ``img_size``. Models that take no
+    ``img_size`` argument refuse it with a TypeError, and are built without it.
+    """
+    name = timm_model_name(submission)
+    wanted = submission.eval.img_size if submission.eval else None
+    if wanted is not None:
+        default = timm.models.get_pretrained_cfg_value(name, "input_size") if "." in name else None
+        if default is None or default[-1] != wanted:
+            try:
+                return timm.create_model(name, pretrained=False, num_classes=1000, img_size=wanted)
+            except TypeError:
+                pass
+    return timm.create_model(name, pretrained=False, num_classes=1000)
 
 
 def default_precision(device: str) -> Precision:
