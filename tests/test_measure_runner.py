@@ -135,10 +135,12 @@ def test_resnet18_params_and_flops():
 
 def test_fixed_size_models_are_built_for_a_non_default_resolution():
     # a ViT sizes its position embeddings at construction; -256 must build a 256 px model
-    entry = submission("test_vit.r160_in1k-192", "test_vit", {"img_size": 192})
+    # (timm's own vit_tiny refuses a 256 px input when built for 224)
+    entry = submission("vit_tiny_patch16_224.augreg_in21k_ft_in1k-256", "vit_tiny_patch16_224",
+                       {"img_size": 256})
     model, _ = build_model(entry, "random-init", "cpu")
     shape = resolve_input(entry, model).input_shape
-    assert shape == (3, 192, 192)
+    assert shape == (3, 256, 256)
     with torch.inference_mode():
         assert model(torch.zeros(1, *shape)).shape == (1, 1000)
 
