@@ -386,3 +386,53 @@ def test_shipped_submissions_build(tmp_path: Path, site_source: Path) -> None:
     downloads = (site / "downloads/entries.json").read_text("utf-8")
     assert "synthetic" not in downloads.lower()
     assert [e["id"] for e in json.loads(downloads)["entries"]] == ids
+
+
+# ---------------------------------------------------------------------------------------------
+# Model pages poured into the theme's rendered shell
+
+
+def test_model_pages_carry_the_theme_and_no_placeholder(synthetic_site: Path,
+                                                         synthetic_site_tree: Path) -> None:
+    from leaderboard.site.build import MODEL_PLACEHOLDER_ID
+
+    ids = sorted(p.name for p in synthetic_site_tree.iterdir() if p.is_dir())
+    pages = sorted(p.stem for p in (synthetic_site / "models").glob("*.html"))
+    assert pages == ids  # one page per entry, and the shell itself is gone
+    leftovers = [str(p) for p in synthetic_site.rglob("*")
+                 if p.is_file() and MODEL_PLACEHOLDER_ID in p.read_text("utf-8", errors="ignore")]
+    assert leftovers == []
+    html = (synthetic_site / "models" / f"{ids[0]}.html").read_text("utf-8")
+    assert f"<title>{ids[0]} - " in html  # the theme's title, with this entry's id
+    assert html.count(f"<h1>{ids[0]}</h1>") == 1  # the theme's heading, once
+    assert 'class="md-header' in html and "assets/leaderboard.js" in html
+
+
+def test_a_theme_without_the_slot_fails_loudly(tmp_path: Path) -> None:
+    from leaderboard.errors import LeaderboardError
+    from leaderboard.site.build import MODEL_PLACEHOLDER_ID, pour_model_pages
+
+    shell = tmp_path / "models" / f"{MODEL_PLACEHOLDER_ID}.html"
+    shell.parent.mkdir()
+    shell.write_text("<html><body>no slot here</body></html>")
+    with pytest.raises(LeaderboardError, match="did not keep the model slot"):
+        pour_model_pages(tmp_path, {"a.b": "<p>body</p>"})
+
+
+def test_sitemap_lists_every_model_page_when_the_site_has_an_address(tmp_path: Path) -> None:
+    import gzip
+
+    from leaderboard.site.build import MODEL_PLACEHOLDER_ID, MODEL_SLOT, pour_model_pages
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / f"{MODEL_PLACEHOLDER_ID}.html").write_text(f"<p>{MODEL_SLOT}</p>")
+    (tmp_path / "sitemap.xml").write_text(
+        "<urlset>\n    <url><loc>https://x.org/index.html</loc></url>\n"
+        f"    <url><loc>https://x.org/models/{MODEL_PLACEHOLDER_ID}.html</loc></url>\n</urlset>\n")
+    pour_model_pages(tmp_path, {"b.two": "2", "a.one": "1"})
+    sitemap = (tmp_path / "sitemap.xml").read_text()
+    assert "https://x.org/models/a.one.html" in sitemap
+    assert "https://x.org/models/b.two.html" in sitemap
+    assert MODEL_PLACEHOLDER_ID not in sitemap and sitemap.count("<url>") == 3
+    assert gzip.decompress((tmp_path / "sitemap.xml.gz").read_bytes()).decode() == sitemap
+    assert (tmp_path / "models" / "a.one.html").read_text() == "<p>1</p>"

@@ -3,10 +3,17 @@
 Generation is kept apart from the engine: everything mkdocs sees is a plain docs folder plus
 the project's ``mkdocs.yml``, so moving to another engine that reads ``mkdocs.yml`` (Zensical)
 stays a configuration change.
+
+Model pages (one per entry, thousands) do not go through the engine one by one: mkdocs spends
+~7 ms a page on Markdown, theme and search, which made those pages most of the build. The
+engine renders one placeholder model page, and its HTML is the shell every entry's body is
+poured into. The shell is the theme's own output, so model pages look and behave like the
+rest; the only coupling to the engine is the placeholder's id and content slot.
 """
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import shutil
@@ -22,6 +29,38 @@ from leaderboard.site import files, pages
 from leaderboard.site.data import load_site_data
 
 log = logging.getLogger(__name__)
+
+MODEL_PLACEHOLDER_ID = "__lb_model__"
+MODEL_SLOT = '<div id="lb-model-slot"></div>'
+MODEL_PLACEHOLDER_PAGE = f"""---
+title: {MODEL_PLACEHOLDER_ID}
+hide:
+  - navigation
+  - toc
+search:
+  exclude: true
+---
+{MODEL_SLOT}
+"""
+
+
+@dataclass
+class GeneratedSite:
+    """What generation produced, before the engine runs."""
+
+    docs: dict[str, str]
+    """Pages and assets for the engine's docs folder."""
+    model_bodies: dict[str, str]
+    """Entry id -> model page body (HTML), poured into the rendered shell."""
+    direct: dict[str, str]
+    """Files written straight into the built site (tier badges)."""
+    entries: int
+    measured: int
+
+    @property
+    def pages(self) -> int:
+        """Pages in the site, model pages included."""
+        return sum(p.endswith(".md") for p in self.docs) - 1 + len(self.model_bodies)
 
 
 @dataclass(frozen=True)
@@ -46,19 +85,12 @@ def _source_date_epoch(repo: Path) -> str:
         return "0"
 
 
-def generate_docs(submissions_dir: Path, site_source: Path, docs_dir: Path,
-                  allow_synthetic: bool = False, site_url: str = "") -> tuple[int, int, int]:
-    """Write every generated page and asset into ``docs_dir``.
-
-    Returns:
-        (pages written, entries, measured entries).
-    """
+def generate(submissions_dir: Path, site_source: Path, allow_synthetic: bool = False,
+             site_url: str = "") -> GeneratedSite:
+    """Render every page, asset and download in memory."""
     data = load_site_data(submissions_dir, allow_synthetic=allow_synthetic)
-    hand_written = site_source / "docs"
-    if hand_written.is_dir():
-        shutil.copytree(hand_written, docs_dir, dirs_exist_ok=True)
     assets = resources.files("leaderboard.site").joinpath("assets")
-    outputs: dict[str, str] = {
+    docs: dict[str, str] = {
         "assets/leaderboard.js": assets.joinpath("leaderboard.js").read_text("utf-8"),
         "assets/leaderboard.css": assets.joinpath("leaderboard.css").read_text("utf-8"),
         "assets/vendor/vega-bundle.js": files.vega_bundle(),
@@ -66,30 +98,84 @@ def generate_docs(submissions_dir: Path, site_source: Path, docs_dir: Path,
             assets.joinpath("iframe-worker", "shim.js").read_text("utf-8"),
         "assets/vendor/iframe-worker/LICENSE":
             assets.joinpath("iframe-worker", "LICENSE").read_text("utf-8"),
+        f"models/{MODEL_PLACEHOLDER_ID}.md": MODEL_PLACEHOLDER_PAGE,
     }
     downloads, csv_rows = files.downloads(data)
-    outputs.update(downloads)
-    outputs.update(files.badges(data))
-    generated = [
+    docs.update(downloads)
+    for path, text, extra in [
         pages.home_page(data),
         *pages.leaderboard_pages(data),
         pages.tradeoffs_page(data),
         pages.methodology_page(),
         pages.submit_page(data.timm_version),
         pages.downloads_page(data, csv_rows, files.CSV_COLUMNS),
-        *(pages.model_page(entry, data, site_url) for entry in data.entries),
-    ]
-    for path, text, extra in generated:
-        outputs[path] = text
-        outputs.update(extra)
+    ]:
+        docs[path] = text
+        docs.update(extra)
+    bodies = {entry.id: pages.model_page_body(entry, data, site_url) for entry in data.entries}
+    return GeneratedSite(docs, bodies, files.badges(data), len(data.entries),
+                         data.measured_count())
+
+
+def write_files(root: Path, outputs: dict[str, str]) -> None:
+    """Write text files under ``root``, creating folders once each."""
     made_dirs: set[Path] = set()
     for rel_path, text in outputs.items():
-        target = docs_dir / rel_path
+        target = root / rel_path
         if target.parent not in made_dirs:
             target.parent.mkdir(parents=True, exist_ok=True)
             made_dirs.add(target.parent)
         target.write_text(text, encoding="utf-8")
-    return len(generated), len(data.entries), data.measured_count()
+
+
+def generate_docs(submissions_dir: Path, site_source: Path, docs_dir: Path,
+                  allow_synthetic: bool = False, site_url: str = "") -> GeneratedSite:
+    """Generate and write the engine's docs folder (hand-written pages included)."""
+    site = generate(submissions_dir, site_source, allow_synthetic, site_url)
+    hand_written = site_source / "docs"
+    if hand_written.is_dir():
+        shutil.copytree(hand_written, docs_dir, dirs_exist_ok=True)
+    write_files(docs_dir, site.docs)
+    return site
+
+
+def pour_model_pages(site_dir: Path, bodies: dict[str, str]) -> None:
+    """Write one page per entry from the rendered placeholder shell, then drop the shell."""
+    shell_path = site_dir / "models" / f"{MODEL_PLACEHOLDER_ID}.html"
+    shell = shell_path.read_text("utf-8")
+    if shell.count(MODEL_SLOT) != 1:
+        raise LeaderboardError(f"{shell_path}: the theme did not keep the model slot; "
+                               "model pages cannot be written")
+    before, after = shell.split(MODEL_SLOT)
+    write_files(site_dir, {
+        f"models/{entry_id}.html": (before.replace(MODEL_PLACEHOLDER_ID, entry_id) + body
+                                    + after.replace(MODEL_PLACEHOLDER_ID, entry_id))
+        for entry_id, body in bodies.items()
+    })
+    shell_path.unlink()
+    _pour_sitemap(site_dir, sorted(bodies))
+
+
+def _pour_sitemap(site_dir: Path, entry_ids: list[str]) -> None:
+    """Replace the placeholder's sitemap entry with one per model page."""
+    sitemap = site_dir / "sitemap.xml"
+    if not sitemap.is_file():
+        return
+    text = sitemap.read_text("utf-8")
+    marker = text.find(MODEL_PLACEHOLDER_ID)
+    if marker < 0:
+        return
+    start = text.rfind("<url>", 0, marker)
+    end = text.find("</url>", marker) + len("</url>")
+    block = text[start:end]
+    expanded = "\n    ".join(block.replace(MODEL_PLACEHOLDER_ID, i) for i in entry_ids)
+    text = text[:start] + expanded + text[end:]
+    sitemap.write_text(text, encoding="utf-8")
+    gz_path = site_dir / "sitemap.xml.gz"
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0") or 0)
+    with open(gz_path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=epoch,
+                                                   filename="") as handle:
+        handle.write(text.encode("utf-8"))
 
 
 def build_site(submissions_dir: Path, site_source: Path, output: Path,
@@ -130,21 +216,22 @@ def _build(submissions_dir: Path, site_source: Path, output: Path, allow_synthet
             tempfile.TemporaryDirectory(prefix=".site-", dir=output.parent) as site_tmp:
         staging = Path(staging_name)
         config = load_config(str(config_file), docs_dir=str(staging), site_dir=site_tmp)
-        page_count, entries, measured = generate_docs(
-            submissions_dir, site_source, staging, allow_synthetic, config.get("site_url") or ""
-        )
+        site = generate_docs(submissions_dir, site_source, staging, allow_synthetic,
+                             config.get("site_url") or "")
         config["strict"] = True  # a broken internal link fails the build
         _quiet_mkdocs()
         try:
             mkdocs_build(config)
         except (MkDocsException, SystemExit) as exc:
             raise LeaderboardError(f"mkdocs build failed: {exc}") from exc
+        pour_model_pages(Path(site_tmp), site.model_bodies)
+        write_files(Path(site_tmp), site.direct)
         # Build beside the target, then swap: a failed build never leaves a half-written site.
         if output.exists():
             shutil.rmtree(output)
         os.replace(site_tmp, output)
         Path(site_tmp).mkdir()  # TemporaryDirectory cleans up the (now empty) name
-    return BuildResult(page_count, entries, measured, time.perf_counter() - started)
+    return BuildResult(site.pages, site.entries, site.measured, time.perf_counter() - started)
 
 
 def _fast_scratch() -> str | None:

@@ -28,7 +28,6 @@ from leaderboard.site.render import (
     entry_chart_row,
     environment,
     fmt,
-    md_text,
     model_path,
     tier_counts,
 )
@@ -255,8 +254,8 @@ def _batch_savings_rows(data: SiteData) -> list[dict[str, Any]]:
     return rows
 
 
-def model_page(entry: Entry, data: SiteData, site_url: str) -> Page:
-    """One page per entry: facts, energy per board, accuracy, badge, provenance."""
+def model_page_body(entry: Entry, data: SiteData, site_url: str) -> str:
+    """The HTML body of an entry's page: facts, energy per board, accuracy, badge, provenance."""
     prefix = "../"
     by_id = None
     results, provenance, measured_accuracy = [], [], []
@@ -269,18 +268,17 @@ def model_page(entry: Entry, data: SiteData, site_url: str) -> Page:
             alt_entry = by_id[score.cheaper_alternative]
             cheaper = {
                 "id": alt_entry.id,
-                "link": f"{alt_entry.id}.md",
+                "link": f"{alt_entry.id}.html",
                 "top1": alt_entry.top1,
                 "energy": fmt(score.frontier_energy_j, ".3g"),
                 "factor": fmt(score.excess_factor, ".2f"),
             }
         results.append({
             "title": board_title(board),
-            "link": f"{prefix}{board_md(board)}",
+            "link": f"{prefix}{board_md(board)[:-3]}.html",
             "energy": (f"{energy.gross_j_per_image:.4g} ({energy.ci95_low_j:.4g}–"
                        f"{energy.ci95_high_j:.4g})") if energy else "—",
-            "tier_html": (f'<span class="lb-tier lb-tier-{score.tier}">{score.tier}</span>'
-                          if score else "—"),
+            "tier": score.tier if score else None,
             "score": fmt(score.score if score else None, ".0f"),
             "excess": fmt(score.excess_factor if score else None, ".2f") + ("×" if score else ""),
             "relative": fmt(result.relative_to_reference, ".2f") +
@@ -288,8 +286,7 @@ def model_page(entry: Entry, data: SiteData, site_url: str) -> Page:
             "throughput": fmt(record.performance.throughput_img_s
                               if record.performance else None, ",.0f"),
             "batch": record.batch_size,
-            "status": record.status + (f" ({md_text('; '.join(record.reasons))})"
-                                       if record.reasons else ""),
+            "status": record.status + (f" ({'; '.join(record.reasons)})" if record.reasons else ""),
             "cheaper": cheaper,
             "random_init": record.weights.kind == "random-init",
         })
@@ -301,7 +298,7 @@ def model_page(entry: Entry, data: SiteData, site_url: str) -> Page:
             })
         prov = record.provenance
         provenance.append({"title": f"{board_title(board)}, measured {record.measured_at}",
-                           "rows": [(k, md_text(str(v))) for k, v in [
+                           "rows": [(k, str(v)) for k, v in [
                                ("GPU", prov.gpu_name), ("driver", prov.driver), ("CUDA", prov.cuda),
                                ("torch", prov.torch), ("timm", prov.timm),
                                ("nvidia-ml-py", prov.nvidia_ml_py),
@@ -329,20 +326,19 @@ def model_page(entry: Entry, data: SiteData, site_url: str) -> Page:
     ] if part)
     weights = submission.model.weights
     if weights.hf_hub:
-        weights_desc = (f"Hugging Face Hub `{weights.hf_hub.repo}` "
-                        + (f"@ `{weights.hf_hub.revision[:12]}`" if weights.hf_hub.revision
+        weights_desc = (f"Hugging Face Hub {weights.hf_hub.repo} "
+                        + (f"@ {weights.hf_hub.revision[:12]}" if weights.hf_hub.revision
                            else "(not pinned yet)"))
     else:
-        weights_desc = f"`{md_text(weights.url.url)}` " + (
-            f"sha256 `{weights.url.sha256[:12]}…`" if weights.url.sha256 else "(not pinned yet)")
+        weights_desc = f"{weights.url.url} " + (
+            f"sha256 {weights.url.sha256[:12]}…" if weights.url.sha256 else "(not pinned yet)")
     base = site_url.rstrip("/") + "/" if site_url else ""
-    text = _render(
-        "model.md.j2", e=entry, prefix=prefix, results=results, provenance=provenance,
+    return _render(
+        "model.html.j2", e=entry, prefix=prefix, results=results, provenance=provenance,
         measured_accuracy=measured_accuracy, input_desc=input_desc, weights_desc=weights_desc,
         badge_url=f"{base}badges/{entry.id}.svg", page_url=f"{base}{model_path(entry.id)}",
         absolute_urls=bool(base),
     )
-    return f"models/{entry.id}.md", text, {}
 
 
 def methodology_page() -> Page:

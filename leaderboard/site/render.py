@@ -24,7 +24,10 @@ def environment() -> jinja2.Environment:
         loader=jinja2.PackageLoader("leaderboard.site", "templates"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
-        autoescape=False,  # templates produce Markdown; free text goes through md_text()
+        # *.html.j2 hold raw HTML and are escaped; Markdown templates put free text through
+        # md_text() themselves.
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",),
+                                            default_for_string=False, default=False),
         trim_blocks=False,
     )
 

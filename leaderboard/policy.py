@@ -1,0 +1,388 @@
+"""What a pull request may change: the policy behind `leaderboard check --changed-against BASE`.
+
+A *submission* pull request (one that touches ``submissions/``) adds or edits only
+``submissions/<id>/submission.yaml``. Measurement records are written by the validator, so a
+contributor never adds, edits or removes them; entries are not deleted or renamed (a rename is a
+delete plus an add); nothing else changes in the same pull request. A pull request that touches
+nothing under ``submissions/`` is a *code* pull request: the policy has nothing to say about it
+(maintainers review code), and the GPU validation never runs for it.
+
+The rules are a pure function of the changed paths (:func:`policy_problems`); :func:`git_changes`
+is the small part that asks git. Maintainers relax the rules with flags (records from the
+validator, deletions, code next to submissions); the pull-request check passes none of them for
+pull requests from forks.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from leaderboard.errors import LeaderboardError, Problem
+from leaderboard.records import MEASUREMENTS_DIRNAME, read_record, record_path
+from leaderboard.submission import SUBMISSION_FILENAME, Submission, check_submission_file
+
+SUBMISSIONS_PREFIX = "submissions/"
+_SUBMISSION_RE = re.compile(r"^submissions/(?P<entry>[^/]+)/" + re.escape(SUBMISSION_FILENAME) + "$")
+_RECORD_RE = re.compile(r"^submissions/(?P<entry>[^/]+)/" + re.escape(MEASUREMENTS_DIRNAME) + "/.+$")
+_ENTRY_FILE_RE = re.compile(r"^submissions/(?P<entry>[^/]+)/.+$")
+
+# git's file modes: only regular files (normal or executable) may be changed by a pull request.
+REGULAR_MODES = frozenset({"100644", "100755"})
+_MODE_NAMES = {"120000": "a symbolic link", "160000": "a git submodule"}
+
+PathKind = Literal["submission", "record", "entry-file", "submissions-file", "outside"]
+
+
+
+@dataclass(frozen=True)
+class Change:
+    """One changed path between the base and the pull request.
+
+    Attributes:
+        status: git's status letter: ``A`` added, ``M`` modified, ``D`` deleted, ``R`` renamed,
+            ``C`` copied, ``T`` type changed (file <-> symlink), ``U`` unmerged.
+        path: The path after the change (the new path of a rename), relative to the repository.
+        old_path: The path before a rename or copy.
+        mode: git's file mode after the change (``100644``, ``120000`` for a symlink, ...);
+            ``None`` when unknown or deleted.
+    """
+
+    status: str
+    path: str
+    old_path: str | None = None
+    mode: str | None = None
+
+
+@dataclass
+class PolicyResult:
+    """What the policy found in one set of changes.
+
+    Attributes:
+        kind: ``submission`` (touches submissions/), ``code`` (does not) or ``empty``.
+        problems: Refusals (errors) and notes (warnings), each with file, what and fix.
+        submission_files: Submission files added or edited (to be checked against the schema).
+        record_files: Record files added or edited with ``allow_records`` (to be validated).
+    """
+
+    kind: Literal["submission", "code", "empty"]
+    problems: list[Problem] = field(default_factory=list)
+    submission_files: list[str] = field(default_factory=list)
+    record_files: list[str] = field(default_factory=list)
+
+    @property
+    def entries(self) -> list[str]:
+        """Ids of the entries whose submission file is added or edited, sorted."""
+        return sorted({_SUBMISSION_RE.match(p).group("entry") for p in self.submission_files})
+
+
+def classify(path: str) -> PathKind:
+    """Which part of the repository a path belongs to."""
+    if _SUBMISSION_RE.match(path):
+        return "submission"
+    if _RECORD_RE.match(path):
+        return "record"
+    if _ENTRY_FILE_RE.match(path):
+        return "entry-file"
+    if path.startswith(SUBMISSIONS_PREFIX):
+        return "submissions-file"
+    return "outside"
+
+
+def _entry_of(path: str) -> str:
+    return path.split("/")[1]
+
+
+def policy_problems(
+    changes: Sequence[Change],
+    *,
+    allow_records: bool = False,
+    allow_delete: bool = False,
+    allow_code: bool = False,
+    base: str = "origin/main",
+) -> PolicyResult:
+    """Apply the pull-request policy to a list of changes.
+
+    Args:
+        changes: Changed paths, as :func:`git_changes` returns them.
+        allow_records: Measurement records may be added, edited and removed (the validator's
+            records, imported by a maintainer).
+        allow_delete: Entries may be deleted or renamed (maintainers retiring an entry).
+        allow_code: Files outside entry folders may change next to submissions (maintainers).
+        base: The base branch or commit, named in the fixes (``git checkout BASE -- PATH``).
+
+    Returns:
+        The kind of pull request, every refusal, and the files to check further.
+    """
+    if not changes:
+        return PolicyResult("empty")
+    touches_submissions = any(
+        p.startswith(SUBMISSIONS_PREFIX) for c in changes for p in (c.path, c.old_path) if p
+    )
+    if not touches_submissions:
+        return PolicyResult("code")
+    judge = _Judge(PolicyResult("submission"), allow_records, allow_delete, allow_code, base)
+    judge.deleted_entries = {
+        _entry_of(c.old_path or c.path) for c in changes
+        if c.status[:1] in ("D", "R") and classify(c.old_path or c.path) == "submission"
+    }
+    for change in sorted(changes, key=lambda c: (c.path, c.old_path or "")):
+        judge.result.problems.extend(judge.change(change))
+    return judge.result
+
+
+@dataclass
+class _Judge:
+    result: PolicyResult
+    allow_records: bool
+    allow_delete: bool
+    allow_code: bool
+    base: str
+    deleted_entries: set[str] = field(default_factory=set)
+
+    def change(self, change: Change) -> Iterable[Problem]:
+        status, path = change.status[:1], change.path
+        if status == "R" and change.old_path is not None:
+            yield from self.rename(change)
+            return
+        if status == "U":
+            yield Problem(path, "", "has unresolved merge conflicts", "resolve them and commit")
+            return
+        if status == "D":
+            yield from self.removal(path)
+            return
+        # Added (A, C), modified (M) or type-changed (T): the path exists after the change.
+        kind = classify(path)
+        mode_problem = _mode_problem(change)
+        if kind == "submission":
+            if mode_problem:
+                yield mode_problem
+            else:
+                self.result.submission_files.append(path)
+        elif kind == "record":
+            if not self.allow_records:
+                yield self.record_problem(path, "added" if status in ("A", "C") else "edited")
+            elif mode_problem:
+                yield mode_problem
+            else:
+                self.result.record_files.append(path)
+        elif not self.allow_code:
+            yield _misplaced_problem(path, kind)
+        elif mode_problem:
+            yield mode_problem
+
+    def rename(self, change: Change) -> Iterable[Problem]:
+        old, new = change.old_path or "", change.path
+        if classify(old) == "submission" and classify(new) == "submission" and not self.allow_delete:
+            old_id, new_id = _entry_of(old), _entry_of(new)
+            yield Problem(old, "", f"renames entry '{old_id}' to '{new_id}': a rename deletes the "
+                          "old entry, and deleting an entry is refused",
+                          f"keep submissions/{old_id}/ as it is and add "
+                          f"submissions/{new_id}/{SUBMISSION_FILENAME} as a new entry; "
+                          "maintainers retire old entries")
+            return
+        # Anything else that moved is judged as a removal of the old path and an addition.
+        yield from self.removal(old)
+        yield from self.change(Change("A", new, None, change.mode))
+
+    def removal(self, path: str) -> Iterable[Problem]:
+        kind = classify(path)
+        if kind == "submission":
+            if not self.allow_delete:
+                yield Problem(path, "", f"deletes entry '{_entry_of(path)}': deleting an entry is "
+                              "refused",
+                              f"restore it with `git checkout {self.base} -- {path}` and commit; "
+                              "to correct the entry, edit its submission.yaml; to retire it, open "
+                              "an issue and a maintainer removes it")
+        elif kind == "record":
+            if not (self.allow_records
+                    or (self.allow_delete and _entry_of(path) in self.deleted_entries)):
+                yield self.record_problem(path, "removed")
+        elif not self.allow_code:
+            yield _misplaced_problem(path, kind)
+
+    def record_problem(self, path: str, done: str) -> Problem:
+        undo = f"`git rm {path}`" if done == "added" else f"`git checkout {self.base} -- {path}`"
+        return Problem(path, "", f"measurement record {done}: records are written by the "
+                       "validator only",
+                       f"undo it with {undo} and commit; after a maintainer approves the GPU run, "
+                       "the validator measures your entry and writes its records")
+
+
+def _misplaced_problem(path: str, kind: PathKind) -> Problem:
+    if kind == "entry-file":
+        return Problem(path, "", f"only {SUBMISSION_FILENAME} belongs in an entry folder",
+                       f"remove this file from the pull request; weights are referenced from "
+                       f"{SUBMISSION_FILENAME} (model.weights), never committed")
+    if kind == "submissions-file":
+        return Problem(path, "", "a file directly in submissions/ is not an entry",
+                       f"put your entry at submissions/<id>/{SUBMISSION_FILENAME}")
+    return Problem(path, "", "changes a file outside submissions/ in a submission pull request",
+                   f"a submission pull request changes only submissions/<id>/{SUBMISSION_FILENAME}; "
+                   "open a separate pull request for code or documentation changes")
+
+
+def _mode_problem(change: Change) -> Problem | None:
+    if change.mode is None or change.mode in REGULAR_MODES:
+        return None
+    what = _MODE_NAMES.get(change.mode, f"not a regular file (mode {change.mode})")
+    return Problem(change.path, "", f"is {what}", "commit a regular file here")
+
+
+# ---------------------------------------------------------------------------------------------
+# Asking git
+
+
+def _git(repo: Path, *args: str) -> bytes:
+    try:
+        proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
+    except FileNotFoundError as exc:
+        raise LeaderboardError("git is not installed; --changed-against needs git") from exc
+    if proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise LeaderboardError(f"git {' '.join(args[:2])} failed in {repo}: "
+                               f"{message[-1] if message else f'exit {proc.returncode}'}")
+    return proc.stdout
+
+
+def repository_root(path: Path = Path(".")) -> Path:
+    """The top folder of the git work tree that holds ``path``."""
+    return Path(_git(path, "rev-parse", "--show-toplevel").decode("utf-8").strip())
+
+
+def parse_raw_diff(output: bytes) -> list[Change]:
+    """Parse ``git diff --raw -z`` output into changes.
+
+    Each record is ``:<old mode> <new mode> <old sha> <new sha> <status>`` then one path (two
+    for renames and copies), NUL-separated.
+    """
+    fields = output.decode("utf-8", "surrogateescape").split("\0")
+    changes: list[Change] = []
+    index = 0
+    while index < len(fields) and fields[index]:
+        header = fields[index].lstrip(":").split()
+        if len(header) < 5:
+            raise LeaderboardError(f"unexpected git diff output: {fields[index]!r}")
+        new_mode, status = header[1], header[4]
+        if status[0] in ("R", "C"):
+            old, new = fields[index + 1], fields[index + 2]
+            index += 3
+        else:
+            old, new = None, fields[index + 1]
+            index += 2
+        mode = None if status[0] == "D" or set(new_mode) == {"0"} else new_mode
+        changes.append(Change(status[0], new, old, mode))
+    return changes
+
+
+def _untracked(repo: Path) -> list[Change]:
+    names = _git(repo, "ls-files", "-z", "--others", "--exclude-standard")
+    changes = []
+    for name in filter(None, names.decode("utf-8", "surrogateescape").split("\0")):
+        info = os.lstat(repo / name)
+        mode = "120000" if stat.S_ISLNK(info.st_mode) else (
+            "100755" if info.st_mode & stat.S_IXUSR else "100644")
+        changes.append(Change("A", name, None, mode))
+    return changes
+
+
+def git_changes(base: str, repo: Path = Path("."), *, committed_only: bool = False) -> list[Change]:
+    """The changes of the current branch since it left ``base`` (``git diff -M base...HEAD``).
+
+    Args:
+        base: The branch or commit the pull request goes into (``origin/main``, a SHA).
+        repo: Any folder inside the work tree.
+        committed_only: Compare commits only (``base...HEAD``). By default uncommitted edits
+            and untracked (not ignored) files count too, so a contributor sees what a pull
+            request of everything in the work tree would contain.
+
+    Raises:
+        LeaderboardError: Not a git work tree, or ``base`` is unknown (fetch it first).
+    """
+    root = repository_root(repo)
+    try:
+        _git(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+    except LeaderboardError as exc:
+        raise LeaderboardError(f"unknown base '{base}': fetch it first (e.g. `git fetch origin "
+                               "main` and pass origin/main) or pass a commit SHA") from exc
+    common = ["diff", "--raw", "-z", "-M", "--no-color", "--no-ext-diff", "--no-textconv"]
+    if committed_only:
+        return parse_raw_diff(_git(root, *common, f"{base}...HEAD", "--"))
+    tracked = parse_raw_diff(_git(root, *common, "--merge-base", base, "--"))
+    return tracked + _untracked(root)
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole check of a pull request
+
+
+@dataclass
+class PullRequestCheck:
+    """Policy problems plus the problems of the changed submission and record files."""
+
+    base: str
+    policy: PolicyResult
+    submissions: list[Submission] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that fail the check."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems reported but not failing."""
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+def check_pull_request(
+    base: str,
+    repo: Path = Path("."),
+    *,
+    committed_only: bool = False,
+    allow_records: bool = False,
+    allow_delete: bool = False,
+    allow_code: bool = False,
+    known_architectures: frozenset[str] | None = None,
+) -> PullRequestCheck:
+    """Apply the policy to the changes since ``base`` and check the changed files.
+
+    Changed submission files are checked like `leaderboard check FILE`; changed records (only
+    with ``allow_records``) are validated and must sit at their canonical path. Paths in the
+    problems are relative to the repository root.
+    """
+    root = repository_root(repo)
+    changes = git_changes(base, root, committed_only=committed_only)
+    policy = policy_problems(changes, allow_records=allow_records, allow_delete=allow_delete,
+                             allow_code=allow_code, base=base)
+    report = PullRequestCheck(base, policy, problems=list(policy.problems))
+    for name in policy.submission_files:
+        submission, problems = check_submission_file(root / name, display=name,
+                                                     known_architectures=known_architectures)
+        report.problems.extend(problems)
+        if submission is not None:
+            report.submissions.append(submission)
+    for name in policy.record_files:
+        path = root / name
+        try:
+            record = read_record(path)
+        except ValueError as exc:
+            report.problems.append(Problem(name, "", str(exc).removeprefix(f"{path}: "),
+                                           "records are written by the validator; re-run it"))
+            continue
+        expected = record_path(root / "submissions", record.entry_id, record.hardware, record.scenario)
+        if expected != path:
+            report.problems.append(Problem(name, "entry_id",
+                                           f"record belongs at {expected.relative_to(root)}",
+                                           "do not rename or move records by hand"))
+        elif not (root / "submissions" / record.entry_id / SUBMISSION_FILENAME).is_file():
+            report.problems.append(Problem(name, "entry_id", f"no submission '{record.entry_id}'",
+                                           "records belong to an existing entry"))
+    return report
