@@ -100,6 +100,7 @@ class SiteData:
     boards: list[str]
     timm_version: str
     warnings: list[Problem] = field(default_factory=list)
+    _by_id: dict[str, Entry] | None = field(default=None, repr=False, compare=False)
 
     @property
     def headline_board(self) -> str | None:
@@ -108,8 +109,10 @@ class SiteData:
         return (offline or self.boards or [None])[0]
 
     def by_id(self) -> dict[str, Entry]:
-        """Entries keyed by id."""
-        return {e.id: e for e in self.entries}
+        """Entries keyed by id (built once: every model page looks up its alternatives)."""
+        if self._by_id is None or len(self._by_id) != len(self.entries):
+            self._by_id = {e.id: e for e in self.entries}
+        return self._by_id
 
     def measured_count(self) -> int:
         """Entries with at least one scored result."""

@@ -257,14 +257,13 @@ def _batch_savings_rows(data: SiteData) -> list[dict[str, Any]]:
 def model_page_body(entry: Entry, data: SiteData, site_url: str) -> str:
     """The HTML body of an entry's page: facts, energy per board, accuracy, badge, provenance."""
     prefix = "../"
-    by_id = None
+    by_id = data.by_id()
     results, provenance, measured_accuracy = [], [], []
     for board in sorted(entry.results):
         result = entry.results[board]
         record, score, energy = result.record, result.score, result.record.energy
         cheaper = None
         if score and score.cheaper_alternative:
-            by_id = by_id or data.by_id()
             alt_entry = by_id[score.cheaper_alternative]
             cheaper = {
                 "id": alt_entry.id,
