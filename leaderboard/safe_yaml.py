@@ -182,7 +182,8 @@ def load_yaml_file(path: Path, display: str | None = None) -> tuple[Any, list[Pr
         display: How to name the file in messages (defaults to ``str(path)``).
 
     Returns:
-        The loaded document (``None`` when it could not be loaded), every problem found, and
+        The loaded mapping (``None`` when there is no mapping to check; possibly present even
+        with problems, so callers must look at the problems), every problem found, and
         the 1-based line of each mapping key by its path, so schema errors can name a line.
     """
     file = display or str(path)
@@ -246,7 +247,9 @@ def load_yaml_text(text: str, file: str) -> tuple[Any, list[Problem], Lines]:
             _collect_key_lines(document, (), lines)
         except RecursionError:
             return None, [_too_deep(file)], {}
-    return (data if not problems else None), problems, lines
+    # Structural problems (duplicate keys, anchors, tags) still leave a usable mapping: return it
+    # so the schema check can report its problems in the same run.
+    return (data if isinstance(data, dict) else None), problems, lines
 
 
 def _collect_key_lines(node: yaml.Node, path: tuple[str, ...], out: Lines) -> None:

@@ -68,9 +68,13 @@ def test_check_fails_on_a_bad_tree_and_prints_every_error(tmp_path):
     assert f"{submissions}/resnet5.a1_in1k/submission.yaml: model.architecture (line 4)" in err
     assert "did you mean 'resnet50'?" in err
     assert f"{submissions}/broken/submission.yaml: line 2, column 1: error: duplicate key 'a'" in err
-    assert err.count(": error: ") == 3
+    # the broken file also gets its schema problems in the same run: unknown key 'a' and the
+    # five required top-level fields
+    assert f"{submissions}/broken/submission.yaml: a (line 1): error: unknown key 'a'" in err
+    assert f"{submissions}/broken/submission.yaml: id: error: required field is missing" in err
+    assert err.count(": error: ") == 3 + 6
     assert err.rstrip().endswith(f"checked 7 submission(s) against timm {TIMM}: "
-                                 "3 error(s), 1 warning(s)")
+                                 "9 error(s), 1 warning(s)")
 
 
 def test_check_a_single_file(tmp_path):

@@ -335,12 +335,14 @@ def test_unsupported_schema_version(tmp_path, version):
     assert problem.fix == "this version of the leaderboard reads schema_version 1"
 
 
-def test_yaml_problems_stop_before_the_schema(tmp_path):
+def test_yaml_problems_and_schema_problems_are_reported_together(tmp_path):
     text = write_submission(tmp_path, valid_submission_dict()).read_text("utf-8")
     _, submission, problems = check(tmp_path, text + "id: again\n", folder="resnet50.a1_in1k")
-    problem = only(problems)
+    messages = [p.message for p in problems]
     assert submission is None
-    assert problem.message == "duplicate key 'id' (first defined at line 2)"
+    assert messages[0] == "duplicate key 'id' (first defined at line 2)"
+    # YAML keeps the last 'id'; the checks on it run in the same pass
+    assert "id 'again' does not match its folder 'resnet50.a1_in1k'" in messages
 
 
 # ---------------------------------------------------------------------------------------------
