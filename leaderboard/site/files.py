@@ -89,7 +89,8 @@ def downloads(data: SiteData) -> tuple[dict[str, str], int]:
                "entries": entries_json}
     return {
         "downloads/entries.csv": buffer.getvalue(),
-        "downloads/entries.json": json.dumps(payload, sort_keys=True, indent=1) + "\n",
+        # compact: indent makes json use its pure-Python encoder (5x slower at 1,266 entries)
+        "downloads/entries.json": json.dumps(payload, sort_keys=True, separators=(",", ":")) + "\n",
     }, rows
 
 
