@@ -265,6 +265,153 @@ def records_import(archive: Path, submissions_dir: Path, overwrite: bool) -> Non
                f"updated, {len(result.unchanged)} unchanged")
 
 
+# ---------------------------------------------------------------------------------------------
+# Pull requests: the policy check and the validator's comment (leaderboard.policy, .report).
+# `check --changed-against BASE` extends the `check` command above from here, so that this
+# block stays in one piece: its options are appended to `check` and its callback is wrapped.
+
+_plain_check = check.callback
+
+
+def _echo_problems(problems: list, all_warnings: bool) -> None:
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = [p for p in problems if p.severity == "warning"]
+    for problem in errors:
+        click.echo(problem.format(), err=True)
+    shown = warnings if all_warnings else warnings[:MAX_WARNINGS_SHOWN]
+    for problem in shown:
+        click.echo(problem.format(), err=True)
+    if len(shown) < len(warnings):
+        click.echo(f"... and {len(warnings) - len(shown)} more warning(s); --all-warnings lists "
+                   "them", err=True)
+
+
+def _check_changed(changed_against: str | None, allow_records: bool, allow_delete: bool,
+                   allow_code: bool, committed: bool, **plain) -> None:
+    """`check`, or with --changed-against: the pull-request policy plus the changed files."""
+    from leaderboard.errors import UsageError
+
+    if changed_against is None:
+        if allow_records or allow_delete or allow_code or committed:
+            raise UsageError("--allow-records, --allow-delete, --allow-code and --committed apply "
+                             "only with --changed-against BASE")
+        return _plain_check(**plain)
+    if plain["paths"]:
+        raise UsageError("give PATHS or --changed-against BASE, not both")
+    from leaderboard.policy import check_pull_request
+    from leaderboard.timm_catalog import load_catalog
+
+    catalog = load_catalog()
+    result = check_pull_request(changed_against, Path("."), committed_only=committed,
+                                allow_records=allow_records, allow_delete=allow_delete,
+                                allow_code=allow_code, known_architectures=catalog.architectures)
+    if result.policy.kind != "submission":
+        what = "no changes" if result.policy.kind == "empty" else "no changes under submissions/"
+        click.echo(f"{what} against {changed_against}: not a submission pull request; "
+                   "checking every submission", err=True)
+        return _plain_check(**plain)
+    _echo_problems(result.problems, plain["all_warnings"])
+    summary = (f"checked {len(result.policy.submission_files)} changed submission(s) against "
+               f"{changed_against} (timm {catalog.timm_version}): {len(result.errors)} error(s), "
+               f"{len(result.warnings)} warning(s)")
+    if result.errors:
+        click.echo(summary, err=True)
+        sys.exit(1)
+    click.echo(summary)
+
+
+for _option in (
+    click.option("--changed-against", metavar="BASE", default=None,
+                 help="Check a pull request: only what changed since BASE (origin/main, a SHA), "
+                      "and the policy: a submission pull request adds or edits only "
+                      "submissions/<id>/submission.yaml. Without changes under submissions/, "
+                      "every submission is checked."),
+    click.option("--committed", is_flag=True,
+                 help="With --changed-against: compare commits only (BASE...HEAD), ignoring "
+                      "uncommitted and untracked files (CI)."),
+    click.option("--allow-records", is_flag=True,
+                 help="Maintainers: measurement records may change (the validator's records)."),
+    click.option("--allow-delete", is_flag=True,
+                 help="Maintainers: entries may be deleted or renamed."),
+    click.option("--allow-code", is_flag=True,
+                 help="Maintainers: files outside entry folders may change next to submissions."),
+):
+    _option(check)
+check.callback = _check_changed
+
+
+@cli.command("changed-entries")
+@click.argument("base")
+@click.option("--committed", is_flag=True,
+              help="Compare commits only (BASE...HEAD), ignoring uncommitted and untracked files.")
+def changed_entries(base: str, committed: bool) -> None:
+    """Print the ids of the entries added or edited since BASE, one per line.
+
+    Refuses (exit 1, nothing printed) when `check --changed-against BASE` would fail: the
+    changes break the pull-request policy or a changed submission has errors. The GPU
+    validation measures what this prints, so a refused pull request is never measured.
+    """
+    from leaderboard.policy import check_pull_request
+    from leaderboard.timm_catalog import load_catalog
+
+    result = check_pull_request(base, Path("."), committed_only=committed,
+                                known_architectures=load_catalog().architectures)
+    if result.errors:
+        _echo_problems(result.errors, all_warnings=True)
+        raise LeaderboardError(f"{len(result.errors)} error(s) in the changes against {base}; "
+                               "nothing to measure")
+    for entry_id in result.policy.entries:
+        click.echo(entry_id)
+
+
+@cli.command()
+@click.option("--records", "records_path", required=True,
+              type=click.Path(path_type=Path, exists=True),
+              help="The validator's records: an archive from `records export`, or a folder of "
+                   "<id>/measurements/<hardware>--<scenario>.json.")
+@click.option("--pr-entries", "pr_entries", multiple=True, required=True, metavar="IDS",
+              help="Entries the pull request adds or edits (space- or comma-separated; repeatable).")
+@click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS, show_default=True,
+              type=click.Path(path_type=Path, file_okay=False),
+              help="Trusted submissions (the default branch): the boards the records are scored on.")
+@click.option("--pr-submissions", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder with the pull request's <id>/submission.yaml files, read as data "
+                   "[default: --submissions].")
+@click.option("--pr-number", type=click.IntRange(min=1), default=None, help="Shown in the header.")
+@click.option("--head-sha", default=None, metavar="SHA", help="The validated commit (hex).")
+@click.option("--format", "output_format", default="markdown", show_default=True,
+              type=click.Choice(["markdown", "json"]))
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write here instead of stdout.")
+def report(records_path: Path, pr_entries: tuple[str, ...], submissions_dir: Path,
+           pr_submissions: Path | None, pr_number: int | None, head_sha: str | None,
+           output_format: str, output: Path | None) -> None:
+    """Render the pull-request comment: claims vs measured, tier, cheaper alternative, warnings.
+
+    Records are read as data (the archive's safe reader, schema-validated) and scored against
+    the boards of --submissions plus the pull request's entries. The Markdown starts with a
+    hidden marker (<!-- leaderboard-report -->) so a workflow updates one comment.
+    """
+    import re
+
+    from leaderboard.errors import UsageError
+    from leaderboard.report import build_report, render_markdown
+
+    if head_sha is not None and not re.fullmatch(r"[0-9a-f]{7,40}", head_sha):
+        raise UsageError(f"--head-sha {head_sha!r}: expected a hex commit id")
+    result = build_report(records_path, submissions_dir, pr_entries, pr_submissions=pr_submissions,
+                          pr_number=pr_number, head_sha=head_sha)
+    text = (render_markdown(result) if output_format == "markdown"
+            else json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+    boards = sum(len(e.boards) for e in result.entries)
+    click.echo(f"report: {len(result.entries)} entr{'y' if len(result.entries) == 1 else 'ies'}, "
+               f"{boards} record(s), {len(result.refused)} refused member(s)", err=True)
+
+
 def main() -> None:
     """Entry point: run the CLI and turn library errors into a message and an exit code."""
     try:

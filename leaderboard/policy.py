@@ -386,3 +386,39 @@ def check_pull_request(
             report.problems.append(Problem(name, "entry_id", f"no submission '{record.entry_id}'",
                                            "records belong to an existing entry"))
     return report
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules as a table, for the "How to submit" page (generated, so it cannot drift)
+
+_EXAMPLE = "resnet50.a1_in1k"
+_EXAMPLE_RECORD = f"submissions/{_EXAMPLE}/{MEASUREMENTS_DIRNAME}/nvidia-h100-sxm--offline.json"
+_EXAMPLES: tuple[tuple[str, Change], ...] = (
+    ("add a new entry's submission.yaml", Change("A", f"submissions/{_EXAMPLE}/{SUBMISSION_FILENAME}")),
+    ("edit an entry's submission.yaml", Change("M", f"submissions/{_EXAMPLE}/{SUBMISSION_FILENAME}")),
+    ("add a measurement record", Change("A", _EXAMPLE_RECORD)),
+    ("edit a measurement record", Change("M", _EXAMPLE_RECORD)),
+    ("remove a measurement record", Change("D", _EXAMPLE_RECORD)),
+    ("delete an entry", Change("D", f"submissions/{_EXAMPLE}/{SUBMISSION_FILENAME}")),
+    ("rename an entry", Change("R", f"submissions/{_EXAMPLE}-288/{SUBMISSION_FILENAME}",
+                               f"submissions/{_EXAMPLE}/{SUBMISSION_FILENAME}")),
+    ("add another file to an entry folder", Change("A", f"submissions/{_EXAMPLE}/model.safetensors")),
+    ("add a submission.yaml that is a symbolic link",
+     Change("A", f"submissions/{_EXAMPLE}/{SUBMISSION_FILENAME}", mode="120000")),
+    ("change code or docs in the same pull request", Change("M", "leaderboard/scoring.py")),
+)
+
+
+def policy_table() -> list[dict[str, str]]:
+    """What a submission pull request may change, each row decided by :func:`policy_problems`.
+
+    Each example change is judged next to an added submission file (so the pull request is a
+    submission pull request); the verdict is "allowed" or the refusal's message.
+    """
+    context = Change("A", f"submissions/another.entry/{SUBMISSION_FILENAME}")
+    rows = []
+    for what, change in _EXAMPLES:
+        problems = [p for p in policy_problems([context, change]).problems if p.severity == "error"]
+        rows.append({"change": what, "path": change.path,
+                     "verdict": problems[0].message if problems else "allowed"})
+    return rows

@@ -361,7 +361,9 @@ def _drain(proc: subprocess.Popen[str]) -> tuple[str, str]:
 
 def default_worker_cmd() -> list[str]:
     """``python -m leaderboard.measure.worker`` with this interpreter."""
-    return [sys.executable, "-m", "leaderboard.measure.worker"]
+    # -P: do not put the current folder on sys.path, so a `leaderboard/` folder in the
+    # working directory (a checked-out pull request) can never shadow the installed validator.
+    return [sys.executable, "-P", "-m", "leaderboard.measure.worker"]
 
 
 @dataclass(frozen=True)

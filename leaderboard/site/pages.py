@@ -416,9 +416,15 @@ def schema_blocks(model: type[BaseModel] = Submission) -> list[dict[str, Any]]:
 
 def submit_page(timm_version: str) -> Page:
     """How to submit, with a worked example and the schema reference generated from code."""
+    from leaderboard.measure.campaign import SCENARIOS
+    from leaderboard.policy import policy_table
+    from leaderboard.report import REPORT_MARKER, UNSTABLE_CV
+
     example = yaml.safe_dump(EXAMPLE_SUBMISSION, sort_keys=False).strip()
     text = _render("submit.md.j2", example=example, blocks=schema_blocks(),
-                   timm_version=timm_version)
+                   timm_version=timm_version, policy_rows=policy_table(),
+                   scenarios=SCENARIOS, protocol_version=PROTOCOL_VERSION,
+                   unstable_cv=f"{UNSTABLE_CV:.0%}", report_marker=REPORT_MARKER)
     return "submit.md", text, {}
 
 

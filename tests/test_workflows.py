@@ -1,0 +1,241 @@
+"""The GitHub Actions workflows: actionlint and zizmor pass, and the security rules hold.
+
+The linters come with the `test` extra. Without them these tests skip, except in CI
+(`CI=true`), where a missing linter fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+GITHUB = REPO / ".github"
+WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
+PINS_FILE = GITHUB / "ACTIONS_PINS.md"
+USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>[^\s#]+)\s*(?:#\s*(?P<comment>.*))?$")
+
+
+def tool(name: str) -> str:
+    """The linter from this interpreter's environment, else from PATH; skip or fail without it."""
+    local = Path(sys.executable).parent / name
+    found = str(local) if local.is_file() else shutil.which(name)
+    if found:
+        return found
+    message = f"{name} is not installed: `pip install -e '.[test]'` installs it"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def run(command: list[str], cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("GH_TOKEN", "GITHUB_TOKEN")}
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if True in data:  # YAML 1.1 reads the key `on` as true
+        data["on"] = data.pop(True)
+    return data
+
+
+def steps(workflow: dict[str, Any]):
+    for job_id, job in workflow["jobs"].items():
+        for step in job.get("steps", []):
+            yield job_id, step
+
+
+# ---------------------------------------------------------------------------------------------
+# The linters
+
+
+def test_the_workflows_are_there():
+    assert [p.name for p in WORKFLOWS] == ["check.yml", "pages.yml", "report.yml", "sweep.yml",
+                                           "validate.yml"]
+
+
+def test_actionlint_passes():
+    result = run([tool("actionlint"), "-no-color", "-config-file", ".github/actionlint.yaml",
+                  *[str(p.relative_to(REPO)) for p in WORKFLOWS]])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_zizmor_passes_as_an_auditor():
+    # The auditor persona is zizmor's strictest; the two findings it ignores are marked in the
+    # workflows with their reason (workflow_run in report.yml, the self-hosted runner).
+    result = run([tool("zizmor"), "--offline", "--no-progress", "--color", "never",
+                  "--persona", "auditor", ".github"])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_linters_catch_an_injection_and_an_unpinned_action(tmp_path):
+    bad = tmp_path / ".github" / "workflows" / "bad.yml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(
+        "on: pull_request_target\n"
+        "permissions: {}\n"
+        "jobs:\n"
+        "  greet:\n"
+        "    runs-on: ubuntu-24.04\n"
+        "    steps:\n"
+        "      - uses: actions/checkout@v4\n"
+        "      - run: echo \"${{ github.event.pull_request.title }}\"\n"
+    )
+    lint = run([tool("actionlint"), "-no-color", str(bad)], cwd=tmp_path)
+    assert lint.returncode == 1 and "github.event.pull_request.title" in lint.stdout
+    audit = run([tool("zizmor"), "--offline", "--no-progress", "--color", "never", str(bad)],
+                cwd=tmp_path)
+    assert audit.returncode != 0
+    for finding in ("template-injection", "unpinned-uses", "dangerous-triggers"):
+        assert finding in audit.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules, checked on the files themselves
+
+
+def test_no_pull_request_target_anywhere():
+    for path in GITHUB.rglob("*"):
+        if path.is_file() and path.suffix in (".yml", ".yaml"):
+            assert "pull_request_target" not in path.read_text(encoding="utf-8"), path
+
+
+def pins() -> dict[str, tuple[str, str]]:
+    table = re.findall(r"^\| (\S+) \| (v[\d.]+) \| ([0-9a-f]{40}) \|$", PINS_FILE.read_text(),
+                       re.MULTILINE)
+    return {action: (version, sha) for action, version, sha in table}
+
+
+def test_every_action_is_pinned_to_a_listed_commit_with_its_version():
+    listed = pins()
+    assert listed, "no pins found in ACTIONS_PINS.md"
+    used = set()
+    for path in WORKFLOWS:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            match = USES_LINE.match(line)
+            if not match:
+                continue
+            where = f"{path.name}:{number}"
+            action, _, ref = match["ref"].partition("@")
+            assert re.fullmatch(r"[0-9a-f]{40}", ref), f"{where}: {match['ref']} is not a full SHA"
+            assert action in listed, f"{where}: {action} is not in ACTIONS_PINS.md"
+            version, sha = listed[action]
+            assert ref == sha, f"{where}: {action}@{ref} differs from the pin {sha}"
+            assert match["comment"] == version, f"{where}: comment should be '# {version}'"
+            used.add(action)
+    assert used == set(listed), f"pins listed but unused: {set(listed) - used}"
+
+
+def test_untrusted_expressions_never_reach_a_shell_or_a_script():
+    # Stricter than needed: no ${{ }} at all inside run: or github-script's script:, so a
+    # value can only arrive through env: and a quoted "$VARIABLE".
+    for path in WORKFLOWS:
+        for job_id, step in steps(load(path)):
+            code = step.get("run", "") + step.get("with", {}).get("script", "")
+            assert "${{" not in code, f"{path.name}: {job_id}: {step.get('name')}"
+
+
+def test_permissions_are_least_privilege():
+    writes = {}
+    for path in WORKFLOWS:
+        workflow = load(path)
+        top = workflow.get("permissions")
+        assert top is not None, f"{path.name}: no top-level permissions"
+        assert all(level != "write" for level in (top or {}).values()), f"{path.name}: top level writes"
+        for job_id, job in workflow["jobs"].items():
+            granted = job.get("permissions", top)
+            assert isinstance(granted, dict), f"{path.name}: {job_id}: permissions must be a mapping"
+            for scope, level in granted.items():
+                if level == "write":
+                    writes.setdefault(scope, []).append(f"{path.name}:{job_id}")
+    assert writes == {"pages": ["pages.yml:deploy"], "id-token": ["pages.yml:deploy"],
+                      "pull-requests": ["report.yml:comment"]}
+
+
+def test_checkouts_never_keep_the_token():
+    for path in WORKFLOWS:
+        for job_id, step in steps(load(path)):
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, f"{path.name}: {job_id}"
+
+
+def test_check_runs_on_pull_requests_with_a_read_only_token():
+    workflow = load(GITHUB / "workflows" / "check.yml")
+    assert list(workflow["on"]) == ["pull_request"]
+    assert workflow["permissions"] == {"contents": "read"}
+    assert workflow["jobs"]["check"]["runs-on"] == "ubuntu-24.04"
+    commands = [step.get("run", "") for _, step in steps(workflow)]
+    assert any("leaderboard check --changed-against \"$BASE_SHA\" --committed" in c for c in commands)
+    assert any("python -m pytest" in c for c in commands)
+
+
+def test_validate_waits_for_approval_on_an_ephemeral_gpu_runner_without_secrets():
+    path = GITHUB / "workflows" / "validate.yml"
+    workflow = load(path)
+    assert workflow["on"] == {"pull_request": {"paths": ["submissions/**"]}}
+    job = workflow["jobs"]["measure"]
+    assert job["environment"] == "gpu-validation"
+    assert job["runs-on"] == ["self-hosted", "gpu", "ephemeral"]
+    assert job["permissions"] == {"contents": "read"}
+    assert "secrets." not in path.read_text()
+    validator_checkout = job["steps"][0]
+    assert validator_checkout["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    measure = next(step for step in job["steps"] if step.get("id") == "measure")
+    assert measure["working-directory"] == "${{ runner.temp }}/work"  # no package to import there
+    upload = next(step for step in job["steps"] if "upload-artifact" in step.get("uses", ""))
+    assert upload["with"]["name"] == "validation-records"
+
+
+def test_report_reads_the_artifact_as_data_from_the_default_branch():
+    workflow = load(GITHUB / "workflows" / "report.yml")
+    assert workflow["on"] == {"workflow_run": {"workflows": ["validate"], "types": ["completed"]}}
+    job = workflow["jobs"]["comment"]
+    for _, step in steps(workflow):
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert set(step["with"]) == {"persist-credentials"}  # the default branch, nothing else
+    download = next(step for step in job["steps"] if "download-artifact" in step.get("uses", ""))
+    assert download["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
+    render = next(step for step in job["steps"] if "leaderboard report" in step.get("run", ""))
+    assert "--records \"$RUNNER_TEMP/artifact/records.tar.gz\"" in render["run"]
+
+
+def test_concurrency_never_cancels_another_pull_requests_validation():
+    for path in WORKFLOWS:
+        assert "concurrency" in load(path), f"{path.name}: no concurrency group"
+    validate = load(GITHUB / "workflows" / "validate.yml")["concurrency"]
+    assert validate == {"group": "validate-${{ github.event.pull_request.number }}",
+                        "cancel-in-progress": False}
+    check = load(GITHUB / "workflows" / "check.yml")["concurrency"]
+    assert check["group"] == "check-${{ github.event.pull_request.number }}"
+    assert load(GITHUB / "workflows" / "report.yml")["concurrency"]["cancel-in-progress"] is False
+    assert load(GITHUB / "workflows" / "pages.yml")["concurrency"] == {
+        "group": "pages", "cancel-in-progress": False}
+
+
+def test_pages_deploys_from_main_only():
+    workflow = load(GITHUB / "workflows" / "pages.yml")
+    assert workflow["on"]["push"] == {"branches": ["main"]}
+    assert workflow["jobs"]["build"]["permissions"] == {"contents": "read"}
+    assert workflow["jobs"]["deploy"]["needs"] == "build"
+
+
+def test_sweep_spreads_shards_over_a_matrix_and_merges_them():
+    workflow = load(GITHUB / "workflows" / "sweep.yml")
+    assert list(workflow["on"]) == ["workflow_dispatch"]
+    measure = workflow["jobs"]["measure"]
+    assert measure["strategy"]["matrix"]["shard"] == "${{ fromJSON(needs.plan.outputs.shards) }}"
+    assert measure["strategy"]["fail-fast"] is False
+    run = next(step["run"] for step in measure["steps"] if step.get("name") == "Measure this shard")
+    assert '--shard "$SHARD/$SHARDS" --resume' in run
+    merge = workflow["jobs"]["merge"]
+    run = next(step["run"] for step in merge["steps"] if "records import" in step.get("run", ""))
+    assert 'leaderboard records import "$archive" --overwrite' in run
