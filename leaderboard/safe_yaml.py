@@ -273,6 +273,9 @@ def _syntax_problem(file: str, exc: yaml.YAMLError) -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
+    if "maximum nesting depth" in problem:
+        # Newer PyYAML (6.0.4 here) caps nesting in its scanner, before our RecursionError guard would.
+        return Problem(file, _where(mark), _too_deep(file).message, _too_deep(file).fix)
     message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
     return Problem(file, _where(mark), message,
                    "fix the YAML syntax at that position (indentation, quotes, colons)")
