@@ -52,6 +52,17 @@ class Performance(_Record):
     batch_latency_ms: Annotated[float, Field(gt=0.0, description="Median time of one batch.")]
 
 
+class Preprocessing(_Record):
+    """The evaluation transform actually used (timm's resolved data config with overrides)."""
+
+    img_size: Annotated[int, Field(ge=1, description="Square input side, px.")]
+    crop_pct: Annotated[float, Field(gt=0.0)]
+    interpolation: str
+    mean: list[float]
+    std: list[float]
+    crop_mode: str = "center"
+
+
 class AccuracyResult(_Record):
     """Re-measured accuracy and the verdict against the claim."""
 
@@ -62,6 +73,17 @@ class AccuracyResult(_Record):
     per_class: int | None = None
     verdict: Literal["verified", "rejected", "subset"]
     claim_delta_top1: float
+    # Optional so that records written before these fields existed stay valid.
+    top1_ci95_low: Annotated[float | None, Field(ge=0.0, le=100.0, description="Wilson 95% CI.")] = None
+    top1_ci95_high: Annotated[float | None, Field(ge=0.0, le=100.0)] = None
+    preprocessing: Preprocessing | None = None
+    weights_sha256: Annotated[
+        str | None, Field(pattern=r"^[0-9a-f]{64}$", description="The weights evaluated.")
+    ] = None
+    decode_path: Annotated[
+        Literal["gpu", "cpu"] | None,
+        Field(description="gpu: decode and resize on the device; cpu: timm's PIL transform."),
+    ] = None
 
 
 class Weights(_Record):
