@@ -412,6 +412,108 @@ def report(records_path: Path, pr_entries: tuple[str, ...], submissions_dir: Pat
                f"{boards} record(s), {len(result.refused)} refused member(s)", err=True)
 
 
+# ---------------------------------------------------------------------------------------------
+# Accuracy validation (leaderboard.measure.accuracy, .weights, .imagenet)
+
+
+@cli.command("validate-accuracy")
+@click.argument("entry_id", metavar="ID")
+@click.option("--imagenet", "imagenet_root", envvar="LEADERBOARD_IMAGENET", required=True,
+              type=click.Path(path_type=Path, file_okay=False),
+              help="ImageNet-1k val folder: ImageFolder layout (<synset>/<image>) or flat with a "
+                   "labels file [env: LEADERBOARD_IMAGENET].")
+@click.option("--labels", "labels_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Flat layout: lines '<file> <label>' or one label per sorted file; a label is a "
+                   "class index or a synset [default: <imagenet>/labels.txt].")
+@click.option("--per-class", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Quick check: the first N images of each class; reports a 95% CI, never verifies.")
+@click.option("--expect-images", type=click.IntRange(min=0), default=50_000, show_default=True,
+              help="Images in a full set; a folder with another count only reports a subset. "
+                   "0 takes any folder as the full set (small local test sets).")
+@click.option("--weights", "weights_file", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="A local weights file (checked against a pinned url.sha256).")
+@click.option("--weights-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder with <id>.safetensors (or .pth/.bin/.pt) files.")
+@click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Download cache keyed by sha256 [default: $LEADERBOARD_CACHE/weights or "
+                   "~/.cache/leaderboard/weights].")
+@click.option("--offline", is_flag=True,
+              help="Do not contact the Hugging Face Hub: use its local cache (like HF_HUB_OFFLINE=1).")
+@click.option("--device", default="cuda", show_default=True, help="cuda, cuda:N or cpu.")
+@click.option("--path", "eval_path", default="auto", show_default=True,
+              type=click.Choice(["auto", "gpu", "cpu"]),
+              help="gpu: decode and resize on the device; cpu: timm's PIL transform in loader "
+                   "workers; auto: gpu on CUDA when the transform allows it.")
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1))
+@click.option("--workers", default=None, type=click.IntRange(min=0),
+              help="Reader threads (gpu path) or loader processes (cpu path) [default: cores, <= 16].")
+@click.option("--hardware", default=None, metavar="SLUG",
+              help="Board whose record gets the accuracy [default: from the device's name].")
+@click.option("--scenario", default="offline", show_default=True,
+              type=click.Choice(["offline", "single-stream"]))
+@click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS, show_default=True,
+              type=click.Path(path_type=Path, file_okay=False), help="The submissions folder.")
+def validate_accuracy_command(entry_id: str, imagenet_root: Path, labels_file: Path | None,
+                              per_class: int | None, expect_images: int, weights_file: Path | None,
+                              weights_dir: Path | None, cache_dir: Path | None, offline: bool,
+                              device: str, eval_path: str, batch_size: int, workers: int | None,
+                              hardware: str | None, scenario: str, submissions_dir: Path) -> None:
+    """Re-measure an entry's ImageNet top-1/top-5 and write the verdict into its record.
+
+    Weights come from the submission's pinned reference (Hub commit or URL + sha256; digest
+    checked before loading, safetensors first, pickles only through torch's weights_only
+    loader), from --weights or from --weights-dir. The accuracy block is added to
+    submissions/<id>/measurements/<hardware>--<scenario>.json, keeping an energy record that
+    is there. Verified when top-1 is within 0.3 points of the claim, else rejected.
+
+    Exit codes: 0 verified or subset; 1 rejected (record written) or any error.
+
+    \b
+    Examples:
+      LEADERBOARD_IMAGENET=/data/imagenet/val leaderboard validate-accuracy resnet50.a1_in1k
+      leaderboard validate-accuracy resnet50.a1_in1k --imagenet /data/val --per-class 5
+      leaderboard validate-accuracy my.entry --imagenet ./tiny --expect-images 0 \\
+          --weights-dir ./weights --device cpu
+    """
+    from leaderboard.measure.accuracy import validate_accuracy
+    from leaderboard.submission import SUBMISSION_FILENAME, check_submission_file
+    from leaderboard.timm_catalog import load_catalog
+
+    path = submissions_dir / entry_id / SUBMISSION_FILENAME
+    if not path.is_file():
+        raise LeaderboardError(f"{path}: no such submission")
+    submission, problems = check_submission_file(path, known_architectures=load_catalog().architectures)
+    if submission is None:
+        details = "\n".join(p.format() for p in problems if p.severity == "error")
+        raise LeaderboardError(f"{path}: the submission has errors; fix them first:\n{details}")
+
+    def progress(done: int, total: int) -> None:
+        if done == total or done % (batch_size * 20) < batch_size:
+            click.echo(f"  {done:,}/{total:,} images", err=True)
+
+    outcome = validate_accuracy(
+        submission, submissions_dir, imagenet_root, labels_file=labels_file, per_class=per_class,
+        expected_images=expect_images or None, device=device, path=eval_path,
+        batch_size=batch_size, workers=workers, weights_file=weights_file, weights_dir=weights_dir,
+        cache_dir=cache_dir, local_files_only=offline, hardware=hardware, scenario=scenario,
+        progress=progress)
+    result, measured = outcome.result, outcome.measurement
+    click.echo(f"{entry_id}: top-1 {result.top1:.3f} %, top-5 {result.top5:.3f} % on "
+               f"{result.images:,} images ({outcome.dataset.layout} layout, {measured.path} path on "
+               f"{measured.device}, {measured.precision}, {measured.elapsed_s:.1f} s, "
+               f"{measured.images_per_s:,.0f} images/s)")
+    prep = result.preprocessing
+    if prep is not None:
+        click.echo(f"preprocessing: {prep.img_size} px, crop_pct {prep.crop_pct:g} ({prep.crop_mode}), "
+                   f"{prep.interpolation}, mean {prep.mean}, std {prep.std}")
+    click.echo(f"dataset: {result.dataset_fingerprint}")
+    click.echo(outcome.message)
+    if outcome.written:
+        click.echo(f"{'updated' if outcome.updated else 'wrote'} {outcome.path}")
+    if result.verdict == "rejected":
+        raise LeaderboardError(f"{entry_id}: accuracy claim rejected (the record says so)")
+
+
 def main() -> None:
     """Entry point: run the CLI and turn library errors into a message and an exit code."""
     try:
