@@ -88,6 +88,58 @@ def write_synthetic_tree(root: Path, count: int, seed: int = 0,
     return submissions
 
 
+def synthetic_profile(entry_id: str, energy_j: float, kind: str = "cnn",
+                      hardware: str = SYNTHETIC_HARDWARE, seed: int = 0):  # noqa: ANN201
+    """A made-up but schema-valid profile record; shares follow the architecture ``kind``."""
+    from leaderboard.analysis_records import LAYER_TYPES, Ablation, LayerShare, ProfileRecord
+
+    rng = random.Random(f"{entry_id}:{seed}")
+    base = {"cnn": [60, 5, 0, 15, 12, 3, 5], "vit": [2, 55, 20, 8, 8, 0.5, 6.5],
+            "hybrid": [30, 35, 10, 10, 8, 2, 5]}[kind]
+    weights = [max(0.0, w * rng.uniform(0.8, 1.2)) for w in base]
+    total = sum(weights)
+    shares = [w / total for w in weights]
+    shares[-1] = 1.0 - sum(shares[:-1])
+    batch_ms = 1000.0 * 256 * energy_j / 350.0
+    layer_shares = [LayerShare(layer_type=t, device_time_ms=batch_ms * s, share=s,
+                               energy_j_per_image=energy_j * s) for t, s in zip(LAYER_TYPES, shares)]
+    activation = energy_j * shares[LAYER_TYPES.index("activation")]
+    record = synthetic_record(entry_id, energy_j, hardware=hardware)
+    return ProfileRecord(
+        entry_id=entry_id, hardware=hardware, status="ok", measured_at=record.measured_at,
+        synthetic=True, weights=record.weights, input_shape=record.input_shape, batch_size=256,
+        precision="fp16", energy=record.energy, shares=layer_shares, busy_fraction=0.93,
+        profiled_batches=5, kernels_per_batch=180, architecture_kind=kind,
+        ablations=[Ablation(layer_type="activation", modules_replaced=16,
+                            baseline_j_per_image=energy_j, ablated_j_per_image=energy_j - activation * 0.9,
+                            predicted_saving_j=activation, measured_saving_j=activation * 0.9)],
+        provenance=record.provenance,
+    )
+
+
+def synthetic_sweep(entry_id: str, energy_j: float, hardware: str = SYNTHETIC_HARDWARE) -> list:
+    """Made-up but schema-valid sweep records, one per variant of :func:`sweep_variants`."""
+    from leaderboard.analysis_records import SweepRecord, VariantAccuracy, sweep_variants
+
+    precision_factor = {"fp32": 2.6, "tf32": 1.6, "fp16": 1.0, "bf16": 1.02}
+    batch_factor = {1: 9.0, 8: 2.5, 32: 1.3, 64: 1.12, 128: 1.04, 256: 1.0}
+    base = synthetic_record(entry_id, energy_j, hardware=hardware)
+    records = []
+    for variant in sweep_variants():
+        factor = precision_factor[variant.precision] * batch_factor[variant.batch_size]
+        factor *= (0.92 if variant.channels_last else 1.0) * (0.85 if variant.compiled else 1.0)
+        point = synthetic_record(entry_id, energy_j * factor, hardware=hardware)
+        top1 = 80.0 - (0.02 if variant.precision in ("fp16", "bf16") else 0.0)
+        records.append(SweepRecord(
+            entry_id=entry_id, hardware=hardware, variant=variant, status="ok",
+            measured_at=base.measured_at, synthetic=True, weights=base.weights,
+            input_shape=[variant.batch_size, 3, 224, 224], batch_size=variant.batch_size,
+            energy=point.energy, performance=point.performance,
+            accuracy=VariantAccuracy(top1=top1, top5=95.0, images=50_000, dataset_fingerprint="syn"),
+            provenance=base.provenance))
+    return records
+
+
 class FakeMeter:
     """A simulated energy meter for unit tests: real time, made-up physics.
 
