@@ -70,7 +70,9 @@ class Ablation(_Record):
     modules_replaced: Annotated[int, Field(ge=1)]
     baseline_j_per_image: Annotated[float, Field(gt=0.0)]
     ablated_j_per_image: Annotated[float, Field(gt=0.0)]
-    predicted_saving_j: Annotated[float, Field(ge=0.0, description="The type's attributed energy.")]
+    predicted_saving_j: Annotated[
+        float, Field(ge=0.0, description="Energy attributed to the replaced modules' work.")
+    ]
     measured_saving_j: Annotated[float, Field(description="baseline - ablated; may be negative.")]
 
     @property

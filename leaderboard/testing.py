@@ -102,7 +102,8 @@ def synthetic_profile(entry_id: str, energy_j: float, kind: str = "cnn",
     shares[-1] = 1.0 - sum(shares[:-1])
     batch_ms = 1000.0 * 256 * energy_j / 350.0
     layer_shares = [LayerShare(layer_type=t, device_time_ms=batch_ms * s, share=s,
-                               energy_j_per_image=energy_j * s) for t, s in zip(LAYER_TYPES, shares)]
+                               energy_j_per_image=energy_j * s)
+                    for t, s in zip(LAYER_TYPES, shares, strict=True)]
     activation = energy_j * shares[LAYER_TYPES.index("activation")]
     record = synthetic_record(entry_id, energy_j, hardware=hardware)
     return ProfileRecord(
