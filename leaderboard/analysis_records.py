@@ -254,10 +254,17 @@ def read_analysis_record(path: Path) -> AnalysisRecord:
     try:
         return parse_analysis_record(data)
     except ValidationError as exc:
-        details = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        details = "; ".join(_describe(e) for e in exc.errors())
         raise ValueError(f"{path}: invalid {data.get('kind')} record: {details}") from exc
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from exc
+
+
+def _describe(error: dict) -> str:
+    """One validation error as ``field: message``; a whole-record check has no field."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    location = ".".join(str(p) for p in error["loc"])
+    return f"{location}: {message}" if location else message
 
 
 def analysis_record_paths(submissions_dir: Path) -> list[Path]:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from leaderboard.analysis_records import iter_analysis_records
 from leaderboard.errors import Problem
 from leaderboard.records import MEASUREMENTS_DIRNAME, iter_records
 from leaderboard.submission import SUBMISSION_FILENAME, Submission, check_submission_file
@@ -64,7 +65,8 @@ def check_paths(
     Args:
         paths: Files or folders to check; empty means every submission under ``submissions_dir``.
         submissions_dir: The repository's submissions folder.
-        check_records: Also validate every measurement record in ``submissions_dir``.
+        check_records: Also validate every measurement record in ``submissions_dir``: board
+            records, and the profile and sweep records beside them.
     """
     report = CheckReport()
     files, report.problems = find_submission_files(paths, submissions_dir)
@@ -78,7 +80,8 @@ def check_paths(
     if check_records and submissions_dir.is_dir():
         # A folder left with only measurements/ (submission deleted) is not an entry.
         entry_ids = {p.parent.name for p in submissions_dir.glob(f"*/{SUBMISSION_FILENAME}")}
-        for path, result in iter_records(submissions_dir):
+        for path, result in [*iter_records(submissions_dir),
+                             *iter_analysis_records(submissions_dir)]:
             if isinstance(result, Problem):
                 report.problems.append(result)
             elif result.entry_id not in entry_ids:

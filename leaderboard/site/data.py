@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from leaderboard.analysis_records import ProfileRecord, SweepRecord, iter_analysis_records
 from leaderboard.check import check_paths
 from leaderboard.errors import Problem, ProblemsFound
 from leaderboard.records import MeasurementRecord, iter_records
@@ -39,6 +40,10 @@ class Entry:
     submission: Submission
     family: str
     results: dict[str, BoardResult] = field(default_factory=dict)
+    profiles: dict[str, ProfileRecord] = field(default_factory=dict)
+    """Hardware -> where the energy goes on it."""
+    sweeps: dict[str, dict[str, SweepRecord]] = field(default_factory=dict)
+    """Hardware -> variant slug -> what that variant costs."""
 
     @property
     def id(self) -> str:
@@ -108,6 +113,12 @@ class SiteData:
         offline = [b for b in self.boards if b.endswith("--offline")]
         return (offline or self.boards or [None])[0]
 
+    @property
+    def headline_hardware(self) -> str | None:
+        """The hardware of the headline board (profiles and sweeps there are shown first)."""
+        board = self.headline_board
+        return board.partition("--")[0] if board else None
+
     def by_id(self) -> dict[str, Entry]:
         """Entries keyed by id (built once: every model page looks up its alternatives)."""
         if self._by_id is None or len(self._by_id) != len(self.entries):
@@ -138,13 +149,27 @@ def load_site_data(submissions_dir: Path, allow_synthetic: bool = False) -> Site
         if isinstance(result, Problem):
             problems.append(result)
         elif result.synthetic and not allow_synthetic:
-            problems.append(Problem(str(path), "synthetic", "record is marked synthetic",
-                                    "synthetic records are for tests; remove it or build with "
-                                    "--allow-synthetic for a local preview"))
+            problems.append(_synthetic_problem(path))
         elif result.entry_id in entries:
             records[result.board].append(result)
+    # Profiles and sweeps answer to the same rules as board records: an unreadable, misplaced
+    # or synthetic one stops the build rather than silently dropping out of the pages.
+    analysis: list[ProfileRecord | SweepRecord] = []
+    for path, result in iter_analysis_records(submissions_dir):
+        if isinstance(result, Problem):
+            problems.append(result)
+        elif result.synthetic and not allow_synthetic:
+            problems.append(_synthetic_problem(path))
+        elif result.entry_id in entries:
+            analysis.append(result)
     if problems:
         raise ProblemsFound(problems)
+    for record in analysis:
+        entry = entries[record.entry_id]
+        if isinstance(record, ProfileRecord):
+            entry.profiles[record.hardware] = record
+        else:
+            entry.sweeps.setdefault(record.hardware, {})[record.variant.slug] = record
     # Attach every record first: an entry's scoring accuracy may come from a record on
     # another board (a verified top-1), so scoring must see all of them.
     for board, board_records in records.items():
@@ -154,6 +179,12 @@ def load_site_data(submissions_dir: Path, allow_synthetic: bool = False) -> Site
         _score_board(board, board_records, entries)
     ordered = sorted(entries.values(), key=lambda e: e.id)
     return SiteData(ordered, sorted(records), catalog.timm_version, report.warnings)
+
+
+def _synthetic_problem(path: Path) -> Problem:
+    return Problem(str(path), "synthetic", "record is marked synthetic",
+                   "synthetic records are for tests; remove it or build with "
+                   "--allow-synthetic for a local preview")
 
 
 def _score_board(board: str, records: list[MeasurementRecord], entries: dict[str, Entry]) -> None:
