@@ -102,13 +102,16 @@ def generate(submissions_dir: Path, site_source: Path, allow_synthetic: bool = F
     }
     downloads, csv_rows = files.downloads(data)
     docs.update(downloads)
+    analysis_downloads, analysis_rows = files.analysis_downloads(data)
+    docs.update(analysis_downloads)
     for path, text, extra in [
         pages.home_page(data),
         *pages.leaderboard_pages(data),
         pages.tradeoffs_page(data),
+        pages.energy_page(data),
         pages.methodology_page(),
         pages.submit_page(data.timm_version),
-        pages.downloads_page(data, csv_rows, files.CSV_COLUMNS),
+        pages.downloads_page(data, csv_rows, files.CSV_COLUMNS, analysis_rows),
     ]:
         docs[path] = text
         docs.update(extra)

@@ -175,3 +175,44 @@ def savings_chart(rows: Sequence[Row], title: str) -> ChartSpec:
         .configure_view(stroke=None)
     )
     return ChartSpec(chart, {"points": list(rows)})
+
+
+# Okabe-Ito colours (distinguishable with the common colour-vision deficiencies), one per layer
+# type in LAYER_TYPES order; the model pages' HTML bars use the same ones.
+LAYER_COLORS = ("#0072b2", "#e69f00", "#cc79a7", "#009e73", "#f0e442", "#56b4e9", "#999999")
+# Text drawn on each colour (share labels inside the bars), for contrast.
+LAYER_TEXT_COLORS = ("#fff", "#111", "#111", "#fff", "#111", "#111", "#111")
+LAYER_CHART_ROW_HEIGHT = 46
+
+
+def layer_share_chart(rows: Sequence[Row], layer_types: Sequence[str], title: str) -> ChartSpec:
+    """Mean share of each layer type per architecture kind, one stacked horizontal bar per kind.
+
+    Args:
+        rows: One dict per kind and layer type with kind (label with entry count), layer_type,
+            order (the type's index), share (0..1) and entries.
+        layer_types: Every layer type, in drawing order (fixes the colours).
+        title: Chart title.
+    """
+    kinds = list(dict.fromkeys(r["kind"] for r in rows))
+    chart = (
+        alt.Chart(alt.Data(name="shares"))
+        .mark_bar(stroke="#fff", strokeWidth=0.5)
+        .encode(
+            x=alt.X("share:Q", title="mean share of inference energy",
+                    axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+            y=alt.Y("kind:N", title=None, sort=kinds),
+            color=alt.Color("layer_type:N", title="layer type",
+                            scale=alt.Scale(domain=list(layer_types), range=list(LAYER_COLORS)),
+                            legend=alt.Legend(orient="bottom", columns=4)),
+            order=alt.Order("order:Q"),
+            tooltip=[alt.Tooltip("kind:N", title="architecture"),
+                     alt.Tooltip("layer_type:N", title="layer type"),
+                     alt.Tooltip("share:Q", title="mean share", format=".1%"),
+                     alt.Tooltip("entries:Q", title="entries")],
+        )
+        .properties(title=title, width=CHART_WIDTH,
+                    height=LAYER_CHART_ROW_HEIGHT * max(1, len(kinds)))
+        .configure_view(stroke=None)
+    )
+    return ChartSpec(chart, {"shares": list(rows)})

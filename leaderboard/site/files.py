@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from leaderboard.analysis_records import LAYER_TYPES
 from leaderboard.records import atomic_write_text
 from leaderboard.scoring import TIERS
 from leaderboard.site.charts import TIER_COLORS
@@ -92,6 +93,67 @@ def downloads(data: SiteData) -> tuple[dict[str, str], int]:
         # compact: indent makes json use its pure-Python encoder (5x slower at 1,266 entries)
         "downloads/entries.json": json.dumps(payload, sort_keys=True, separators=(",", ":")) + "\n",
     }, rows
+
+
+PROFILE_CSV_COLUMNS: list[tuple[str, str]] = [
+    ("entry_id", "entry id"),
+    ("hardware", "GPU the profile ran on"),
+    ("architecture_kind", "cnn, vit or hybrid"),
+    ("status", "record status"),
+    ("precision", "numeric precision of the profiled run"),
+    ("batch_size", "batch size of the profiled run"),
+    ("energy_j_per_image", "measured gross energy per image, J"),
+    ("busy_fraction", "kernel time over wall time"),
+    *[(f"share_{t}", f"share of kernel time (and so of energy) in {t} layers")
+      for t in LAYER_TYPES],
+]
+SWEEP_CSV_COLUMNS: list[tuple[str, str]] = [
+    ("entry_id", "entry id"),
+    ("hardware", "GPU the sweep ran on"),
+    ("variant", "variant slug, e.g. fp16-b256, fp16-b256-cl, fp16-b256-compile"),
+    ("precision", "fp32, tf32, fp16 or bf16"),
+    ("batch_size", "batch size used (below the variant's after out-of-memory halving)"),
+    ("channels_last", "channels-last memory layout"),
+    ("compiled", "torch.compile"),
+    ("status", "record status"),
+    ("energy_j_per_image", "median gross energy per image, J"),
+    ("change_vs_headline", "energy / headline variant's energy - 1 (negative is a saving)"),
+    ("throughput_img_s", "images per second"),
+    ("top1", "top-1 measured at this variant's precision, percent"),
+]
+
+
+def analysis_downloads(data: SiteData) -> tuple[dict[str, str], dict[str, int]]:
+    """Profile shares and sweep points as CSV (every record, every hardware), with row counts."""
+    from leaderboard.site.breakdown import saving_rows
+
+    profiles, sweeps = _csv_writer(PROFILE_CSV_COLUMNS), _csv_writer(SWEEP_CSV_COLUMNS)
+    counts = {"profiles": 0, "sweep": 0}
+    for entry in data.entries:
+        for hardware in sorted(entry.profiles):
+            p = entry.profiles[hardware]
+            profiles[1].writerow(_csv_cells([
+                entry.id, hardware, p.architecture_kind, p.status, p.precision, p.batch_size,
+                p.energy.gross_j_per_image if p.energy else None, p.busy_fraction,
+                *[p.share_of(t) if p.shares else None for t in LAYER_TYPES]]))
+            counts["profiles"] += 1
+        for hardware in sorted(entry.sweeps):
+            for row in saving_rows(entry.sweeps[hardware]):
+                r = row.record
+                sweeps[1].writerow(_csv_cells([
+                    entry.id, hardware, r.variant.slug, r.variant.precision, r.batch_size,
+                    r.variant.channels_last, r.variant.compiled, r.status, row.energy_j,
+                    row.change, row.throughput_img_s, r.accuracy.top1 if r.accuracy else None]))
+                counts["sweep"] += 1
+    return {"downloads/profiles.csv": profiles[0].getvalue(),
+            "downloads/sweep.csv": sweeps[0].getvalue()}, counts
+
+
+def _csv_writer(columns: list[tuple[str, str]]) -> tuple[io.StringIO, Any]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([name for name, _ in columns])
+    return buffer, writer
 
 
 def _csv_cells(values: list[Any]) -> list[str]:

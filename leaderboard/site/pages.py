@@ -9,6 +9,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from leaderboard.analysis_records import (
+    HEADLINE_VARIANT,
+    LAYER_TYPES,
+    ProfileRecord,
+    SweepRecord,
+    sweep_variants,
+)
 from leaderboard.records import PROTOCOL_VERSION
 from leaderboard.scoring import (
     ACCURACY_BAND_POINTS,
@@ -19,7 +26,7 @@ from leaderboard.scoring import (
     pareto_frontier,
     tier_description,
 )
-from leaderboard.site import charts
+from leaderboard.site import breakdown, charts
 from leaderboard.site.data import Entry, SiteData
 from leaderboard.site.render import (
     PageAssets,
@@ -28,6 +35,7 @@ from leaderboard.site.render import (
     entry_chart_row,
     environment,
     fmt,
+    hardware_title,
     model_path,
     tier_counts,
 )
@@ -332,12 +340,173 @@ def model_page_body(entry: Entry, data: SiteData, site_url: str) -> str:
         weights_desc = f"{weights.url.url} " + (
             f"sha256 {weights.url.sha256[:12]}…" if weights.url.sha256 else "(not pinned yet)")
     base = site_url.rstrip("/") + "/" if site_url else ""
+    # Most entries have neither: skip the look-ups so their pages cost what they did before.
+    profile = breakdown.entry_profile(entry, data.headline_hardware) if entry.profiles else None
+    sweep = breakdown.entry_sweep(entry, data.headline_hardware) if entry.sweeps else {}
     return _render(
         "model.html.j2", e=entry, prefix=prefix, results=results, provenance=provenance,
         measured_accuracy=measured_accuracy, input_desc=input_desc, weights_desc=weights_desc,
         badge_url=f"{base}badges/{entry.id}.svg", page_url=f"{base}{model_path(entry.id)}",
         absolute_urls=bool(base),
+        profile=_profile_context(profile) if profile else None,
+        savings=_savings_context(sweep) if sweep else None,
     )
+
+
+def mj(energy_j: float | None) -> str:
+    """Joules as millijoules, three significant figures, never in exponent form."""
+    if energy_j is None:
+        return "—"
+    value = energy_j * 1000.0
+    if value == 0:
+        return "0"
+    digits = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 else 2 if abs(value) >= 0.1 else 4
+    return f"{value:,.{digits}f}"
+
+
+def percent_change(change: float | None) -> str:
+    """A relative change as a signed percentage (negative is a saving)."""
+    if change is None:
+        return "—"
+    return f"{change * 100:+,.{0 if abs(change) >= 1 else 1}f} %".replace("-", "−")
+
+
+def layer_legend() -> list[dict[str, str]]:
+    """Every layer type with its colour, in drawing order."""
+    return [{"type": t, "color": c} for t, c in zip(LAYER_TYPES, charts.LAYER_COLORS, strict=True)]
+
+
+def _profile_context(record: ProfileRecord) -> dict[str, Any]:
+    """What the model page's "Where the energy goes" section shows of one profile."""
+    context: dict[str, Any] = {
+        "hardware": hardware_title(record.hardware),
+        "usable": breakdown.usable_profile(record),
+        "status": record.status + (f" ({'; '.join(record.reasons)})" if record.reasons else ""),
+        "measured_at": record.measured_at,
+        "precision": record.precision,
+        "batch": record.batch_size,
+        "busy": fmt(record.busy_fraction, ".0%"),
+        "kind": breakdown.KIND_LABELS.get(record.architecture_kind or "", "not classified"),
+        "batches": record.profiled_batches,
+        "kernels": record.kernels_per_batch,
+        "energy_mj": mj(record.energy.gross_j_per_image if record.energy else None),
+    }
+    segments, rows = [], []
+    by_type = {s.layer_type: s for s in record.shares}
+    for layer_type, color, text_color in zip(LAYER_TYPES, charts.LAYER_COLORS,
+                                             charts.LAYER_TEXT_COLORS, strict=True):
+        share = by_type.get(layer_type)
+        if share is None:
+            continue
+        energy = mj(share.energy_j_per_image)
+        rows.append({"type": layer_type, "color": color, "share": f"{share.share:.1%}",
+                     "mj": energy, "time_ms": f"{share.device_time_ms:.3g}"})
+        if share.share > 0:
+            segments.append({
+                "type": layer_type, "color": color, "text_color": text_color,
+                "width": f"{share.share * 100:.3f}",
+                # a label only where it fits; every segment has its title and aria-label
+                "text": f"{share.share:.0%}" if share.share >= 0.07 else "",
+                "title": f"{layer_type}: {share.share:.1%} of kernel time, {energy} mJ/image",
+            })
+    context["segments"], context["rows"] = segments, rows
+    context["ablations"] = [{
+        "type": a.layer_type, "modules": a.modules_replaced,
+        "predicted": mj(a.predicted_saving_j), "measured": mj(a.measured_saving_j),
+        "agreement": fmt(a.agreement, ".2f") + ("×" if a.agreement is not None else ""),
+    } for a in record.ablations]
+    return context
+
+
+def _savings_context(sweep: dict[str, SweepRecord]) -> dict[str, Any]:
+    """What the model page's "How to save" table shows of one hardware's sweep."""
+    rows = []
+    for row in breakdown.saving_rows(sweep):
+        record, variant = row.record, row.variant
+        label = variant.label
+        if record.batch_size != variant.batch_size:
+            label += f" (ran at batch {record.batch_size})"
+        if row.energy_j is None:
+            label += f" — {record.status}" + (f": {'; '.join(record.reasons)}" if record.reasons
+                                               else "")
+        if variant.is_headline:
+            top1 = (f"reference ({record.accuracy.top1:.2f} %)" if record.accuracy
+                    else "not measured")
+        else:
+            top1 = "not measured" if row.top1_delta is None else f"{row.top1_delta:+.2f}"
+        rows.append({"label": label, "headline": variant.is_headline, "mj": mj(row.energy_j),
+                     "change": "reference" if variant.is_headline else percent_change(row.change),
+                     "saving": row.change is not None and row.change < 0,
+                     "throughput": fmt(row.throughput_img_s, ",.0f"),
+                     "top1": top1.replace("-", "−")})
+    hardware = next(iter(sweep.values())).hardware
+    return {"hardware": hardware_title(hardware), "rows": rows,
+            "has_headline": any(r["headline"] for r in rows),
+            "missing": len(sweep_variants()) - sum(r.variant in sweep_variants()
+                                                   for r in sweep.values())}
+
+
+ABLATION_COLUMNS = [
+    {"key": "id", "label": "Model", "type": "link", "href": 7, "searchable": True},
+    {"key": "hardware", "label": "Hardware", "type": "text"},
+    {"key": "layer_type", "label": "Replaced by identity", "type": "text",
+     "all": "all layer types"},
+    {"key": "modules", "label": "Modules", "type": "num", "digits": 0},
+    {"key": "predicted_mj", "label": "Predicted saving (mJ)", "type": "num", "sig": 3},
+    {"key": "measured_mj", "label": "Measured saving (mJ)", "type": "num", "sig": 3},
+    {"key": "agreement", "label": "Measured / predicted", "type": "num", "digits": 2},
+]
+
+
+def energy_page(data: SiteData) -> Page:
+    """Where the energy goes across entries, whether the attribution holds, what switches save."""
+    assets = PageAssets(prefix="")
+    hardware = data.headline_hardware
+    profiles = [p for e in data.entries if e.profiles
+                and (p := breakdown.entry_profile(e, hardware)) is not None]
+    usable = [p for p in profiles if breakdown.usable_profile(p)]
+    kinds = breakdown.kind_shares(usable)
+    chart_html = ""
+    if kinds:
+        rows = [{"kind": f"{k.label} ({k.entries})", "layer_type": t, "order": i,
+                 "share": round(k.mean[t], 6), "entries": k.entries}
+                for k in kinds for i, t in enumerate(LAYER_TYPES)]
+        chart = charts.layer_share_chart(rows, LAYER_TYPES,
+                                         "Mean share of inference energy by layer type")
+        chart_html = assets.chart(
+            "layer-shares", chart, "mean share of inference energy per layer type, by architecture",
+            min_height_px=charts.LAYER_CHART_ROW_HEIGHT * len(kinds) + 110)
+    ablations = breakdown.ablation_rows(usable)
+    ablation_src = ""
+    if ablations:
+        ablation_src = assets.table("ablations", {
+            "columns": ABLATION_COLUMNS, "sort": "agreement", "descending": False,
+            "filters": ["layer_type"],
+            "rows": [[r.entry_id, hardware_title(r.hardware), r.layer_type, r.modules_replaced,
+                      round(r.predicted_j * 1000, 6), round(r.measured_j * 1000, 6),
+                      None if r.agreement is None else round(r.agreement, 4),
+                      model_path(r.entry_id)] for r in ablations],
+        })
+    agreement = breakdown.median_agreement(ablations)
+    switches = [{
+        "label": s.variant.label, "entries": s.entries,
+        "median": percent_change(s.median_change), "best": percent_change(s.best_change),
+        "best_id": s.best_entry_id, "best_link": model_path(s.best_entry_id),
+        "saving": s.median_change < 0,
+    } for s in breakdown.switch_savings(data.entries, hardware)]
+    text = _render(
+        "energy.md.j2", profiled=len(profiles), usable=len(usable),
+        unclassified=sum(p.architecture_kind is None for p in usable),
+        kinds=[{"label": k.label, "entries": k.entries,
+                "shares": [f"{k.mean[t]:.1%}" for t in LAYER_TYPES]} for k in kinds],
+        layer_types=LAYER_TYPES, legend=layer_legend(), chart_html=chart_html,
+        check=breakdown.convolution_check(usable), ablations=len(ablations),
+        ablation_src=ablation_src,
+        agreement=fmt(agreement, ".2f"), switches=switches,
+        swept=sum(bool(e.sweeps) for e in data.entries),
+        hardware=hardware_title(hardware) if hardware else None,
+    )
+    return "energy.md", text, assets.files
 
 
 def methodology_page() -> Page:
@@ -348,7 +517,9 @@ def methodology_page() -> Page:
         low = high
     tiers.append((TIERS[-1], f"above {low:g}", "∞", tier_description(TIERS[-1])))
     text = _render("methodology.md.j2", tiers=tiers, band=ACCURACY_BAND_POINTS,
-                   scoring_version=SCORING_VERSION, protocol_version=PROTOCOL_VERSION)
+                   scoring_version=SCORING_VERSION, protocol_version=PROTOCOL_VERSION,
+                   layer_types=LAYER_TYPES, variants=sweep_variants(),
+                   headline=HEADLINE_VARIANT.label + ", NCHW, eager")
     return "methodology.md", text, {}
 
 
@@ -428,9 +599,14 @@ def submit_page(timm_version: str) -> Page:
     return "submit.md", text, {}
 
 
-def downloads_page(data: SiteData, csv_rows: int, columns: list[tuple[str, str]]) -> Page:
+def downloads_page(data: SiteData, csv_rows: int, columns: list[tuple[str, str]],
+                   analysis_rows: dict[str, int] | None = None) -> Page:
     """Links to the CSV and JSON downloads."""
+    from leaderboard.site.files import PROFILE_CSV_COLUMNS, SWEEP_CSV_COLUMNS
+
     text = _render("downloads.md.j2", csv_rows=csv_rows, entries=len(data.entries),
-                   columns=columns, scoring_version=SCORING_VERSION,
+                   columns=columns, analysis_rows=analysis_rows or {"profiles": 0, "sweep": 0},
+                   profile_columns=PROFILE_CSV_COLUMNS, sweep_columns=SWEEP_CSV_COLUMNS,
+                   scoring_version=SCORING_VERSION,
                    protocol_version=PROTOCOL_VERSION, timm_version=data.timm_version)
     return "downloads.md", text, {}

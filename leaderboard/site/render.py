@@ -37,12 +37,16 @@ def md_text(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False)).replace("\n", " ")
 
 
+def hardware_title(hardware: str) -> str:
+    """``nvidia-h100-sxm`` -> ``NVIDIA H100 SXM``."""
+    return " ".join(w.upper() if len(w) <= 4 or w == "nvidia" else w.capitalize()
+                    for w in hardware.split("-"))
+
+
 def board_title(board: str) -> str:
     """``nvidia-h100-sxm--offline`` -> ``NVIDIA H100 SXM, offline``."""
     hardware, _, scenario = board.partition("--")
-    words = [w.upper() if len(w) <= 4 or w == "nvidia" else w.capitalize()
-             for w in hardware.split("-")]
-    return f"{' '.join(words)}, {scenario}"
+    return f"{hardware_title(hardware)}, {scenario}"
 
 
 def model_path(entry_id: str) -> str:
@@ -63,8 +67,12 @@ class PageAssets:
     files: dict[str, str] = field(default_factory=dict)
     _has_chart: bool = False
 
-    def chart(self, name: str, chart: ChartSpec, label: str) -> str:
-        """Write a chart's spec file and return the HTML that mounts it."""
+    def chart(self, name: str, chart: ChartSpec, label: str, min_height_px: int | None = None) -> str:
+        """Write a chart's spec file and return the HTML that mounts it.
+
+        ``min_height_px`` reserves the chart's height (default: the stylesheet's, for the tall
+        scatter charts) so the page does not jump when it draws.
+        """
         spec = chart.to_dict(validate=True)
         self.files[f"assets/charts/{name}.js"] = _js_assign("LB_SPECS", name, spec)
         bundle = ""
@@ -72,7 +80,8 @@ class PageAssets:
             # vega is ~900 KB: only pages with a chart load it
             bundle = f'<script src="{self.prefix}assets/vendor/vega-bundle.js"></script>\n'
             self._has_chart = True
-        mount = environment().get_template("_chart.md.j2").render(chart=name, label=label)
+        mount = environment().get_template("_chart.md.j2").render(chart=name, label=label,
+                                                                 min_height_px=min_height_px)
         return (f'{bundle}<script src="{self.prefix}assets/charts/{name}.js"></script>\n'
                 f"{mount.strip()}\n")
 
