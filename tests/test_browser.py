@@ -220,7 +220,7 @@ def wait_ready(page: Any, selector: str) -> int:
 
 
 PAGES = ["index.html", "tradeoffs.html", "leaderboard/index.html", f"leaderboard/{HEADLINE}.html",
-         "MODEL", "methodology.html", "submit.html", "downloads.html", "about.html"]
+         "MODEL", "energy.html", "methodology.html", "submit.html", "downloads.html", "about.html"]
 
 
 @pytest.mark.parametrize("path", PAGES)

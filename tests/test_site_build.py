@@ -130,8 +130,9 @@ def submission_ids(submissions: Path) -> list[str]:
 def test_every_page_kind_exists(synthetic_site: Path, synthetic_site_tree: Path) -> None:
     for rel in ["index.html", "leaderboard/index.html", f"leaderboard/{HEADLINE}.html",
                 "leaderboard/synthetic-gpu--single-stream.html", "tradeoffs.html",
-                "methodology.html", "submit.html", "downloads.html", "about.html",
-                "downloads/entries.csv", "downloads/entries.json", BUNDLE,
+                "energy.html", "methodology.html", "submit.html", "downloads.html", "about.html",
+                "downloads/entries.csv", "downloads/entries.json", "downloads/profiles.csv",
+                "downloads/sweep.csv", BUNDLE,
                 "assets/leaderboard.js", "assets/leaderboard.css"]:
         assert (synthetic_site / rel).is_file(), rel
     ids = submission_ids(synthetic_site_tree)
