@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import torch
 
 WeightsMode = Literal["pretrained", "random-init"]
-Precision = Literal["fp32", "fp16", "bf16"]
+Precision = Literal["fp32", "tf32", "fp16", "bf16"]
 
 SCENARIO_BATCH_SIZE = {"offline": 256, "single-stream": 1}
 RANDOM_INIT_SEED = 0
@@ -236,12 +236,16 @@ class Workload:
         model: The model, in eval mode on ``device``.
         inputs: The input batch, ``(batch_size, C, H, W)`` float32 (autocast casts it).
         batch_size: Images per batch.
-        precision: ``fp32``, ``fp16`` or ``bf16`` (the latter two via autocast).
+        precision: ``fp32``; ``tf32`` (fp32 with TF32 matmuls and convolutions, CUDA only);
+            ``fp16`` or ``bf16`` (via autocast).
         device: The torch device string.
+        channels_last: Model and inputs in channels-last (NHWC) memory format.
+        compiled: The model wrapped in ``torch.compile`` (compiles on the first batch).
     """
 
     def __init__(self, model: torch.nn.Module, input_shape: tuple[int, int, int], batch_size: int,
-                 device: str, precision: Precision, seed: int = 0):
+                 device: str, precision: Precision, seed: int = 0, channels_last: bool = False,
+                 compiled: bool = False):
         import torch
 
         if batch_size < 1:
@@ -249,16 +253,23 @@ class Workload:
         self.device = device
         self.batch_size = batch_size
         self.precision = precision
-        self.model = model.eval()
+        self.channels_last = channels_last
+        self.compiled = compiled
         self._device_type = torch.device(device).type
         self._autocast_dtype = _autocast_dtype(self._device_type, precision)
+        if precision == "tf32" and self._device_type != "cuda":
+            raise WorkloadError(f"tf32 is a CUDA tensor-core mode; not available on {self._device_type}")
         if self._device_type == "cuda":
-            # Plain fp32 on CUDA would silently use TF32 convolutions (cuDNN's default); turn
-            # TF32 off so the recorded precision is the one that ran.
-            torch.backends.cudnn.allow_tf32 = False
-            torch.backends.cuda.matmul.allow_tf32 = False
+            # Plain fp32 on CUDA would silently use TF32 convolutions (cuDNN's default); set
+            # TF32 explicitly so the recorded precision is the one that ran.
+            torch.backends.cudnn.allow_tf32 = precision == "tf32"
+            torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+        memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        model = model.eval().to(memory_format=memory_format)
+        self.model = torch.compile(model) if compiled else model
         generator = torch.Generator().manual_seed(seed)
-        self.inputs = torch.randn((batch_size, *input_shape), generator=generator).to(device)
+        self.inputs = torch.randn((batch_size, *input_shape), generator=generator).to(
+            device, memory_format=memory_format)
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         import torch
@@ -285,7 +296,7 @@ class Workload:
 def _autocast_dtype(device_type: str, precision: str) -> torch.dtype | None:
     import torch
 
-    if precision == "fp32":
+    if precision in ("fp32", "tf32"):
         return None
     if precision == "bf16":
         return torch.bfloat16
@@ -294,7 +305,7 @@ def _autocast_dtype(device_type: str, precision: str) -> torch.dtype | None:
             raise WorkloadError(f"fp16 autocast is not supported on {device_type} by protocol v1; "
                                 "use fp32 or bf16")
         return torch.float16
-    raise WorkloadError(f"unknown precision '{precision}'; use fp16, bf16 or fp32")
+    raise WorkloadError(f"unknown precision '{precision}'; use fp16, bf16, tf32 or fp32")
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -321,7 +332,8 @@ def _default_probe(workload: Workload) -> None:
 
 def make_workload(model: torch.nn.Module, input_shape: tuple[int, int, int], device: str,
                   precision: Precision, batch_size: int = 256,
-                  probe: Callable[[Workload], None] = _default_probe) -> Workload:
+                  probe: Callable[[Workload], None] = _default_probe, channels_last: bool = False,
+                  compiled: bool = False) -> Workload:
     """Build a workload at the largest batch size from ``batch_size`` down that fits in memory.
 
     Each candidate is tried with ``probe`` (by default one synchronised forward pass); on
@@ -335,6 +347,8 @@ def make_workload(model: torch.nn.Module, input_shape: tuple[int, int, int], dev
         precision: ``fp32``, ``fp16`` or ``bf16``.
         batch_size: The first size to try (256 for the offline scenario).
         probe: Runs the workload once; tests inject one that raises out-of-memory.
+        channels_last: Channels-last model and inputs.
+        compiled: ``torch.compile`` the model (the probe pays the compilation).
 
     Raises:
         WorkloadError: Out of memory even at batch 1.
@@ -343,7 +357,8 @@ def make_workload(model: torch.nn.Module, input_shape: tuple[int, int, int], dev
     while True:
         workload: Workload | None = None
         try:
-            workload = Workload(model, input_shape, size, device, precision)
+            workload = Workload(model, input_shape, size, device, precision,
+                                channels_last=channels_last, compiled=compiled)
             probe(workload)
             return workload
         except Exception as exc:
