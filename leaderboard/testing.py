@@ -219,3 +219,41 @@ class FakeMeter:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+class CpuTimeMeter:
+    """A test meter for CPU runs: energy grows with the main thread's CPU time.
+
+    ``energy = idle_power_w * wall time + busy_power_w * CPU time of the thread that created
+    it``. With ``torch.set_num_threads(1)`` all inference runs on that thread, so energy is
+    proportional to the compute done, which lets CPU tests check an attribution against a
+    real ablation. Not a measurement of anything physical.
+    """
+
+    name = "cpu-time"
+
+    def __init__(self, idle_power_w: float = 5.0, busy_power_w: float = 50.0):
+        import threading
+        import time
+
+        self.idle_power_w = idle_power_w
+        self.busy_power_w = busy_power_w
+        self._clock = time.clock_gettime
+        self._cpu_clock = time.pthread_getcpuclockid(threading.get_ident())
+        self._origin_wall = time.perf_counter()
+        self._origin_cpu = time.clock_gettime(self._cpu_clock)
+
+    def energy_j(self) -> float:
+        """Joules since creation."""
+        import time
+
+        wall = time.perf_counter() - self._origin_wall
+        cpu = time.clock_gettime(self._cpu_clock) - self._origin_cpu
+        return self.idle_power_w * wall + self.busy_power_w * cpu
+
+    def power_w(self) -> float:
+        """The idle power (instantaneous power is not modelled)."""
+        return self.idle_power_w
+
+    def close(self) -> None:
+        """Nothing to release."""
