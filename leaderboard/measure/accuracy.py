@@ -435,7 +435,7 @@ def iter_batches(samples: Sequence[Sample], prep: EvalPreprocessing, *, device: 
 
 def evaluate(model: Any, samples: Sequence[Sample], prep: EvalPreprocessing, *, device: str = "cuda",
              batch_size: int = DEFAULT_BATCH_SIZE, path: EvalPath = "auto", workers: int | None = None,
-             channels_last: bool | None = None,
+             channels_last: bool | None = None, precision: str | None = None,
              progress: Callable[[int, int], None] | None = None) -> AccuracyMeasurement:
     """Top-1/top-5 of ``model`` on ``samples`` with the eval transform ``prep``.
 
@@ -450,6 +450,9 @@ def evaluate(model: Any, samples: Sequence[Sample], prep: EvalPreprocessing, *, 
         workers: Reader threads (gpu path) or loader processes (cpu path).
         channels_last: Channels-last model and inputs; default on CUDA, where convolutions run
             faster that way with the same result up to rounding.
+        precision: ``fp32``, ``tf32`` (CUDA), ``fp16`` or ``bf16`` (autocast); default protocol
+            v1's: fp16 on CUDA, fp32 on CPU. The savings sweep uses it for each precision's
+            accuracy cost.
         progress: Called with ``(images_done, images_total)`` after each batch.
 
     Raises:
@@ -465,15 +468,23 @@ def evaluate(model: Any, samples: Sequence[Sample], prep: EvalPreprocessing, *, 
     channels_last = torch_device.type == "cuda" if channels_last is None else channels_last
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(torch_device, memory_format=memory_format).eval()
+    from leaderboard.measure.workload import _autocast_dtype
+
     # Protocol v1 precision: fp16 autocast on CUDA, fp32 on CPU.
-    autocast = torch_device.type == "cuda"
+    precision = precision or ("fp16" if torch_device.type == "cuda" else "fp32")
+    autocast_dtype = _autocast_dtype(torch_device.type, precision)
+    if torch_device.type == "cuda":
+        torch.backends.cudnn.allow_tf32 = precision == "tf32"
+        torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+    elif precision == "tf32":
+        raise UsageError("tf32 is a CUDA tensor-core mode; use fp32 on the CPU")
     labels = torch.tensor([s.label for s in samples], dtype=torch.long, device=torch_device)
     batches = iter_batches(samples, prep, device=device, batch_size=batch_size, path=chosen,
                            workers=workers)
     top5_chunks: list[torch.Tensor] = []
     done = 0
     start = time.perf_counter()
-    amp = (torch.autocast(torch_device.type, dtype=torch.float16) if autocast
+    amp = (torch.autocast(torch_device.type, dtype=autocast_dtype) if autocast_dtype is not None
            else contextlib.nullcontext())
     with torch.inference_mode(), amp:
         for images in batches:
@@ -494,7 +505,7 @@ def evaluate(model: Any, samples: Sequence[Sample], prep: EvalPreprocessing, *, 
     return AccuracyMeasurement(
         top1=100.0 * correct_top1 / total, top5=100.0 * correct_top5 / total, images=total,
         correct_top1=correct_top1, predictions=tuple(top5[:, 0].tolist()), path=chosen,
-        device=str(torch_device), precision="fp16" if autocast else "fp32", elapsed_s=elapsed_s)
+        device=str(torch_device), precision=precision, elapsed_s=elapsed_s)
 
 
 # ---------------------------------------------------------------------------------------------
