@@ -2,7 +2,8 @@
 
 A GPU runner measures, exports its records as an artifact, and the repository imports them.
 The archive is untrusted data on the way in: every member must be a regular file at
-``<id>/measurements/<hardware>--<scenario>.json``, at most 1 MiB, listed in ``manifest.json``
+``<id>/measurements/<hardware>--<scenario>.json`` (or a profile or sweep record under
+``measurements/profile/`` or ``measurements/sweep/``), at most 1 MiB, listed in ``manifest.json``
 with its sha256, a valid record whose fields match its path, for an entry that exists.
 Nothing is extracted by ``tarfile`` itself (no paths, links or modes from the archive reach the
 file system); contents are read into memory, checked, and written atomically. One bad member
@@ -25,6 +26,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from leaderboard.analysis_records import (
+    PROFILE_DIRNAME,
+    SWEEP_DIRNAME,
+    analysis_record_paths,
+    canonical_path,
+    parse_analysis_record,
+    read_analysis_record,
+)
 from leaderboard.errors import LeaderboardError
 from leaderboard.records import (
     HARDWARE_SLUG_PATTERN,
@@ -46,6 +55,10 @@ _MEMBER_PATTERN = re.compile(
     "(?P<hardware>" + HARDWARE_SLUG_PATTERN.strip("^$") + ")--(?P<scenario>"
     + "|".join(_SCENARIOS) + r")\.json$"
 )
+_ANALYSIS_MEMBER_PATTERN = re.compile(
+    "^(?P<entry>" + ID_PATTERN.strip("^$") + ")/" + re.escape(MEASUREMENTS_DIRNAME) + "/"
+    f"({PROFILE_DIRNAME}|{SWEEP_DIRNAME})/" + r"[a-z0-9][a-z0-9.-]*\.json$"
+)
 
 
 def _sha256(data: bytes) -> str:
@@ -55,14 +68,16 @@ def _sha256(data: bytes) -> str:
 def _record_files(submissions_dir: Path, ids: Iterable[str] | None) -> list[Path]:
     if not submissions_dir.is_dir():
         raise LeaderboardError(f"{submissions_dir}: no submissions folder here")
+    found = sorted(submissions_dir.glob(f"*/{MEASUREMENTS_DIRNAME}/*.json"))
+    found += analysis_record_paths(submissions_dir)
     if ids is None:
-        return sorted(submissions_dir.glob(f"*/{MEASUREMENTS_DIRNAME}/*.json"))
+        return sorted(found)
     wanted = sorted(set(ids))
     missing = [i for i in wanted if not (submissions_dir / i / SUBMISSION_FILENAME).is_file()]
     if missing:
         raise LeaderboardError(f"no such entr{'y' if len(missing) == 1 else 'ies'} in "
                                f"{submissions_dir}: {', '.join(missing)}")
-    return sorted(p for i in wanted for p in (submissions_dir / i / MEASUREMENTS_DIRNAME).glob("*.json"))
+    return sorted(p for p in found if p.relative_to(submissions_dir).parts[0] in wanted)
 
 
 def export_records(submissions_dir: Path, archive: Path, ids: Iterable[str] | None = None) -> int:
@@ -90,11 +105,14 @@ def export_records(submissions_dir: Path, archive: Path, ids: Iterable[str] | No
         name = path.relative_to(submissions_dir).as_posix()
         data = path.read_bytes()
         try:
-            record = read_record(path)
+            if _ANALYSIS_MEMBER_PATTERN.match(name):
+                expected = _canonical_name(read_analysis_record(path))
+            else:
+                record = read_record(path)
+                expected = f"{record.entry_id}/{MEASUREMENTS_DIRNAME}/{record.board}.json"
         except ValueError as exc:
             problems.append(str(exc))
             continue
-        expected = f"{record.entry_id}/{MEASUREMENTS_DIRNAME}/{record.board}.json"
         if name != expected:
             problems.append(f"{path}: record belongs at {expected}")
             continue
@@ -120,6 +138,11 @@ def export_records(submissions_dir: Path, archive: Path, ids: Iterable[str] | No
                 tar.addfile(info, io.BytesIO(data))
     _atomic_write_bytes(archive, buffer.getvalue())
     return len(members)
+
+
+def _canonical_name(record: object) -> str:
+    """The archive member name of a profile or sweep record."""
+    return canonical_path(Path("."), record).as_posix()  # type: ignore[arg-type]
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -177,10 +200,27 @@ def _path_problem(name: str) -> str | None:
     parts = re.split(r"[\\/]", name)
     if ".." in parts:
         return "path goes outside the submissions folder ('..')"
-    if name != MANIFEST_NAME and not _MEMBER_PATTERN.match(name):
+    if (name != MANIFEST_NAME and not _MEMBER_PATTERN.match(name)
+            and not _ANALYSIS_MEMBER_PATTERN.match(name)):
         return (f"not a record path; expected <id>/{MEASUREMENTS_DIRNAME}/"
-                "<hardware>--<scenario>.json")
+                "<hardware>--<scenario>.json (or a profile/ or sweep/ record)")
     return None
+
+
+def _check_analysis_record(name: str, document: object, submissions_dir: Path) -> str:
+    """Why a profile or sweep member is not acceptable, or ''."""
+    try:
+        record = parse_analysis_record(document)
+    except ValidationError as exc:
+        details = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return f"invalid record: {details}"
+    except ValueError as exc:
+        return str(exc)
+    if _canonical_name(record) != name:
+        return f"record belongs at {_canonical_name(record)}"
+    if not (submissions_dir / record.entry_id / SUBMISSION_FILENAME).is_file():
+        return f"no submission '{record.entry_id}' in {submissions_dir}"
+    return ""
 
 
 def _check_record(name: str, data: bytes, submissions_dir: Path) -> tuple[MeasurementRecord | None, str]:
@@ -191,6 +231,8 @@ def _check_record(name: str, data: bytes, submissions_dir: Path) -> tuple[Measur
         return None, "not UTF-8 text"
     except json.JSONDecodeError as exc:
         return None, f"line {exc.lineno}: not valid JSON: {exc.msg}"
+    if _ANALYSIS_MEMBER_PATTERN.match(name):
+        return None, _check_analysis_record(name, document, submissions_dir)
     try:
         record = MeasurementRecord.model_validate(document)
     except ValidationError as exc:
