@@ -476,16 +476,9 @@ def validate_accuracy_command(entry_id: str, imagenet_root: Path, labels_file: P
           --weights-dir ./weights --device cpu
     """
     from leaderboard.measure.accuracy import validate_accuracy
-    from leaderboard.submission import SUBMISSION_FILENAME, check_submission_file
-    from leaderboard.timm_catalog import load_catalog
+    from leaderboard.submission import load_valid_submission
 
-    path = submissions_dir / entry_id / SUBMISSION_FILENAME
-    if not path.is_file():
-        raise LeaderboardError(f"{path}: no such submission")
-    submission, problems = check_submission_file(path, known_architectures=load_catalog().architectures)
-    if submission is None:
-        details = "\n".join(p.format() for p in problems if p.severity == "error")
-        raise LeaderboardError(f"{path}: the submission has errors; fix them first:\n{details}")
+    submission = load_valid_submission(submissions_dir, entry_id)
 
     def progress(done: int, total: int) -> None:
         if done == total or done % (batch_size * 20) < batch_size:
@@ -512,6 +505,204 @@ def validate_accuracy_command(entry_id: str, imagenet_root: Path, labels_file: P
         click.echo(f"{'updated' if outcome.updated else 'wrote'} {outcome.path}")
     if result.verdict == "rejected":
         raise LeaderboardError(f"{entry_id}: accuracy claim rejected (the record says so)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Where the energy goes (leaderboard.measure.profile, .sweep)
+
+
+def _selected_ids(submissions_dir: Path, entries: tuple[str, ...], all_entries: bool,
+                  shard: str | None) -> list[str]:
+    from leaderboard.measure.campaign import parse_shard, select_entries
+    from leaderboard.measure.campaign import shard as take_shard
+
+    ids = select_entries(submissions_dir, list(entries), all_entries)
+    if shard:
+        index, count = parse_shard(shard)
+        ids = take_shard(ids, index, count)
+        click.echo(f"shard {index}/{count}: {len(ids)} entr{'y' if len(ids) == 1 else 'ies'}", err=True)
+    return ids
+
+
+def _weights_path(weights_mode: str, weights_dir: Path | None, entry_id: str) -> Path | None:
+    if weights_mode != "pretrained":
+        return None
+    if weights_dir is None:
+        from leaderboard.errors import UsageError
+
+        raise UsageError("--weights-mode pretrained needs --weights-dir with <id>.safetensors files")
+    return weights_dir / f"{entry_id}.safetensors"
+
+
+_weights_options = [
+    click.option("--weights-mode", default="random-init", show_default=True,
+                 type=click.Choice(["random-init", "pretrained"]),
+                 help="Random weights (energy only) or the pinned pretrained weights."),
+    click.option("--weights-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+                 help="Pretrained mode: folder with <id>.safetensors for each entry."),
+]
+
+
+def _with_weights_options(command):  # noqa: ANN001, ANN202 - a click decorator
+    for option in reversed(_weights_options):
+        command = option(command)
+    return command
+
+
+@cli.command()
+@click.argument("entries", nargs=-1, metavar="[IDS_OR_GLOBS]...")
+@click.option("--all", "all_entries", is_flag=True, help="Profile every entry under --submissions.")
+@click.option("--shard", default=None, metavar="I/N", help="Only shard I of N of the sorted ids.")
+@click.option("--device", default="cuda", show_default=True, help="cuda, cuda:N or cpu.")
+@click.option("--precision", default=None, type=click.Choice(["fp32", "tf32", "fp16", "bf16"]),
+              help="Default: the headline's (fp16 on CUDA, fp32 on CPU).")
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1))
+@click.option("--ablate", default="activation,normalisation", show_default=True,
+              help="Layer types to check by replacing them with identity ('' for none).")
+@click.option("--profiled-batches", default=5, show_default=True, type=click.IntRange(min=1))
+@click.option("--force", is_flag=True, help="Profile entries that already have a profile here.")
+@_with_weights_options
+@click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS, show_default=True,
+              type=click.Path(path_type=Path, file_okay=False), help="The submissions folder.")
+def profile(entries: tuple[str, ...], all_entries: bool, shard: str | None, device: str,
+            precision: str | None, batch_size: int, ablate: str, profiled_batches: int, force: bool,
+            weights_mode: str, weights_dir: Path | None, submissions_dir: Path) -> None:
+    """Attribute each entry's measured energy per image to layer types, and check it.
+
+    Measures the headline workload with protocol v1, records a few batches with torch.profiler
+    and splits the energy by GPU kernel time across convolution, linear, attention,
+    normalisation, activation, pooling and other (assumption: equal power across kernels).
+    Then replaces each --ablate type with identity, measures real energy again and records the
+    saving beside the one the attribution predicts. Writes
+    submissions/<id>/measurements/profile/<hardware>.json.
+
+    Exit codes: 0 all profiled; 1 some failed; 2 bad usage; 3 no energy meter.
+
+    \b
+    Examples:
+      leaderboard profile resnet50.a1_in1k vit_base_patch16_224.augreg2_in21k_ft_in1k
+      leaderboard profile --all --shard 1/4 --ablate ''
+    """
+    from leaderboard.analysis_records import profile_path, write_analysis_record
+    from leaderboard.errors import UsageError
+    from leaderboard.measure.meters import open_meter
+    from leaderboard.measure.profile import ABLATABLE_LAYER_TYPES, profile_entry
+    from leaderboard.measure.runner import _device_name, hardware_slug
+    from leaderboard.submission import load_valid_submission
+
+    ids = _selected_ids(submissions_dir, entries, all_entries, shard)
+    ablate_types = tuple(t.strip() for t in ablate.split(",") if t.strip())
+    unknown = sorted(set(ablate_types) - set(ABLATABLE_LAYER_TYPES))
+    if unknown:
+        raise UsageError(f"--ablate {','.join(unknown)}: only {', '.join(ABLATABLE_LAYER_TYPES)} "
+                         "can be replaced by identity without changing tensor shapes")
+    meter = open_meter(device)  # MeterUnavailable (exit 3) before any model is built
+    failures: list[str] = []
+    try:
+        state = getattr(meter, "state", None)
+        hardware = hardware_slug(_device_name(device, state() if callable(state) else None))
+        for entry_id in ids:
+            path = profile_path(submissions_dir, entry_id, hardware)
+            if path.is_file() and not force:
+                click.echo(f"{entry_id}: kept {path} (--force to profile again)", err=True)
+                continue
+            try:
+                submission = load_valid_submission(submissions_dir, entry_id)
+                record = profile_entry(
+                    submission, device=device, precision=precision, batch_size=batch_size,
+                    ablate=ablate_types, profiled_batches=profiled_batches, meter=meter,
+                    weights_mode=weights_mode,
+                    weights_path=_weights_path(weights_mode, weights_dir, entry_id))
+            except LeaderboardError as exc:
+                failures.append(f"{entry_id}: {exc}")
+                click.echo(f"{entry_id}: failed: {exc}", err=True)
+                continue
+            written = write_analysis_record(submissions_dir, record)
+            top = sorted(record.shares, key=lambda s: -s.share)[:3]
+            shares = ", ".join(f"{s.layer_type} {s.share:.0%}" for s in top)
+            checks = "; ".join(f"{a.layer_type}: predicted {a.predicted_saving_j * 1e3:.3f} mJ, "
+                               f"measured {a.measured_saving_j * 1e3:.3f} mJ" for a in record.ablations)
+            click.echo(f"{entry_id}: {record.status}; {shares}" + (f"; {checks}" if checks else "")
+                       + f" -> {written}")
+    finally:
+        meter.close()
+    if failures:
+        raise LeaderboardError(f"{len(failures)} of {len(ids)} entr(ies) failed:\n" + "\n".join(failures))
+
+
+@cli.command()
+@click.argument("entries", nargs=-1, metavar="[IDS_OR_GLOBS]...")
+@click.option("--all", "all_entries", is_flag=True, help="Sweep every entry under --submissions.")
+@click.option("--shard", default=None, metavar="I/N", help="Only shard I of N of the sorted ids.")
+@click.option("--device", default="cuda", show_default=True, help="cuda, cuda:N or cpu.")
+@click.option("--variants", default=None, metavar="SLUGS",
+              help="Comma-separated subset, e.g. fp32-b256,fp16-b1 [default: all 11].")
+@click.option("--imagenet", "imagenet_root", type=click.Path(path_type=Path, file_okay=False),
+              default=None, envvar="LEADERBOARD_IMAGENET",
+              help="Also measure top-1 at each precision on ImageNet val (pretrained weights).")
+@click.option("--per-class", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Images per class for that accuracy check.")
+@click.option("--force", is_flag=True, help="Measure variants that already have a good record.")
+@_with_weights_options
+@click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS, show_default=True,
+              type=click.Path(path_type=Path, file_okay=False), help="The submissions folder.")
+def sweep(entries: tuple[str, ...], all_entries: bool, shard: str | None, device: str,
+          variants: str | None, imagenet_root: Path | None, per_class: int, force: bool,
+          weights_mode: str, weights_dir: Path | None, submissions_dir: Path) -> None:
+    """Measure J/image under each switch: precision, batch size, channels-last, torch.compile.
+
+    One switch at a time from the headline workload (fp16, batch 256, NCHW, eager): fp32, tf32,
+    bf16; batch 1, 8, 32, 64, 128; channels-last; torch.compile. Each variant is written to
+    submissions/<id>/measurements/sweep/<hardware>--<variant>.json as soon as it is measured;
+    variants with a good record are skipped unless --force, so a stopped sweep resumes.
+
+    Exit codes: 0 all measured; 1 some variants failed (their records say why); 3 no meter.
+
+    \b
+    Examples:
+      leaderboard sweep resnet50.a1_in1k
+      leaderboard sweep 'convnext*' --variants fp32-b256,bf16-b256 --weights-mode pretrained \\
+          --weights-dir ./weights --imagenet /data/imagenet/val
+    """
+    from leaderboard.errors import UsageError
+    from leaderboard.measure.meters import open_meter
+    from leaderboard.measure.sweep import AccuracyCheck, parse_variants, sweep_entry
+    from leaderboard.submission import load_valid_submission
+
+    ids = _selected_ids(submissions_dir, entries, all_entries, shard)
+    try:
+        chosen = parse_variants(variants)
+    except ValueError as exc:
+        raise UsageError(f"--variants: {exc}") from exc
+    accuracy = None
+    if imagenet_root is not None:
+        if weights_mode != "pretrained":
+            raise UsageError("--imagenet needs --weights-mode pretrained: random weights have no accuracy")
+        from leaderboard.measure.imagenet import fingerprint, load_dataset, per_class_subset
+
+        samples = per_class_subset(load_dataset(imagenet_root).samples, per_class)
+        accuracy = AccuracyCheck(samples, fingerprint(samples))
+    meter = open_meter(device)
+    failed = 0
+    try:
+        for entry_id in ids:
+            try:
+                submission = load_valid_submission(submissions_dir, entry_id)
+                points = sweep_entry(
+                    submission, submissions_dir, device=device, variants=chosen, meter=meter,
+                    force=force, accuracy=accuracy, weights_mode=weights_mode,
+                    weights_path=_weights_path(weights_mode, weights_dir, entry_id),
+                    progress=lambda line: click.echo(line, err=True))
+            except LeaderboardError as exc:
+                failed += len(chosen)
+                click.echo(f"{entry_id}: failed: {exc}", err=True)
+                continue
+            failed += sum(1 for p in points if p.record.status in ("error", "refused"))
+    finally:
+        meter.close()
+    click.echo(f"{len(ids)} entr(ies) x {len(chosen)} variant(s); {failed} failed")
+    if failed:
+        raise LeaderboardError(f"{failed} variant(s) failed; their records say why")
 
 
 def main() -> None:

@@ -389,3 +389,22 @@ def _closest(name: str, candidates: frozenset[str]) -> str | None:
 
     matches = difflib.get_close_matches(name, candidates, n=1, cutoff=0.8)
     return matches[0] if matches else None
+
+
+def load_valid_submission(submissions_dir: Path, entry_id: str) -> Submission:
+    """The checked submission of ``entry_id``, for commands that measure it.
+
+    Raises:
+        LeaderboardError: No such submission, or it has errors (all of them listed).
+    """
+    from leaderboard.errors import LeaderboardError
+    from leaderboard.timm_catalog import load_catalog
+
+    path = submissions_dir / entry_id / SUBMISSION_FILENAME
+    if not path.is_file():
+        raise LeaderboardError(f"{path}: no such submission")
+    submission, problems = check_submission_file(path, known_architectures=load_catalog().architectures)
+    if submission is None:
+        details = "\n".join(p.format() for p in problems if p.severity == "error")
+        raise LeaderboardError(f"{path}: the submission has errors; fix them first:\n{details}")
+    return submission

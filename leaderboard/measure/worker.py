@@ -21,7 +21,6 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from leaderboard.errors import LeaderboardError
 from leaderboard.measure.meters import MeterUnavailable
 
 EXIT_OK = 0
@@ -71,16 +70,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Check the submission, measure it and describe the record written (or kept)."""
     from leaderboard.measure.runner import measure_and_write
     from leaderboard.records import record_path
-    from leaderboard.submission import SUBMISSION_FILENAME, check_submission_file
-    from leaderboard.timm_catalog import load_catalog
+    from leaderboard.submission import load_valid_submission
 
-    path = args.submissions / args.entry / SUBMISSION_FILENAME
-    if not path.is_file():
-        raise LeaderboardError(f"{path}: no such submission")
-    submission, problems = check_submission_file(path, known_architectures=load_catalog().architectures)
-    if submission is None:
-        details = "\n".join(p.format() for p in problems if p.severity == "error")
-        raise LeaderboardError(f"{path}: the submission has errors; fix them first:\n{details}")
+    submission = load_valid_submission(args.submissions, args.entry)
     outcome = measure_and_write(
         submission, args.submissions, scenario=args.scenario, device=args.device,
         weights_mode=args.weights_mode, weights_path=args.weights_path, force=args.force,
