@@ -30,6 +30,7 @@ from leaderboard.records import (
     Status,
     Weights,
     atomic_write_text,
+    read_json_file,
 )
 
 PROFILE_DIRNAME = "profile"
@@ -83,22 +84,30 @@ class Ablation(_Record):
         return self.measured_saving_j / self.predicted_saving_j
 
 
-class ProfileRecord(_Record):
-    """One entry's measured energy per image, attributed to layer types by kernel time."""
+class _MeasuredRecord(_Record):
+    """What every validator record of one entry on one GPU says about the run."""
 
     schema_version: Literal[1] = 1
-    kind: Literal["profile"] = "profile"
     entry_id: str
     hardware: Annotated[str, Field(pattern=HARDWARE_SLUG_PATTERN)]
     status: Status
     reasons: list[str] = Field(default_factory=list)
     measured_at: str
-    synthetic: bool = False
+    synthetic: Annotated[
+        bool, Field(description="True for made-up test data; the published site refuses it.")
+    ] = False
     weights: Weights
     input_shape: list[int]
-    batch_size: Annotated[int, Field(ge=1)]
-    precision: Precision
+    batch_size: Annotated[int, Field(ge=1, description="Used; below the asked one after OOM halving.")]
     energy: EnergyStats | None = None
+    provenance: Provenance
+
+
+class ProfileRecord(_MeasuredRecord):
+    """One entry's measured energy per image, attributed to layer types by kernel time."""
+
+    kind: Literal["profile"] = "profile"
+    precision: Precision
     shares: list[LayerShare] = Field(default_factory=list)
     busy_fraction: Annotated[
         float | None,
@@ -108,7 +117,6 @@ class ProfileRecord(_Record):
     kernels_per_batch: Annotated[int, Field(ge=0)] = 0
     architecture_kind: ArchitectureKind | None = None
     ablations: list[Ablation] = Field(default_factory=list)
-    provenance: Provenance
 
     @model_validator(mode="after")
     def _shares_are_whole(self) -> ProfileRecord:
@@ -186,25 +194,13 @@ class VariantAccuracy(_Record):
     dataset_fingerprint: str
 
 
-class SweepRecord(_Record):
+class SweepRecord(_MeasuredRecord):
     """J/image of one variant of an entry's workload."""
 
-    schema_version: Literal[1] = 1
     kind: Literal["sweep"] = "sweep"
-    entry_id: str
-    hardware: Annotated[str, Field(pattern=HARDWARE_SLUG_PATTERN)]
     variant: Variant
-    status: Status
-    reasons: list[str] = Field(default_factory=list)
-    measured_at: str
-    synthetic: bool = False
-    weights: Weights
-    input_shape: list[int]
-    batch_size: Annotated[int, Field(ge=1, description="Used; below the variant's after OOM halving.")]
-    energy: EnergyStats | None = None
     performance: Performance | None = None
     accuracy: VariantAccuracy | None = None
-    provenance: Provenance
 
 
 AnalysisRecord = ProfileRecord | SweepRecord
@@ -247,10 +243,7 @@ def parse_analysis_record(data: object) -> AnalysisRecord:
 
 def read_analysis_record(path: Path) -> AnalysisRecord:
     """Read and validate one profile or sweep record; ``ValueError`` names file and field."""
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}") from exc
+    data = read_json_file(path)
     try:
         return parse_analysis_record(data)
     except ValidationError as exc:

@@ -183,12 +183,17 @@ def write_record(submissions_dir: Path, record: MeasurementRecord) -> Path:
     return path
 
 
-def read_record(path: Path) -> MeasurementRecord:
-    """Read and validate one record; raises ``ValueError`` with file and field on bad data."""
+def read_json_file(path: Path) -> object:
+    """Decoded JSON of a file; ``ValueError`` with file and line when it is not JSON."""
     try:
-        data = json.loads(path.read_text("utf-8"))
+        return json.loads(path.read_text("utf-8"))
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}") from exc
+
+
+def read_record(path: Path) -> MeasurementRecord:
+    """Read and validate one record; raises ``ValueError`` with file and field on bad data."""
+    data = read_json_file(path)
     try:
         return MeasurementRecord.model_validate(data)
     except ValidationError as exc:
