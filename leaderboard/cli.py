@@ -585,9 +585,8 @@ def profile(entries: tuple[str, ...], all_entries: bool, shard: str | None, devi
     """
     from leaderboard.analysis_records import profile_path, write_analysis_record
     from leaderboard.errors import UsageError
-    from leaderboard.measure.meters import open_meter
     from leaderboard.measure.profile import ABLATABLE_LAYER_TYPES, profile_entry
-    from leaderboard.measure.runner import _device_name, hardware_slug
+    from leaderboard.measure.runner import metered
     from leaderboard.submission import load_valid_submission
 
     ids = _selected_ids(submissions_dir, entries, all_entries, shard)
@@ -596,13 +595,11 @@ def profile(entries: tuple[str, ...], all_entries: bool, shard: str | None, devi
     if unknown:
         raise UsageError(f"--ablate {','.join(unknown)}: only {', '.join(ABLATABLE_LAYER_TYPES)} "
                          "can be replaced by identity without changing tensor shapes")
-    meter = open_meter(device)  # MeterUnavailable (exit 3) before any model is built
     failures: list[str] = []
-    try:
-        state = getattr(meter, "state", None)
-        hardware = hardware_slug(_device_name(device, state() if callable(state) else None))
+    # The meter opens before any model is built: no meter is exit 3 at once.
+    with metered(device) as session:
         for entry_id in ids:
-            path = profile_path(submissions_dir, entry_id, hardware)
+            path = profile_path(submissions_dir, entry_id, session.hardware)
             if path.is_file() and not force:
                 click.echo(f"{entry_id}: kept {path} (--force to profile again)", err=True)
                 continue
@@ -610,7 +607,7 @@ def profile(entries: tuple[str, ...], all_entries: bool, shard: str | None, devi
                 submission = load_valid_submission(submissions_dir, entry_id)
                 record = profile_entry(
                     submission, device=device, precision=precision, batch_size=batch_size,
-                    ablate=ablate_types, profiled_batches=profiled_batches, meter=meter,
+                    ablate=ablate_types, profiled_batches=profiled_batches, meter=session.meter,
                     weights_mode=weights_mode,
                     weights_path=_weights_path(weights_mode, weights_dir, entry_id))
             except LeaderboardError as exc:
@@ -624,8 +621,6 @@ def profile(entries: tuple[str, ...], all_entries: bool, shard: str | None, devi
                                f"measured {a.measured_saving_j * 1e3:.3f} mJ" for a in record.ablations)
             click.echo(f"{entry_id}: {record.status}; {shares}" + (f"; {checks}" if checks else "")
                        + f" -> {written}")
-    finally:
-        meter.close()
     if failures:
         raise LeaderboardError(f"{len(failures)} of {len(ids)} entr(ies) failed:\n" + "\n".join(failures))
 
@@ -665,7 +660,7 @@ def sweep(entries: tuple[str, ...], all_entries: bool, shard: str | None, device
           --weights-dir ./weights --imagenet /data/imagenet/val
     """
     from leaderboard.errors import UsageError
-    from leaderboard.measure.meters import open_meter
+    from leaderboard.measure.runner import metered
     from leaderboard.measure.sweep import AccuracyCheck, parse_variants, sweep_entry
     from leaderboard.submission import load_valid_submission
 
@@ -682,14 +677,13 @@ def sweep(entries: tuple[str, ...], all_entries: bool, shard: str | None, device
 
         samples = per_class_subset(load_dataset(imagenet_root).samples, per_class)
         accuracy = AccuracyCheck(samples, fingerprint(samples))
-    meter = open_meter(device)
     failed = 0
-    try:
+    with metered(device) as session:
         for entry_id in ids:
             try:
                 submission = load_valid_submission(submissions_dir, entry_id)
                 points = sweep_entry(
-                    submission, submissions_dir, device=device, variants=chosen, meter=meter,
+                    submission, submissions_dir, device=device, variants=chosen, meter=session.meter,
                     force=force, accuracy=accuracy, weights_mode=weights_mode,
                     weights_path=_weights_path(weights_mode, weights_dir, entry_id),
                     progress=lambda line: click.echo(line, err=True))
@@ -698,11 +692,30 @@ def sweep(entries: tuple[str, ...], all_entries: bool, shard: str | None, device
                 click.echo(f"{entry_id}: failed: {exc}", err=True)
                 continue
             failed += sum(1 for p in points if p.record.status in ("error", "refused"))
-    finally:
-        meter.close()
     click.echo(f"{len(ids)} entr(ies) x {len(chosen)} variant(s); {failed} failed")
     if failed:
         raise LeaderboardError(f"{failed} variant(s) failed; their records say why")
+
+
+@cli.command()
+@click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS, show_default=True,
+              type=click.Path(path_type=Path), help="The submissions folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
+@click.option("--allow-synthetic", is_flag=True,
+              help="Accept synthetic (test) records, as `build --allow-synthetic` does.")
+def findings(submissions_dir: Path, as_json: bool, allow_synthetic: bool) -> None:
+    """Print the Findings page's numbers from the records: fits, correlations, batching, frontier.
+
+    The same code computes the page at `leaderboard build`, so every number here is the one the
+    page shows (and downloads/findings.json holds). With too few measured entries each finding
+    says how many are missing.
+    """
+    from leaderboard.findings_text import findings_text
+    from leaderboard.site.data import load_site_data
+    from leaderboard.site.findings_data import site_findings
+
+    found = site_findings(load_site_data(submissions_dir, allow_synthetic=allow_synthetic))
+    click.echo(found.to_json() if as_json else findings_text(found), nl=not as_json)
 
 
 def main() -> None:

@@ -492,3 +492,51 @@ def test_profile_and_sweep_on_a_gpu(tmp_path):
     assert all(p.record.status in ("ok", "unstable") for p in points), [p.record.reasons for p in points]
     energy = {p.record.variant.slug: p.record.energy.gross_j_per_image for p in points}
     assert energy["fp16-b1"] > energy["fp16-b256"]
+
+
+@pytest.fixture
+def cli_tree(tmp_path, monkeypatch):
+    """A submissions tree with one test_resnet entry; the CLI's meter is CpuTimeMeter, fast protocol."""
+    import leaderboard.measure.profile as profile_module
+    import leaderboard.measure.runner as runner_module
+    import leaderboard.measure.sweep as sweep_module
+    from leaderboard.import_timm import render_submission
+
+    torch.set_num_threads(1)
+    monkeypatch.setattr(runner_module, "open_meter", lambda device: CpuTimeMeter())
+    monkeypatch.setattr(profile_module, "PROTOCOL_V1", FAST)
+    monkeypatch.setattr(sweep_module, "PROTOCOL_V1", FAST)
+    entry = submission("test_resnet", 64)
+    folder = tmp_path / "submissions" / entry.id
+    folder.mkdir(parents=True)
+    (folder / "submission.yaml").write_text(render_submission(entry.model_dump(mode="json",
+                                                                              exclude_none=True)),
+                                            encoding="utf-8")
+    return tmp_path / "submissions", entry.id
+
+
+def test_cli_profile_and_sweep_write_records_as_a_maintainer_would(cli_tree):
+    from click.testing import CliRunner
+
+    from leaderboard.cli import cli
+
+    submissions, entry_id = cli_tree
+    runner = CliRunner()
+    result = runner.invoke(cli, ["profile", entry_id, "--device", "cpu", "--batch-size", "4",
+                                 "--profiled-batches", "1", "--ablate", "normalisation",
+                                 "--submissions", str(submissions)])
+    assert result.exit_code == 0, result.output
+    assert "convolution" in result.output and "normalisation: predicted" in result.output
+    (path, record), = iter_analysis_records(submissions)
+    assert isinstance(record, ProfileRecord) and record.batch_size == 4
+    again = runner.invoke(cli, ["profile", entry_id, "--device", "cpu",
+                                "--submissions", str(submissions)])
+    assert again.exit_code == 0 and "kept" in again.output
+
+    result = runner.invoke(cli, ["sweep", entry_id, "--device", "cpu", "--variants", "fp16-b8,bf16-b256",
+                                 "--submissions", str(submissions)])
+    # fp16 autocast does not exist on the CPU: that variant fails with a record, exit 1.
+    assert result.exit_code == 1, result.output
+    assert "1 entr(ies) x 2 variant(s); 1 failed" in result.output
+    kinds = sorted(type(r).__name__ for _, r in iter_analysis_records(submissions))
+    assert kinds == ["ProfileRecord", "SweepRecord", "SweepRecord"]

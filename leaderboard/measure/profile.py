@@ -34,15 +34,12 @@ from leaderboard.measure.attribution import (
     time_by_layer_type,
 )
 from leaderboard.measure.energy import EnergyMeasurement, ProtocolConfig, measure_energy
-from leaderboard.measure.meters import EnergyMeter, GpuState, open_meter
+from leaderboard.measure.meters import EnergyMeter
 from leaderboard.measure.runner import (
     PROTOCOL_V1,
-    _device_name,
-    _provenance,
     _utc_now,
-    cpu_name,
     energy_stats,
-    hardware_slug,
+    metered,
 )
 from leaderboard.measure.workload import (
     Precision,
@@ -261,7 +258,7 @@ def profile_entry(
     batch_size: int = 256,
     ablate: Sequence[str] = ABLATABLE_LAYER_TYPES,
     profiled_batches: int = DEFAULT_PROFILED_BATCHES,
-    config: ProtocolConfig = PROTOCOL_V1,
+    config: ProtocolConfig | None = None,
     meter: EnergyMeter | None = None,
 ) -> ProfileRecord:
     """Measure, profile and (optionally) ablate one entry; the record is not written.
@@ -275,7 +272,7 @@ def profile_entry(
         batch_size: First batch size tried (halved on out-of-memory).
         ablate: Layer types to check by replacing them with identity.
         profiled_batches: Batches recorded by the profiler.
-        config: Energy protocol parameters.
+        config: Energy protocol parameters (default: protocol v1).
         meter: The energy meter; default ``open_meter(device)``, closed afterwards.
 
     Raises:
@@ -286,44 +283,31 @@ def profile_entry(
         raise WorkloadError(f"cannot ablate {', '.join(unknown)}: only "
                             f"{', '.join(ABLATABLE_LAYER_TYPES)} keep the shapes when removed")
     precision = precision or default_precision(device)
+    config = config or PROTOCOL_V1
     weights = weights_info(submission, weights_mode, weights_path)
-    own_meter = meter is None
-    active_meter: EnergyMeter = open_meter(device) if meter is None else meter
-    try:
-        state = getattr(active_meter, "state", None)
-        before: GpuState | None = state() if callable(state) else None
-        name = _device_name(device, before)
-        device_label = cpu_name() if name == "cpu" else name
+    with metered(device, meter) as session:
         model, weights = build_model(submission, weights_mode, device, weights_path, weights=weights)
         resolved = resolve_input(submission, model)
         workload = make_workload(model, resolved.input_shape, device, precision, batch_size=batch_size)
-        power_limit_w = before.power_limit_w if before is not None else None
 
         def measure(work: Workload) -> EnergyMeasurement:
-            return measure_energy(work.run_batch, work.batch_size, active_meter, work.synchronize,
-                                  config, power_limit_w)
+            return measure_energy(work.run_batch, work.batch_size, session.meter, work.synchronize,
+                                  config, session.power_limit_w)
 
         baseline = measure(workload)
         baseline_j = _energy_j_per_image(baseline)
-        reasons = list(baseline.reasons)
         common: dict[str, Any] = dict(
-            entry_id=submission.id, hardware=hardware_slug(name), measured_at=_utc_now(),
+            entry_id=submission.id, hardware=session.hardware, measured_at=_utc_now(),
             weights=Weights(kind=weights.kind, sha256=weights.sha256),
             input_shape=[workload.batch_size, *resolved.input_shape],
             batch_size=workload.batch_size, precision=precision, energy=energy_stats(baseline))
         if baseline_j is None:
-            after = state() if callable(state) else None
-            return ProfileRecord(status="refused", reasons=reasons,
-                                 provenance=_provenance(device_label, before, after), **common)
-
+            return ProfileRecord(status="refused", reasons=list(baseline.reasons),
+                                 provenance=session.provenance(), **common)
         found = attribute_workload(workload, baseline_j, measure, ablate, profiled_batches)
-        after = state() if callable(state) else None
         return ProfileRecord(
-            status=baseline.status, reasons=reasons + found.reasons, shares=found.shares,
-            busy_fraction=found.busy_fraction, profiled_batches=profiled_batches,
-            kernels_per_batch=found.kernels_per_batch, architecture_kind=found.architecture_kind,
-            ablations=found.ablations, provenance=_provenance(device_label, before, after),
-            **common)
-    finally:
-        if own_meter:
-            active_meter.close()
+            status=baseline.status, reasons=list(baseline.reasons) + found.reasons,
+            shares=found.shares, busy_fraction=found.busy_fraction,
+            profiled_batches=profiled_batches, kernels_per_batch=found.kernels_per_batch,
+            architecture_kind=found.architecture_kind, ablations=found.ablations,
+            provenance=session.provenance(), **common)

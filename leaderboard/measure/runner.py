@@ -8,12 +8,15 @@ Records with status ``refused`` are written too, with their reasons, so the site
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import platform
 import re
 import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -232,6 +235,56 @@ def _existing(path: Path, key: str) -> MeasurementRecord | None:
     return None
 
 
+@dataclass
+class MeterSession:
+    """An open energy meter and what it said about the device when opened.
+
+    Attributes:
+        meter: The meter.
+        before: The GPU's state at the start (None for meters without ``state()``).
+        device_label: The device's name for provenance (the CPU's model on a CPU).
+        hardware: The board's hardware slug.
+    """
+
+    meter: EnergyMeter
+    before: GpuState | None
+    device_label: str
+    hardware: str
+
+    @property
+    def power_limit_w(self) -> float | None:
+        """The enforced power limit at the start, for the protocol's sanity check."""
+        return self.before.power_limit_w if self.before is not None else None
+
+    def state_now(self) -> GpuState | None:
+        """The GPU's state now (None for meters without ``state()``)."""
+        state = getattr(self.meter, "state", None)
+        return state() if callable(state) else None
+
+    def provenance(self) -> Provenance:
+        """Provenance with the state at the start and now."""
+        return _provenance(self.device_label, self.before, self.state_now())
+
+
+@contextlib.contextmanager
+def metered(device: str, meter: EnergyMeter | None = None) -> Iterator[MeterSession]:
+    """Open ``device``'s meter (or use ``meter``) and name the device; close what was opened.
+
+    Raises:
+        MeterUnavailable: No meter for the device.
+    """
+    own_meter = meter is None
+    active: EnergyMeter = open_meter(device) if meter is None else meter
+    try:
+        state = getattr(active, "state", None)
+        before: GpuState | None = state() if callable(state) else None
+        name = _device_name(device, before)
+        yield MeterSession(active, before, cpu_name() if name == "cpu" else name, hardware_slug(name))
+    finally:
+        if own_meter:
+            active.close()
+
+
 def measure_entry(
     submission: Submission,
     submissions_dir: Path,
@@ -272,16 +325,9 @@ def measure_entry(
     precision = precision or default_precision(device)
     # Check the weights before touching the device: a missing file fails fast.
     weights = weights_info(submission, weights_mode, weights_path)
-    own_meter = meter is None
-    active_meter: EnergyMeter = open_meter(device) if meter is None else meter
-    try:
-        state = getattr(active_meter, "state", None)
-        before: GpuState | None = state() if callable(state) else None
-        name = _device_name(device, before)
-        device_label = cpu_name() if name == "cpu" else name
-        hardware = hardware_slug(name)
-        key = skip_key(submission, weights, device_label, scenario, precision, config)
-        path = record_path(submissions_dir, submission.id, hardware, scenario)
+    with metered(device, meter) as session:
+        key = skip_key(submission, weights, session.device_label, scenario, precision, config)
+        path = record_path(submissions_dir, submission.id, session.hardware, scenario)
         existing = None if force else _existing(path, key)
         if existing is not None:
             return EntryResult(existing, True, path)
@@ -292,16 +338,15 @@ def measure_entry(
         gflops = count_gflops(model, resolved.input_shape)
         workload = make_workload(model, resolved.input_shape, device, precision,
                                  batch_size=SCENARIO_BATCH_SIZE[scenario])
-        power_limit_w = before.power_limit_w if before is not None else None
-        result = measure_energy(workload.run_batch, workload.batch_size, active_meter,
-                                workload.synchronize, config, power_limit_w)
-        after: GpuState | None = state() if callable(state) else None
-        if before is not None and after is not None:
-            check_gpu_state(result, before, after)
+        result = measure_energy(workload.run_batch, workload.batch_size, session.meter,
+                                workload.synchronize, config, session.power_limit_w)
+        after = session.state_now()
+        if session.before is not None and after is not None:
+            check_gpu_state(result, session.before, after)
         record = MeasurementRecord(
             protocol_version=PROTOCOL_VERSION,
             entry_id=submission.id,
-            hardware=hardware,
+            hardware=session.hardware,
             scenario=scenario,
             status=result.status,
             reasons=list(result.reasons),
@@ -314,13 +359,10 @@ def measure_entry(
             gflops=gflops,
             energy=energy_stats(result),
             performance=_performance(result),
-            provenance=_provenance(device_label, before, after),
+            provenance=_provenance(session.device_label, session.before, after),
             skip_key=key,
         )
         return EntryResult(record, False, None)
-    finally:
-        if own_meter:
-            active_meter.close()
 
 
 def measure_and_write(submission: Submission, submissions_dir: Path, **kwargs: Any) -> EntryResult:

@@ -25,16 +25,13 @@ from leaderboard.analysis_records import (
     write_analysis_record,
 )
 from leaderboard.measure.energy import ProtocolConfig, measure_energy
-from leaderboard.measure.meters import EnergyMeter, GpuState, open_meter
+from leaderboard.measure.meters import EnergyMeter
 from leaderboard.measure.runner import (
     PROTOCOL_V1,
-    _device_name,
     _performance,
-    _provenance,
     _utc_now,
-    cpu_name,
     energy_stats,
-    hardware_slug,
+    metered,
 )
 from leaderboard.measure.workload import (
     WeightsMode,
@@ -103,7 +100,7 @@ def sweep_entry(
     variants: Sequence[Variant] | None = None,
     weights_mode: WeightsMode = "random-init",
     weights_path: Path | None = None,
-    config: ProtocolConfig = PROTOCOL_V1,
+    config: ProtocolConfig | None = None,
     meter: EnergyMeter | None = None,
     force: bool = False,
     accuracy: AccuracyCheck | None = None,
@@ -122,7 +119,7 @@ def sweep_entry(
         variants: Default: all of :func:`sweep_variants`.
         weights_mode: ``pretrained`` (needs ``weights_path``) or ``random-init``.
         weights_path: Local ``.safetensors`` weights.
-        config: Energy protocol parameters.
+        config: Energy protocol parameters (default: protocol v1).
         meter: The energy meter; default ``open_meter(device)``, closed afterwards.
         force: Measure variants that already have a good record.
         accuracy: Images on which to measure top-1 at each precision (needs pretrained weights
@@ -135,18 +132,12 @@ def sweep_entry(
     from leaderboard.measure.accuracy import eval_preprocessing, evaluate
 
     variants = list(variants) if variants is not None else sweep_variants()
+    config = config or PROTOCOL_V1
     weights = weights_info(submission, weights_mode, weights_path)
-    own_meter = meter is None
-    active_meter: EnergyMeter = open_meter(device) if meter is None else meter
     points: list[SweepPoint] = []
     top1_by_precision: dict[str, VariantAccuracy] = {}
-    try:
-        state = getattr(active_meter, "state", None)
-        before: GpuState | None = state() if callable(state) else None
-        name = _device_name(device, before)
-        device_label = cpu_name() if name == "cpu" else name
-        hardware = hardware_slug(name)
-        power_limit_w = before.power_limit_w if before is not None else None
+    with metered(device, meter) as session:
+        hardware = session.hardware
         model = None
         for variant in variants:
             path = sweep_path(submissions_dir, submission.id, hardware, variant)
@@ -173,8 +164,8 @@ def sweep_entry(
                 if batch_size < variant.batch_size:
                     reasons.append(f"batch {variant.batch_size} did not fit in memory; measured at "
                                    f"{batch_size}")
-                result = measure_energy(workload.run_batch, workload.batch_size, active_meter,
-                                        workload.synchronize, config, power_limit_w)
+                result = measure_energy(workload.run_batch, workload.batch_size, session.meter,
+                                        workload.synchronize, config, session.power_limit_w)
                 del workload
                 status, energy, performance = result.status, energy_stats(result), _performance(result)
                 reasons += result.reasons
@@ -194,14 +185,13 @@ def sweep_entry(
                 first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 reasons.append(f"{type(exc).__name__}: {first_line}")
                 status = "error"
-            after = state() if callable(state) else None
             record = SweepRecord(
                 entry_id=submission.id, hardware=hardware, variant=variant, status=status,
                 reasons=reasons, measured_at=_utc_now(),
                 weights=Weights(kind=weights.kind, sha256=weights.sha256),
                 input_shape=[batch_size, *resolved.input_shape], batch_size=batch_size,
                 energy=energy, performance=performance, accuracy=variant_accuracy,
-                provenance=_provenance(device_label, before, after))
+                provenance=session.provenance())
             written = write_analysis_record(submissions_dir, record)
             points.append(SweepPoint(record, written, False))
             if progress:
@@ -209,6 +199,3 @@ def sweep_entry(
                                if record.energy else "no energy")
                 progress(f"{submission.id} {variant.slug}: {status}, {energy_text}")
         return points
-    finally:
-        if own_meter:
-            active_meter.close()
