@@ -27,6 +27,7 @@ from pathlib import Path
 from leaderboard.errors import LeaderboardError
 from leaderboard.site import files, pages
 from leaderboard.site.data import load_site_data
+from leaderboard.site.findings_data import site_findings
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +105,14 @@ def generate(submissions_dir: Path, site_source: Path, allow_synthetic: bool = F
     docs.update(downloads)
     analysis_downloads, analysis_rows = files.analysis_downloads(data)
     docs.update(analysis_downloads)
+    found = site_findings(data)
+    docs.update(files.findings_download(found))
     for path, text, extra in [
         pages.home_page(data),
         *pages.leaderboard_pages(data),
         pages.tradeoffs_page(data),
         pages.energy_page(data),
+        pages.findings_page(data, found),
         pages.methodology_page(),
         pages.submit_page(data.timm_version),
         pages.downloads_page(data, csv_rows, files.CSV_COLUMNS, analysis_rows),

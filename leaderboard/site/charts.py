@@ -216,3 +216,164 @@ def layer_share_chart(rows: Sequence[Row], layer_types: Sequence[str], title: st
         .configure_view(stroke=None)
     )
     return ChartSpec(chart, {"shares": list(rows)})
+
+
+# --- Findings page --------------------------------------------------------------------------
+
+# Okabe-Ito again: single exponential, double exponential, power law.
+FIT_COLORS = ("#0072b2", "#d55e00", "#009e73")
+FINDINGS_ROW_HEIGHT = 26
+
+
+def fit_chart(rows: Sequence[Row], curves: Sequence[Row], models: Sequence[str],
+              title: str) -> ChartSpec:
+    """Accuracy against energy (log axis) with fitted curves drawn over the points.
+
+    Args:
+        rows: One dict per measured entry with id, family, url, top1, energy_j, params_m, gmacs.
+        curves: Dicts with model (label), top1 and energy_j along each fitted curve.
+        models: The curve labels, in legend order (fixes the colours).
+        title: Chart title.
+    """
+    zoom = alt.selection_interval(name="fit_zoom", bind="scales")
+    # The axis spans the measured energies, not where a curve runs off to at the extremes.
+    energies = [r["energy_j"] for r in rows]
+    domain = [min(energies) / 1.5, max(energies) * 1.5] if energies else alt.Undefined
+    x = alt.X("energy_j:Q", title="energy per image (J, log scale)",
+              scale=alt.Scale(type="log", domain=domain))
+    y = alt.Y("top1:Q", title="ImageNet top-1 (%)", scale=alt.Scale(zero=False))
+    points = (
+        alt.Chart(alt.Data(name="points"))
+        .mark_circle(size=40, color="#777", opacity=0.55)
+        .encode(x=x, y=y, href="url:N",
+                tooltip=_tooltip(alt.Tooltip("energy_j:Q", title="energy (J/image)",
+                                             format=".4g")))
+        .add_params(zoom)
+    )
+    lines = (
+        alt.Chart(alt.Data(name="curves"))
+        .mark_line(strokeWidth=2.2, clip=True)
+        .encode(x=x, y=y, order="top1:Q",
+                color=alt.Color("model:N", title="fit",
+                                scale=alt.Scale(domain=list(models),
+                                                range=list(FIT_COLORS[:len(models)])),
+                                legend=alt.Legend(orient="bottom-right")),
+                # dashes too, so the curves differ without colour; one merged legend
+                strokeDash=alt.StrokeDash("model:N", title="fit",
+                                          scale=alt.Scale(domain=list(models),
+                                                          range=[[1, 0], [6, 3], [2, 2]]),
+                                          legend=alt.Legend(orient="bottom-right")))
+    )
+    chart = (alt.layer(points, lines)
+             .properties(title=title, width=CHART_WIDTH, height=CHART_HEIGHT)
+             .configure_view(stroke=None))
+    return ChartSpec(chart, {"points": list(rows), "curves": list(curves)})
+
+
+def correlation_chart(rows: Sequence[Row], groups: Sequence[str], factors: Sequence[str],
+                      title: str) -> ChartSpec:
+    """Spearman's ρ of energy with each factor, one row per group, as a labelled heatmap.
+
+    Args:
+        rows: Dicts with group, factor (label), rho (or None), n and label (the cell text).
+        groups: Row order.
+        factors: Column order.
+        title: Chart title.
+    """
+    base = alt.Chart(alt.Data(name="cells")).encode(
+        x=alt.X("factor:N", title=None, sort=list(factors), axis=alt.Axis(orient="top",
+                                                                          labelAngle=0)),
+        y=alt.Y("group:N", title=None, sort=list(groups)),
+        tooltip=[alt.Tooltip("group:N", title="entries"), alt.Tooltip("factor:N"),
+                 alt.Tooltip("rho:Q", title="Spearman ρ", format=".3f"),
+                 alt.Tooltip("n:Q", title="n")],
+    )
+    cells = base.mark_rect(stroke="#fff", strokeWidth=1).encode(
+        color=alt.Color("rho:Q", title="ρ", scale=alt.Scale(domain=[-1, 1], scheme="blueorange"),
+                        legend=alt.Legend(orient="right")),
+    ).transform_filter("isValid(datum.rho)")
+    missing = base.mark_rect(color="#eee", stroke="#fff", strokeWidth=1).transform_filter(
+        "!isValid(datum.rho)")
+    text = base.mark_text(fontSize=12).encode(
+        text="label:N",
+        color=alt.condition("isValid(datum.rho) && abs(datum.rho) > 0.6", alt.value("#fff"),
+                            alt.value("#111")),
+    )
+    chart = (alt.layer(cells, missing, text)
+             .properties(title=title, width=CHART_WIDTH,
+                         height=FINDINGS_ROW_HEIGHT * max(1, len(groups)))
+             .configure_view(stroke=None))
+    return ChartSpec(chart, {"cells": list(rows)})
+
+
+def ratio_chart(stats: Sequence[Row], points: Sequence[Row], groups: Sequence[str],
+                title: str) -> ChartSpec:
+    """Single-stream / offline energy per group: range, quartile box, median, and every entry.
+
+    The boxes are drawn from the computed quartiles (not Vega-Lite's own boxplot), so the chart
+    shows exactly the numbers in the page's table.
+
+    Args:
+        stats: Dicts with group, n, median, q1, q3, low, high.
+        points: Dicts with group, ratio and the entry's chart fields (one per group it is in).
+        groups: Row order.
+        title: Chart title.
+    """
+    y = alt.Y("group:N", title=None, sort=list(groups))
+    # log scales round out to powers of ten ("nice"); a 3x..12x spread would sit in a corner
+    lows, highs = [s["low"] for s in stats], [s["high"] for s in stats]
+    scale = (alt.Scale(type="log", nice=False, domain=[min(lows) / 1.2, max(highs) * 1.2])
+             if stats else alt.Scale(type="log"))
+    stats_base = alt.Chart(alt.Data(name="stats")).encode(
+        y=y, tooltip=[alt.Tooltip("group:N", title="entries"), alt.Tooltip("n:Q"),
+                      alt.Tooltip("median:Q", format=".2f"),
+                      alt.Tooltip("q1:Q", title="lower quartile", format=".2f"),
+                      alt.Tooltip("q3:Q", title="upper quartile", format=".2f")])
+    whisker = stats_base.mark_rule(color="#555").encode(
+        x=alt.X("low:Q", scale=scale, title="energy per image, batch 1 / batch 256 (log)"),
+        x2="high:Q")
+    box = stats_base.mark_bar(color="#fdb863", size=14, opacity=0.85).encode(x="q1:Q", x2="q3:Q")
+    median = stats_base.mark_tick(color="#b35806", thickness=3, size=18).encode(x="median:Q")
+    dots = (alt.Chart(alt.Data(name="points"))
+            .mark_circle(size=22, color="#333", opacity=0.45)
+            .encode(x=alt.X("ratio:Q", scale=scale), y=y, href="url:N",
+                    tooltip=_tooltip(alt.Tooltip("ratio:Q", title="batch 1 / batch 256",
+                                                 format=".2f"))))
+    chart = (alt.layer(whisker, box, median, dots)
+             .properties(title=title, width=CHART_WIDTH,
+                         height=FINDINGS_ROW_HEIGHT * 1.6 * max(1, len(groups)))
+             .configure_view(stroke=None))
+    return ChartSpec(chart, {"stats": list(stats), "points": list(points)})
+
+
+def frontier_share_chart(rows: Sequence[Row], groups: Sequence[str], parts: Sequence[str],
+                         title: str) -> ChartSpec:
+    """Share of each group on and near the frontier, as stacked horizontal bars.
+
+    Args:
+        rows: Dicts with group, part, order (the part's index), fraction (0..1), count and n.
+        groups: Row order.
+        parts: Stack order (fixes the colours).
+        title: Chart title.
+    """
+    chart = (
+        alt.Chart(alt.Data(name="shares"))
+        .mark_bar(stroke="#fff", strokeWidth=0.5)
+        .encode(
+            x=alt.X("fraction:Q", title="share of the group's measured entries",
+                    axis=alt.Axis(format="%", tickCount=5), scale=alt.Scale(domain=[0, 1])),
+            y=alt.Y("group:N", title=None, sort=list(groups)),
+            color=alt.Color("part:N", title=None,
+                            scale=alt.Scale(domain=list(parts), range=["#1a9850", "#a6d96a"]),
+                            legend=alt.Legend(orient="bottom")),
+            order=alt.Order("order:Q"),
+            tooltip=[alt.Tooltip("group:N", title="entries"), alt.Tooltip("part:N"),
+                     alt.Tooltip("fraction:Q", title="share", format=".1%"),
+                     alt.Tooltip("count:Q", title="entries in it"),
+                     alt.Tooltip("n:Q", title="measured entries")],
+        )
+        .properties(title=title, width=CHART_WIDTH,
+                    height=FINDINGS_ROW_HEIGHT * max(1, len(groups)))
+        .configure_view(stroke=None)
+    )
+    return ChartSpec(chart, {"shares": list(rows)})

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from leaderboard.analysis_records import LAYER_TYPES
+from leaderboard.findings import Findings
 from leaderboard.records import atomic_write_text
 from leaderboard.scoring import TIERS
 from leaderboard.site.charts import TIER_COLORS
@@ -93,6 +94,11 @@ def downloads(data: SiteData) -> tuple[dict[str, str], int]:
         # compact: indent makes json use its pure-Python encoder (5x slower at 1,266 entries)
         "downloads/entries.json": json.dumps(payload, sort_keys=True, separators=(",", ":")) + "\n",
     }, rows
+
+
+def findings_download(found: Findings) -> dict[str, str]:
+    """The Findings page's numbers as JSON: what `leaderboard findings --json` prints."""
+    return {"downloads/findings.json": found.to_json()}
 
 
 PROFILE_CSV_COLUMNS: list[tuple[str, str]] = [
