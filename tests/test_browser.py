@@ -220,7 +220,8 @@ def wait_ready(page: Any, selector: str) -> int:
 
 
 PAGES = ["index.html", "tradeoffs.html", "leaderboard/index.html", f"leaderboard/{HEADLINE}.html",
-         "MODEL", "energy.html", "methodology.html", "submit.html", "downloads.html", "about.html"]
+         "MODEL", "energy.html", "findings.html", "methodology.html", "submit.html", "downloads.html",
+         "about.html"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -263,6 +264,26 @@ def test_charts_draw(open_page: Callable[..., Watched], path: str, expected: int
         points = page.evaluate(CHART_POINTS, chart["spec"])
         assert points, chart["spec"]
         assert all(re.fullmatch(r"models/[^/]+\.html", p["url"]) for p in points), chart["spec"]
+    watched.assert_clean()
+
+
+def test_findings_charts_draw(open_page: Callable[..., Watched]) -> None:
+    watched = open_page()
+    watched.goto("findings.html")
+    page = watched.page
+    assert wait_ready(page, ".lb-chart") == 4
+    charts = page.eval_on_selector_all(".lb-chart", """els => els.map(e => {
+        const c = e.querySelector("canvas");
+        return {spec: e.getAttribute("data-spec"), ready: e.getAttribute("data-ready"),
+                error: e.getAttribute("data-error"),
+                width: c ? c.getBoundingClientRect().width : 0,
+                height: c ? c.getBoundingClientRect().height : 0};
+    })""")
+    assert [c["spec"] for c in charts] == ["findings-fits", "findings-correlations",
+                                           "findings-savings", "findings-frontier"]
+    for chart in charts:
+        assert chart["error"] is None and chart["ready"] == "true", chart
+        assert chart["width"] > 0 and chart["height"] > 0, chart
     watched.assert_clean()
 
 
