@@ -142,6 +142,22 @@ def test_every_page_kind_exists(synthetic_site: Path, synthetic_site_tree: Path)
     assert sorted(p.stem for p in (synthetic_site / "badges").glob("*.svg")) == ids
 
 
+def test_every_chart_the_build_writes_is_valid_vega_lite(synthetic_site: Path) -> None:
+    # The build skips Altair's validation for speed (render.PageAssets.chart); this is where
+    # the specs are checked, rows trimmed so the check is about structure.
+    from altair.utils.schemapi import validate_jsonschema
+    from altair.vegalite.v6.schema.core import load_schema
+
+    schema = load_schema()
+    charts = sorted((synthetic_site / "assets" / "charts").glob("*.js"))
+    assert len(charts) >= 8
+    for path in charts:
+        registry, _, spec = js_payload(path)
+        assert registry == "LB_SPECS"
+        spec["datasets"] = {name: rows[:3] for name, rows in spec.get("datasets", {}).items()}
+        validate_jsonschema(spec, schema)
+
+
 def test_vega_bundle_is_written_once_and_loaded_only_by_chart_pages(synthetic_site: Path) -> None:
     bundles = [p.relative_to(synthetic_site).as_posix() for p in synthetic_site.rglob("*")
                if p.is_file() and "vega" in p.name.lower()]

@@ -73,7 +73,10 @@ class PageAssets:
         ``min_height_px`` reserves the chart's height (default: the stylesheet's, for the tall
         scatter charts) so the page does not jump when it draws.
         """
-        spec = chart.to_dict(validate=True)
+        # Not validated here: Altair's schema check took a third of a small site's build, and
+        # the structure is the same at every build. tests/test_site_build.py validates every
+        # chart the build writes against the Vega-Lite schema.
+        spec = chart.to_dict(validate=False)
         self.files[f"assets/charts/{name}.js"] = _js_assign("LB_SPECS", name, spec)
         bundle = ""
         if not self._has_chart:
