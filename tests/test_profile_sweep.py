@@ -479,6 +479,7 @@ def test_cli_refuses_bad_ablation_and_variant_before_touching_a_meter():
 
 
 @pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device visible to torch")
 def test_profile_and_sweep_on_a_gpu(tmp_path):
     record = profile_entry(submission("test_vit"), device="cuda", batch_size=64,
                            profiled_batches=3)
