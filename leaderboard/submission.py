@@ -303,7 +303,10 @@ def check_submission_file(
     except ValidationError as exc:
         problems.extend(_problem_from_error(file, lines, e) for e in exc.errors())
         submission = None
-    problems.extend(_semantic_problems(file, path, data, lines, submission, known_architectures))
+    # A schema problem inside the weights block (a misspelt 'revison') is the one to fix; an
+    # "unpinned" message on top of it would only repeat it.
+    weights_ok = not any(p.location.startswith("model.weights") for p in problems)
+    problems.extend(_semantic_problems(file, path, data, lines, weights_ok, known_architectures))
     has_error = any(p.severity == "error" for p in problems)
     return (None if has_error else submission), problems
 
@@ -313,7 +316,7 @@ def _semantic_problems(
     path: Path,
     data: dict[str, Any],
     lines: Lines,
-    submission: Submission | None,
+    weights_ok: bool,
     known_architectures: frozenset[str] | None,
 ) -> Iterable[Problem]:
     """Checks that span fields or need context beyond the schema."""
@@ -359,25 +362,29 @@ def _semantic_problems(
                           f"id ends in -{size} but eval.img_size is "
                           f"{evaluation.get('img_size')!r}",
                           f"set eval.img_size: {size} or drop the suffix from the id")
-    if submission is not None:
-        yield from _pinning_problems(file, submission, at)
+    # From the raw mapping, so a file with schema errors elsewhere still hears about this too.
+    if weights_ok:
+        yield from _pinning_problems(file, data, model, at)
 
 
-def _pinning_problems(file: str, submission: Submission, at: Any) -> Iterable[Problem]:
+def _pinning_problems(file: str, data: dict[str, Any], model: dict[str, Any],
+                      at: Any) -> Iterable[Problem]:
     """Unpinned weights: an error for new submissions, a warning for imported entries."""
-    hub, url = submission.model.weights.hf_hub, submission.model.weights.url
-    if hub is not None and hub.revision is None:
+    weights = model.get("weights") if isinstance(model.get("weights"), dict) else {}
+    hub = weights.get("hf_hub") if isinstance(weights.get("hf_hub"), dict) else None
+    url = weights.get("url") if isinstance(weights.get("url"), dict) else None
+    if hub is not None and hub.get("revision") is None:
         loc = at("model", "weights", "hf_hub", "revision")
         what = "weights are not pinned: hf_hub.revision is missing"
         fix = ("add revision: <40-hex commit> of the Hub repo (the repo's 'History' tab lists "
                "commits)")
-    elif url is not None and url.sha256 is None:
+    elif url is not None and url.get("sha256") is None:
         loc = at("model", "weights", "url", "sha256")
         what = "weights are not pinned: url.sha256 is missing"
         fix = "add sha256: <64-hex digest> of the file (`sha256sum FILE`)"
     else:
         return
-    if submission.is_imported:
+    if data.get("imported_from") is not None:
         yield Problem(file, loc, what + " (imported entry)",
                       "pin it before this entry is measured", severity="warning")
     else:

@@ -221,6 +221,19 @@ def test_unpinned_revision_is_an_error_for_a_new_submission(tmp_path):
     assert "40-hex commit" in problem.fix
 
 
+def test_unpinned_weights_are_reported_beside_other_schema_errors(tmp_path):
+    data = valid_submission_dict()
+    del data["model"]["weights"]["hf_hub"]["revision"]
+    del data["submitter"]
+    data["claims"]["top1"] = 180.0
+    _, submission, problems = check(tmp_path, data)
+    assert submission is None
+    messages = [p.message for p in problems]
+    assert "weights are not pinned: hf_hub.revision is missing" in messages
+    assert any(p.location.startswith("submitter") for p in problems)
+    assert any(p.location.startswith("claims.top1") for p in problems)
+
+
 def test_revision_absent_points_at_the_hf_hub_block(tmp_path):
     data = valid_submission_dict()
     del data["model"]["weights"]["hf_hub"]["revision"]
