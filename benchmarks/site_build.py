@@ -58,7 +58,6 @@ import argparse
 import contextlib
 import functools
 import gc
-import http.server
 import logging
 import os
 import platform
@@ -67,7 +66,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -104,7 +102,7 @@ READY_OBSERVER = """
         : node.classList.contains("lb-chart") ? "chart" : null;
       if (kind && !(kind in at)) at[kind] = now;
     }
-  }).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-ready"]});
+  }).observing(document, {subtree: true, attributes: true, attributeFilter: ["data-ready"]});
 })();
 """
 
@@ -332,26 +330,6 @@ def measure_bare(tmp: Path, count: int, site_source: Path,
 # --- browser -----------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def serve(directory: Path) -> Iterator[str]:
-    """``directory`` over HTTP on 127.0.0.1 (threaded, silent); yields the base URL."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass
-
-    handler = functools.partial(Quiet, directory=str(directory))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
-
-
 def ready_ms(browser: Any, url: str, kind: str) -> float:
     """ms from navigation start until the first ``.lb-<kind>`` is ready, in a fresh context."""
     context = browser.new_context()
@@ -371,7 +349,9 @@ def ready_ms(browser: Any, url: str, kind: str) -> float:
 
 def measure_loads(browser: Any, site: Path, repeats: int) -> tuple[list[float], list[float]]:
     """Table and chart readiness times over ``repeats`` fresh loads each."""
-    with serve(site) as base:
+    from leaderboard.site.serve import serving
+
+    with serving(site) as base:
         table = [ready_ms(browser, base + "leaderboard/index.html", "table") for _ in range(repeats)]
         chart = [ready_ms(browser, base + "index.html", "chart") for _ in range(repeats)]
     return table, chart

@@ -6,19 +6,18 @@ host. Playwright never downloads a browser here: it launches /usr/bin/chromium.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import math
 import os
 import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from leaderboard.site.serve import serving
 
 pytestmark = pytest.mark.browser
 
@@ -50,6 +49,14 @@ CAPTURE_VIEWS = """
 """
 
 # Every drawn point of a chart that links somewhere: its datum id/url and page coordinates.
+# Each .lb-chart's spec name, readiness, error and drawn canvas size.
+CHART_STATES = """els => els.map(e => {
+    const c = e.querySelector("canvas");
+    return {spec: e.getAttribute("data-spec"), ready: e.getAttribute("data-ready"),
+            error: e.getAttribute("data-error"),
+            width: c ? c.getBoundingClientRect().width : 0,
+            height: c ? c.getBoundingClientRect().height : 0};
+})"""
 CHART_POINTS = """
 (name) => {
   const view = window.__lbViews[name];
@@ -91,22 +98,8 @@ def _chromium_or_skip() -> None:
 
 @pytest.fixture(scope="module")
 def server(synthetic_site: Path) -> Iterator[str]:
-    """The synthetic site over HTTP on 127.0.0.1; yields its base URL."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass
-
-    handler = functools.partial(Quiet, directory=str(synthetic_site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    with serving(synthetic_site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -249,13 +242,7 @@ def test_charts_draw(open_page: Callable[..., Watched], path: str, expected: int
     watched.goto(path)
     page = watched.page
     assert wait_ready(page, ".lb-chart") == expected
-    charts = page.eval_on_selector_all(".lb-chart", """els => els.map(e => {
-        const c = e.querySelector("canvas");
-        return {spec: e.getAttribute("data-spec"), ready: e.getAttribute("data-ready"),
-                error: e.getAttribute("data-error"),
-                width: c ? c.getBoundingClientRect().width : 0,
-                height: c ? c.getBoundingClientRect().height : 0};
-    })""")
+    charts = page.eval_on_selector_all(".lb-chart", CHART_STATES)
     for chart in charts:
         assert chart["error"] is None, chart
         assert chart["ready"] == "true", chart
@@ -272,13 +259,7 @@ def test_findings_charts_draw(open_page: Callable[..., Watched]) -> None:
     watched.goto("findings.html")
     page = watched.page
     assert wait_ready(page, ".lb-chart") == 4
-    charts = page.eval_on_selector_all(".lb-chart", """els => els.map(e => {
-        const c = e.querySelector("canvas");
-        return {spec: e.getAttribute("data-spec"), ready: e.getAttribute("data-ready"),
-                error: e.getAttribute("data-error"),
-                width: c ? c.getBoundingClientRect().width : 0,
-                height: c ? c.getBoundingClientRect().height : 0};
-    })""")
+    charts = page.eval_on_selector_all(".lb-chart", CHART_STATES)
     assert [c["spec"] for c in charts] == ["findings-fits", "findings-correlations",
                                            "findings-savings", "findings-frontier"]
     for chart in charts:

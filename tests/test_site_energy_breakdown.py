@@ -8,16 +8,12 @@ shared synthetic site has no profiles, which keeps its own tests' counts unchang
 from __future__ import annotations
 
 import csv
-import functools
-import http.server
 import io
 import json
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -35,6 +31,7 @@ from leaderboard.errors import ProblemsFound
 from leaderboard.site import breakdown, pages
 from leaderboard.site.build import build_site
 from leaderboard.site.data import load_site_data
+from leaderboard.site.serve import serving
 from leaderboard.testing import synthetic_profile, synthetic_sweep, write_synthetic_tree
 
 # --- helpers --------------------------------------------------------------------------------
@@ -403,20 +400,8 @@ def test_energy_page_without_profiles_says_what_produces_them(synthetic_site: Pa
 
 @pytest.fixture(scope="module")
 def breakdown_server(breakdown_site: Path) -> Iterator[str]:
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(breakdown_site)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    with serving(breakdown_site) as url:
+        yield url
 
 
 @pytest.mark.browser
