@@ -48,7 +48,6 @@ CAPTURE_VIEWS = """
 })();
 """
 
-# Every drawn point of a chart that links somewhere: its datum id/url and page coordinates.
 # Each .lb-chart's spec name, readiness, error and drawn canvas size.
 CHART_STATES = """els => els.map(e => {
     const c = e.querySelector("canvas");
@@ -57,6 +56,8 @@ CHART_STATES = """els => els.map(e => {
             width: c ? c.getBoundingClientRect().width : 0,
             height: c ? c.getBoundingClientRect().height : 0};
 })"""
+
+# Every drawn point of a chart that links somewhere: its datum id/url and page coordinates.
 CHART_POINTS = """
 (name) => {
   const view = window.__lbViews[name];
