@@ -105,6 +105,7 @@ def test_attention_claims_what_its_typed_children_do_not():
     (["aten::gelu"], "activation"),
     (["aten::adaptive_avg_pool2d"], "pooling"),
     (["aten::add"], "other"),
+    (["aten::softmax", "aten::_softmax"], "other"),  # a radix softmax, outside any attention
     ([], "other"),
 ])
 def test_ops_outside_typed_modules_go_by_their_names(ops, expected):
@@ -117,6 +118,9 @@ def test_ops_outside_typed_modules_go_by_their_names(ops, expected):
     ("ClassAttn", "attention"), ("SelectAdaptivePool2d", "pooling"), ("GELUTanh", "activation"),
     ("QuickGELU", "activation"), ("CondConv2d", "convolution"), ("Block", None),
     ("PatchEmbed", None), ("PosConv", None), ("Mlp", None),
+    # CNN channel/spatial gates are not token attention.
+    ("SplitAttn", None), ("SelectiveKernelAttn", None), ("ChannelAttn", None),
+    ("SpatialAttn", None), ("CbamModule", None), ("EcaModule", None), ("SEModule", None),
 ])
 def test_timm_module_classes_by_name(class_name, expected):
     assert layer_type_of_module_class(class_name) == expected
@@ -259,6 +263,45 @@ def test_labels_wrap_every_module_and_are_removed_after():
     assert any("::attention::" in n for n in labelled)
     assert wall_us > 0
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+
+
+def test_a_forward_that_raises_leaves_no_range_open():
+    from torch.profiler import ProfilerActivity, profile
+
+    class Boom(torch.nn.Module):
+        def forward(self, x):
+            raise RuntimeError("boom")
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), Boom())
+    after = torch.nn.Linear(4, 4)
+    with profile(activities=[ProfilerActivity.CPU]) as prof, labelled_modules(model):
+        with pytest.raises(RuntimeError, match="boom"):
+            model(torch.randn(2, 4))
+        after(torch.randn(2, 4))  # runs after the failed call, outside the model
+    events = [e for e in prof.events() if e.name.startswith(ANNOTATION_PREFIX)]
+    linear_op = next(e for e in prof.events() if e.name == "aten::linear"
+                     and e.time_range.start > max(r.time_range.end for r in events))
+    # No Sequential/Boom range is still open around the later call.
+    assert all(r.time_range.end <= linear_op.time_range.start for r in events)
+
+
+def test_profile_and_sweep_refuse_a_shared_gpu(tmp_path):
+    from leaderboard.measure.meters import GpuState
+
+    class SharedGpuMeter(CpuTimeMeter):
+        def state(self) -> GpuState:
+            return GpuState(name="NVIDIA H200", uuid="GPU-1", driver="580", power_limit_w=None,
+                            sm_clock_mhz=None, mem_clock_mhz=None, temperature_c=None,
+                            throttle_reasons=(), other_compute_pids=(4242,), mig_enabled=False)
+
+    torch.set_num_threads(1)
+    record = profile_entry(submission("test_resnet", 64), device="cpu", batch_size=4, config=FAST,
+                           meter=SharedGpuMeter(), profiled_batches=1, ablate=())
+    assert record.status == "refused"
+    assert any("other compute processes" in r for r in record.reasons)
+    points = sweep_entry(submission("test_resnet", 64), tmp_path, device="cpu", config=FAST,
+                         variants=[Variant(precision="fp32", batch_size=4)], meter=SharedGpuMeter())
+    assert points[0].record.status == "refused"
 
 
 def test_labelled_modules_index_matches_modules_order():

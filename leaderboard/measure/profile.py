@@ -114,11 +114,15 @@ def labelled_modules(model: torch.nn.Module) -> Iterator[dict[int, torch.nn.Modu
         for index, module in modules.items():
             name = annotation_name(type(module).__name__, torch_layer_type(module), index)
             handles.append(module.register_forward_pre_hook(enter(index, name)))
-            handles.append(module.register_forward_hook(leave(index)))
+            # always_call: a forward that raises still closes its range.
+            handles.append(module.register_forward_hook(leave(index), always_call=True))
         yield modules
     finally:
         for handle in handles:
             handle.remove()
+        for stack in open_ranges.values():
+            while stack:
+                stack.pop().__exit__(None, None, None)
 
 
 def record_trace(workload: Workload, batches: int = DEFAULT_PROFILED_BATCHES,
@@ -155,8 +159,9 @@ def replace_with_identity(model: torch.nn.Module, layer_type: str) -> tuple[torc
     """A copy of ``model`` with the modules of ``layer_type`` made identity.
 
     Leaf modules become ``nn.Identity``. A normalisation with child modules (timm's
-    ``BatchNormAct2d``: norm, then drop and activation) keeps its children in order, so only
-    the normalisation goes. Other typed modules with children are left alone.
+    ``BatchNormAct2d``, ``GroupNormAct``, ``LayerNormAct``: norm, then drop and activation)
+    keeps its children in order, so only the normalisation goes. Other typed modules with
+    children are left alone.
 
     Returns:
         ``(copy, indices)``: the indices (in the original's ``modules()``) of replaced modules.
@@ -176,7 +181,7 @@ def replace_with_identity(model: torch.nn.Module, layer_type: str) -> tuple[torc
                 children = list(child.children())
                 if not children:
                     setattr(parent, name, nn.Identity())
-                elif layer_type == "normalisation" and type(child).__name__.endswith("Act2d"):
+                elif layer_type == "normalisation" and type(child).__name__.endswith(("Act", "Act2d")):
                     setattr(parent, name, nn.Sequential(*children))
                 else:
                     visit(child)
@@ -229,6 +234,12 @@ def attribute_workload(workload: Workload, energy_j_per_image: float,
             continue
         ablated = make_workload(ablated_model, input_shape, workload.device, workload.precision,
                                 batch_size=workload.batch_size)
+        if ablated.batch_size != workload.batch_size:
+            # J/image depends on the batch: a saving across two batch sizes would mix two effects.
+            found.reasons.append(f"ablation of {layer_type}: batch {workload.batch_size} did not "
+                                 f"fit beside the baseline (got {ablated.batch_size}); not measured")
+            del ablated, ablated_model
+            continue
         result = measure(ablated)
         ablated_j = _energy_j_per_image(result)
         del ablated, ablated_model
@@ -291,8 +302,10 @@ def profile_entry(
         workload = make_workload(model, resolved.input_shape, device, precision, batch_size=batch_size)
 
         def measure(work: Workload) -> EnergyMeasurement:
-            return measure_energy(work.run_batch, work.batch_size, session.meter, work.synchronize,
-                                  config, session.power_limit_w)
+            result = measure_energy(work.run_batch, work.batch_size, session.meter,
+                                    work.synchronize, config, session.power_limit_w)
+            session.check(result)  # MIG, other processes, throttling: like every board record
+            return result
 
         baseline = measure(workload)
         baseline_j = _energy_j_per_image(baseline)

@@ -261,6 +261,14 @@ class MeterSession:
         state = getattr(self.meter, "state", None)
         return state() if callable(state) else None
 
+    def check(self, result: EnergyMeasurement) -> GpuState | None:
+        """Refuse or flag ``result`` by the GPU's state now against the start (MIG, other
+        processes, throttling); returns the state now."""
+        after = self.state_now()
+        if self.before is not None and after is not None:
+            check_gpu_state(result, self.before, after)
+        return after
+
     def provenance(self) -> Provenance:
         """Provenance with the state at the start and now."""
         return _provenance(self.device_label, self.before, self.state_now())
@@ -340,9 +348,7 @@ def measure_entry(
                                  batch_size=SCENARIO_BATCH_SIZE[scenario])
         result = measure_energy(workload.run_batch, workload.batch_size, session.meter,
                                 workload.synchronize, config, session.power_limit_w)
-        after = session.state_now()
-        if session.before is not None and after is not None:
-            check_gpu_state(result, session.before, after)
+        after = session.check(result)
         record = MeasurementRecord(
             protocol_version=PROTOCOL_VERSION,
             entry_id=submission.id,

@@ -24,6 +24,7 @@ from leaderboard.analysis_records import (
     sweep_variants,
     write_analysis_record,
 )
+from leaderboard.errors import LeaderboardError
 from leaderboard.measure.energy import ProtocolConfig, measure_energy
 from leaderboard.measure.meters import EnergyMeter
 from leaderboard.measure.runner import (
@@ -166,25 +167,33 @@ def sweep_entry(
                                    f"{batch_size}")
                 result = measure_energy(workload.run_batch, workload.batch_size, session.meter,
                                         workload.synchronize, config, session.power_limit_w)
+                session.check(result)  # MIG, other processes, throttling: like every board record
                 del workload
                 status, energy, performance = result.status, energy_stats(result), _performance(result)
                 reasons += result.reasons
-                if accuracy is not None and status in DONE_STATUSES:
-                    variant_accuracy = top1_by_precision.get(variant.precision)
-                    if variant_accuracy is None:
-                        measured = evaluate(model, accuracy.samples, eval_preprocessing(submission, model),
-                                            device=device, batch_size=accuracy.batch_size,
-                                            precision=variant.precision)
-                        variant_accuracy = VariantAccuracy(
-                            top1=measured.top1, top5=measured.top5, images=measured.images,
-                            dataset_fingerprint=accuracy.dataset_fingerprint)
-                        top1_by_precision[variant.precision] = variant_accuracy
             except (WorkloadError, RuntimeError) as exc:
                 # One variant failing (OOM at batch 1, a torch.compile error) must not end the
                 # sweep: it gets a record that says why.
                 first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 reasons.append(f"{type(exc).__name__}: {first_line}")
                 status = "error"
+            if accuracy is not None and status in DONE_STATUSES:
+                variant_accuracy = top1_by_precision.get(variant.precision)
+                if variant_accuracy is None:
+                    try:
+                        measured = evaluate(model, accuracy.samples,
+                                            eval_preprocessing(submission, model), device=device,
+                                            batch_size=accuracy.batch_size,
+                                            precision=variant.precision)
+                    except (LeaderboardError, RuntimeError, OSError) as exc:
+                        # The energy stands; the accuracy cost is just not known.
+                        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                        reasons.append(f"accuracy not measured: {type(exc).__name__}: {first_line}")
+                    else:
+                        variant_accuracy = VariantAccuracy(
+                            top1=measured.top1, top5=measured.top5, images=measured.images,
+                            dataset_fingerprint=accuracy.dataset_fingerprint)
+                        top1_by_precision[variant.precision] = variant_accuracy
             record = SweepRecord(
                 entry_id=submission.id, hardware=hardware, variant=variant, status=status,
                 reasons=reasons, measured_at=_utc_now(),
