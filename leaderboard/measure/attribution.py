@@ -39,7 +39,9 @@ _LAUNCH_CATEGORIES = ("cuda_runtime", "cuda_driver")
 # Ops outside any typed module, by aten name (first match wins; checked outermost op first).
 _OP_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"conv|cudnn_convolution"), "convolution"),
-    (re.compile(r"scaled_dot_product|flash|efficient_attention|softmax"), "attention"),
+    # A bare softmax is not attention (ResNeSt's radix softmax); inside an attention module
+    # the module decides before these rules are read.
+    (re.compile(r"scaled_dot_product|flash_attention|efficient_attention"), "attention"),
     (re.compile(r"aten::(linear|addmm|mm|bmm|baddbmm|matmul|einsum)$"), "linear"),
     (re.compile(r"norm"), "normalisation"),
     (re.compile(r"relu|gelu|silu|sigmoid|hardswish|hardsigmoid|tanh|mish|elu|softplus|prelu"),
@@ -59,6 +61,14 @@ _NAME_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# Channel and spatial "attention" gates of CNNs (squeeze-excite relatives): their convs, linears
+# and sigmoids are typed by their own children, and they do no token attention.
+_CHANNEL_ATTENTION = re.compile(
+    r"^(Split|SelectiveKernel|Channel|Spatial|LightChannel|LightSpatial|Eca|CecaModule|Cbam|"
+    r"LightCbam|GatherExcite|GlobalContext|Squeeze|SE|EffectiveSE|Bam)"
+)
+
+
 def layer_type_of_module_class(class_name: str, torch_type: str | None = None) -> str | None:
     """The layer type of a module class, or None for containers (blocks, stages, models).
 
@@ -69,6 +79,8 @@ def layer_type_of_module_class(class_name: str, torch_type: str | None = None) -
     """
     if torch_type is not None:
         return torch_type
+    if _CHANNEL_ATTENTION.match(class_name):
+        return None
     for pattern, layer_type in _NAME_RULES:
         if pattern.search(class_name):
             return layer_type
