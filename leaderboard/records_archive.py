@@ -49,6 +49,8 @@ ARCHIVE_FORMAT = "leaderboard-records"
 ARCHIVE_VERSION = 1
 MAX_MEMBER_BYTES = 1024 * 1024
 MAX_MEMBERS = 200_000
+# Members are held in memory until the manifest is checked: cap the total too.
+MAX_TOTAL_BYTES = 256 * 1024 * 1024
 _SCENARIOS = ("offline", "single-stream")
 _MEMBER_PATTERN = re.compile(
     "^(?P<entry>" + ID_PATTERN.strip("^$") + ")/" + re.escape(MEASUREMENTS_DIRNAME) + "/"
@@ -105,7 +107,7 @@ def export_records(submissions_dir: Path, archive: Path, ids: Iterable[str] | No
         name = path.relative_to(submissions_dir).as_posix()
         data = path.read_bytes()
         try:
-            if _ANALYSIS_MEMBER_PATTERN.match(name):
+            if _ANALYSIS_MEMBER_PATTERN.fullmatch(name):
                 expected = _canonical_name(read_analysis_record(path))
             else:
                 record = read_record(path)
@@ -200,8 +202,8 @@ def _path_problem(name: str) -> str | None:
     parts = re.split(r"[\\/]", name)
     if ".." in parts:
         return "path goes outside the submissions folder ('..')"
-    if (name != MANIFEST_NAME and not _MEMBER_PATTERN.match(name)
-            and not _ANALYSIS_MEMBER_PATTERN.match(name)):
+    if (name != MANIFEST_NAME and not _MEMBER_PATTERN.fullmatch(name)
+            and not _ANALYSIS_MEMBER_PATTERN.fullmatch(name)):
         return (f"not a record path; expected <id>/{MEASUREMENTS_DIRNAME}/"
                 "<hardware>--<scenario>.json (or a profile/ or sweep/ record)")
     return None
@@ -231,20 +233,23 @@ def _check_record(name: str, data: bytes, submissions_dir: Path) -> tuple[Measur
         return None, "not UTF-8 text"
     except json.JSONDecodeError as exc:
         return None, f"line {exc.lineno}: not valid JSON: {exc.msg}"
-    if _ANALYSIS_MEMBER_PATTERN.match(name):
+    if _ANALYSIS_MEMBER_PATTERN.fullmatch(name):
         return None, _check_analysis_record(name, document, submissions_dir)
     try:
         record = MeasurementRecord.model_validate(document)
     except ValidationError as exc:
         details = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         return None, f"invalid measurement record: {details}"
-    match = _MEMBER_PATTERN.match(name)
+    match = _MEMBER_PATTERN.fullmatch(name)
     assert match is not None  # the name was checked before
     for key, value in (("entry_id", record.entry_id), ("hardware", record.hardware),
                        ("scenario", record.scenario)):
         path_value = match.group({"entry_id": "entry"}.get(key, key))
         if value != path_value:
             return None, f"{key} is {value!r} but the path says {path_value!r}"
+    canonical = f"{record.entry_id}/{MEASUREMENTS_DIRNAME}/{record.board}.json"
+    if name != canonical:
+        return None, f"record belongs at {canonical}"
     if not (submissions_dir / record.entry_id / SUBMISSION_FILENAME).is_file():
         return None, f"no submission '{record.entry_id}' in {submissions_dir}"
     return record, ""
@@ -253,6 +258,7 @@ def _check_record(name: str, data: bytes, submissions_dir: Path) -> tuple[Measur
 def _read_members(archive: Path, result: ImportResult) -> dict[str, bytes]:
     """Every acceptable member's bytes; refusals go to ``result``."""
     contents: dict[str, bytes] = {}
+    total_bytes = 0
     try:
         tar = tarfile.open(archive, mode="r:gz")
     except (OSError, tarfile.TarError, EOFError) as exc:
@@ -274,6 +280,11 @@ def _read_members(archive: Path, result: ImportResult) -> dict[str, bytes]:
                 if problem:
                     result.refused.append((name, problem))
                     continue
+                total_bytes += member.size
+                if total_bytes > MAX_TOTAL_BYTES:
+                    result.refused.append((name, f"the members add up to more than "
+                                                 f"{MAX_TOTAL_BYTES // 2**20} MiB"))
+                    break
                 handle = tar.extractfile(member)
                 assert handle is not None  # regular file
                 contents[name] = handle.read(MAX_MEMBER_BYTES + 1)

@@ -187,6 +187,9 @@ CASES = {
                                   record_bytes("zzz.unknown"))], None, "no submission 'zzz.unknown'"),
     "too_big": (lambda e: [(f"{e[1]}/measurements/{SYNTHETIC_HARDWARE}--offline.json",
                             b" " * (MAX_MEMBER_BYTES + 1))], None, "byte limit"),
+    # `$` in a regex also matches before a final newline: the name must match whole.
+    "trailing_newline": (lambda e: [(f"{e[1]}/measurements/{SYNTHETIC_HARDWARE}--offline.json\n",
+                                     record_bytes(e[1]))], None, "not a record path"),
 }
 
 
@@ -204,6 +207,17 @@ def test_bad_members_are_refused_and_nothing_is_written(case, fresh, entries, tm
         result.refused
     assert all(member != good(entries[0])[0] for member, _ in result.refused)
     assert not (tmp_path / "x").exists() and not (tmp_path / "evil.json").exists()
+
+
+def test_members_adding_up_past_the_total_cap_are_refused(fresh, entries, tmp_path, monkeypatch):
+    import leaderboard.records_archive as archive_module
+
+    monkeypatch.setattr(archive_module, "MAX_TOTAL_BYTES", 3_000)
+    members = [good(entry) for entry in entries[:4]]
+    assert sum(len(data) for _, data in members) > 3_000
+    result = import_records(build_archive(tmp_path / "big.tar.gz", members), fresh)
+    assert not result.written
+    assert any("add up to more than" in why for _, why in result.refused)
 
 
 def test_digest_mismatch_is_refused(fresh, entries, tmp_path):
