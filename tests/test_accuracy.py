@@ -362,6 +362,18 @@ def test_accuracy_joins_an_existing_energy_record(digits, tmp_path):
     assert record.accuracy.verdict == "subset"
 
 
+def test_a_broken_record_is_refused_before_the_evaluation(digits, tmp_path, monkeypatch):
+    tree = digits.tree(tmp_path, 50.0)
+    target = tree / ENTRY / "measurements" / "cpu-test--offline.json"
+    target.parent.mkdir(parents=True)
+    target.write_text('{"entry_id": "x"}', encoding="utf-8")
+    monkeypatch.setattr(acc, "evaluate", lambda *a, **k: pytest.fail("evaluated before reading"))
+    with pytest.raises(ValueError, match="invalid measurement record"):
+        acc.validate_accuracy(digits.submission(50.0), tree, digits.images, per_class=2,
+                              device="cpu", workers=WORKERS, weights_file=digits.weights,
+                              hardware="cpu-test")
+
+
 def test_a_subset_check_keeps_a_full_set_verdict(digits, tmp_path):
     tree = digits.tree(tmp_path, 50.0)
     assert _run_cli(_cli_args(digits, tree, "--imagenet", str(digits.images))).exception is not None

@@ -686,6 +686,11 @@ def validate_accuracy(
     if weights_file is not None and weights_dir is not None:
         raise UsageError("give --weights FILE or --weights-dir DIR, not both")
     dataset = load_dataset(imagenet_root, labels_file)  # before weights: fail fast on a bad path
+    device_label, default_hardware = _device_hardware(device)
+    hardware = hardware or default_hardware
+    target = record_path(submissions_dir, submission.id, hardware, scenario)
+    # Read (and validate) the record this joins before the long evaluation, not after it.
+    existing = read_record(target) if target.is_file() else None
     samples = list(dataset.samples) if per_class is None else per_class_subset(dataset.samples, per_class)
     full_set = per_class is None and (expected_images is None or len(dataset.samples) == expected_images)
     weights = find_weights(submission, weights_file=weights_file, weights_dir=weights_dir,
@@ -706,10 +711,6 @@ def validate_accuracy(
         message += (f" ({len(dataset.samples)} images in {imagenet_root}, expected "
                     f"{expected_images})")
 
-    device_label, default_hardware = _device_hardware(device)
-    hardware = hardware or default_hardware
-    target = record_path(submissions_dir, submission.id, hardware, scenario)
-    existing = read_record(target) if target.is_file() else None
     if (existing is not None and existing.accuracy is not None and result.verdict == "subset"
             and existing.accuracy.verdict in ("verified", "rejected")):
         # A quick subset check must not wipe out a full-set verdict the site shows.
