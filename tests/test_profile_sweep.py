@@ -400,6 +400,23 @@ def test_workload_channels_last_and_tf32_rules():
         Workload(model, (3, 32, 32), 2, "cpu", "tf32")
 
 
+def test_tf32_switches_follow_the_workload_that_runs():
+    # Two CUDA workloads alive at once: each run sets the process-wide switches for itself.
+    model = timm.create_model("test_resnet")
+    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    fp32 = Workload(model, (3, 32, 32), 1, "cpu", "fp32")
+    tf32 = Workload(model, (3, 32, 32), 1, "cpu", "fp32")
+    for work, precision in ((fp32, "fp32"), (tf32, "tf32")):
+        work._device_type, work.precision = "cuda", precision  # no GPU here: only the switches
+    try:
+        tf32._set_tf32()
+        assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+        fp32._set_tf32()
+        assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
 def test_sweep_variants_move_one_switch_at_a_time():
     variants = sweep_variants()
     assert len(variants) == 11 and variants[0].is_headline

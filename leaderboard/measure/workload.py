@@ -259,11 +259,6 @@ class Workload:
         self._autocast_dtype = _autocast_dtype(self._device_type, precision)
         if precision == "tf32" and self._device_type != "cuda":
             raise WorkloadError(f"tf32 is a CUDA tensor-core mode; not available on {self._device_type}")
-        if self._device_type == "cuda":
-            # Plain fp32 on CUDA would silently use TF32 convolutions (cuDNN's default); set
-            # TF32 explicitly so the recorded precision is the one that ran.
-            torch.backends.cudnn.allow_tf32 = precision == "tf32"
-            torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
         memory_format = torch.channels_last if channels_last else torch.contiguous_format
         model = model.eval().to(memory_format=memory_format)
         self.model = torch.compile(model) if compiled else model
@@ -278,10 +273,25 @@ class Workload:
             return contextlib.nullcontext()
         return torch.autocast(self._device_type, dtype=self._autocast_dtype)
 
+    def _set_tf32(self) -> None:
+        """Set the process-wide TF32 switches for this workload, at run time.
+
+        Plain fp32 on CUDA would silently use TF32 convolutions (cuDNN's default): set them
+        explicitly so the recorded precision is the one that ran. At run time, not at build
+        time, so two workloads of different precision can coexist.
+        """
+        if self._device_type == "cuda":
+            import torch
+
+            tf32 = self.precision == "tf32"
+            torch.backends.cudnn.allow_tf32 = tf32
+            torch.backends.cuda.matmul.allow_tf32 = tf32
+
     def run_batch(self) -> None:
         """Run one forward pass; returns without waiting for the device."""
         import torch
 
+        self._set_tf32()
         with torch.inference_mode(), self._autocast():
             self.model(self.inputs)
 
