@@ -540,6 +540,15 @@ def test_hub_reference_is_served_from_the_offline_cache(digits, tmp_path):
     with pytest.raises(wt.WeightsRefused, match="the cached file was changed"):
         wt.fetch_weights(submission, tmp_path / "cache", hub_cache_dir=tmp_path / "hf",
                          local_files_only=True)
+    # A snapshot that resolves to a file not named by its content address is not trusted.
+    snapshot = next((tmp_path / "hf").glob("models--*/snapshots/*/model.safetensors"))
+    stray = blob.with_name("model.safetensors")
+    shutil.copy(digits.weights, stray)
+    snapshot.unlink()
+    snapshot.symlink_to(os.path.relpath(stray, snapshot.parent))
+    with pytest.raises(wt.WeightsRefused, match="not a Hub cache blob named by its sha256"):
+        wt.fetch_weights(submission, tmp_path / "cache", hub_cache_dir=tmp_path / "hf",
+                         local_files_only=True)
     other = Submission.model_validate({**data, "model": {**data["model"], "weights": {
         "hf_hub": {"repo": "timm/other", "revision": revision}}}})
     with pytest.raises(wt.WeightsUnavailable, match="not in the local Hugging Face cache"):

@@ -253,6 +253,11 @@ def verify_hub_blob(path: Path) -> str:
     if re.fullmatch(r"[0-9a-f]{40}", name) and name != git_blob_sha1(blob):
         raise WeightsRefused(f"{path}: refused before loading: its content does not match the git "
                              f"blob id {name} it is cached under. Delete {blob} and fetch again")
+    if not re.fullmatch(r"[0-9a-f]{64}|[0-9a-f]{40}", name):
+        # Not a content address: nothing to check the bytes against, so nothing to trust.
+        raise WeightsRefused(f"{path}: refused before loading: it resolves to {blob}, which is not "
+                             "a Hub cache blob named by its sha256 or git blob id. Delete it and "
+                             "fetch again")
     return sha256
 
 
