@@ -2,12 +2,25 @@
 
 Submissions are untrusted input. Beyond ``yaml.safe_load`` we refuse what makes a file
 ambiguous or hard to review: duplicate keys (PyYAML silently keeps the last), anchors and
-aliases (hidden sharing, "billion laughs"), non-standard tags, multi-document streams and
-oversized files. Every refusal carries a line and column.
+aliases (hidden sharing, "billion laughs"), non-standard tags, multi-document streams,
+oversized files and files that are not regular files. Every refusal carries a line and column.
+
+PyYAML resolves plain scalars by YAML 1.1 rules, which other tools (YAML 1.2, JSON Schema
+editors) read differently: ``1:20`` is 80, ``0x50`` is 80, ``010`` is 8, ``on`` is true,
+``2024-01-01`` is a date. Those forms are refused with a fix ("write the plain number" or
+"quote the text"), and so are the non-finite numbers ``.inf`` and ``.nan``: a file means the
+same thing to every reader or it is refused.
+
+An alias is refused *before* anything expands it: the composer replaces it by an empty
+scalar, so a 500-byte "billion laughs" file costs what its text costs, not what it expands to.
 """
 
 from __future__ import annotations
 
+import math
+import os
+import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +29,9 @@ import yaml
 from leaderboard.errors import Problem
 
 MAX_FILE_BYTES = 64 * 1024
+# An alias bomb or a file of 20,000 duplicate keys says the same thing 20,000 times: report
+# the first ones of each kind and count the rest.
+MAX_PROBLEMS_PER_KIND = 10
 
 # Tags the core schema resolves implicitly; anything else (``!!python/object``, ``!foo``)
 # is refused.
@@ -48,22 +64,47 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
             yaml.parser.Parser.__init__(self)
 
 
-class _DuplicateKeyCheck:
-    """Constructor mixin: report duplicate mapping keys instead of keeping the last."""
+# The plain scalars YAML 1.1 and YAML 1.2 (core schema) read the same way.
+_PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_PLAIN_FLOAT = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?")
+_PLAIN_BOOL = frozenset({"true", "True", "TRUE", "false", "False", "FALSE"})
+
+
+class _ProblemLog:
+    """Where a loader collects its problems, at most :data:`MAX_PROBLEMS_PER_KIND` of a kind."""
 
     file: str
     problems: list[Problem]
+    _kind_counts: dict[str, int]
+
+    def _report(self, kind: str, mark: yaml.Mark | None, message: str, fix: str) -> None:
+        count = self._kind_counts.get(kind, 0) + 1
+        self._kind_counts[kind] = count
+        if count <= MAX_PROBLEMS_PER_KIND:
+            self.problems.append(Problem(self.file, _where(mark), message, fix))
+
+    def _summarise_overflow(self) -> None:
+        for kind, count in self._kind_counts.items():
+            if count > MAX_PROBLEMS_PER_KIND:
+                self.problems.append(Problem(
+                    self.file, "", f"{count - MAX_PROBLEMS_PER_KIND:,} more problem(s) of the "
+                    f"kind '{kind}' not listed", "fix the ones listed and check again"))
+
+
+class _DuplicateKeyCheck(_ProblemLog):
+    """Constructor mixin: report duplicate mapping keys and YAML 1.1-only scalars."""
 
     def construct_mapping(self, node, deep=False):  # noqa: ANN001 - PyYAML's signature
         seen: dict[Any, yaml.Node] = {}
+        merges = [k for k, _ in node.value if k.tag == "tag:yaml.org,2002:merge"]
+        for key_node in merges:
+            # Merge keys hide keys (and duplicates) from review, like aliases.
+            self._report("merge key", key_node.start_mark, "merge key '<<' is not allowed",
+                         "write the keys out in full")
+        if merges:
+            # Dropped, so PyYAML's own merge handling never sees them (nor what they point at).
+            node.value = [(k, v) for k, v in node.value if k.tag != "tag:yaml.org,2002:merge"]
         for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                # Merge keys hide keys (and duplicates) from review, like aliases.
-                self.problems.append(
-                    Problem(self.file, _where(key_node.start_mark), "merge key '<<' is not allowed",
-                            "write the keys out in full")
-                )
-                continue
             key = self.construct_object(key_node, deep=True)
             try:
                 hash(key)
@@ -75,17 +116,89 @@ class _DuplicateKeyCheck:
                 continue
             if key in seen:
                 first = seen[key].start_mark
-                self.problems.append(
-                    Problem(
-                        self.file,
-                        _where(key_node.start_mark),
-                        f"duplicate key '{key}' (first defined at line {first.line + 1})",
-                        "keep one of the two; YAML would silently use the last",
-                    )
-                )
+                self._report("duplicate key", key_node.start_mark,
+                             f"duplicate key '{key}' (first defined at line {first.line + 1})",
+                             "keep one of the two; YAML would silently use the last")
             else:
                 seen[key] = key_node
         return super().construct_mapping(node, deep=deep)
+
+    # Each scalar constructor below returns the text itself for a refused form, so the schema
+    # check sees a value it would refuse too, never a silently converted number.
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:  # noqa: D102 - PyYAML hook
+        text = str(node.value)
+        if not _PLAIN_INT.fullmatch(text):
+            self._report("YAML 1.1 number", node.start_mark,
+                         f"'{_short(text)}' is a YAML 1.1 number form (hex, octal, base 60, "
+                         "'_' or a leading zero) that other YAML readers read differently",
+                         f"write the plain decimal number ({_decimal(text)}), or quote the "
+                         "value if it is text")
+            return text
+        return int(text)
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> Any:  # noqa: D102 - PyYAML hook
+        text = str(node.value)
+        if text.lower().lstrip("+-") in (".inf", ".nan"):
+            self._report("non-finite number", node.start_mark,
+                         f"'{text}' is not a finite number",
+                         "write a finite number; leave the field out when it is unknown")
+            return text
+        if not _PLAIN_FLOAT.fullmatch(text):
+            self._report("YAML 1.1 number", node.start_mark,
+                         f"'{_short(text)}' is a YAML 1.1 number form (base 60 or '_') that "
+                         "other YAML readers read differently",
+                         f"write the plain decimal number ({_decimal(text)}), or quote the "
+                         "value if it is text")
+            return text
+        value = float(text)
+        if not math.isfinite(value):  # 1.0e+400 overflows to inf
+            self._report("non-finite number", node.start_mark,
+                         f"'{_short(text)}' is too large for a number",
+                         "write a finite number in the field's unit")
+            return text
+        return value
+
+    def construct_yaml_bool(self, node: yaml.ScalarNode) -> Any:  # noqa: D102 - PyYAML hook
+        text = str(node.value)
+        if text not in _PLAIN_BOOL:
+            self._report("YAML 1.1 boolean", node.start_mark,
+                         f"'{text}' is a YAML 1.1 boolean that other YAML readers read as text",
+                         f"write true or false, or quote it (\"{text}\") if it is text")
+            return text
+        return text.lower() == "true"
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:  # noqa: D102 - PyYAML hook
+        text = str(node.value)
+        self._report("YAML 1.1 date", node.start_mark,
+                     f"'{text}' reads as a YAML 1.1 date, not as text",
+                     f"quote it (\"{text}\")")
+        return text
+
+
+def _short(text: str, limit: int = 80) -> str:
+    # Echo a value, but not a 60 KiB one.
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _decimal(text: str) -> str:
+    """What PyYAML's YAML 1.1 reading of ``text`` is, as a plain decimal (for the fix)."""
+    if len(text) > 40:  # a huge base-60 or hex number is no example worth printing
+        return "e.g. 80 or 80.5"
+    try:
+        # Safe: ``text`` is one plain scalar the resolver already read as a number.
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return "e.g. 80 or 80.5"
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        return "e.g. 80 or 80.5"
+    return f"here {value!r}"
+
+
+def _register_scalar_checks(loader: type) -> None:
+    for tag, name in (("int", "construct_yaml_int"), ("float", "construct_yaml_float"),
+                      ("bool", "construct_yaml_bool"), ("timestamp", "construct_yaml_timestamp")):
+        loader.add_constructor(f"tag:yaml.org,2002:{tag}", getattr(_DuplicateKeyCheck, name))
 
 
 class _StrictLoader(_DuplicateKeyCheck, yaml.composer.Composer, _Parser,
@@ -103,40 +216,27 @@ class _StrictLoader(_DuplicateKeyCheck, yaml.composer.Composer, _Parser,
         yaml.resolver.Resolver.__init__(self)
         self.file = file
         self.problems: list[Problem] = []
+        self._kind_counts = {}
 
     def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            self.problems.append(
-                Problem(
-                    self.file,
-                    _where(event.start_mark),
-                    f"alias '*{event.anchor}' is not allowed",
-                    "write the value out in full; anchors and aliases are refused",
-                )
-            )
-        else:
-            event = self.peek_event()
-            anchor = getattr(event, "anchor", None)
-            if anchor is not None:
-                self.problems.append(
-                    Problem(
-                        self.file,
-                        _where(event.start_mark),
-                        f"anchor '&{anchor}' is not allowed",
-                        "remove the anchor and write values out in full",
-                    )
-                )
-            tag = getattr(event, "tag", None)
-            if tag not in (None, "!") and self.resolve_tag(tag) not in _SAFE_TAGS:
-                self.problems.append(
-                    Problem(
-                        self.file,
-                        _where(event.start_mark),
-                        f"tag '{tag}' is not allowed",
-                        "remove the tag; plain YAML scalars, lists and mappings only",
-                    )
-                )
+            event = self.get_event()
+            self._report("alias", event.start_mark, f"alias '*{_short(event.anchor)}' is not allowed",
+                         "write the value out in full; anchors and aliases are refused")
+            # Never resolved: the anchored node is not shared, so nothing downstream (the
+            # constructor, the key-line walk) can expand an alias bomb.
+            return yaml.ScalarNode("tag:yaml.org,2002:null", "", event.start_mark, event.end_mark)
+        event = self.peek_event()
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            self._report("anchor", event.start_mark, f"anchor '&{_short(anchor)}' is not allowed",
+                         "remove the anchor and write values out in full")
+            # Forget the anchor: PyYAML would otherwise refuse a reused name as a syntax error.
+            event.anchor = None
+        tag = getattr(event, "tag", None)
+        if tag not in (None, "!") and self.resolve_tag(tag) not in _SAFE_TAGS:
+            self._report("tag", event.start_mark, f"tag '{_short(tag)}' is not allowed",
+                         "remove the tag; plain YAML scalars, lists and mappings only")
         return super().compose_node(parent, index)
 
     def resolve_tag(self, tag: str) -> str:
@@ -152,6 +252,7 @@ def _construct_refused(loader: _StrictLoader, tag_suffix: str, node: yaml.Node) 
 
 _StrictLoader.add_multi_constructor("", _construct_refused)
 _StrictLoader.add_multi_constructor("!", _construct_refused)
+_register_scalar_checks(_StrictLoader)
 
 
 class _FastLoader(_DuplicateKeyCheck, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
@@ -166,7 +267,10 @@ class _FastLoader(_DuplicateKeyCheck, getattr(yaml, "CSafeLoader", yaml.SafeLoad
         super().__init__(stream)
         self.file = file
         self.problems: list[Problem] = []
+        self._kind_counts = {}
 
+
+_register_scalar_checks(_FastLoader)
 
 _NEEDS_STRICT_COMPOSER = frozenset("&*!%")
 
@@ -187,26 +291,58 @@ def load_yaml_file(path: Path, display: str | None = None) -> tuple[Any, list[Pr
         the 1-based line of each mapping key by its path, so schema errors can name a line.
     """
     file = display or str(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        return None, [Problem(file, "", f"cannot read file: {exc.strerror}", "check the path")], {}
-    if size > MAX_FILE_BYTES:
-        return None, [
-            Problem(
-                file,
-                "",
-                f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit",
-                "a submission is a short YAML file; remove embedded data",
-            )
-        ], {}
-    raw = path.read_bytes()
+    raw, problem = read_limited(path, file, MAX_FILE_BYTES,
+                                "a submission is a short YAML file; remove embedded data")
+    if problem is not None:
+        return None, [problem], {}
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, [Problem(file, f"byte {exc.start}", "file is not valid UTF-8",
                               "save the file as UTF-8")], {}
     return load_yaml_text(text, file)
+
+
+def read_limited(path: Path, file: str, max_bytes: int, fix: str) -> tuple[bytes, Problem | None]:
+    """The bytes of a regular file of at most ``max_bytes``, or the problem that stops reading.
+
+    The size is checked on the open file, and at most ``max_bytes + 1`` bytes are read: a
+    symbolic link to ``/dev/zero`` or a FIFO reports a size of 0, and must be refused, not read
+    forever (or, for a FIFO, waited on: the file is opened non-blocking).
+
+    Args:
+        path: The file (a symbolic link is followed).
+        file: How to name it in the problem.
+        max_bytes: The size limit.
+        fix: What to tell a user whose file is too large.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        return b"", Problem(file, "", f"cannot read file: {exc.strerror}", "check the path")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return b"", Problem(file, "", "is not a regular file (a device, FIFO, socket or "
+                                "folder, perhaps through a symbolic link)",
+                                "replace it with a regular file")
+        if info.st_size > max_bytes:
+            return b"", Problem(file, "", f"file is {info.st_size:,} bytes, over the "
+                                f"{max_bytes:,}-byte limit", fix)
+        chunks, size = [], 0
+        while size <= max_bytes:
+            chunk = os.read(fd, max_bytes + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > max_bytes:  # grew while we read it
+            return b"", Problem(file, "", f"file is over the {max_bytes:,}-byte limit", fix)
+        return b"".join(chunks), None
+    except OSError as exc:
+        return b"", Problem(file, "", f"cannot read file: {exc.strerror}", "check the path")
+    finally:
+        os.close(fd)
 
 
 def load_yaml_text(text: str, file: str) -> tuple[Any, list[Problem], Lines]:
@@ -225,14 +361,14 @@ def load_yaml_text(text: str, file: str) -> tuple[Any, list[Problem], Lines]:
                 Problem(file, _where(exc.problem_mark), "more than one YAML document in the file",
                         "remove the '---' separator and keep one document")
             ], {}
-        return None, loader.problems + [_syntax_problem(file, exc)], {}
+        return None, _listed(loader) + [_syntax_problem(file, exc)], {}
     except yaml.YAMLError as exc:
-        return None, loader.problems + [_syntax_problem(file, exc)], {}
+        return None, _listed(loader) + [_syntax_problem(file, exc)], {}
     except RecursionError:
         return None, [_too_deep(file)], {}
     finally:
         loader.dispose()
-    problems = list(loader.problems)
+    problems = _listed(loader)
     if data is None:
         problems.append(Problem(file, "", "file is empty",
                                 "write a YAML mapping; see `leaderboard schema`"))
@@ -250,6 +386,11 @@ def load_yaml_text(text: str, file: str) -> tuple[Any, list[Problem], Lines]:
     # Structural problems (duplicate keys, anchors, tags) still leave a usable mapping: return it
     # so the schema check can report its problems in the same run.
     return (data if isinstance(data, dict) else None), problems, lines
+
+
+def _listed(loader: _ProblemLog) -> list[Problem]:
+    loader._summarise_overflow()
+    return list(loader.problems)
 
 
 def _collect_key_lines(node: yaml.Node, path: tuple[str, ...], out: Lines) -> None:

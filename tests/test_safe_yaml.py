@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from leaderboard.errors import Problem
@@ -236,3 +238,100 @@ def test_all_problems_of_one_file_are_reported_together():
         ("line 3, column 1", "duplicate key 'b' (first defined at line 2)"),
         ("line 4, column 4", "tag '!foo' is not allowed"),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 13: alias bombs, YAML 1.1 scalars, non-finite numbers, files that are not files
+
+
+def _alias_bomb(levels: int = 10, width: int = 9) -> str:
+    lines = [f"a0: &a0 [{', '.join(['x'] * width)}]"]
+    for level in range(1, levels):
+        lines.append(f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * width)}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_alias_bomb_is_refused_without_expanding_it():
+    text = _alias_bomb()  # ~520 bytes that expand to 9**10 (3.5 billion) strings
+    assert len(text) < 600
+    data, problems, lines = load_yaml_text(text, FILE)
+    # Nothing was expanded: every alias became one empty value, so the key-line walk saw
+    # 10 keys and 9 items per list, not billions.
+    assert len(lines) == 10 + 10 * 9
+    assert data["a1"] == [None] * 9
+    messages = [p.message for p in problems]
+    assert "alias '*a0' is not allowed" in messages
+    assert "anchor '&a9' is not allowed" in messages
+
+
+def test_repeated_problems_are_capped_and_counted():
+    text = "a: &x 1\nb: [" + ", ".join(["*x"] * 500) + "]\n"
+    problems = refused(text)
+    aliases = [p for p in problems if p.message.startswith("alias")]
+    assert len(aliases) == 10
+    assert problems[-1].message == "490 more problem(s) of the kind 'alias' not listed"
+
+
+@pytest.mark.parametrize(
+    "value, reading",
+    [("1:20", "here 80"), ("0x50", "here 80"), ("0xe0", "here 224"), ("010", "here 8"),
+     ("0b101", "here 5"), ("1_000", "here 1000"), ("1:20.5", "here 80.5")],
+)
+@pytest.mark.parametrize("prefix", ["", 'note: "&"\n'], ids=["fast-path", "strict-path"])
+def test_yaml_1_1_number_forms_are_refused_with_the_plain_number(prefix, value, reading):
+    offset = prefix.count("\n")
+    data, problems, _ = load_yaml_text(f"{prefix}top1: {value}\n", FILE)
+    problem = only(problems)
+    assert problem.location == f"line {offset + 1}, column 7"
+    assert problem.message.startswith(f"'{value}' is a YAML 1.1 number form")
+    assert problem.fix == (f"write the plain decimal number ({reading}), or quote the value if it "
+                           "is text")
+    assert data["top1"] == value  # the text, never a silently converted number
+
+
+@pytest.mark.parametrize("value", ["on", "off", "yes", "No", "OFF"])
+def test_yaml_1_1_booleans_are_refused(value):
+    data, problems, _ = load_yaml_text(f"flag: {value}\n", FILE)
+    problem = only(problems)
+    assert problem.message == f"'{value}' is a YAML 1.1 boolean that other YAML readers read as text"
+    assert problem.fix == f'write true or false, or quote it ("{value}") if it is text'
+    assert data["flag"] == value
+
+
+@pytest.mark.parametrize("value", ["2024-01-01", "2024-01-01 10:00:00"])
+def test_dates_are_refused_as_text_to_quote(value):
+    problem = only(refused(f"when: {value}\n"))
+    assert problem.message == f"'{value}' reads as a YAML 1.1 date, not as text"
+    assert problem.fix == f'quote it ("{value}")'
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".NaN", "1.0e+400"])
+def test_non_finite_numbers_are_refused(value):
+    problem = only(refused(f"params_m: {value}\n"))
+    assert problem.location == "line 1, column 11"
+    assert "finite number" in problem.fix
+
+
+def test_plain_numbers_booleans_and_quoted_forms_still_load():
+    data, problems, _ = load_yaml_text(
+        'a: 80\nb: -1.5\nc: 1.5e+3\nd: true\ne: FALSE\nf: "0x50"\ng: "on"\nh: "2024-01-01"\n'
+        "i: 0\nj: .5\nk: ~\n", FILE)
+    assert problems == []
+    assert data == {"a": 80, "b": -1.5, "c": 1500.0, "d": True, "e": False, "f": "0x50",
+                    "g": "on", "h": "2024-01-01", "i": 0, "j": 0.5, "k": None}
+
+
+def test_symlink_to_dev_zero_is_refused_without_reading_it(tmp_path):
+    link = tmp_path / "submission.yaml"
+    link.symlink_to("/dev/zero")
+    data, problems, _ = load_yaml_file(link)
+    assert data is None
+    assert only(problems).message.startswith("is not a regular file")
+
+
+def test_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "submission.yaml"
+    os.mkfifo(fifo)
+    data, problems, _ = load_yaml_file(fifo)
+    assert data is None
+    assert only(problems).message.startswith("is not a regular file")
