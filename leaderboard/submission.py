@@ -23,12 +23,17 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9_]*(\.[a-z0-9][a-z0-9_]*)?(-[1-9][0-9]{1,3})?$"
 REVISION_PATTERN = r"^[0-9a-f]{40}$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 HF_REPO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$"
+# Each path part starts with a letter, digit or '_', so none is '.', '..' or empty: the file
+# stays inside the repo snapshot.
+HUB_FILENAME_PATTERN = (r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*"
+                        r"\.(safetensors|bin|pth|pt)$")
 GITHUB_HANDLE_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$"
 
 
 class _Strict(BaseModel):
-    # strict: no "80" for 80, no 1 for true; extra=forbid: a typo is an error, not a no-op.
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    # strict: no "80" for 80, no 1 for true; extra=forbid: a typo is an error, not a no-op;
+    # allow_inf_nan=False: an infinite parameter count breaks every chart and sum downstream.
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class HfHubWeights(_Strict):
@@ -46,8 +51,9 @@ class HfHubWeights(_Strict):
     filename: Annotated[
         str,
         Field(
-            pattern=r"^[A-Za-z0-9_./-]+\.(safetensors|bin|pth|pt)$",
-            description="File inside the repo; `.safetensors` preferred.",
+            pattern=HUB_FILENAME_PATTERN,
+            description="File inside the repo; `.safetensors` preferred. A relative path whose "
+            "parts start with a letter, digit or '_' (no '..', no leading '/').",
         ),
     ] = "model.safetensors"
 
@@ -227,10 +233,24 @@ def _problem_from_error(file: str, lines: Lines, error: dict[str, Any]) -> Probl
     if kind == "missing":
         return Problem(file, where, "required field is missing",
                        f"add '{loc[-1]}:'; see `leaderboard schema` for its type")
-    if kind in {"int_type", "float_type", "int_from_float"}:
+    if kind in {"int_type", "float_type", "int_from_float", "int_parsing", "float_parsing"}:
         want = "an integer" if kind.startswith("int") else "a number"
-        fix = "write the number without quotes" if isinstance(value, str) else f"use {want}"
+        if isinstance(value, str) and _PLAIN_DECIMAL.fullmatch(value.strip()):
+            fix = "write the number without quotes"
+        elif isinstance(value, str):
+            fix = ("write it as a plain decimal number, e.g. 224 or 80.5 (no hex, octal, "
+                   "exponent or base-60 forms)")
+        else:
+            fix = f"use {want}"
         return Problem(file, where, f"expected {want}, got {_describe(value)}", fix)
+    if kind == "finite_number":
+        return Problem(file, where, f"{_describe(value)} is not a finite number",
+                       "write a finite number; leave the field out when it is unknown")
+    if (kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool)
+            and loc):
+        # An unquoted all-digit revision or digest reads as a number; quoting keeps it text.
+        return Problem(file, where, f"expected text, got the number {_describe(value)}",
+                       f'quote it: {loc[-1]}: "{value}"')
     if kind in {"string_type", "bool_type", "dict_type", "model_type", "list_type"}:
         want = {"string_type": "text", "bool_type": "true or false", "dict_type": "a mapping",
                 "model_type": "a mapping", "list_type": "a list"}[kind]
@@ -253,6 +273,17 @@ def _problem_from_error(file: str, lines: Lines, error: dict[str, Any]) -> Probl
     return Problem(file, where, error["msg"], "see `leaderboard schema`")
 
 
+_PLAIN_DECIMAL = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+# pydantic error kinds about a value (not a missing or unknown key): the loader may already
+# have refused that value (a YAML 1.1 form), and one message per mistake is enough.
+_VALUE_ERROR_KINDS = frozenset({
+    "int_type", "float_type", "int_from_float", "string_type", "bool_type", "finite_number",
+    "string_pattern_mismatch", "literal_error", "greater_than", "greater_than_equal",
+    "less_than", "less_than_equal", "int_parsing", "float_parsing",
+})
+_LINE_RE = re.compile(r"^line (\d+),")
+
+
 def _pattern_fix(loc: tuple[Any, ...], pattern: str) -> str:
     name = str(loc[-1]) if loc else ""
     fixes = {
@@ -263,7 +294,8 @@ def _pattern_fix(loc: tuple[Any, ...], pattern: str) -> str:
         "github": "write the GitHub handle without '@'",
         "url": "use a full https:// URL",
         "paper": "use a full https:// URL",
-        "filename": "name a .safetensors (preferred), .bin, .pth or .pt file",
+        "filename": "name a .safetensors (preferred), .bin, .pth or .pt file inside the repo, "
+                    "as a relative path without '..'",
         "family": "use lowercase letters, digits and underscores",
     }
     return fixes.get(name, f"match the pattern {pattern}")
@@ -298,10 +330,14 @@ def check_submission_file(
                     f"unsupported schema_version {version!r}",
                     f"this version of the leaderboard reads schema_version {SCHEMA_VERSION}")
         ]
+    refused_lines = {int(m.group(1)) for p in problems if (m := _LINE_RE.match(p.location))}
     try:
         submission = Submission.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_problem_from_error(file, lines, e) for e in exc.errors())
+        problems.extend(
+            _problem_from_error(file, lines, e) for e in exc.errors()
+            if not (e["type"] in _VALUE_ERROR_KINDS and _field_line(lines, e["loc"]) in refused_lines)
+        )
         submission = None
     # A schema problem inside the weights block (a misspelt 'revison') is the one to fix; an
     # "unpinned" message on top of it would only repeat it.
@@ -326,17 +362,17 @@ def _semantic_problems(
         return ".".join(loc) + (f" (line {line})" if line else "")
 
     entry_id = data.get("id")
+    # absolute(): `leaderboard check submission.yaml` run inside the entry's folder has a
+    # relative path whose parent is '' (no symlinks resolved: the folder as the user sees it).
+    folder = path.absolute().parent.name
     if isinstance(entry_id, str):
-        if path.name == SUBMISSION_FILENAME and path.parent.name != entry_id:
+        if path.name == SUBMISSION_FILENAME and folder != entry_id:
             yield Problem(file, at("id"), f"id '{entry_id}' does not match its folder "
-                          f"'{path.parent.name}'",
+                          f"'{folder}'",
                           f"move the file to submissions/{entry_id}/{SUBMISSION_FILENAME} "
                           "or change the id")
-    elif path.name != SUBMISSION_FILENAME:
-        pass
     if path.name != SUBMISSION_FILENAME:
-        yield Problem(file, "", f"a submission file must be named {SUBMISSION_FILENAME}",
-                      f"rename it to submissions/<id>/{SUBMISSION_FILENAME}")
+        yield misnamed_problem(file, path.name)
 
     model = data.get("model") if isinstance(data.get("model"), dict) else {}
     architecture = model.get("architecture")
@@ -355,7 +391,14 @@ def _semantic_problems(
                               f"architecture '{architecture}'",
                               f"name the entry {architecture}.<tag>")
     if isinstance(entry_id, str) and re.match(ID_PATTERN, entry_id) and "-" in entry_id:
-        size = int(entry_id.rsplit("-", 1)[1])
+        tag, size_text = entry_id.rsplit("-", 1)
+        size = int(size_text)
+        default_size = _default_img_size(tag) if known_architectures is not None else None
+        if default_size == size:
+            yield Problem(file, at("id"), f"id '{entry_id}' ends in -{size}, the default size of "
+                          f"'{tag}': it names the same model as the entry '{tag}'",
+                          f"drop the suffix (id: {tag}, folder submissions/{tag}/); a -<img_size> "
+                          "suffix marks a resolution other than the default")
         evaluation = data.get("eval") if isinstance(data.get("eval"), dict) else {}
         if evaluation.get("img_size") != size:
             yield Problem(file, at("eval", "img_size") if "eval" in data else at("id"),
@@ -389,6 +432,21 @@ def _pinning_problems(file: str, data: dict[str, Any], model: dict[str, Any],
                       "pin it before this entry is measured", severity="warning")
     else:
         yield Problem(file, loc, what, fix)
+
+
+def misnamed_problem(file: str, name: str) -> Problem:
+    """The problem of a submission file that is not named ``submission.yaml``."""
+    return Problem(file, "", f"'{name}' is misnamed: a submission file must be named "
+                   f"{SUBMISSION_FILENAME}",
+                   f"rename it to submissions/<id>/{SUBMISSION_FILENAME} (`git mv`)")
+
+
+def _default_img_size(tag: str) -> int | None:
+    """The default input size of a pretrained timm tag, from the shipped catalog."""
+    from leaderboard.timm_catalog import load_catalog
+
+    defaults = load_catalog().pretrained.get(tag)
+    return defaults.img_size if defaults is not None else None
 
 
 def _closest(name: str, candidates: frozenset[str]) -> str | None:

@@ -21,6 +21,8 @@ TOP_LEVEL_KEYS = "schema_version, id, model, eval, claims, compute, submitter, i
 
 
 def check(tmp_path, data_or_text, **kwargs):
+    if isinstance(data_or_text, str) and "folder" not in kwargs:
+        kwargs["folder"] = "resnet50.a1_in1k"  # the id of valid_submission_dict()
     path = write_submission(tmp_path, data_or_text, **kwargs)
     submission, problems = check_submission_file(path, known_architectures=ARCHITECTURES)
     assert all(p.file == str(path) for p in problems)
@@ -113,7 +115,7 @@ def test_misspelt_nested_key_lists_the_keys_of_its_block(tmp_path):
         ("eval", "img_size", 224.0, "expected an integer, got 224.0", "use an integer"),
         ("eval", "img_size", True, "expected an integer, got True", "use an integer"),
         ("eval", "img_size", "224", "expected an integer, got '224'", "write the number without quotes"),
-        ("submitter", "name", 42, "expected text, got 42", "write text here; see `leaderboard schema`"),
+        ("submitter", "name", 42, "expected text, got the number 42", 'quote it: name: "42"'),
     ],
     ids=["quoted-float", "bool-for-float", "float-for-int", "bool-for-int", "quoted-int", "int-for-str"],
 )
@@ -333,7 +335,7 @@ def test_wrong_filename(tmp_path):
     problem = only(problems)
     assert submission is None
     assert problem.location == ""
-    assert problem.message == "a submission file must be named submission.yaml"
+    assert problem.message == "'sub.yaml' is misnamed: a submission file must be named submission.yaml"
 
 
 @pytest.mark.parametrize("version", [2, "1", True, 1.0])
@@ -397,3 +399,111 @@ def test_many_problems_are_all_reported_at_once(tmp_path):
         line = path.read_text("utf-8").splitlines()[int(match[2]) - 1]
         assert line.strip().startswith(f"{leaf}:"), (problem.location, line)
         assert problem.format().startswith(f"{path}: {problem.location}: error: ")
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 13: YAML 1.1 forms, non-finite numbers, digits for text, paths, default-size suffixes
+
+
+def _replace_line(text: str, prefix: str, line: str) -> str:
+    lines = text.splitlines()
+    index = next(i for i, old in enumerate(lines) if old.startswith(prefix))
+    lines[index] = line
+    return "\n".join(lines) + "\n"
+
+
+def _valid_text(tmp_path) -> str:
+    return write_submission(tmp_path / "seed", valid_submission_dict()).read_text("utf-8")
+
+
+@pytest.mark.parametrize(
+    "prefix, line, phrase, fix_phrase",
+    [
+        ("  top1:", "  top1: 1:20", "'1:20' is a YAML 1.1 number form", "(here 80)"),
+        ("  top1:", "  top1: 0x50", "'0x50' is a YAML 1.1 number form", "(here 80)"),
+        ("  img_size:", "  img_size: 0xe0", "'0xe0' is a YAML 1.1 number form", "(here 224)"),
+        ("  top1:", "  top1: .inf", "'.inf' is not a finite number", "finite number"),
+    ],
+    ids=["base-60", "hex", "hex-img-size", "inf"],
+)
+def test_yaml_1_1_and_non_finite_numbers_get_one_problem_with_a_fix(tmp_path, prefix, line,
+                                                                     phrase, fix_phrase):
+    text = _replace_line(_valid_text(tmp_path), prefix, line)
+    path, submission, problems = check(tmp_path, text)
+    problem = only(problems)
+    assert submission is None
+    assert problem.location.startswith(f"line {line_of(path, line)}, column ")
+    assert phrase in problem.message
+    assert fix_phrase in problem.fix
+
+
+def test_yaml_1_2_octal_is_not_told_to_drop_quotes(tmp_path):
+    text = _replace_line(_valid_text(tmp_path), "  top1:", "  top1: 0o136")
+    _, _, problems = check(tmp_path, text)
+    problem = only(problems)
+    assert problem.message == "expected a number, got '0o136'"
+    assert problem.fix.startswith("write it as a plain decimal number")
+
+
+def test_all_digit_revision_is_told_to_quote_it(tmp_path):
+    text = _replace_line(_valid_text(tmp_path), "      revision:",
+                         "      revision: 1234567890123456789012345678901234567890")
+    _, _, problems = check(tmp_path, text)
+    problem = only([p for p in problems if p.location.startswith("model.weights.hf_hub.revision")])
+    assert problem.message == "expected text, got the number 1234567890123456789012345678901234567890"
+    assert problem.fix == 'quote it: revision: "1234567890123456789012345678901234567890"'
+
+
+def test_yaml_1_1_boolean_for_text_is_refused(tmp_path):
+    text = _replace_line(_valid_text(tmp_path), "  name:", "  name: no")
+    path, _, problems = check(tmp_path, text)
+    problem = only(problems)
+    assert problem.location.startswith(f"line {line_of(path, '  name: no')}")
+    assert problem.fix == 'write true or false, or quote it ("no") if it is text'
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_non_finite_params_are_refused_by_the_schema_too(value):
+    from pydantic import ValidationError
+
+    from leaderboard.submission import Compute
+
+    with pytest.raises(ValidationError, match="finite number"):
+        Compute(params_m=value, source="timm")
+
+
+@pytest.mark.parametrize("filename", ["../../x.pt", "/etc/x.pt", "a/../b.pt", "./x.pt", "a//b.pt"])
+def test_hub_filename_must_stay_inside_the_repo(tmp_path, filename):
+    data = valid_submission_dict()
+    data["model"]["weights"]["hf_hub"]["filename"] = filename
+    _, _, problems = check(tmp_path, data)
+    problem = only(problems)
+    assert problem.location.startswith("model.weights.hf_hub.filename")
+    assert "without '..'" in problem.fix
+
+
+def test_hub_filename_in_a_subfolder_is_fine(tmp_path):
+    data = valid_submission_dict()
+    data["model"]["weights"]["hf_hub"]["filename"] = "weights/open_clip_model.safetensors"
+    _, submission, problems = check(tmp_path, data)
+    assert problems == [] and submission is not None
+
+
+def test_default_size_suffix_is_refused_as_a_duplicate(tmp_path):
+    data = valid_submission_dict("resnet50.a1_in1k-224")
+    data["eval"] = {"img_size": 224}
+    _, submission, problems = check(tmp_path, data)
+    problem = only(problems)
+    assert submission is None
+    assert problem.message == ("id 'resnet50.a1_in1k-224' ends in -224, the default size of "
+                               "'resnet50.a1_in1k': it names the same model as the entry "
+                               "'resnet50.a1_in1k'")
+    assert problem.fix.startswith("drop the suffix (id: resnet50.a1_in1k,")
+
+
+def test_check_inside_the_entry_folder_knows_the_folder(tmp_path, monkeypatch):
+    path = write_submission(tmp_path, valid_submission_dict())
+    monkeypatch.chdir(path.parent)
+    submission, problems = check_submission_file(path.__class__("submission.yaml"),
+                                                 known_architectures=ARCHITECTURES)
+    assert problems == [] and submission is not None
