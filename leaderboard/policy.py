@@ -7,6 +7,12 @@ delete plus an add); nothing else changes in the same pull request. A pull reque
 nothing under ``submissions/`` is a *code* pull request: the policy has nothing to say about it
 (maintainers review code), and the GPU validation never runs for it.
 
+Two fields of a submission are not the contributor's to set: ``imported_from`` (written by
+``leaderboard import-timm`` only; an imported entry's unpinned weights are a warning, so a forged
+block would turn the missing-pin error into a warning and get the entry measured), and the
+``model.weights`` of an existing entry (its records were measured with those weights).
+:func:`protected_field_problems` compares each changed file with its base version.
+
 The rules are a pure function of the changed paths (:func:`policy_problems`); :func:`git_changes`
 is the small part that asks git. Maintainers relax the rules with flags (records from the
 validator, deletions, code next to submissions); the pull-request check passes none of them for
@@ -26,6 +32,7 @@ from typing import Literal
 
 from leaderboard.errors import LeaderboardError, Problem
 from leaderboard.records import MEASUREMENTS_DIRNAME, read_record, record_path
+from leaderboard.safe_yaml import Lines, load_yaml_file, load_yaml_text
 from leaderboard.submission import SUBMISSION_FILENAME, Submission, check_submission_file
 
 SUBMISSIONS_PREFIX = "submissions/"
@@ -319,6 +326,73 @@ def git_changes(base: str, repo: Path = Path("."), *, committed_only: bool = Fal
 
 
 # ---------------------------------------------------------------------------------------------
+# Fields only maintainers change: imported_from, and the weights of an existing entry
+
+_MAINTAINER_FIX = ("a maintainer regenerates imported entries with `leaderboard import-timm` (which "
+                   "keeps pins) and pins or re-points weights in a maintainer pull request checked "
+                   "with `--allow-rewrite`")
+
+
+def protected_field_problems(name: str, old: dict | None, new: dict, lines: Lines) -> list[Problem]:
+    """Refusals for a submission whose ``imported_from`` or existing weights a pull request changes.
+
+    Args:
+        name: The file, as named in messages.
+        old: The file's mapping at the base (``None`` for a new entry, or when unreadable there).
+        new: The file's mapping in the pull request.
+        lines: Key lines of the new file (:func:`leaderboard.safe_yaml.load_yaml_file`).
+    """
+    def at(*loc: str) -> str:
+        line = lines.get(loc)
+        return ".".join(loc) + (f" (line {line})" if line else "")
+
+    problems = []
+    old_imported = old.get("imported_from") if old is not None else None
+    new_imported = new.get("imported_from")
+    if old is None and new_imported is not None:
+        problems.append(Problem(
+            name, at("imported_from"), "a new entry may not carry 'imported_from': only "
+            "`leaderboard import-timm` writes it",
+            "remove the imported_from block and pin the weights (hf_hub.revision or url.sha256); "
+            + _MAINTAINER_FIX))
+    elif old is not None and old_imported != new_imported:
+        what = "adds" if old_imported is None else "removes" if new_imported is None else "changes"
+        problems.append(Problem(
+            name, at("imported_from"), f"{what} 'imported_from' of an existing entry: only "
+            "`leaderboard import-timm` writes it",
+            f"restore the block as it is on the base branch; {_MAINTAINER_FIX}"))
+    if old is not None:
+        old_weights = (old.get("model") or {}).get("weights") if isinstance(old.get("model"), dict) else None
+        new_model = new.get("model") if isinstance(new.get("model"), dict) else {}
+        if old_weights is not None and new_model.get("weights") != old_weights:
+            problems.append(Problem(
+                name, at("model", "weights"), "changes the weights of an existing entry: its "
+                "records were measured with the old weights",
+                "restore model.weights as on the base branch; for other weights, add a new entry "
+                "with its own id; " + _MAINTAINER_FIX))
+    return problems
+
+
+def _base_text(root: Path, base: str, name: str) -> str | None:
+    """The file at the merge base of ``base`` and HEAD, or ``None`` where it did not exist."""
+    merge_base = _git(root, "merge-base", base, "HEAD").decode("ascii").strip()
+    proc = subprocess.run(["git", "-C", str(root), "show", f"{merge_base}:{name}"],
+                          capture_output=True, check=False)
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.decode("utf-8", "replace")
+
+
+def _protected_problems_of(root: Path, base: str, name: str) -> list[Problem]:
+    new, _, lines = load_yaml_file(root / name, name)
+    if new is None:
+        return []  # the file's own check reports why it cannot be read
+    old_text = _base_text(root, base, name)
+    old = load_yaml_text(old_text, name)[0] if old_text is not None else None
+    return protected_field_problems(name, old, new, lines)
+
+
+# ---------------------------------------------------------------------------------------------
 # The whole check of a pull request
 
 
@@ -350,13 +424,15 @@ def check_pull_request(
     allow_records: bool = False,
     allow_delete: bool = False,
     allow_code: bool = False,
+    allow_rewrite: bool = False,
     known_architectures: frozenset[str] | None = None,
 ) -> PullRequestCheck:
     """Apply the policy to the changes since ``base`` and check the changed files.
 
-    Changed submission files are checked like `leaderboard check FILE`; changed records (only
-    with ``allow_records``) are validated and must sit at their canonical path. Paths in the
-    problems are relative to the repository root.
+    Changed submission files are checked like `leaderboard check FILE`, and against their base
+    version (:func:`protected_field_problems`, skipped with ``allow_rewrite``, for maintainers);
+    changed records (only with ``allow_records``) are validated and must sit at their canonical
+    path. Paths in the problems are relative to the repository root.
     """
     root = repository_root(repo)
     changes = git_changes(base, root, committed_only=committed_only)
@@ -367,7 +443,9 @@ def check_pull_request(
         submission, problems = check_submission_file(root / name, display=name,
                                                      known_architectures=known_architectures)
         report.problems.extend(problems)
-        if submission is not None:
+        protected = [] if allow_rewrite else _protected_problems_of(root, base, name)
+        report.problems.extend(protected)
+        if submission is not None and not protected:
             report.submissions.append(submission)
     for name in policy.record_files:
         path = root / name

@@ -351,6 +351,87 @@ def test_changed_entries_refuses_a_submission_with_errors(repo):
 
 
 # ---------------------------------------------------------------------------------------------
+# Issue 13: imported_from and the weights of an existing entry are not the contributor's
+
+
+def test_a_forged_imported_from_block_is_refused_and_never_measured(repo):
+    from conftest import IMPORTED_FROM
+
+    data = valid_submission_dict("resnet34.a1_in1k", architecture="resnet34",
+                                 imported_from=dict(IMPORTED_FROM))
+    data["model"]["weights"]["hf_hub"]["revision"] = None  # the pin the forgery would excuse
+    write_submission(repo, data)
+    commit_all(repo)
+    result = check("--committed")
+    assert result.exit_code == 1
+    assert ("submissions/resnet34.a1_in1k/submission.yaml: imported_from (line 27): error: a new "
+            "entry may not carry 'imported_from': only `leaderboard import-timm` writes it"
+            ) in result.stderr
+    assert "leaderboard import-timm" in result.stderr and "--allow-rewrite" in result.stderr
+    measured = CliRunner().invoke(cli, ["changed-entries", "main", "--committed"])
+    assert measured.exit_code == 1 and measured.stdout == ""
+
+
+@pytest.fixture
+def imported_repo(repo):
+    from conftest import imported_submission_dict
+
+    write_submission(repo, imported_submission_dict("resnet26.a1_in1k", architecture="resnet26"))
+    git(repo, "checkout", "-q", "main")
+    write_submission(repo, imported_submission_dict("resnet26.a1_in1k", architecture="resnet26"))
+    commit_all(repo, "import")
+    git(repo, "checkout", "-q", "contributor")
+    git(repo, "reset", "-q", "--hard", "main")
+    return repo
+
+
+def _edit(repo, entry, change):
+    path = repo / "submissions" / entry / "submission.yaml"
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    write_submission(repo, data)
+    commit_all(repo)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["imported_from"].update(row=3), "changes 'imported_from' of an existing entry"),
+    (lambda d: d.pop("imported_from"), "removes 'imported_from' of an existing entry"),
+    (lambda d: d["model"]["weights"]["hf_hub"].update(repo="evil/weights"),
+     "changes the weights of an existing entry"),
+], ids=["edit-imported-from", "drop-imported-from", "repoint-weights"])
+def test_changing_protected_fields_of_an_existing_entry_is_refused(imported_repo, change, message):
+    _edit(imported_repo, "resnet26.a1_in1k", change)
+    result = check("--committed")
+    assert result.exit_code == 1
+    assert message in result.stderr
+
+
+def test_weights_of_a_contributor_entry_are_protected_too(repo):
+    _edit(repo, "resnet18.a1_in1k",
+          lambda d: d["model"]["weights"]["hf_hub"].update(revision="f" * 40))
+    result = check("--committed")
+    assert result.exit_code == 1
+    assert ("submissions/resnet18.a1_in1k/submission.yaml: model.weights (line 5): error: changes "
+            "the weights of an existing entry") in result.stderr
+
+
+def test_editing_other_fields_of_an_imported_entry_passes(imported_repo):
+    _edit(imported_repo, "resnet26.a1_in1k", lambda d: d["claims"].update(source="timm results"))
+    result = check("--committed")
+    assert result.exit_code == 0, result.output
+
+
+def test_maintainers_may_rewrite_with_allow_rewrite(imported_repo):
+    from leaderboard.policy import check_pull_request
+
+    _edit(imported_repo, "resnet26.a1_in1k",
+          lambda d: d["model"]["weights"]["hf_hub"].update(revision="e" * 40))
+    assert check_pull_request("main", imported_repo, committed_only=True).errors
+    assert not check_pull_request("main", imported_repo, committed_only=True,
+                                  allow_rewrite=True).errors
+
+
+# ---------------------------------------------------------------------------------------------
 # The pure rules and the git output parser
 
 
