@@ -51,7 +51,7 @@ SWEEP_BATCH_SIZES = (1, 8, 32, 64, 128, 256)
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class LayerShare(_Record):

@@ -8,6 +8,7 @@ merging results from many GPUs conflict-free.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -28,7 +29,8 @@ HARDWARE_SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    # allow_inf_nan=False: one infinite energy would take the whole site build down.
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class EnergyStats(_Record):
@@ -183,12 +185,40 @@ def write_record(submissions_dir: Path, record: MeasurementRecord) -> Path:
     return path
 
 
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"non-finite number {name} (JSON has no Infinity or NaN; records hold "
+                     "finite numbers only)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 overflows to inf
+        raise ValueError(f"number {text[:40]} is too large to be finite")
+    return value
+
+
+def loads_json(text: str) -> object:
+    """``json.loads`` that refuses ``Infinity``, ``NaN`` and numbers that overflow to them.
+
+    Python's json module accepts all three although JSON has none; a record holding one
+    passes a schema that only checks types and crashes whatever adds it up later.
+
+    Raises:
+        ValueError: Not JSON (``json.JSONDecodeError``, with line) or a non-finite number.
+    """
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
 def read_json_file(path: Path) -> object:
     """Decoded JSON of a file; ``ValueError`` with file and line when it is not JSON."""
     try:
-        return json.loads(path.read_text("utf-8"))
+        return loads_json(path.read_text("utf-8"))
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}") from exc
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: byte {exc.start}: not UTF-8 text") from exc
 
 
 def read_record(path: Path) -> MeasurementRecord:
@@ -203,8 +233,50 @@ def read_record(path: Path) -> MeasurementRecord:
         raise ValueError(f"{path}: invalid measurement record: {details}") from exc
 
 
+MEASURED_STATUSES = frozenset({"ok", "unstable"})
+# The provenance the Methodology page promises for every measured record: "GPU, driver, CUDA,
+# torch, timm and validator versions, power limit, clocks, temperature, weights digest, input
+# shape, batch and precision" (batch and precision are required by the schema itself).
+PROVENANCE_FIELDS = ("gpu_name", "torch", "timm", "validator_version")
+GPU_PROVENANCE_FIELDS = ("driver", "cuda", "power_limit_w", "sm_clock_mhz", "mem_clock_mhz",
+                         "temperature_c")
+
+
+def missing_provenance(record: MeasurementRecord) -> list[str]:
+    """The provenance fields a measured record lacks (dotted paths); empty when complete.
+
+    Only measured records (status ``ok`` or ``unstable`` with energy) are published with
+    numbers, so only they must carry it; error and refused records say why they have none.
+    Records measured with an NVML meter must also carry the GPU's driver, CUDA, power limit,
+    clocks and temperature. Synthetic records are exempt: the published build refuses them.
+    """
+    if record.synthetic or record.status not in MEASURED_STATUSES or record.energy is None:
+        return []
+    wanted = list(PROVENANCE_FIELDS)
+    if record.energy.meter.startswith("nvml"):
+        wanted += GPU_PROVENANCE_FIELDS
+    missing = [f"provenance.{name}" for name in wanted
+               if getattr(record.provenance, name) in (None, "")]
+    if record.weights.kind == "pretrained" and record.weights.sha256 is None:
+        missing.append("weights.sha256")
+    if not record.input_shape:
+        missing.append("input_shape")
+    return missing
+
+
+def _provenance_problem(path: Path, missing: list[str]) -> Problem:
+    return Problem(str(path), ", ".join(missing),
+                   f"measured record lacks provenance: {', '.join(missing)}",
+                   "re-measure the entry with the validator, which records every field the "
+                   "Methodology page lists")
+
+
 def iter_records(submissions_dir: Path) -> Iterator[tuple[Path, MeasurementRecord | Problem]]:
-    """Every record under ``submissions/``, or a Problem for each unreadable one."""
+    """Every record under ``submissions/``, or a Problem for each unreadable one.
+
+    A measured record without the full provenance (:func:`missing_provenance`) is a Problem
+    too, so `check` and the site build refuse it, naming the missing fields.
+    """
     for path in sorted(submissions_dir.glob(f"*/{MEASUREMENTS_DIRNAME}/*.json")):
         try:
             record = read_record(path)
@@ -216,5 +288,9 @@ def iter_records(submissions_dir: Path) -> Iterator[tuple[Path, MeasurementRecor
         if expected != path:
             yield path, Problem(str(path), "entry_id", f"record belongs at {expected}",
                                 "do not rename or move records by hand")
+            continue
+        missing = missing_provenance(record)
+        if missing:
+            yield path, _provenance_problem(path, missing)
             continue
         yield path, record

@@ -40,6 +40,8 @@ from leaderboard.records import (
     MEASUREMENTS_DIRNAME,
     MeasurementRecord,
     atomic_write_text,
+    loads_json,
+    missing_provenance,
     read_record,
 )
 from leaderboard.submission import ID_PATTERN, SUBMISSION_FILENAME
@@ -228,11 +230,13 @@ def _check_analysis_record(name: str, document: object, submissions_dir: Path) -
 def _check_record(name: str, data: bytes, submissions_dir: Path) -> tuple[MeasurementRecord | None, str]:
     """Validate a record's bytes against the schema, its path and the submissions."""
     try:
-        document = json.loads(data.decode("utf-8"))
+        document = loads_json(data.decode("utf-8"))
     except UnicodeDecodeError:
         return None, "not UTF-8 text"
     except json.JSONDecodeError as exc:
         return None, f"line {exc.lineno}: not valid JSON: {exc.msg}"
+    except ValueError as exc:
+        return None, f"not valid JSON: {exc}"
     if _ANALYSIS_MEMBER_PATTERN.fullmatch(name):
         return None, _check_analysis_record(name, document, submissions_dir)
     try:
@@ -250,6 +254,9 @@ def _check_record(name: str, data: bytes, submissions_dir: Path) -> tuple[Measur
     canonical = f"{record.entry_id}/{MEASUREMENTS_DIRNAME}/{record.board}.json"
     if name != canonical:
         return None, f"record belongs at {canonical}"
+    missing = missing_provenance(record)
+    if missing:
+        return None, f"measured record lacks provenance: {', '.join(missing)}"
     if not (submissions_dir / record.entry_id / SUBMISSION_FILENAME).is_file():
         return None, f"no submission '{record.entry_id}' in {submissions_dir}"
     return record, ""

@@ -46,7 +46,8 @@ def full_record(entry_id="resnet50.a1_in1k", hardware="nvidia-h100-sxm", scenari
                                 verdict="verified", claim_delta_top1=-0.012),
         provenance=Provenance(gpu_name="NVIDIA H100 80GB HBM3", driver="580.1", cuda="13.0",
                               torch="2.11.0", timm="1.0.31", validator_version="0.1.0",
-                              power_limit_w=700.0, throttle_reasons=["sw_power_cap"]),
+                              power_limit_w=700.0, sm_clock_mhz=1980.0, mem_clock_mhz=2619.0,
+                              temperature_c=41.0, throttle_reasons=["sw_power_cap"]),
         skip_key="k" * 16,
     )
 
@@ -190,3 +191,64 @@ def test_atomic_write_survives_sigkill_mid_write(tmp_path):
         strays = sorted(p.name for p in tmp_path.iterdir() if p.name not in {target.name, script.name})
         assert len(strays) <= kill
         assert all(name.startswith(".record.json.") and name.endswith(".tmp") for name in strays)
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 13: non-finite numbers and incomplete provenance are refused where records are read
+
+
+@pytest.mark.parametrize("literal, phrase", [("Infinity", "non-finite number Infinity"),
+                                             ("-Infinity", "non-finite number -Infinity"),
+                                             ("NaN", "non-finite number NaN"),
+                                             ("1e400", "too large to be finite")])
+def test_non_finite_numbers_are_refused_with_the_file(tmp_path, literal, phrase):
+    path = write_record(tmp_path, full_record())
+    text = path.read_text()
+    path.write_text(text.replace('"gross_j_per_image": 0.0123456789', f'"gross_j_per_image": {literal}'))
+    with pytest.raises(ValueError, match=phrase) as caught:
+        read_record(path)
+    assert str(caught.value).startswith(f"{path}: not valid JSON: ")
+    [(_, problem)] = list(iter_records(tmp_path))
+    assert isinstance(problem, Problem) and phrase in problem.message
+
+
+def test_non_finite_numbers_are_refused_by_the_schema_too():
+    with pytest.raises(ValueError, match="finite number"):
+        full_record().model_validate({**record_json(full_record()),
+                                      "gflops": float("inf")})
+
+
+@pytest.mark.parametrize("drop, named", [
+    ("driver", "provenance.driver"), ("timm", "provenance.timm"),
+    ("temperature_c", "provenance.temperature_c"), ("power_limit_w", "provenance.power_limit_w"),
+])
+def test_a_measured_record_without_full_provenance_is_refused(tmp_path, drop, named):
+    record = full_record()
+    record = record.model_copy(update={"provenance": record.provenance.model_copy(update={drop: None})})
+    write_record(tmp_path, record)
+    [(path, problem)] = list(iter_records(tmp_path))
+    assert isinstance(problem, Problem)
+    assert problem.location == named
+    assert problem.message == f"measured record lacks provenance: {named}"
+    assert "re-measure" in problem.fix
+
+
+def test_only_gpu_name_and_validator_version_is_refused_naming_every_missing_field(tmp_path):
+    record = full_record().model_copy(update={
+        "provenance": Provenance(gpu_name="NVIDIA H100", validator_version="0.1.0"),
+        "weights": Weights(kind="pretrained"), "input_shape": []})
+    write_record(tmp_path, record)
+    [(_, problem)] = list(iter_records(tmp_path))
+    assert problem.location.split(", ") == [
+        "provenance.torch", "provenance.timm", "provenance.driver", "provenance.cuda",
+        "provenance.power_limit_w", "provenance.sm_clock_mhz", "provenance.mem_clock_mhz",
+        "provenance.temperature_c", "weights.sha256", "input_shape"]
+
+
+def test_error_records_need_no_measurement_provenance(tmp_path):
+    record = full_record().model_copy(update={
+        "status": "error", "energy": None,
+        "provenance": Provenance(gpu_name="NVIDIA H100", validator_version="0.1.0")})
+    write_record(tmp_path, record)
+    [(_, result)] = list(iter_records(tmp_path))
+    assert isinstance(result, MeasurementRecord)
