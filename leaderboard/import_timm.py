@@ -15,8 +15,9 @@ from typing import Any
 
 import yaml
 
+from leaderboard.atomic import atomic_write_text, remove_stale_temp_files
 from leaderboard.errors import LeaderboardError
-from leaderboard.records import atomic_write_text
+from leaderboard.safe_yaml import load_yaml_file
 from leaderboard.submission import SUBMISSION_FILENAME
 from leaderboard.timm_catalog import TimmCatalog, load_catalog
 
@@ -140,10 +141,13 @@ def build_entries(
 
 def _keep_pins(new: dict[str, Any], old_path: Path) -> None:
     """Keep weight pins a maintainer added by hand; the CSV does not know them."""
+    # The strict loader: the old file may hold a contributor's edit (an alias bomb, a tag).
+    old, _, _ = load_yaml_file(old_path)
     try:
-        old = yaml.safe_load(old_path.read_text("utf-8"))
         old_weights = old["model"]["weights"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
+    except (KeyError, TypeError):
+        return
+    if not isinstance(old_weights, dict):
         return
     for kind, pin in (("hf_hub", "revision"), ("url", "sha256")):
         old_value = (old_weights.get(kind) or {}).get(pin)
@@ -166,6 +170,10 @@ def import_timm(
     """Write one submission per results row; rewrite only files whose content changes."""
     entries = build_entries(results_csv, benchmark_csv, catalog or load_catalog(), commit)
     summary = ImportSummary()
+    # A killed earlier run may have left temp files in any entry's folder, not only in the
+    # folders this run writes to.
+    for folder in sorted(submissions_dir.glob("*/")):
+        remove_stale_temp_files(folder, SUBMISSION_FILENAME)
     for entry_id, document in entries.items():
         path = submissions_dir / entry_id / SUBMISSION_FILENAME
         if path.exists():

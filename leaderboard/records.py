@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from leaderboard.atomic import atomic_write_text, interrupted_stage
 from leaderboard.errors import Problem
+
+__all__ = ["atomic_write_text"]  # re-exported: writers across the package import it from here
 
 RECORD_SCHEMA_VERSION = 1
 PROTOCOL_VERSION = "1"
@@ -153,30 +154,6 @@ def record_path(submissions_dir: Path, entry_id: str, hardware: str, scenario: s
     return submissions_dir / entry_id / MEASUREMENTS_DIRNAME / f"{hardware}--{scenario}.json"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file so readers see the old or the new content, never a torn one.
-
-    Temp file in the same directory, fsync, ``os.replace``, then fsync the directory so the
-    rename itself survives a crash.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def write_record(submissions_dir: Path, record: MeasurementRecord) -> Path:
     """Atomically write a record to its canonical path and return the path."""
     path = record_path(submissions_dir, record.entry_id, record.hardware, record.scenario)
@@ -275,8 +252,14 @@ def iter_records(submissions_dir: Path) -> Iterator[tuple[Path, MeasurementRecor
     """Every record under ``submissions/``, or a Problem for each unreadable one.
 
     A measured record without the full provenance (:func:`missing_provenance`) is a Problem
-    too, so `check` and the site build refuse it, naming the missing fields.
+    too, so `check` and the site build refuse it, naming the missing fields; so is a records
+    import that was killed while moving its files into place.
     """
+    stage = interrupted_stage(submissions_dir)
+    if stage is not None:
+        yield stage, Problem(str(stage), "", "a records import was interrupted while moving its "
+                             "files into place", "run `leaderboard records import` again (any "
+                             "archive, even the same one): it finishes the interrupted import first")
     for path in sorted(submissions_dir.glob(f"*/{MEASUREMENTS_DIRNAME}/*.json")):
         try:
             record = read_record(path)

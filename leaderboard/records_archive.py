@@ -7,7 +7,9 @@ The archive is untrusted data on the way in: every member must be a regular file
 with its sha256, a valid record whose fields match its path, for an entry that exists.
 Nothing is extracted by ``tarfile`` itself (no paths, links or modes from the archive reach the
 file system); contents are read into memory, checked, and written atomically. One bad member
-refuses the whole archive, so an import is applied completely or not at all.
+refuses the whole archive, and the files are staged and then moved into place
+(:func:`leaderboard.atomic.write_all_or_nothing`), so an import is applied completely or not at
+all, even when it is killed.
 """
 
 from __future__ import annotations
@@ -16,10 +18,8 @@ import gzip
 import hashlib
 import io
 import json
-import os
 import re
 import tarfile
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,12 +34,12 @@ from leaderboard.analysis_records import (
     parse_analysis_record,
     read_analysis_record,
 )
+from leaderboard.atomic import atomic_write_bytes, recover_staged, write_all_or_nothing
 from leaderboard.errors import LeaderboardError
 from leaderboard.records import (
     HARDWARE_SLUG_PATTERN,
     MEASUREMENTS_DIRNAME,
     MeasurementRecord,
-    atomic_write_text,
     loads_json,
     missing_provenance,
     read_record,
@@ -140,27 +140,13 @@ def export_records(submissions_dir: Path, archive: Path, ids: Iterable[str] | No
                 info.uid = info.gid = 0
                 info.uname = info.gname = ""
                 tar.addfile(info, io.BytesIO(data))
-    _atomic_write_bytes(archive, buffer.getvalue())
+    atomic_write_bytes(archive, buffer.getvalue())
     return len(members)
 
 
 def _canonical_name(record: object) -> str:
     """The archive member name of a profile or sweep record."""
     return canonical_path(Path("."), record).as_posix()  # type: ignore[arg-type]
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 @dataclass
@@ -343,6 +329,8 @@ def import_records(archive: Path, submissions_dir: Path, overwrite: bool = False
         LeaderboardError: The archive cannot be opened at all.
     """
     result = ImportResult()
+    # A killed earlier import is finished first, so "exists already" below means what it says.
+    recover_staged(submissions_dir)
     contents = _read_members(archive, result)
     _check_manifest(contents, result)
     refused_names = {name for name, _ in result.refused}
@@ -373,6 +361,8 @@ def import_records(archive: Path, submissions_dir: Path, overwrite: bool = False
         getattr(result, kind).append(target.relative_to(submissions_dir).as_posix())
     if result.refused:
         return result
-    for target, data, _kind in plan:
-        atomic_write_text(target, data.decode("utf-8"))
+    # Staged, then moved into place: a kill before the commit writes nothing, one after it is
+    # finished by the next import (and reported by `check` until then).
+    write_all_or_nothing(submissions_dir, {
+        target.relative_to(submissions_dir).as_posix(): data for target, data, _kind in plan})
     return result

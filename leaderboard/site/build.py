@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from leaderboard.atomic import BUILD_MARKER, check_replaceable, replace_dir, temp_dir_beside
 from leaderboard.errors import LeaderboardError
 from leaderboard.site import files, pages
 from leaderboard.site.data import load_site_data
@@ -186,12 +187,17 @@ def _pour_sitemap(site_dir: Path, entry_ids: list[str]) -> None:
 
 
 def build_site(submissions_dir: Path, site_source: Path, output: Path,
-               allow_synthetic: bool = False) -> BuildResult:
+               allow_synthetic: bool = False, force: bool = False) -> BuildResult:
     """Build the static site into ``output`` (replaced as a whole).
+
+    Args:
+        force: Replace ``output`` even when it is a non-empty folder that is not a previous
+            build.
 
     Raises:
         ProblemsFound: A submission or record is invalid (nothing is written).
-        LeaderboardError: mkdocs refused the generated site (for example a broken link).
+        LeaderboardError: mkdocs refused the generated site (for example a broken link), or
+            ``output`` holds something other than a previous build and ``force`` is false.
     """
     started = time.perf_counter()
     config_file = site_source / "mkdocs.yml"
@@ -201,7 +207,8 @@ def build_site(submissions_dir: Path, site_source: Path, output: Path,
     previous_epoch = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = _source_date_epoch(site_source.resolve().parent)
     try:
-        result = _build(submissions_dir, site_source, output, allow_synthetic, config_file, started)
+        result = _build(submissions_dir, site_source, output, allow_synthetic, config_file, started,
+                        force)
     finally:
         if previous_epoch is None:
             del os.environ["SOURCE_DATE_EPOCH"]
@@ -211,7 +218,7 @@ def build_site(submissions_dir: Path, site_source: Path, output: Path,
 
 
 def _build(submissions_dir: Path, site_source: Path, output: Path, allow_synthetic: bool,
-           config_file: Path, started: float) -> BuildResult:
+           config_file: Path, started: float, force: bool = False) -> BuildResult:
     """Generate into a staging folder, run mkdocs beside ``output``, then swap it in."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
@@ -219,25 +226,30 @@ def _build(submissions_dir: Path, site_source: Path, output: Path, allow_synthet
 
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="leaderboard-docs-", dir=_fast_scratch()) as staging_name, \
-            tempfile.TemporaryDirectory(prefix=".site-", dir=output.parent) as site_tmp:
+    with tempfile.TemporaryDirectory(prefix="leaderboard-docs-", dir=_fast_scratch()) as staging_name:
         staging = Path(staging_name)
-        config = load_config(str(config_file), docs_dir=str(staging), site_dir=site_tmp)
+        config = load_config(str(config_file), docs_dir=str(staging))
         site = generate_docs(submissions_dir, site_source, staging, allow_synthetic,
                              config.get("site_url") or "")
-        config["strict"] = True  # a broken internal link fails the build
-        _quiet_mkdocs()
+        check_replaceable(output, force)
+        # Build beside the target, then swap: a failed or killed build never leaves a
+        # half-written site (leaderboard/atomic.py).
+        site_tmp = temp_dir_beside(output)
         try:
-            mkdocs_build(config)
-        except (MkDocsException, SystemExit) as exc:
-            raise LeaderboardError(f"mkdocs build failed: {exc}") from exc
-        pour_model_pages(Path(site_tmp), site.model_bodies)
-        write_files(Path(site_tmp), site.direct)
-        # Build beside the target, then swap: a failed build never leaves a half-written site.
-        if output.exists():
-            shutil.rmtree(output)
-        os.replace(site_tmp, output)
-        Path(site_tmp).mkdir()  # TemporaryDirectory cleans up the (now empty) name
+            config["site_dir"] = str(site_tmp)
+            config["strict"] = True  # a broken internal link fails the build
+            _quiet_mkdocs()
+            try:
+                mkdocs_build(config)
+            except (MkDocsException, SystemExit) as exc:
+                raise LeaderboardError(f"mkdocs build failed: {exc}") from exc
+            pour_model_pages(site_tmp, site.model_bodies)
+            write_files(site_tmp, site.direct)
+            (site_tmp / BUILD_MARKER).write_text("built by `leaderboard build`\n", encoding="utf-8")
+            replace_dir(site_tmp, output)
+        except BaseException:
+            shutil.rmtree(site_tmp, ignore_errors=True)
+            raise
     return BuildResult(site.pages, site.entries, site.measured, time.perf_counter() - started)
 
 

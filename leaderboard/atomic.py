@@ -1,0 +1,282 @@
+"""Crash-safe writes: one file, one folder, a set of files. A SIGKILL leaves old or new, never torn.
+
+* :func:`atomic_write_bytes` / :func:`atomic_write_text`: temp file beside the target, fsync,
+  ``os.replace``, fsync the folder. The temp file gets the target's permissions (``mkstemp``
+  would leave 0600) and a name holding the writer's pid, ``.<name>.<pid>.<random>.tmp``, so the
+  next writer removes what a killed one left (:func:`remove_stale_temp_files`); ``.gitignore``
+  ignores ``.*.tmp``, so such a file never reaches a pull request meanwhile.
+* :func:`replace_dir`: swap a finished folder in for the old one with one ``renameat2``
+  (``RENAME_EXCHANGE``) where Linux offers it, else two renames that :func:`recover_dir` undoes.
+* :func:`write_all_or_nothing`: stage every file, commit the stage with one rename, then move the
+  files into place; :func:`recover_staged` finishes a committed stage or drops an uncommitted one.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from leaderboard.errors import LeaderboardError
+
+# Read once: os.umask can only be read by setting it.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def _fsync_dir(folder: Path) -> None:
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def _temp_prefix(name: str) -> str:
+    return f".{name}.{os.getpid()}."
+
+
+def remove_stale_temp_files(folder: Path, name: str) -> list[Path]:
+    """Remove temp files (or folders) a killed writer of ``folder/name`` left behind.
+
+    Only names this module makes (``.<name>.<pid>.<random>.tmp``) whose pid is no longer a
+    live process are removed; a concurrent writer's temp file is left alone.
+
+    Returns:
+        The paths removed.
+    """
+    pattern = re.compile(re.escape(f".{name}.") + r"(\d+)\.[^/]*\.tmp$")
+    removed = []
+    try:
+        candidates = list(folder.iterdir())
+    except FileNotFoundError:
+        return []
+    for path in candidates:
+        match = pattern.fullmatch(path.name)
+        if match and not _pid_alive(int(match.group(1))):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return 0o666 & ~_UMASK
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file so readers see the old or the new content, never a torn one.
+
+    Temp file in the same directory, fsync, ``os.replace``, then fsync the directory so the
+    rename itself survives a crash. A new file gets the permissions ``open()`` would give it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(path.parent, path.name)
+    fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(path.name), suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, _mode_for(path))
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """:func:`atomic_write_bytes` of UTF-8 text with ``\\n`` line ends."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# ---------------------------------------------------------------------------------------------
+# A folder
+
+
+def temp_dir_beside(target: Path) -> Path:
+    """A new empty folder next to ``target`` that :func:`remove_stale_temp_files` knows."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(target.parent, target.name)
+    return Path(tempfile.mkdtemp(prefix=_temp_prefix(target.name), suffix=".tmp", dir=target.parent))
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically with ``renameat2(RENAME_EXCHANGE)``; False where unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EPERM):
+        return False  # the file system or kernel cannot exchange: fall back
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _backup_name(target: Path) -> Path:
+    return target.parent / f".{target.name}.previous.tmp"
+
+
+def recover_dir(target: Path) -> None:
+    """Undo a two-rename swap that was killed between its renames (see :func:`replace_dir`)."""
+    backup = _backup_name(target)
+    if backup.exists():
+        if target.exists():
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.rename(backup, target)
+
+
+def replace_dir(new: Path, target: Path) -> None:
+    """Put the finished folder ``new`` at ``target``; the old folder is removed.
+
+    A reader (or a SIGKILL) sees the old folder or the new one at ``target``: one atomic
+    exchange on Linux; elsewhere two renames, undone by :func:`recover_dir` if interrupted.
+    """
+    recover_dir(target)
+    if not target.exists():
+        os.rename(new, target)
+    elif _exchange(new, target):
+        shutil.rmtree(new)  # now holds the old folder
+    else:
+        backup = _backup_name(target)
+        os.rename(target, backup)
+        os.rename(new, target)
+        shutil.rmtree(backup)
+    _fsync_dir(target.parent)
+
+
+BUILD_MARKER = ".leaderboard-build"
+
+
+def check_replaceable(target: Path, force: bool) -> None:
+    """Refuse to replace a non-empty folder that is not a previous build, unless ``force``.
+
+    A previous build holds :data:`BUILD_MARKER` (or, built before the marker existed, the
+    site's ``assets/data/catalog.js``).
+
+    Raises:
+        LeaderboardError: ``target`` is a file, or a folder with other content.
+    """
+    recover_dir(target)
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise LeaderboardError(f"{target}: is a file, not a folder; choose another --output")
+    if force or (target / BUILD_MARKER).is_file() or (target / "assets/data/catalog.js").is_file():
+        return
+    if any(target.iterdir()):
+        raise LeaderboardError(f"{target}: is not empty and is not a previous build; the build "
+                               "replaces its output folder as a whole. Choose another --output, or "
+                               "pass --force to replace this folder and everything in it")
+
+
+# ---------------------------------------------------------------------------------------------
+# A set of files, all or nothing
+
+STAGE_DIRNAME = ".staged-write.tmp"
+_PLAN = "plan.json"
+
+
+def _stage_paths(root: Path) -> tuple[Path, Path]:
+    return root / (STAGE_DIRNAME + ".new"), root / STAGE_DIRNAME
+
+
+def interrupted_stage(root: Path) -> Path | None:
+    """The committed stage of a killed :func:`write_all_or_nothing` under ``root``, if any."""
+    committed = _stage_paths(root)[1]
+    return committed if committed.exists() else None
+
+
+def _apply(committed: Path, root: Path) -> None:
+    plan = json.loads((committed / _PLAN).read_text("utf-8"))
+    for relative, staged_name in plan:
+        staged = committed / staged_name
+        if not staged.exists():
+            continue  # moved before an interruption
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, target)
+        _fsync_dir(target.parent)
+    shutil.rmtree(committed)
+    _fsync_dir(root)
+
+
+def recover_staged(root: Path) -> bool:
+    """Finish a committed stage under ``root``, or drop an uncommitted one.
+
+    Returns:
+        True when an interrupted write was finished.
+    """
+    uncommitted, committed = _stage_paths(root)
+    if uncommitted.exists():
+        shutil.rmtree(uncommitted)
+    if committed.exists():
+        _apply(committed, root)
+        return True
+    return False
+
+
+def write_all_or_nothing(root: Path, files: dict[str, bytes]) -> None:
+    """Write every file (paths relative to ``root``) or, if killed before the commit, none.
+
+    Each file is written and fsynced into a stage folder under ``root``; one rename commits the
+    stage; then the files are moved into place (each ``os.replace`` atomic). A write killed
+    after the commit is finished by :func:`recover_staged` (called first by the next write);
+    until then :func:`interrupted_stage` reports it, so readers can refuse a half-moved set.
+    """
+    recover_staged(root)
+    uncommitted, committed = _stage_paths(root)
+    uncommitted.mkdir(parents=True)
+    plan = []
+    for index, (relative, data) in enumerate(sorted(files.items())):
+        target = root / relative
+        staged_name = f"{index:06d}"
+        fd = os.open(uncommitted / staged_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                     _mode_for(target))
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        plan.append((relative, staged_name))
+    (uncommitted / _PLAN).write_text(json.dumps(plan), encoding="utf-8")
+    with open(uncommitted / _PLAN, "rb") as handle:
+        os.fsync(handle.fileno())
+    _fsync_dir(uncommitted)
+    os.rename(uncommitted, committed)  # the commit point
+    _fsync_dir(root)
+    _apply(committed, root)
