@@ -158,8 +158,8 @@ def test_atomic_write_survives_sigkill_mid_write(tmp_path):
     """SIGKILL a writer looping over atomic_write_text at random moments.
 
     The target is always a complete version (old or new), never torn. SIGKILL gives the writer
-    no chance to delete its temp file, so each kill may leave one `.<name>.*.tmp` behind; that is
-    the expected price of atomicity (a later write does not clean it up).
+    no chance to delete its temp file, so each kill may leave one `.<name>.<pid>.*.tmp` behind
+    (git ignores it); the next write of that file removes it (tests/test_kill_writers.py).
     """
     size = 2_000_000
     target = tmp_path / "record.json"
