@@ -25,6 +25,8 @@ import ipaddress
 import os
 import re
 import tempfile
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -44,6 +46,9 @@ WeightsFormat = Literal["safetensors", "pickle"]
 MIN_SAFE_TORCH = (2, 10)
 DEFAULT_MAX_BYTES = 2 * 1024**3  # 2 GiB: larger than any ImageNet-1k classifier timm ships in fp32
 DEFAULT_TIMEOUT_S = 60.0
+# A total deadline per file, not only per read: a server sending 1 byte a second never trips a
+# read timeout. An hour fetches 2 GiB at 0.6 MB/s.
+DEFAULT_DEADLINE_S = 3600.0
 CHUNK_BYTES = 1 << 20
 # Checkpoints often wrap the state dict; these keys are unwrapped (timm's load_checkpoint does too).
 STATE_DICT_KEYS = ("state_dict", "model", "module")
@@ -155,14 +160,16 @@ def local_weights(submission: Submission, path: Path) -> LocalWeights:
 
 def fetch_weights(submission: Submission, cache_dir: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S,
                   max_bytes: int = DEFAULT_MAX_BYTES, hub_cache_dir: Path | None = None,
-                  local_files_only: bool = False) -> LocalWeights:
+                  local_files_only: bool = False,
+                  deadline_s: float = DEFAULT_DEADLINE_S) -> LocalWeights:
     """Fetch (or find cached) the submission's pinned weights and verify them.
 
     Args:
         submission: The entry.
         cache_dir: Cache of URL downloads, keyed by digest: ``<cache_dir>/<sha256>.<ext>``.
-        timeout_s: Socket timeout of URL downloads, s.
-        max_bytes: Largest file accepted, bytes.
+        timeout_s: Timeout of one network read (URL and Hub), s.
+        max_bytes: Largest file accepted, bytes (URL and Hub).
+        deadline_s: Longest a whole download may take, s (URL and Hub).
         hub_cache_dir: Hugging Face cache; default is the Hub's own (``HF_HUB_CACHE``/``HF_HOME``).
         local_files_only: Hub: use the local cache only (``HF_HUB_OFFLINE=1`` does the same).
 
@@ -178,7 +185,8 @@ def fetch_weights(submission: Submission, cache_dir: Path, *, timeout_s: float =
                 f"{submission.id}: refused: model.weights.hf_hub.revision is not pinned; a branch "
                 "can change under the same name. Pin the full 40-hex commit of the repo")
         path = hub_download(hub.repo, hub.filename, hub.revision, cache_dir=hub_cache_dir,
-                            local_files_only=local_files_only)
+                            local_files_only=local_files_only, max_bytes=max_bytes,
+                            timeout_s=timeout_s, deadline_s=deadline_s)
         sha256 = verify_hub_blob(path)
         return LocalWeights(path, sha256, sniff_format(path))
     assert weights.url is not None  # the schema requires exactly one of hf_hub and url
@@ -187,32 +195,49 @@ def fetch_weights(submission: Submission, cache_dir: Path, *, timeout_s: float =
             f"{submission.id}: refused: model.weights.url.sha256 is not pinned; without a digest "
             "the download cannot be verified. Add the file's sha256")
     path = download_url(weights.url.url, weights.url.sha256, cache_dir, timeout_s=timeout_s,
-                        max_bytes=max_bytes)
+                        max_bytes=max_bytes, deadline_s=deadline_s)
     return LocalWeights(path, weights.url.sha256, sniff_format(path))
 
 
 def hub_download(repo: str, filename: str, revision: str, *, cache_dir: Path | None = None,
-                 local_files_only: bool = False) -> Path:
+                 local_files_only: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
+                 timeout_s: float = DEFAULT_TIMEOUT_S,
+                 deadline_s: float = DEFAULT_DEADLINE_S) -> Path:
     """``hf_hub_download`` at a pinned commit, with its errors turned into clear ones.
 
     A file cached for a commit hash is returned without any network request, so pinned
-    references work offline once fetched.
+    references work offline once fetched. The file's size is asked first (a dry run: the
+    Hub's HEAD request, or the cache) and a file over ``max_bytes`` is refused before any byte
+    is fetched; the fetched file is measured again. Each network read times out after
+    ``timeout_s``; the whole download is abandoned after ``deadline_s`` (it runs in a thread:
+    huggingface_hub has no total deadline of its own).
 
     Raises:
-        WeightsUnavailable: Unpinned revision, or the Hub's error (offline and not cached,
-            unknown repo/revision/file, gated repo, network).
+        WeightsUnavailable: Unpinned revision, too large, past the deadline, or the Hub's error
+            (offline and not cached, unknown repo/revision/file, gated repo, network).
     """
     import huggingface_hub
-    from huggingface_hub import errors
+    from huggingface_hub import constants, errors
 
     if not re.fullmatch(r"[0-9a-f]{40}", revision or ""):
         raise WeightsUnavailable(f"{repo}: refused: revision {revision!r} is not a pinned 40-hex "
                                  "commit")
     where = f"{repo}@{revision[:12]}/{filename}"
+    options = {"revision": revision, "cache_dir": str(cache_dir) if cache_dir else None,
+               "local_files_only": local_files_only, "etag_timeout": timeout_s}
     try:
-        path = huggingface_hub.hf_hub_download(repo, filename, revision=revision,
-                                               cache_dir=str(cache_dir) if cache_dir else None,
-                                               local_files_only=local_files_only)
+        info = huggingface_hub.hf_hub_download(repo, filename, dry_run=True, **options)
+        if info.file_size is not None and info.file_size > max_bytes:
+            raise WeightsUnavailable(f"{where}: refused: {info.file_size:,} bytes is over the "
+                                     f"{max_bytes:,}-byte limit")
+        # huggingface_hub reads its per-read download timeout from this module constant.
+        previous_timeout = constants.HF_HUB_DOWNLOAD_TIMEOUT
+        constants.HF_HUB_DOWNLOAD_TIMEOUT = timeout_s
+        try:
+            path = _within_deadline(lambda: huggingface_hub.hf_hub_download(repo, filename, **options),
+                                    deadline_s, where)
+        finally:
+            constants.HF_HUB_DOWNLOAD_TIMEOUT = previous_timeout
     except errors.LocalEntryNotFoundError as exc:
         raise WeightsUnavailable(
             f"{where}: not in the local Hugging Face cache and the Hub cannot be reached "
@@ -230,7 +255,37 @@ def hub_download(repo: str, filename: str, revision: str, *, cache_dir: Path | N
         raise WeightsUnavailable(f"{where}: the commit has no file {filename}") from exc
     except (errors.HfHubHTTPError, OSError, ValueError) as exc:
         raise WeightsUnavailable(f"{where}: download failed: {exc}") from exc
+    size_bytes = Path(path).stat().st_size
+    if size_bytes > max_bytes:
+        raise WeightsUnavailable(f"{where}: refused: {size_bytes:,} bytes is over the "
+                                 f"{max_bytes:,}-byte limit")
     return Path(path)
+
+
+def _within_deadline(download: Any, deadline_s: float, where: str) -> Any:
+    """Run ``download()`` in a thread; its result, its exception, or a deadline refusal.
+
+    A download past the deadline keeps its daemon thread until the process ends (the
+    validator runs each model in its own process, so that is soon); its partial file stays
+    in the Hub cache's ``.incomplete`` form, never as a blob.
+    """
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = download()
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"hub-download {where}", daemon=True)
+    thread.start()
+    thread.join(deadline_s)
+    if thread.is_alive():
+        raise WeightsUnavailable(f"{where}: download did not finish within {deadline_s:g} s; "
+                                 "abandoned")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def verify_hub_blob(path: Path) -> str:
@@ -279,15 +334,17 @@ def _suffix(url_path: str) -> str:
 
 
 def download_url(url: str, sha256: str, cache_dir: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 max_bytes: int = DEFAULT_MAX_BYTES) -> Path:
+                 max_bytes: int = DEFAULT_MAX_BYTES, deadline_s: float = DEFAULT_DEADLINE_S) -> Path:
     """Download ``url`` into a cache keyed by its digest, verifying size and sha256.
 
     A cached ``<cache_dir>/<sha256>.<ext>`` is re-hashed and returned without a request. A
     download is streamed to a temporary file, hashed on the way and moved into place only when
-    the digest matches, so the cache never holds an unverified file.
+    the digest matches, so the cache never holds an unverified file. Each read waits at most
+    ``timeout_s`` and never past the total ``deadline_s``.
 
     Raises:
-        WeightsUnavailable: Not https, network error or timeout, larger than ``max_bytes``.
+        WeightsUnavailable: Not https, network error or timeout, past the deadline, larger
+            than ``max_bytes``.
         WeightsRefused: The digest differs from ``sha256`` (of the download or of a cached file).
     """
     sha256 = sha256.lower()
@@ -303,12 +360,15 @@ def download_url(url: str, sha256: str, cache_dir: Path, *, timeout_s: float = D
     try:
         with os.fdopen(fd, "wb") as out:
             request = urllib.request.Request(url, headers={"User-Agent": "leaderboard-validator"})
-            with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+            ends_at = time.monotonic() + deadline_s
+            with urllib.request.urlopen(request, timeout=min(timeout_s, deadline_s)) as response:  # noqa: S310
                 declared = response.headers.get("Content-Length")
                 if declared is not None and declared.isdigit() and int(declared) > max_bytes:
                     raise WeightsUnavailable(f"{url}: refused: {int(declared):,} bytes is over the "
                                              f"{max_bytes:,}-byte limit")
-                while chunk := response.read(CHUNK_BYTES):
+                # read1: at most one socket read per call (read(n) keeps reading until it has n
+                # bytes, so a trickle would never reach the deadline check).
+                while chunk := _read_before(response, ends_at, timeout_s, url, deadline_s):
                     size_bytes += len(chunk)
                     # Checked while streaming too: a server can omit or understate Content-Length.
                     if size_bytes > max_bytes:
@@ -328,6 +388,25 @@ def download_url(url: str, sha256: str, cache_dir: Path, *, timeout_s: float = D
     finally:
         Path(tmp_name).unlink(missing_ok=True)
     return target
+
+
+def _read_before(response: Any, ends_at: float, timeout_s: float, url: str,
+                 deadline_s: float) -> bytes:
+    """One read of at most CHUNK_BYTES, waiting no longer than the deadline allows."""
+    remaining_s = ends_at - time.monotonic()
+    if remaining_s <= 0:
+        raise WeightsUnavailable(f"{url}: download did not finish within {deadline_s:g} s; stopped")
+    # The socket's timeout bounds this one read; shrink it to what is left of the deadline.
+    sock = getattr(getattr(response.fp, "raw", None), "_sock", None)
+    if sock is not None:
+        sock.settimeout(max(0.001, min(timeout_s, remaining_s)))
+    try:
+        return response.read1(CHUNK_BYTES)
+    except TimeoutError:
+        if time.monotonic() >= ends_at:
+            raise WeightsUnavailable(f"{url}: download did not finish within {deadline_s:g} s; "
+                                     "stopped") from None
+        raise
 
 
 # ---------------------------------------------------------------------------------------------
