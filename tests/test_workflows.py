@@ -243,3 +243,111 @@ def test_sweep_spreads_shards_over_a_matrix_and_merges_them():
     merge = workflow["jobs"]["merge"]
     run = next(step["run"] for step in merge["steps"] if "records import" in step.get("run", ""))
     assert 'leaderboard records import "$archive" --overwrite' in run
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 13: the report's commit check against a dispatched run; the sweep's environment gate
+
+# A validate run as `workflow_run` reports it: dispatched on main, so its head_sha is main's
+# commit, while the pull request's head (written to pr.json by validate) is another commit.
+DISPATCHED_RUN = {"event": "workflow_dispatch", "head_branch": "main", "conclusion": "success",
+                  "head_sha": "1" * 40, "id": 42}
+PR_HEAD = "2" * 40
+
+NODE_HARNESS = r"""
+const fs = require('fs');
+const [scriptPath, scenarioPath] = process.argv.slice(2);
+const scenario = JSON.parse(fs.readFileSync(scenarioPath, 'utf8'));
+const outputs = {};
+const github = {
+  rest: {
+    pulls: {
+      get: async () => ({ data: { head: { sha: scenario.pr_head } } }),
+      listFiles: 'listFiles',
+    },
+    repos: {
+      getContent: async ({ path, ref }) => ({ data: { type: 'file', size: 20, ref,
+        content: Buffer.from(`id: ${path}\n`).toString('base64') } }),
+    },
+  },
+  paginate: async () => scenario.files,
+};
+const core = { setOutput: (name, value) => { outputs[name] = value; } };
+const context = { repo: { owner: 'o', repo: 'r' }, payload: { workflow_run: scenario.run } };
+const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
+const run = new AsyncFunction('require', 'github', 'context', 'core', fs.readFileSync(scriptPath, 'utf8'));
+run(require, github, context, core)
+  .then(() => { console.log(JSON.stringify(outputs)); })
+  .catch((error) => { console.log(JSON.stringify({ error: error.message })); });
+"""
+
+
+def _identify_step() -> dict[str, Any]:
+    workflow = load(GITHUB / "workflows" / "report.yml")
+    return next(step for step in workflow["jobs"]["comment"]["steps"] if step.get("id") == "pr")
+
+
+def _run_identify(tmp_path: Path, pr_json: dict[str, Any], pr_head: str) -> dict[str, Any]:
+    import json
+
+    node = shutil.which("node")
+    if node is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("node is not installed")
+        pytest.skip("node is not installed")
+    step = _identify_step()
+    artifact = tmp_path / "artifact"
+    artifact.mkdir()
+    (artifact / "pr.json").write_text(json.dumps(pr_json), encoding="utf-8")
+    (tmp_path / "script.js").write_text(step["with"]["script"], encoding="utf-8")
+    (tmp_path / "harness.js").write_text(NODE_HARNESS, encoding="utf-8")
+    scenario = {"run": DISPATCHED_RUN, "pr_head": pr_head, "files": [
+        {"filename": "submissions/resnet50.a1_in1k/submission.yaml", "status": "added"},
+        {"filename": "README.md", "status": "modified"}]}
+    (tmp_path / "scenario.json").write_text(json.dumps(scenario), encoding="utf-8")
+    # The step's env, as the runner would set it (no expression reads workflow_run.head_sha).
+    assert "head_sha" not in json.dumps(step.get("env", {}))
+    env = {"PATH": os.environ.get("PATH", ""), "ARTIFACT": str(artifact),
+           "OUT": str(tmp_path / "out")}
+    proc = subprocess.run([node, str(tmp_path / "harness.js"), str(tmp_path / "script.js"),
+                           str(tmp_path / "scenario.json")], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_report_accepts_a_dispatched_runs_payload(tmp_path):
+    outputs = _run_identify(tmp_path, {"pr_number": 7, "head_sha": PR_HEAD}, PR_HEAD)
+    assert outputs == {"number": "7", "head_sha": PR_HEAD, "entries": "resnet50.a1_in1k"}
+    assert (tmp_path / "out/resnet50.a1_in1k/submission.yaml").read_text() == (
+        "id: submissions/resnet50.a1_in1k/submission.yaml\n")
+    workflow_text = (GITHUB / "workflows" / "report.yml").read_text()
+    assert "workflow_run.head_sha" not in "\n".join(
+        line for line in workflow_text.splitlines() if not line.lstrip().startswith("#"))
+    render = next(step for step in load(GITHUB / "workflows" / "report.yml")["jobs"]["comment"]
+                  ["steps"] if "leaderboard report" in step.get("run", ""))
+    assert render["env"]["HEAD_SHA"] == "${{ steps.pr.outputs.head_sha }}"
+
+
+def test_report_refuses_a_pull_request_that_moved_after_validation(tmp_path):
+    outputs = _run_identify(tmp_path, {"pr_number": 7, "head_sha": PR_HEAD}, "3" * 40)
+    assert outputs["error"].startswith(f"pull request #7 is at {'3' * 40}, not the validated {PR_HEAD}")
+
+
+@pytest.mark.parametrize("head_sha", [None, "main", "2" * 39, 5])
+def test_report_refuses_a_pr_json_without_a_commit(tmp_path, head_sha):
+    outputs = _run_identify(tmp_path, {"pr_number": 7, "head_sha": head_sha}, PR_HEAD)
+    assert outputs == {"error": "pr.json: head_sha must be a 40-hex commit"}
+
+
+def test_report_runs_only_for_runs_dispatched_on_the_default_branch():
+    job = load(GITHUB / "workflows" / "report.yml")["jobs"]["comment"]
+    assert ("github.event.workflow_run.head_branch == github.event.repository.default_branch"
+            in job["if"])
+
+
+def test_sweep_is_gated_by_the_same_environment_as_validate():
+    validate = load(GITHUB / "workflows" / "validate.yml")["jobs"]["measure"]
+    sweep = load(GITHUB / "workflows" / "sweep.yml")
+    gpu_jobs = [job for job in sweep["jobs"].values() if "self-hosted" in job["runs-on"]]
+    assert gpu_jobs and all(job["environment"] == validate["environment"] for job in gpu_jobs)
