@@ -27,11 +27,19 @@ class Problem:
     severity: Severity = "error"
 
     def format(self) -> str:
-        """Render as ``file: location: severity: message (fix: ...)``."""
-        where = f"{self.file}: {self.location}" if self.location else self.file
-        text = f"{where}: {self.severity}: {self.message}"
+        """Render as ``file: location: severity: message (fix: ...)``.
+
+        Every part is passed through :func:`leaderboard.log_escape.log_safe`: paths, keys and
+        values come from untrusted files, and a newline in one must not start a CI workflow
+        command on the next line.
+        """
+        from leaderboard.log_escape import log_safe
+
+        file, location = log_safe(self.file), log_safe(self.location)
+        where = f"{file}: {location}" if location else file
+        text = f"{where}: {self.severity}: {log_safe(self.message)}"
         if self.fix:
-            text += f"\n    fix: {self.fix}"
+            text += f"\n    fix: {log_safe(self.fix)}"
         return text
 
 
