@@ -176,12 +176,54 @@ class Submission(_Strict):
         return self.imported_from is not None
 
 
+# Plain scalars a YAML 1.1 reader (PyYAML, so the checker) reads as a boolean, a date or a
+# number while a YAML 1.2 reader (an editor) reads them as text; the checker refuses them
+# unquoted, so the schema refuses them as text.
+YAML_1_1_TEXT_PATTERN = (
+    r"^(yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF"
+    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt]|[ \t]+|$).*"
+    r"|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?"
+    r"|[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?0x[0-9a-fA-F_]+"
+    r"|[-+]?[0-9][0-9_]*_[0-9_]*(\.[0-9_]*)?|[-+]?[0-9][0-9_]*\.[0-9_]*_[0-9_]*)$"
+)
+
+
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of a submission, for editors and the docs."""
+    """The JSON Schema of a submission, for editors and the docs.
+
+    Beyond pydantic's schema it says what the checker says wherever JSON Schema can: exactly
+    one weight source (``oneOf``), a pinned revision or digest unless the entry is imported
+    (``if``/``else``), and no text that YAML 1.1 would read as something else. What it cannot
+    say (top-5 not below top-1, anchors, ``schema_version: 1.0``, finiteness, the architecture
+    list, the id against its folder) only ``leaderboard check`` finds.
+    """
     schema = Submission.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Leaderboard submission"
+    defs = schema["$defs"]
+    defs["Weights"]["oneOf"] = [
+        {"required": ["hf_hub"], "properties": {"hf_hub": {"type": "object"}}},
+        {"required": ["url"], "properties": {"url": {"type": "object"}}},
+    ]
+    schema["if"] = {"required": ["imported_from"],
+                    "properties": {"imported_from": {"type": "object"}}}
+    schema["else"] = {"properties": {"model": {"properties": {"weights": {"properties": {
+        "hf_hub": {"required": ["revision"], "properties": {"revision": {"type": "string"}}},
+        "url": {"required": ["sha256"], "properties": {"sha256": {"type": "string"}}},
+    }}}}}}
+    _refuse_yaml_1_1_text(schema)
     return schema
+
+
+def _refuse_yaml_1_1_text(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("type") == "string":
+            node["not"] = {"pattern": YAML_1_1_TEXT_PATTERN}
+        for value in node.values():
+            _refuse_yaml_1_1_text(value)
+    elif isinstance(node, list):
+        for value in node:
+            _refuse_yaml_1_1_text(value)
 
 
 # ---------------------------------------------------------------------------------------------
