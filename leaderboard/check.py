@@ -9,7 +9,13 @@ from pathlib import Path
 from leaderboard.analysis_records import iter_analysis_records
 from leaderboard.errors import Problem
 from leaderboard.records import MEASUREMENTS_DIRNAME, iter_records
-from leaderboard.submission import SUBMISSION_FILENAME, Submission, check_submission_file
+from leaderboard.submission import (
+    IMPORTED_ENTRY_MARK,
+    SUBMISSION_FILENAME,
+    Submission,
+    check_submission_file,
+    misnamed_problem,
+)
 from leaderboard.timm_catalog import load_catalog
 
 
@@ -32,21 +38,39 @@ class CheckReport:
         return [p for p in self.problems if p.severity == "warning"]
 
 
+def _misnamed(files: Sequence[Path]) -> list[Problem]:
+    """Files that look like a submission but are not named ``submission.yaml``.
+
+    ``submission.yml`` or ``Submission.yaml`` would otherwise be skipped without a word (the
+    entry silently missing from the board).
+    """
+    return [misnamed_problem(str(path), path.name) for path in files
+            if path.is_file() and path.name != SUBMISSION_FILENAME
+            and path.name.lower().startswith("submission")]
+
+
 def find_submission_files(paths: Sequence[Path], submissions_dir: Path) -> tuple[list[Path], list[Problem]]:
-    """Expand the given paths (files or folders) to submission files; default: all of them."""
+    """Expand the given paths (files or folders) to submission files; default: all of them.
+
+    Misnamed submission files (``submission.yml``) in the folders searched are problems.
+    """
     if not paths:
         if not submissions_dir.is_dir():
             return [], [Problem(str(submissions_dir), "", "no submissions folder here",
                                 "run from the repository root or pass --submissions DIR")]
-        return sorted(submissions_dir.glob(f"*/{SUBMISSION_FILENAME}")), []
+        return (sorted(submissions_dir.glob(f"*/{SUBMISSION_FILENAME}")),
+                _misnamed(sorted(submissions_dir.glob("*/[sS][uU][bB]*"))))
     files: list[Path] = []
     problems: list[Problem] = []
     for path in paths:
         if path.is_dir():
             found = sorted(path.rglob(SUBMISSION_FILENAME))
-            if not found:
+            misnamed = _misnamed(sorted(p for p in path.rglob("[sS][uU][bB]*")
+                                        if "measurements" not in p.parts))
+            if not found and not misnamed:
                 problems.append(Problem(str(path), "", f"no {SUBMISSION_FILENAME} in this folder",
                                         f"add submissions/<id>/{SUBMISSION_FILENAME}"))
+            problems.extend(misnamed)
             files.extend(found)
         elif path.exists():
             files.append(path)
@@ -89,3 +113,23 @@ def check_paths(
                                                f"no submission '{result.entry_id}'",
                                                f"records live in submissions/<id>/{MEASUREMENTS_DIRNAME}/"))
     return report
+
+
+def warning_lines(warnings: Sequence[Problem], verbose: bool, limit: int = 5) -> list[str]:
+    """The warnings as `check` prints them: imported entries summed up in one line.
+
+    Every imported entry carries a warning until its weights are pinned (1,556 of them), which
+    would bury the warnings that matter. Those are counted in one line unless ``verbose``; the
+    others are listed, the first ``limit`` of them unless ``verbose``.
+    """
+    imported = [w for w in warnings if w.message.endswith(IMPORTED_ENTRY_MARK)]
+    others = [w for w in warnings if not w.message.endswith(IMPORTED_ENTRY_MARK)]
+    if verbose:
+        return [w.format() for w in [*others, *imported]]
+    lines = [w.format() for w in others[:limit]]
+    if len(others) > limit:
+        lines.append(f"... and {len(others) - limit} more warning(s); --verbose lists them")
+    if imported:
+        lines.append(f"{len(imported):,} imported entr{'y' if len(imported) == 1 else 'ies'} "
+                     "with weights not pinned yet (one warning each; --verbose lists them)")
+    return lines

@@ -18,6 +18,8 @@ from leaderboard.safe_yaml import Lines, load_yaml_file
 
 SCHEMA_VERSION = 1
 SUBMISSION_FILENAME = "submission.yaml"
+# Ends the message of every warning about an imported entry, so `check` can sum them up.
+IMPORTED_ENTRY_MARK = "(imported entry)"
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_]*(\.[a-z0-9][a-z0-9_]*)?(-[1-9][0-9]{1,3})?$"
 REVISION_PATTERN = r"^[0-9a-f]{40}$"
@@ -470,7 +472,7 @@ def _pinning_problems(file: str, data: dict[str, Any], model: dict[str, Any],
     else:
         return
     if data.get("imported_from") is not None:
-        yield Problem(file, loc, what + " (imported entry)",
+        yield Problem(file, loc, what + " " + IMPORTED_ENTRY_MARK,
                       "pin it before this entry is measured", severity="warning")
     else:
         yield Problem(file, loc, what, fix)
