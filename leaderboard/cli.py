@@ -189,9 +189,11 @@ def timm_catalog(write_path: Path | None) -> None:
 @allow_synthetic_option
 def build(submissions_dir: Path, site_source: Path, output: Path, allow_synthetic: bool) -> None:
     """Build the static site from submissions and measurement records."""
+    from leaderboard.policy import policy_table
     from leaderboard.site.build import build_site
 
-    result = build_site(submissions_dir, site_source, output, allow_synthetic=allow_synthetic)
+    result = build_site(submissions_dir, site_source, output, allow_synthetic=allow_synthetic,
+                        policy_rows=policy_table())
     click.echo(f"built {result.pages} pages for {result.entries} entries "
                f"({result.measured} measured) into {output} in {result.seconds:.1f} s")
 
@@ -222,11 +224,11 @@ def findings(submissions_dir: Path, as_json: bool, allow_synthetic: bool) -> Non
     page shows (and downloads/findings.json holds). With too few measured entries each finding
     says how many are missing.
     """
-    from leaderboard.findings_text import findings_text
-    from leaderboard.site.data import load_site_data
-    from leaderboard.site.findings_data import site_findings
+    from leaderboard.boards import load_boards
+    from leaderboard.findings.from_boards import board_findings
+    from leaderboard.findings.text import findings_text
 
-    found = site_findings(load_site_data(submissions_dir, allow_synthetic=allow_synthetic))
+    found = board_findings(load_boards(submissions_dir, allow_synthetic=allow_synthetic))
     click.echo(found.to_json() if as_json else findings_text(found), nl=not as_json)
 
 
@@ -262,19 +264,14 @@ def report(records_path: Path, pr_entries: tuple[str, ...], submissions_dir: Pat
     the boards of --submissions plus the pull request's entries. The Markdown starts with a
     hidden marker (<!-- leaderboard-report -->) so a workflow updates one comment.
     """
-    import re
+    from leaderboard.records import atomic_write_text
+    from leaderboard.report import build_report, render_report
 
-    from leaderboard.errors import UsageError
-    from leaderboard.report import build_report, render_markdown
-
-    if head_sha is not None and not re.fullmatch(r"[0-9a-f]{7,40}", head_sha):
-        raise UsageError(f"--head-sha {head_sha!r}: expected a hex commit id")
     result = build_report(records_path, submissions_dir, pr_entries, pr_submissions=pr_submissions,
                           pr_number=pr_number, head_sha=head_sha)
-    text = (render_markdown(result) if output_format == "markdown"
-            else json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
+    text = render_report(result, output_format)
     if output:
-        output.write_text(text, encoding="utf-8")
+        atomic_write_text(output, text)  # a workflow posts this file: never a torn one
     else:
         click.echo(text, nl=False)
     boards = sum(len(e.boards) for e in result.entries)

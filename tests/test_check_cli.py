@@ -231,7 +231,7 @@ def test_every_command_has_help(command):
     assert "Show this message and exit." in result.stdout
 
 
-@pytest.mark.parametrize("command", _command_paths(cli), ids=" ".join)
+@pytest.mark.parametrize("command", list(_command_paths(cli)), ids=" ".join)
 def test_every_option_says_what_it_does(command):
     target = cli
     for name in command:

@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from leaderboard.errors import ProblemsFound
+from leaderboard.policy import policy_table
 from leaderboard.site.build import build_site
 from leaderboard.testing import write_synthetic_tree
 
@@ -286,8 +287,8 @@ def test_build_is_byte_for_byte_deterministic(tmp_path: Path, site_source: Path,
     # Two copies of the same input at different paths, built into different folders.
     first = write_synthetic_tree(tmp_path / "a", 30)
     second = write_synthetic_tree(tmp_path / "b", 30)
-    build_site(first, site_source, tmp_path / "out-1", allow_synthetic=True)
-    build_site(second, site_source, tmp_path / "out-2", allow_synthetic=True)
+    build_site(first, site_source, tmp_path / "out-1", allow_synthetic=True, policy_rows=policy_table())
+    build_site(second, site_source, tmp_path / "out-2", allow_synthetic=True, policy_rows=policy_table())
     one, two = tree_digest(tmp_path / "out-1"), tree_digest(tmp_path / "out-2")
     assert len(one) > 30 * 2
     assert sorted(one) == sorted(two)
@@ -298,7 +299,7 @@ def test_synthetic_records_are_refused_without_allow_synthetic(
         synthetic_site_tree: Path, site_source: Path, tmp_path: Path) -> None:
     fresh = tmp_path / "never-made"
     with pytest.raises(ProblemsFound) as caught:
-        build_site(synthetic_site_tree, site_source, fresh, allow_synthetic=False)
+        build_site(synthetic_site_tree, site_source, fresh, allow_synthetic=False, policy_rows=policy_table())
     problems = caught.value.problems
     assert len(problems) == 60 + 12  # every record: 60 offline, 12 single-stream
     assert {p.location for p in problems} == {"synthetic"}
@@ -309,7 +310,8 @@ def test_synthetic_records_are_refused_without_allow_synthetic(
     (existing / "index.html").write_text("the published site\n", encoding="utf-8")
     before = tree_digest(existing)
     with pytest.raises(ProblemsFound):
-        build_site(synthetic_site_tree, site_source, existing, allow_synthetic=False)
+        build_site(synthetic_site_tree, site_source, existing, allow_synthetic=False,
+                   policy_rows=policy_table())
     assert tree_digest(existing) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["published"]  # no staging left
 
@@ -363,7 +365,7 @@ def awaiting_site(tmp_path_factory: pytest.TempPathFactory, site_source: Path) -
     for folder in submissions.glob("*/measurements"):
         shutil.rmtree(folder)
     output = root / "site"
-    result = build_site(submissions, site_source, output, allow_synthetic=False)
+    result = build_site(submissions, site_source, output, allow_synthetic=False, policy_rows=policy_table())
     assert (result.entries, result.measured) == (12, 0)
     return output
 
@@ -402,7 +404,8 @@ def test_shipped_submissions_build(tmp_path: Path, site_source: Path) -> None:
     submissions = REPO / "submissions"
     ids = submission_ids(submissions)
     assert len(ids) >= 1556
-    result = build_site(submissions, site_source, tmp_path / "site", allow_synthetic=False)
+    result = build_site(submissions, site_source, tmp_path / "site", allow_synthetic=False,
+                        policy_rows=policy_table())
     site = tmp_path / "site"
     assert (result.entries, result.measured) == (len(ids), 0)
     assert sorted(p.stem for p in (site / "models").glob("*.html")) == ids

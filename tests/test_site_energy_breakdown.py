@@ -26,11 +26,12 @@ from leaderboard.analysis_records import (
     profile_path,
     write_analysis_record,
 )
+from leaderboard.boards import load_boards
 from leaderboard.cli import cli
 from leaderboard.errors import ProblemsFound
+from leaderboard.policy import policy_table
 from leaderboard.site import breakdown
 from leaderboard.site.build import build_site
-from leaderboard.site.data import load_site_data
 from leaderboard.site.pages import breakdown as breakdown_pages
 from leaderboard.site.serve import serving
 from leaderboard.testing import synthetic_profile, synthetic_sweep, write_synthetic_tree
@@ -236,13 +237,13 @@ def test_synthetic_profile_and_sweep_are_refused_without_allow_synthetic(tmp_pat
     profile = write_analysis_record(submissions, synthetic_profile(first, 0.1))
     sweep = write_analysis_record(submissions, synthetic_sweep(first, 0.1)[0])
     with pytest.raises(ProblemsFound) as caught:
-        load_site_data(submissions, allow_synthetic=False)
+        load_boards(submissions, allow_synthetic=False)
     problems = caught.value.problems
     assert sorted(p.file for p in problems) == sorted([str(profile), str(sweep)])
     assert {p.location for p in problems} == {"synthetic"}
     assert all("--allow-synthetic" in p.fix for p in problems)
 
-    data = load_site_data(submissions, allow_synthetic=True)
+    data = load_boards(submissions, allow_synthetic=True)
     entry = data.by_id()[first]
     assert list(entry.profiles) == ["synthetic-gpu"]
     assert list(entry.sweeps["synthetic-gpu"]) == ["fp16-b256"]
@@ -258,7 +259,7 @@ def test_a_broken_profile_stops_the_build_and_fails_check_with_a_clear_problem(
     path.write_text(json.dumps(data), encoding="utf-8")
 
     with pytest.raises(ProblemsFound) as caught:
-        load_site_data(submissions, allow_synthetic=True)
+        load_boards(submissions, allow_synthetic=True)
     assert [p.file for p in caught.value.problems] == [str(path)]
 
     result = CliRunner().invoke(cli, ["check", "--submissions", str(submissions)])
@@ -305,7 +306,7 @@ def breakdown_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def breakdown_site(breakdown_tree: Path, site_source: Path) -> Path:
     output = breakdown_tree.parent / "site"
-    build_site(breakdown_tree, site_source, output, allow_synthetic=True)
+    build_site(breakdown_tree, site_source, output, allow_synthetic=True, policy_rows=policy_table())
     return output
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from leaderboard.analysis_records import LAYER_TYPES, ProfileRecord, SweepRecord, sweep_variants
+from leaderboard.boards import Boards
 from leaderboard.site import breakdown, charts
-from leaderboard.site.data import SiteData
 from leaderboard.site.pages.common import Page, render_template
 from leaderboard.site.render import PageAssets, fmt, hardware_title, model_path
 from leaderboard.site.tables import LINK, table_spec
@@ -117,7 +117,7 @@ ABLATION_COLUMNS = [
 ]
 
 
-def energy_page(data: SiteData) -> Page:
+def energy_page(data: Boards) -> Page:
     """Where the energy goes across entries, whether the attribution holds, what switches save."""
     assets = PageAssets(prefix="")
     hardware = data.headline_hardware

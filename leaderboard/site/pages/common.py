@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from leaderboard.boards import Boards
 from leaderboard.scoring import Point, pareto_frontier
 from leaderboard.site import charts
-from leaderboard.site.data import SiteData
 from leaderboard.site.render import PageAssets, board_title, entry_chart_row, environment
 
 Page = tuple[str, str, dict[str, str]]  # docs path, markdown, extra files (path -> text)
@@ -17,7 +17,7 @@ def render_template(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
 
-def scored_rows(data: SiteData, board: str, prefix: str) -> list[dict[str, Any]]:
+def scored_rows(data: Boards, board: str, prefix: str) -> list[dict[str, Any]]:
     """Chart rows of the entries with a score on ``board``."""
     rows = []
     for entry in data.entries:
@@ -31,7 +31,7 @@ def scored_rows(data: SiteData, board: str, prefix: str) -> list[dict[str, Any]]
     return rows
 
 
-def tradeoff_chart_html(data: SiteData, board: str, prefix: str, assets: PageAssets,
+def tradeoff_chart_html(data: Boards, board: str, prefix: str, assets: PageAssets,
                         name: str) -> str:
     """The accuracy-against-energy chart of ``board`` with its Pareto frontier."""
     rows = scored_rows(data, board, prefix)

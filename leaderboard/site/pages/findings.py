@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from leaderboard.boards import Boards
 from leaderboard.findings import (
     AIC_SUPPORT,
     ALL_ENTRIES,
@@ -19,19 +20,18 @@ from leaderboard.findings import (
     FrontierShare,
     curve_points,
 )
-from leaderboard.scoring import ACCURACY_BAND_POINTS
 from leaderboard.site import charts
-from leaderboard.site.data import SiteData
 from leaderboard.site.pages.common import Page, render_template
 from leaderboard.site.render import PageAssets, board_title, entry_chart_row, fmt
+from leaderboard.vocabulary import ACCURACY_BAND_POINTS
 
 FRONTIER_PARTS = ("on the frontier", f"within {NEAR_FRONTIER_FACTOR:g}× of it")
 
 
-def findings_page(data: SiteData, found: Findings) -> Page:
+def findings_page(data: Boards, found: Findings) -> Page:
     """What the measurements say: fitted curves, correlations, batching, frontier shares.
 
-    Every number comes from ``found`` (:func:`leaderboard.site.findings_data.site_findings`),
+    Every number comes from ``found`` (:func:`leaderboard.findings.from_boards.board_findings`),
     the same object `leaderboard findings` prints.
     """
     assets = PageAssets(prefix="")

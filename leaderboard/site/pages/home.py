@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from leaderboard.boards import Boards
 from leaderboard.scoring import TIERS, tier_description
 from leaderboard.site import charts
-from leaderboard.site.data import SiteData
 from leaderboard.site.pages.common import Page, render_template, tradeoff_chart_html
 from leaderboard.site.render import PageAssets, board_title, entry_chart_row, tier_counts
 
 
-def home_page(data: SiteData) -> Page:
+def home_page(data: Boards) -> Page:
     """The home page: headline chart and tier counts, or the claims chart before measurements."""
     assets = PageAssets(prefix="")
     headline = None

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from leaderboard.site.data import Entry, SiteData
+from leaderboard.boards import Boards, Entry
 from leaderboard.site.pages.common import Page, render_template
 from leaderboard.site.render import PageAssets, board_md, board_title, model_path
 from leaderboard.site.tables import LINK, table_spec
+from leaderboard.vocabulary import ACCURACY_BAND_POINTS
 
 CATALOG_COLUMNS = [
     {"key": "id", "label": "Model", "type": "link", "searchable": True},
@@ -45,7 +46,7 @@ def _catalog_row(entry: Entry, board: str | None, prefix: str) -> dict[str, Any]
     }
 
 
-def leaderboard_pages(data: SiteData) -> Iterator[Page]:
+def leaderboard_pages(data: Boards) -> Iterator[Page]:
     """The all-entries leaderboard and one page per board."""
     headline = data.headline_board
     assets = PageAssets(prefix="../")
@@ -85,7 +86,7 @@ BOARD_COLUMNS = [
 ]
 
 
-def _board_page(data: SiteData, board: str) -> Page:
+def _board_page(data: Boards, board: str) -> Page:
     assets = PageAssets(prefix="../")
     rows = []
     for entry in data.entries:
@@ -110,7 +111,8 @@ def _board_page(data: SiteData, board: str) -> Page:
                        filters=["family", "tier", "status"])
     title = f"Leaderboard: {board_title(board)}"
     intro = (f"{len(rows):,} entries measured on this board. Tiers compare each entry with the "
-             "cheapest entry of equal or better accuracy (within 0.5 points) on the same board.")
+             f"cheapest entry of equal or better accuracy (within {ACCURACY_BAND_POINTS:g} points) "
+             "on the same board.")
     name = board.replace("--", "-")
     text = render_template("leaderboard.md.j2", title=title, intro=intro, boards=[], table=name,
                    data_src=assets.table(name, table), prefix="../")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from leaderboard.boards import Boards, Entry
 from leaderboard.site import breakdown
-from leaderboard.site.data import Entry, SiteData
 from leaderboard.site.pages.breakdown import profile_context, savings_context
 from leaderboard.site.pages.common import render_template
 from leaderboard.site.render import board_md, board_title, fmt, model_path
+from leaderboard.vocabulary import ACCURACY_BAND_POINTS
 
 
-def model_page_body(entry: Entry, data: SiteData, site_url: str) -> str:
+def model_page_body(entry: Entry, data: Boards, site_url: str) -> str:
     """The HTML body of an entry's page: facts, energy per board, accuracy, badge, provenance."""
     prefix = "../"
     by_id = data.by_id()
@@ -92,6 +93,7 @@ def model_page_body(entry: Entry, data: SiteData, site_url: str) -> str:
     sweep = breakdown.entry_sweep(entry, data.headline_hardware) if entry.sweeps else {}
     return render_template(
         "model.html.j2", e=entry, prefix=prefix, results=results, provenance=provenance,
+        band=ACCURACY_BAND_POINTS,
         measured_accuracy=measured_accuracy, input_desc=input_desc, weights_desc=weights_desc,
         badge_url=f"{base}badges/{entry.id}.svg", page_url=f"{base}{model_path(entry.id)}",
         absolute_urls=bool(base),

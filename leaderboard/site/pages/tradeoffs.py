@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from leaderboard.boards import Boards
 from leaderboard.site import charts
-from leaderboard.site.data import SiteData
 from leaderboard.site.pages.common import Page, render_template, scored_rows, tradeoff_chart_html
 from leaderboard.site.render import PageAssets, board_title, entry_chart_row
 
 
-def tradeoffs_page(data: SiteData) -> Page:
+def tradeoffs_page(data: Boards) -> Page:
     """Accuracy/energy/compute trade-offs across boards."""
     assets = PageAssets(prefix="")
     boards = []
@@ -48,7 +48,7 @@ def tradeoffs_page(data: SiteData) -> Page:
     return "tradeoffs.md", text, assets.files
 
 
-def _batch_savings_rows(data: SiteData) -> list[dict[str, Any]]:
+def _batch_savings_rows(data: Boards) -> list[dict[str, Any]]:
     rows = []
     for entry in data.entries:
         for board, result in sorted(entry.results.items()):
