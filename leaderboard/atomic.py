@@ -216,6 +216,10 @@ def _stage_paths(root: Path) -> tuple[Path, Path]:
     return root / (STAGE_DIRNAME + ".new"), root / STAGE_DIRNAME
 
 
+def _done_path(root: Path) -> Path:
+    return root / (STAGE_DIRNAME + ".done")
+
+
 def interrupted_stage(root: Path) -> Path | None:
     """The committed stage of a killed :func:`write_all_or_nothing` under ``root``, if any."""
     committed = _stage_paths(root)[1]
@@ -232,8 +236,12 @@ def _apply(committed: Path, root: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, target)
         _fsync_dir(target.parent)
-    shutil.rmtree(committed)
+    # Renamed before it is removed: rmtree is not atomic, and a committed stage that lost its
+    # plan half-way through removal could be neither finished nor dropped.
+    done = _done_path(root)
+    os.rename(committed, done)
     _fsync_dir(root)
+    shutil.rmtree(done)
 
 
 def recover_staged(root: Path) -> bool:
@@ -243,8 +251,9 @@ def recover_staged(root: Path) -> bool:
         True when an interrupted write was finished.
     """
     uncommitted, committed = _stage_paths(root)
-    if uncommitted.exists():
-        shutil.rmtree(uncommitted)
+    for leftover in (uncommitted, _done_path(root)):
+        if leftover.exists():
+            shutil.rmtree(leftover)
     if committed.exists():
         _apply(committed, root)
         return True

@@ -50,8 +50,10 @@ elif mode == "record-write":
         for i in range(10**9):
             write_record(Path(args[0]), versions[i % 2])
 elif mode == "build":
+    from leaderboard.policy import policy_table
     from leaderboard.site.build import build_site
-    run = lambda: build_site(Path(args[0]), Path(args[1]), Path(args[2]), allow_synthetic=True)
+    run = lambda: build_site(Path(args[0]), Path(args[1]), Path(args[2]), allow_synthetic=True,
+                             policy_rows=policy_table())
 print("ready", flush=True)
 run()
 print("done", flush=True)
@@ -222,6 +224,7 @@ def _digest(root: Path) -> str:
 
 def test_site_build_killed_leaves_the_old_or_the_new_site(tmp_path, driver, site_source,
                                                           monkeypatch):
+    from leaderboard.policy import policy_table
     from leaderboard.site.build import build_site
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
@@ -231,7 +234,7 @@ def test_site_build_killed_leaves_the_old_or_the_new_site(tmp_path, driver, site
     digests = []
     started = time.perf_counter()
     for tree in trees:
-        build_site(tree, site_source, output, allow_synthetic=True)
+        build_site(tree, site_source, output, allow_synthetic=True, policy_rows=policy_table())
         digests.append(_digest(output))
     window_s = (time.perf_counter() - started) / 2 + 1.0  # + the child's imports
     assert digests[0] != digests[1]
