@@ -28,6 +28,7 @@ from leaderboard.cli_options import (
     weights_options,
 )
 from leaderboard.errors import LeaderboardError, ProblemsFound
+from leaderboard.log_escape import log_safe
 
 DEFAULT_SITE_SOURCE = Path("site")
 
@@ -60,9 +61,12 @@ def cli() -> None:
               help="Maintainers: entries may be deleted or renamed.")
 @click.option("--allow-code", is_flag=True,
               help="Maintainers: files outside entry folders may change next to submissions.")
+@click.option("--allow-rewrite", is_flag=True,
+              help="Maintainers: imported_from and the weights of existing entries may change "
+                   "(pinning or re-pointing weights).")
 def check(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: bool,
           changed_against: str | None, committed: bool, allow_records: bool, allow_delete: bool,
-          allow_code: bool) -> None:
+          allow_code: bool, allow_rewrite: bool) -> None:
     """Check submission files (all, or PATHS) and report every problem at once.
 
     Exits 1 when any error is found. Warnings (such as imported entries whose weights are
@@ -71,16 +75,16 @@ def check(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: bool,
     from leaderboard.errors import UsageError
 
     if changed_against is None:
-        if allow_records or allow_delete or allow_code or committed:
-            raise UsageError("--allow-records, --allow-delete, --allow-code and --committed apply "
-                             "only with --changed-against BASE")
+        if allow_records or allow_delete or allow_code or allow_rewrite or committed:
+            raise UsageError("--allow-records, --allow-delete, --allow-code, --allow-rewrite and "
+                             "--committed apply only with --changed-against BASE")
         _check_files(paths, submissions_dir, all_warnings)
         return
     if paths:
         raise UsageError("give PATHS or --changed-against BASE, not both")
     _check_pull_request(changed_against, submissions_dir, all_warnings, committed=committed,
                         allow_records=allow_records, allow_delete=allow_delete,
-                        allow_code=allow_code)
+                        allow_code=allow_code, allow_rewrite=allow_rewrite)
 
 
 def _check_files(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: bool) -> None:
@@ -137,7 +141,7 @@ def changed_entries(base: str, committed: bool) -> None:
         raise LeaderboardError(f"{len(result.errors)} error(s) in the changes against {base}; "
                                "nothing to measure")
     for entry_id in result.policy.entries:
-        click.echo(entry_id)
+        click.echo(log_safe(entry_id))
 
 
 @cli.command()
@@ -187,13 +191,17 @@ def timm_catalog(write_path: Path | None) -> None:
               type=click.Path(path_type=Path), help="mkdocs project with hand-written pages.")
 @site_output_option("Where the static site is written.")
 @allow_synthetic_option
-def build(submissions_dir: Path, site_source: Path, output: Path, allow_synthetic: bool) -> None:
+@click.option("--force", is_flag=True,
+              help="Replace --output even when it is a non-empty folder that is not a previous "
+                   "build.")
+def build(submissions_dir: Path, site_source: Path, output: Path, allow_synthetic: bool,
+          force: bool) -> None:
     """Build the static site from submissions and measurement records."""
     from leaderboard.policy import policy_table
     from leaderboard.site.build import build_site
 
     result = build_site(submissions_dir, site_source, output, allow_synthetic=allow_synthetic,
-                        policy_rows=policy_table())
+                        policy_rows=policy_table(), force=force)
     click.echo(f"built {result.pages} pages for {result.entries} entries "
                f"({result.measured} measured) into {output} in {result.seconds:.1f} s")
 
@@ -387,7 +395,7 @@ def records_import(archive: Path, submissions_dir: Path, overwrite: bool) -> Non
 
     result = import_records(archive, submissions_dir, overwrite=overwrite)
     for member, reason in result.refused:
-        click.echo(f"{archive}: {member}: refused: {reason}", err=True)
+        click.echo(f"{archive}: {log_safe(member)}: refused: {log_safe(reason)}", err=True)
     if result.refused:
         raise LeaderboardError(f"{archive}: {len(result.refused)} member(s) refused; nothing was "
                                "written")

@@ -61,8 +61,9 @@ def weights_options(command: F) -> F:
              "weights.")(command)
 
 
-all_warnings_option = click.option("--all-warnings", is_flag=True,
-                                   help="List every warning, not the first few.")
+all_warnings_option = click.option("--verbose", "--all-warnings", "all_warnings", is_flag=True,
+                                   help="List every warning, not the first few (nor one line "
+                                        "for all imported entries).")
 allow_synthetic_option = click.option(
     "--allow-synthetic", is_flag=True,
     help="Accept records marked synthetic (tests and benchmarks only).")
@@ -86,12 +87,10 @@ def echo_problems(problems: list[Problem], all_warnings: bool) -> None:
     warnings = [p for p in problems if p.severity == "warning"]
     for problem in errors:
         click.echo(problem.format(), err=True)
-    shown = warnings if all_warnings else warnings[:MAX_WARNINGS_SHOWN]
-    for problem in shown:
-        click.echo(problem.format(), err=True)
-    if len(shown) < len(warnings):
-        click.echo(f"... and {len(warnings) - len(shown)} more warning(s); --all-warnings lists "
-                   "them", err=True)
+    from leaderboard.check import warning_lines
+
+    for line in warning_lines(warnings, verbose=all_warnings, limit=MAX_WARNINGS_SHOWN):
+        click.echo(line, err=True)
 
 
 def echo_summary(summary: str, failed: bool) -> None:

@@ -49,6 +49,10 @@ def test_check_passes_on_a_valid_tree(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout == (f"checked 4 submission(s) against timm {TIMM}: "
                              "0 error(s), 1 warning(s)\n")
+    # Imported entries' warnings are summed up in one line (--verbose lists them).
+    assert result.stderr == ("1 imported entry with weights not pinned yet (one warning each; "
+                             "--verbose lists them)\n")
+    result = run_cli("check", "--verbose", "--submissions", submissions)
     assert "resnet50.tv_in1k/submission.yaml: model.weights.hf_hub.revision" in result.stderr
     assert ": warning: weights are not pinned" in result.stderr
 
@@ -120,7 +124,7 @@ def test_check_without_a_submissions_folder(tmp_path):
     assert "--submissions DIR" in result.stderr
 
 
-def test_warnings_are_truncated_unless_all_are_asked_for(tmp_path):
+def test_imported_entry_warnings_are_one_line_unless_verbose(tmp_path):
     count = MAX_WARNINGS_SHOWN + 2
     for index in range(count):
         write_submission(tmp_path, imported_submission_dict(f"resnet50.tag{index}"))
@@ -128,10 +132,14 @@ def test_warnings_are_truncated_unless_all_are_asked_for(tmp_path):
 
     result = run_cli("check", "--submissions", submissions)
     assert result.exit_code == 0
-    assert result.stderr.count(": warning: ") == MAX_WARNINGS_SHOWN
-    assert "... and 2 more warning(s); --all-warnings lists them" in result.stderr
+    assert result.stderr.count(": warning: ") == 0
+    assert result.stderr == (f"{count} imported entries with weights not pinned yet (one warning "
+                             "each; --verbose lists them)\n")
     assert f"0 error(s), {count} warning(s)" in result.stdout
 
+    for flag in ("--verbose", "--all-warnings"):
+        result = run_cli("check", flag, "--submissions", submissions)
+        assert result.stderr.count(": warning: ") == count
     result = run_cli("check", "--all-warnings", "--submissions", submissions)
     assert result.exit_code == 0
     assert result.stderr.count(": warning: ") == count
@@ -249,7 +257,7 @@ def test_check_changed_against_is_one_command_not_a_rewired_callback():
     assert cli.commands["check"].callback is cli_module.check.callback
     names = [p.name for p in cli.commands["check"].params]
     assert names == ["paths", "submissions_dir", "all_warnings", "changed_against", "committed",
-                     "allow_records", "allow_delete", "allow_code"]
+                     "allow_records", "allow_delete", "allow_code", "allow_rewrite"]
 
 
 def test_group_help_lists_every_command():
@@ -307,3 +315,74 @@ def test_installed_command_checks_the_shipped_submissions_without_torch():
     assert {"leaderboard.check", "leaderboard.submission", "pydantic"} <= imported
     heavy = sorted(m for m in imported if m.split(".")[0] in {"torch", "timm", "numpy", "pandas"})
     assert heavy == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 13: check from any folder, misnamed files, bad input via the CLI, build --force
+
+
+def test_check_inside_the_entry_folder(tmp_path, monkeypatch):
+    path = write_submission(tmp_path, valid_submission_dict())
+    monkeypatch.chdir(path.parent)
+    result = run_cli("check", "submission.yaml")
+    assert result.exit_code == 0, result.output
+    assert "does not match its folder" not in result.output
+
+
+def test_a_misnamed_submission_yml_is_named_by_plain_check(tmp_path):
+    submissions = valid_tree(tmp_path)
+    misnamed = submissions / "resnet34.a1_in1k" / "submission.yml"
+    misnamed.parent.mkdir()
+    misnamed.write_text("schema_version: 1\n", encoding="utf-8")
+    result = run_cli("check", "--submissions", submissions)
+    assert result.exit_code == 1
+    assert (f"{misnamed}: error: 'submission.yml' is misnamed: a submission file must be named "
+            "submission.yaml") in result.stderr
+    assert "`git mv`" in result.stderr
+    result = run_cli("check", submissions / "resnet34.a1_in1k")
+    assert result.exit_code == 1 and "'submission.yml' is misnamed" in result.stderr
+
+
+def test_an_alias_bomb_is_refused_quickly_in_a_memory_capped_process(tmp_path):
+    """The 542-byte bomb of the issue ran past 60 s at 3.85 GB; now: refused, well within 1 GiB."""
+    import resource
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO
+
+    bomb = (REPO / "tests/data/bad_submissions/alias_bomb.yaml").read_text("utf-8")
+    path = write_submission(tmp_path, bomb, folder="resnet50.a1_in1k")
+
+    def cap_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    started = time.monotonic()
+    main = "import sys; from leaderboard.cli import main; sys.argv[0] = 'leaderboard'; main()"
+    proc = subprocess.run([sys.executable, "-c", main, "check", str(path)],
+                          capture_output=True, text=True, timeout=60, preexec_fn=cap_memory,
+                          cwd=tmp_path, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert time.monotonic() - started < 10
+    assert proc.returncode == 1, proc.stderr
+    assert "alias '*x0' is not allowed" in proc.stderr
+    assert "MemoryError" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("fixture, phrase", [
+    ("infinite_params", "'.inf' is not a finite number"),
+    ("sexagesimal_top1", "'1:20' is a YAML 1.1 number form"),
+    ("filename_traversal", "has the wrong format"),
+    ("default_size_suffix", "the default size of 'resnet50.a1_in1k'"),
+])
+def test_bad_fixtures_fail_check_with_file_line_and_fix(tmp_path, fixture, phrase):
+    from conftest import REPO
+
+    text = (REPO / f"tests/data/bad_submissions/{fixture}.yaml").read_text("utf-8")
+    folder = "resnet50.a1_in1k-224" if fixture == "default_size_suffix" else "resnet50.a1_in1k"
+    path = write_submission(tmp_path, text, folder=folder)
+    result = run_cli("check", path)
+    assert result.exit_code == 1
+    line = next(line for line in result.stderr.splitlines() if phrase in line)
+    assert line.startswith(f"{path}: ") and "line " in line
+    assert "    fix: " in result.stderr

@@ -1,0 +1,94 @@
+"""`leaderboard build` never crashes on data: bad records and submissions are refused by name.
+
+Also: the build replaces only its own output folder unless told (`--force`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from leaderboard.cli import main
+from leaderboard.testing import write_synthetic_tree
+
+
+def run_main(monkeypatch, capsys, *args) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["leaderboard", *[str(a) for a in args]])
+    with pytest.raises(SystemExit) as exited:
+        main()
+        raise SystemExit(0)
+    out, err = capsys.readouterr()
+    return exited.value.code, out, err
+
+
+@pytest.fixture
+def tree(tmp_path):
+    return write_synthetic_tree(tmp_path / "data", 4)
+
+
+def _first_record(tree):
+    return sorted(tree.glob("*/measurements/*.json"))[0]
+
+
+def test_an_infinite_energy_record_is_refused_not_a_traceback(tree, tmp_path, site_source,
+                                                              monkeypatch, capsys):
+    record = _first_record(tree)
+    record.write_text(record.read_text().replace('"gross_j_per_image": ', '"gross_j_per_image": '
+                                                 'Infinity, "was": '))
+    output = tmp_path / "site"
+    code, _, err = run_main(monkeypatch, capsys, "build", "--submissions", tree, "--site-source",
+                            site_source, "--output", output, "--allow-synthetic")
+    assert code == 1
+    assert f"{record}: error: not valid JSON: non-finite number Infinity" in err
+    assert "Traceback" not in err and not output.exists()
+
+
+def test_a_record_without_provenance_is_refused_naming_the_field(tree, tmp_path, site_source,
+                                                                 monkeypatch, capsys):
+    record = _first_record(tree)
+    data = json.loads(record.read_text())
+    data["synthetic"] = False
+    data["energy"]["meter"] = "nvml-total-energy"
+    record.write_text(json.dumps(data))
+    code, _, err = run_main(monkeypatch, capsys, "build", "--submissions", tree, "--site-source",
+                            site_source, "--output", tmp_path / "site", "--allow-synthetic")
+    assert code == 1
+    assert f"{record}: provenance.torch, provenance.timm, provenance.driver" in err
+    assert "measured record lacks provenance" in err
+
+
+def test_an_infinite_parameter_count_is_refused_with_its_line(tree, tmp_path, site_source,
+                                                              monkeypatch, capsys):
+    path = sorted(tree.glob("*/submission.yaml"))[0]
+    text = path.read_text()
+    assert "params_m: " in text
+    lines = [line if not line.strip().startswith("params_m:") else "  params_m: .inf"
+             for line in text.splitlines()]
+    path.write_text("\n".join(lines) + "\n")
+    code, _, err = run_main(monkeypatch, capsys, "build", "--submissions", tree, "--site-source",
+                            site_source, "--output", tmp_path / "site", "--allow-synthetic")
+    assert code == 1
+    assert f"{path}: line " in err and "'.inf' is not a finite number" in err
+    assert "Traceback" not in err
+
+
+def test_build_replaces_a_foreign_folder_only_with_force(tree, tmp_path, site_source,
+                                                         monkeypatch, capsys):
+    output = tmp_path / "docs-of-someone"
+    output.mkdir()
+    (output / "notes.txt").write_text("keep me\n")
+    args = ["build", "--submissions", tree, "--site-source", site_source, "--output", output,
+            "--allow-synthetic"]
+    code, _, err = run_main(monkeypatch, capsys, *args)
+    assert code == 1
+    assert "is not empty and is not a previous build" in err and "--force" in err
+    assert (output / "notes.txt").read_text() == "keep me\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "docs-of-someone"]
+
+    code, _, _ = run_main(monkeypatch, capsys, *args, "--force")
+    assert code == 0 and (output / "index.html").is_file() and not (output / "notes.txt").exists()
+    code, _, _ = run_main(monkeypatch, capsys, *args)  # a previous build is replaced as usual
+    assert code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "docs-of-someone"]
