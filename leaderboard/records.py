@@ -32,25 +32,38 @@ class _Record(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+# Physical bounds, far outside any real measurement, so that every ratio the boards compute
+# (excess factor, relative to ResNet-50, per-GFLOP) stays finite: 1e308 J or 5e-324 J per image
+# are finite floats, but their ratios overflow and took the site build down.
+MIN_J_PER_IMAGE = 1e-9
+MAX_J_PER_IMAGE = 1e4
+MAX_POWER_W = 1e5
+MAX_RATE = 1e9
+
+
 class EnergyStats(_Record):
     """Energy per image over the measurement windows."""
 
-    gross_j_per_image: Annotated[float, Field(gt=0.0, description="Median gross J/image (headline).")]
-    ci95_low_j: Annotated[float, Field(ge=0.0, description="Truncated at 0 for very noisy windows.")]
-    ci95_high_j: Annotated[float, Field(gt=0.0)]
-    cv: Annotated[float, Field(ge=0.0, description="Coefficient of variation across windows.")]
+    gross_j_per_image: Annotated[float, Field(ge=MIN_J_PER_IMAGE, le=MAX_J_PER_IMAGE,
+                                              description="Median gross J/image (headline).")]
+    ci95_low_j: Annotated[float, Field(ge=0.0, le=MAX_J_PER_IMAGE,
+                                       description="Truncated at 0 for very noisy windows.")]
+    ci95_high_j: Annotated[float, Field(gt=0.0, le=MAX_J_PER_IMAGE)]
+    cv: Annotated[float, Field(ge=0.0, le=MAX_RATE,
+                               description="Coefficient of variation across windows.")]
     windows: Annotated[int, Field(ge=1)]
-    idle_power_w: Annotated[float, Field(ge=0.0)]
-    idle_subtracted_j_per_image: Annotated[float, Field(ge=0.0)]
-    avg_power_w: Annotated[float, Field(gt=0.0)]
+    idle_power_w: Annotated[float, Field(ge=0.0, le=MAX_POWER_W)]
+    idle_subtracted_j_per_image: Annotated[float, Field(ge=0.0, le=MAX_J_PER_IMAGE)]
+    avg_power_w: Annotated[float, Field(gt=0.0, le=MAX_POWER_W)]
     meter: Annotated[str, Field(description="Meter used, e.g. nvml-total-energy.")]
 
 
 class Performance(_Record):
     """Speed of the measured run."""
 
-    throughput_img_s: Annotated[float, Field(gt=0.0)]
-    batch_latency_ms: Annotated[float, Field(gt=0.0, description="Median time of one batch.")]
+    throughput_img_s: Annotated[float, Field(ge=1e-6, le=MAX_RATE)]
+    batch_latency_ms: Annotated[float, Field(ge=1e-6, le=MAX_RATE,
+                                             description="Median time of one batch.")]
 
 
 class Preprocessing(_Record):
@@ -131,8 +144,8 @@ class MeasurementRecord(_Record):
     input_shape: list[int]
     batch_size: Annotated[int, Field(ge=1)]
     precision: Precision
-    params_m: Annotated[float | None, Field(ge=0.0)] = None
-    gflops: Annotated[float | None, Field(ge=0.0)] = None
+    params_m: Annotated[float | None, Field(ge=0.0, le=MAX_RATE)] = None
+    gflops: Annotated[float | None, Field(ge=0.0, le=MAX_RATE)] = None
     energy: EnergyStats | None = None
     performance: Performance | None = None
     accuracy: AccuracyResult | None = None

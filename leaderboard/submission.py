@@ -118,7 +118,8 @@ class Claims(_Strict):
     top5: Annotated[float | None, Field(ge=0.0, le=100.0, description="Top-5, percent.")] = None
     source: Annotated[str, Field(min_length=3, description="Where the numbers come from.")]
     energy_j_per_image: Annotated[
-        float | None, Field(gt=0.0, description="Optional claimed energy, J/image, offline scenario.")
+        float | None, Field(ge=1e-9, le=1e4,
+                            description="Optional claimed energy, J/image, offline scenario.")
     ] = None
 
     @model_validator(mode="after")
@@ -131,9 +132,12 @@ class Claims(_Strict):
 class Compute(_Strict):
     """Reference compute figures (the validator measures its own)."""
 
-    params_m: Annotated[float | None, Field(ge=0.0, description="Parameters, millions.")] = None
-    gmacs: Annotated[float | None, Field(ge=0.0, description="Multiply-accumulates, billions.")] = None
-    activations_m: Annotated[float | None, Field(ge=0.0, description="Activations, millions.")] = None
+    # Upper bounds far past any model, so that per-parameter ratios on the site stay finite.
+    params_m: Annotated[float | None, Field(ge=0.0, le=1e9, description="Parameters, millions.")] = None
+    gmacs: Annotated[float | None, Field(ge=0.0, le=1e9,
+                                         description="Multiply-accumulates, billions.")] = None
+    activations_m: Annotated[float | None, Field(ge=0.0, le=1e9,
+                                                 description="Activations, millions.")] = None
     source: Annotated[str, Field(min_length=3, description="Where the figures come from.")]
 
 

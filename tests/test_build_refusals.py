@@ -92,3 +92,37 @@ def test_build_replaces_a_foreign_folder_only_with_force(tree, tmp_path, site_so
     code, _, _ = run_main(monkeypatch, capsys, *args)  # a previous build is replaced as usual
     assert code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "docs-of-someone"]
+
+
+def test_values_at_the_schema_bounds_build(tree, tmp_path, site_source, monkeypatch, capsys):
+    """Finite but extreme numbers once overflowed the boards' ratios into a crash."""
+    import re
+
+    offline = sorted(tree.glob("*/measurements/*offline.json"))[:3]
+    for path, energy_j in zip(offline, [1e4, 1e-9, 2e-9], strict=True):
+        record = json.loads(path.read_text())
+        record["energy"].update(gross_j_per_image=energy_j, ci95_high_j=energy_j, ci95_low_j=0.0,
+                                idle_subtracted_j_per_image=0.0)
+        record["performance"]["throughput_img_s"] = 1e9 if energy_j < 1 else 1e-6
+        record.update(gflops=1e9, params_m=0.0)
+        path.write_text(json.dumps(record))
+    first, second = sorted(tree.glob("*/submission.yaml"))[:2]
+    first.write_text(re.sub(r"params_m: .*", "params_m: 1.0e+9", first.read_text()))
+    second.write_text(re.sub(r"params_m: .*", "params_m: 0.0", second.read_text()))
+    code, out, err = run_main(monkeypatch, capsys, "build", "--submissions", tree, "--site-source",
+                              site_source, "--output", tmp_path / "site", "--allow-synthetic")
+    assert code == 0, err
+    assert "built " in out
+
+
+@pytest.mark.parametrize("energy_j", [1e308, 5e-324])
+def test_energy_outside_the_physical_bounds_is_refused(tree, tmp_path, site_source, monkeypatch,
+                                                       capsys, energy_j):
+    record = _first_record(tree)
+    data = json.loads(record.read_text())
+    data["energy"]["gross_j_per_image"] = energy_j
+    record.write_text(json.dumps(data))
+    code, _, err = run_main(monkeypatch, capsys, "build", "--submissions", tree, "--site-source",
+                            site_source, "--output", tmp_path / "site", "--allow-synthetic")
+    assert code == 1
+    assert f"{record}: error: invalid measurement record: energy.gross_j_per_image" in err

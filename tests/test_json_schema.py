@@ -30,7 +30,6 @@ SCHEMA_CANNOT_SAY = {
     "duplicate_key": "a YAML 1.2 reader keeps one of the two keys; the schema sees one",
     "schema_version_float": "JSON Schema's integer type accepts 1.0",
     "hex_img_size": "YAML 1.2 reads 0xe0 as the integer 224",
-    "infinite_params": "JSON Schema has no finiteness keyword",
     "nan_top1": "JSON Schema has no finiteness keyword",
     "default_size_suffix": "needs timm's default sizes",
     "octal_top1": "YAML 1.2 reads 0o136 as the integer 94",

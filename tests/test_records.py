@@ -97,7 +97,7 @@ def test_read_record_on_schema_violations_names_file_and_fields(tmp_path):
     assert sorted(details) == sorted([
         "scenario: Input should be 'offline' or 'single-stream'",
         "batch_size: Input should be a valid integer",
-        "energy.gross_j_per_image: Input should be greater than 0",
+        "energy.gross_j_per_image: Input should be greater than or equal to 0.000000001",
         "provenance: Field required",
         "colour: Extra inputs are not permitted",
     ])
