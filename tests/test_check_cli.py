@@ -173,7 +173,7 @@ def test_record_with_schema_violation_is_reported(tmp_path):
     result = run_cli("check", "--submissions", submissions)
     assert result.exit_code == 1
     assert (f"{record}: error: invalid measurement record: energy.gross_j_per_image: "
-            "Input should be greater than 0") in result.stderr
+            "Input should be greater than or equal to 0.000000001") in result.stderr
 
 
 def test_record_of_an_unknown_entry_and_a_moved_record(tmp_path):

@@ -16,7 +16,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "leaderboard"
 
-WORDS = {"leaderboard", "leaderboard.vocabulary", "leaderboard.errors"}
+# atomic (crash-safe writes) and log_escape (escaping for logs) are tools every part may use.
+WORDS = {"leaderboard", "leaderboard.vocabulary", "leaderboard.errors", "leaderboard.atomic",
+         "leaderboard.log_escape"}
 INPUTS = {"leaderboard.safe_yaml", "leaderboard.timm_catalog", "leaderboard.submission",
           "leaderboard.records", "leaderboard.analysis_records", "leaderboard.records_archive",
           "leaderboard.import_timm", "leaderboard.check", "leaderboard.policy",
