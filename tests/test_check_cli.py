@@ -348,7 +348,6 @@ def test_an_alias_bomb_is_refused_quickly_in_a_memory_capped_process(tmp_path):
     import resource
     import subprocess
     import sys
-    import time
 
     from conftest import REPO
 
@@ -358,12 +357,14 @@ def test_an_alias_bomb_is_refused_quickly_in_a_memory_capped_process(tmp_path):
     def cap_memory():
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
-    started = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     main = "import sys; from leaderboard.cli import main; sys.argv[0] = 'leaderboard'; main()"
     proc = subprocess.run([sys.executable, "-c", main, "check", str(path)],
-                          capture_output=True, text=True, timeout=60, preexec_fn=cap_memory,
+                          capture_output=True, text=True, timeout=120, preexec_fn=cap_memory,
                           cwd=tmp_path, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
-    assert time.monotonic() - started < 10
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds of the child (interpreter start included), robust to a loaded machine.
+    assert (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime) < 5
     assert proc.returncode == 1, proc.stderr
     assert "alias '*x0' is not allowed" in proc.stderr
     assert "MemoryError" not in proc.stderr and "Traceback" not in proc.stderr
