@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from leaderboard.atomic import atomic_write_text, interrupted_stage
 from leaderboard.errors import Problem
+from leaderboard.safe_yaml import read_limited
 from leaderboard.vocabulary import PROTOCOL_VERSION, Precision, Scenario, Status
 
 __all__ = ["atomic_write_text"]  # re-exported: writers across the package import it from here
@@ -197,10 +198,22 @@ def loads_json(text: str) -> object:
     return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
+# A record is a few KiB; the archive import caps members at 1 MiB too.
+MAX_RECORD_BYTES = 1024 * 1024
+
+
 def read_json_file(path: Path) -> object:
-    """Decoded JSON of a file; ``ValueError`` with file and line when it is not JSON."""
+    """Decoded JSON of a file; ``ValueError`` with file and line when it is not JSON.
+
+    At most :data:`MAX_RECORD_BYTES` are read, from a regular file only (a record that is a
+    symbolic link to ``/dev/zero`` is refused, not read forever).
+    """
+    raw, problem = read_limited(path, str(path), MAX_RECORD_BYTES,
+                                "records are written by the validator; re-run it")
+    if problem is not None:
+        raise ValueError(f"{path}: {problem.message}")
     try:
-        return loads_json(path.read_text("utf-8"))
+        return loads_json(raw.decode("utf-8"))
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}") from exc
     except ValueError as exc:

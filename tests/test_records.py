@@ -252,3 +252,13 @@ def test_error_records_need_no_measurement_provenance(tmp_path):
     write_record(tmp_path, record)
     [(_, result)] = list(iter_records(tmp_path))
     assert isinstance(result, MeasurementRecord)
+
+
+def test_a_record_that_is_a_link_to_dev_zero_is_refused_not_read(tmp_path):
+    path = record_path(tmp_path, "resnet50.a1_in1k", "nvidia-h100-sxm", "offline")
+    path.parent.mkdir(parents=True)
+    path.symlink_to("/dev/zero")
+    with pytest.raises(ValueError, match="is not a regular file"):
+        read_record(path)
+    [(_, problem)] = list(iter_records(tmp_path))
+    assert isinstance(problem, Problem) and "not a regular file" in problem.message
