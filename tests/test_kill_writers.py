@@ -251,3 +251,27 @@ def test_site_build_killed_leaves_the_old_or_the_new_site(tmp_path, driver, site
         assert all(p.name.startswith(".site.") and p.name.endswith(".tmp") for p in leftovers)
         remove_stale_temp_files(output.parent, output.name)  # what the next build does first
         assert list(output.parent.iterdir()) == [output]
+    # The killed builds' staging folders (in /dev/shm where writable) are removed by the next
+    # build, which also leaves none of its own.
+    build_site(trees[0], site_source, output, allow_synthetic=True, policy_rows=policy_table())
+    assert stale_staging() == []
+
+
+def stale_staging() -> list[str]:
+    import tempfile
+
+    from leaderboard.site.build import STAGING_NAME, _fast_scratch
+
+    scratch = Path(_fast_scratch() or tempfile.gettempdir())
+    return [p.name for p in scratch.glob(f".{STAGING_NAME}.*.tmp")
+            if not _alive(int(p.name.split(".")[2]))]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

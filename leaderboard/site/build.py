@@ -25,7 +25,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from leaderboard.atomic import BUILD_MARKER, check_replaceable, replace_dir, temp_dir_beside
+from leaderboard.atomic import (
+    BUILD_MARKER,
+    check_replaceable,
+    remove_stale_temp_files,
+    replace_dir,
+    temp_dir_beside,
+)
 from leaderboard.boards import load_boards
 from leaderboard.errors import LeaderboardError
 from leaderboard.findings.from_boards import board_findings
@@ -36,6 +42,7 @@ log = logging.getLogger(__name__)
 PolicyRows = Sequence[Mapping[str, str]]
 
 MODEL_PLACEHOLDER_ID = "__lb_model__"
+STAGING_NAME = "leaderboard-docs"
 MODEL_SLOT = '<div id="lb-model-slot"></div>'
 MODEL_PLACEHOLDER_PAGE = f"""---
 title: {MODEL_PLACEHOLDER_ID}
@@ -241,7 +248,11 @@ def _build(submissions_dir: Path, site_source: Path, output: Path, allow_synthet
 
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="leaderboard-docs-", dir=_fast_scratch()) as staging_name:
+    scratch = Path(_fast_scratch() or tempfile.gettempdir())
+    # Named like atomic's temp files, so a killed build's staging folder is removed next time.
+    remove_stale_temp_files(scratch, STAGING_NAME)
+    with tempfile.TemporaryDirectory(prefix=f".{STAGING_NAME}.{os.getpid()}.", suffix=".tmp",
+                                     dir=scratch) as staging_name:
         staging = Path(staging_name)
         config = load_config(str(config_file), docs_dir=str(staging))
         site = generate_docs(submissions_dir, site_source, staging, allow_synthetic,
