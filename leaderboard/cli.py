@@ -62,8 +62,7 @@ def cli() -> None:
 @click.option("--allow-code", is_flag=True,
               help="Maintainers: files outside entry folders may change next to submissions.")
 @click.option("--allow-rewrite", is_flag=True,
-              help="Maintainers: imported_from and the weights of existing entries may change "
-                   "(pinning or re-pointing weights).")
+              help="Maintainers: imported_from and the weights of existing entries may change.")
 def check(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: bool,
           changed_against: str | None, committed: bool, allow_records: bool, allow_delete: bool,
           allow_code: bool, allow_rewrite: bool) -> None:
@@ -76,8 +75,7 @@ def check(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: bool,
 
     if changed_against is None:
         if allow_records or allow_delete or allow_code or allow_rewrite or committed:
-            raise UsageError("--allow-records, --allow-delete, --allow-code, --allow-rewrite and "
-                             "--committed apply only with --changed-against BASE")
+            raise UsageError("the --allow-* flags and --committed apply only with --changed-against BASE")
         _check_files(paths, submissions_dir, all_warnings)
         return
     if paths:
@@ -191,11 +189,8 @@ def timm_catalog(write_path: Path | None) -> None:
               type=click.Path(path_type=Path), help="mkdocs project with hand-written pages.")
 @site_output_option("Where the static site is written.")
 @allow_synthetic_option
-@click.option("--force", is_flag=True,
-              help="Replace --output even when it is a non-empty folder that is not a previous "
-                   "build.")
-def build(submissions_dir: Path, site_source: Path, output: Path, allow_synthetic: bool,
-          force: bool) -> None:
+@click.option("--force", is_flag=True, help="Replace --output even if it is not a previous build.")
+def build(submissions_dir: Path, site_source: Path, output: Path, allow_synthetic: bool, force: bool) -> None:
     """Build the static site from submissions and measurement records."""
     from leaderboard.policy import policy_table
     from leaderboard.site.build import build_site
