@@ -31,7 +31,13 @@ from pathlib import Path
 from typing import Literal
 
 from leaderboard.errors import LeaderboardError, Problem
-from leaderboard.records import MEASUREMENTS_DIRNAME, read_record, record_path
+from leaderboard.records import (
+    MEASUREMENTS_DIRNAME,
+    missing_provenance,
+    provenance_problem,
+    read_record,
+    record_path,
+)
 from leaderboard.safe_yaml import Lines, load_yaml_file, load_yaml_text
 from leaderboard.submission import SUBMISSION_FILENAME, Submission, check_submission_file
 
@@ -463,6 +469,8 @@ def check_pull_request(
         elif not (root / "submissions" / record.entry_id / SUBMISSION_FILENAME).is_file():
             report.problems.append(Problem(name, "entry_id", f"no submission '{record.entry_id}'",
                                            "records belong to an existing entry"))
+        elif missing := missing_provenance(record):
+            report.problems.append(provenance_problem(name, missing))
     return report
 
 

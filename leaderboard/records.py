@@ -265,7 +265,8 @@ def missing_provenance(record: MeasurementRecord) -> list[str]:
     return missing
 
 
-def _provenance_problem(path: Path, missing: list[str]) -> Problem:
+def provenance_problem(path: Path | str, missing: list[str]) -> Problem:
+    """The problem of a measured record that lacks the provenance fields ``missing``."""
     return Problem(str(path), ", ".join(missing),
                    f"measured record lacks provenance: {', '.join(missing)}",
                    "re-measure the entry with the validator, which records every field the "
@@ -298,6 +299,6 @@ def iter_records(submissions_dir: Path) -> Iterator[tuple[Path, MeasurementRecor
             continue
         missing = missing_provenance(record)
         if missing:
-            yield path, _provenance_problem(path, missing)
+            yield path, provenance_problem(path, missing)
             continue
         yield path, record

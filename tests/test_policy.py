@@ -372,6 +372,17 @@ def test_a_forged_imported_from_block_is_refused_and_never_measured(repo):
     assert measured.exit_code == 1 and measured.stdout == ""
 
 
+def test_a_record_without_provenance_fails_even_with_allow_records(repo):
+    record = synthetic_record("resnet18.a1_in1k", 0.005).model_copy(update={"synthetic": False})
+    path = write_record(repo / "submissions", record)
+    commit_all(repo)
+    result = check("--committed", "--allow-records")
+    assert result.exit_code == 1
+    name = path.relative_to(repo).as_posix()
+    assert (f"{name}: provenance.torch, provenance.timm: error: measured record lacks provenance"
+            in result.stderr)
+
+
 @pytest.fixture
 def imported_repo(repo):
     from conftest import imported_submission_dict
