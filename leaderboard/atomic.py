@@ -208,16 +208,19 @@ def check_replaceable(target: Path, force: bool) -> None:
 # ---------------------------------------------------------------------------------------------
 # A set of files, all or nothing
 
+# All three end in .tmp, so git ignores them (.gitignore: .*.tmp) while they exist.
 STAGE_DIRNAME = ".staged-write.tmp"
+_UNCOMMITTED_DIRNAME = ".staged-write.new.tmp"
+_DONE_DIRNAME = ".staged-write.done.tmp"
 _PLAN = "plan.json"
 
 
 def _stage_paths(root: Path) -> tuple[Path, Path]:
-    return root / (STAGE_DIRNAME + ".new"), root / STAGE_DIRNAME
+    return root / _UNCOMMITTED_DIRNAME, root / STAGE_DIRNAME
 
 
 def _done_path(root: Path) -> Path:
-    return root / (STAGE_DIRNAME + ".done")
+    return root / _DONE_DIRNAME
 
 
 def interrupted_stage(root: Path) -> Path | None:

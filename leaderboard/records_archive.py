@@ -114,6 +114,10 @@ def export_records(submissions_dir: Path, archive: Path, ids: Iterable[str] | No
             else:
                 record = read_record(path)
                 expected = f"{record.entry_id}/{MEASUREMENTS_DIRNAME}/{record.board}.json"
+                missing = missing_provenance(record)
+                if missing:
+                    raise ValueError(f"{path}: measured record lacks provenance: "
+                                     f"{', '.join(missing)}")
         except ValueError as exc:
             problems.append(str(exc))
             continue

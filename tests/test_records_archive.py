@@ -98,6 +98,36 @@ def test_export_refuses_invalid_records(source, tmp_path):
     assert not (tmp_path / "x.tar.gz").exists()
 
 
+def test_export_refuses_a_record_without_provenance(source, tmp_path):
+    bad = next(source.glob("*/measurements/*.json"))
+    bad.write_text(bad.read_text().replace('"synthetic": true', '"synthetic": false'))
+    with pytest.raises(LeaderboardError, match="lacks provenance: provenance.torch"):
+        export_records(source, tmp_path / "x.tar.gz")
+    assert not (tmp_path / "x.tar.gz").exists()
+
+
+def test_a_killed_import_is_finished_by_the_next_and_reported_meanwhile(source, fresh, tmp_path):
+    """The commit point in slow motion: a committed stage is visible to check, then finished."""
+    from leaderboard.atomic import STAGE_DIRNAME, recover_staged
+    from leaderboard.records import iter_records
+
+    archive = tmp_path / "a.tar.gz"
+    export_records(source, archive)
+    stage = fresh / STAGE_DIRNAME
+    stage.mkdir()
+    name = next(iter(records_of(source)))
+    (stage / "000000").write_bytes(records_of(source)[name])
+    (stage / "plan.json").write_text(json.dumps([[name, "000000"]]))
+    problems = [r for _, r in iter_records(fresh) if not hasattr(r, "entry_id")]
+    assert [p.message for p in problems] == [
+        "a records import was interrupted while moving its files into place"]
+    assert recover_staged(fresh) is True
+    assert records_of(fresh) == {name: records_of(source)[name]}
+    assert not stage.exists()
+    assert import_records(archive, fresh).written  # the rest, now that nothing is pending
+    assert records_of(fresh) == records_of(source)
+
+
 def test_overwrite_is_needed_to_replace_a_different_record(source, fresh, tmp_path):
     archive = tmp_path / "records.tar.gz"
     export_records(source, archive)
