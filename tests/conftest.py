@@ -78,14 +78,40 @@ def write_submission(root: Path, data_or_text: dict[str, Any] | str, folder: str
 
 
 # ---------------------------------------------------------------------------------------------
+# Global torch state: put back what a test changed.
+
+import sys  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _restore_torch_threads_and_denormals():
+    """Put back torch's thread count and denormal mode after each test.
+
+    CPU measurement tests pin torch to one thread and flush denormals for stable timings;
+    left so, every later torch test in the session ran single-threaded. torch has no getter
+    for the denormal mode, and nothing in the package turns it on, so it goes back to off.
+    Torch is only looked at when a test module already imported it: this never imports it.
+    """
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch is not None else None
+    yield
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return
+    if threads is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    torch.set_flush_denormal(False)
+
+
+# ---------------------------------------------------------------------------------------------
 # Site fixtures (below).
 
 
 # ==== site build and browser fixtures (tests/test_site_build.py, tests/test_browser.py) ====
 # One synthetic site, built once per session and shared by the build and browser tests.
 # Imports stay inside the fixtures so this section can sit below the file's own imports.
-
-import pytest  # noqa: E402
 
 SYNTHETIC_SITE_ENTRIES = 60  # more than one table page (50 rows) and every 5th has single-stream
 
