@@ -7,9 +7,11 @@ the site tests go below it.
 from __future__ import annotations
 
 import copy
+import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 # ---------------------------------------------------------------------------------------------
@@ -78,12 +80,33 @@ def write_submission(root: Path, data_or_text: dict[str, Any] | str, folder: str
 
 
 # ---------------------------------------------------------------------------------------------
+# The whole suite in two processes.
+
+SUITE_WORKERS = 2  # this project's machines have 2 cores
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist turns -n into workers
+def pytest_cmdline_main(config):  # noqa: ANN001, ANN201 - a pytest hook
+    """Run the whole suite (no paths given) on two xdist workers, one test file per worker.
+
+    Only then: a run of chosen files stays in one process (no worker start-up to pay), an
+    explicit ``-n`` wins (``-n 0`` for one process), GPU tests (``-m gpu``) stay serial so
+    two measurements never share the GPU, and without pytest-xdist nothing changes.
+    ``--dist loadfile`` keeps each file whole, so module-scoped fixtures are made once.
+    """
+    import importlib.util
+
+    whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    if (whole_suite and importlib.util.find_spec("xdist") is not None
+            and config.pluginmanager.hasplugin("xdist")
+            and getattr(config.option, "numprocesses", None) is None
+            and config.option.markexpr == "not gpu"):
+        config.option.numprocesses = SUITE_WORKERS
+        config.option.dist = "loadfile"
+
+
+# ---------------------------------------------------------------------------------------------
 # Global torch state: put back what a test changed.
-
-import sys  # noqa: E402
-
-import pytest  # noqa: E402
-
 
 @pytest.fixture(autouse=True)
 def _restore_torch_threads_and_denormals():
