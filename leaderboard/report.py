@@ -221,6 +221,8 @@ def build_report(
         new_records: dict[str, list[MeasurementRecord]] = {i: [] for i in ids}
         if imported.written:
             for name in imported.created:
+                if Path(name).parent.name != MEASUREMENTS_DIRNAME:
+                    continue  # a profile or sweep record: not on any board, not in the comment
                 record = read_record(staging / name)
                 new_records[record.entry_id].append(record)
 
