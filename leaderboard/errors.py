@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from leaderboard.vocabulary import EXIT_FAILED, EXIT_USAGE
+
 Severity = Literal["error", "warning"]
 
 
@@ -38,7 +40,7 @@ class Problem:
 class LeaderboardError(Exception):
     """Base class for errors the CLI maps to a clean message and a non-zero exit."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILED
 
 
 class ProblemsFound(LeaderboardError):
@@ -53,4 +55,4 @@ class ProblemsFound(LeaderboardError):
 class UsageError(LeaderboardError):
     """Bad command-line usage that argument parsing could not catch."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE

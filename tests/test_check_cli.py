@@ -307,3 +307,14 @@ def test_installed_command_checks_the_shipped_submissions_without_torch():
     assert {"leaderboard.check", "leaderboard.submission", "pydantic"} <= imported
     heavy = sorted(m for m in imported if m.split(".")[0] in {"torch", "timm", "numpy", "pandas"})
     assert heavy == []
+
+
+def test_command_help_prints_the_vocabulary_numbers():
+    from leaderboard.vocabulary import ACCURACY_TOLERANCE_POINTS, EXIT_NO_METER, SCENARIO_BATCH_SIZE
+
+    accuracy = " ".join(run_cli("validate-accuracy", "--help").stdout.split())
+    assert f"within {ACCURACY_TOLERANCE_POINTS:g} points of the claim" in accuracy
+    measure = " ".join(run_cli("measure", "--help").stdout.split())
+    assert f"{EXIT_NO_METER} no usable energy meter" in measure
+    assert f"offline = batch {SCENARIO_BATCH_SIZE['offline']}, single-stream = batch 1" in measure
+    assert "{" not in measure and "{" not in accuracy  # every field was filled
