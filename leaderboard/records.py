@@ -150,6 +150,11 @@ def record_path(submissions_dir: Path, entry_id: str, hardware: str, scenario: s
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    """Write UTF-8 text the way :func:`atomic_write_bytes` writes bytes."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file so readers see the old or the new content, never a torn one.
 
     Temp file in the same directory, fsync, ``os.replace``, then fsync the directory so the
@@ -158,8 +163,8 @@ def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
