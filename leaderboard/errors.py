@@ -37,6 +37,22 @@ class Problem:
         return text
 
 
+class ProblemsReport:
+    """What a check found, split by severity; for dataclasses with a ``problems`` list."""
+
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that fail the check."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems reported but not failing."""
+        return [p for p in self.problems if p.severity == "warning"]
+
+
 class LeaderboardError(Exception):
     """Base class for errors the CLI maps to a clean message and a non-zero exit."""
 

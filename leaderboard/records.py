@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from leaderboard.errors import Problem
 from leaderboard.vocabulary import PROTOCOL_VERSION, Precision, Scenario, Status
+
+R = TypeVar("R")  # a record model: MeasurementRecord, ProfileRecord, SweepRecord
 
 RECORD_SCHEMA_VERSION = 1
 MEASUREMENTS_DIRNAME = "measurements"
@@ -208,14 +210,23 @@ def read_record(path: Path) -> MeasurementRecord:
 
 def iter_records(submissions_dir: Path) -> Iterator[tuple[Path, MeasurementRecord | Problem]]:
     """Every record under ``submissions/``, or a Problem for each unreadable one."""
-    for path in sorted(submissions_dir.glob(f"*/{MEASUREMENTS_DIRNAME}/*.json")):
+    yield from iter_checked_records(
+        sorted(submissions_dir.glob(f"*/{MEASUREMENTS_DIRNAME}/*.json")), read_record,
+        lambda r: record_path(submissions_dir, r.entry_id, r.hardware, r.scenario))
+
+
+def iter_checked_records(paths: Iterable[Path], read: Callable[[Path], R],
+                         expected_path: Callable[[R], Path]) -> Iterator[tuple[Path, R | Problem]]:
+    """Read each file with ``read``; a Problem where it fails or the record is not where it
+    belongs (``expected_path``), else the record."""
+    for path in paths:
         try:
-            record = read_record(path)
+            record = read(path)
         except ValueError as exc:
             yield path, Problem(str(path), "", str(exc).removeprefix(f"{path}: "),
                                 "records are written by the validator; re-run it for this entry")
             continue
-        expected = record_path(submissions_dir, record.entry_id, record.hardware, record.scenario)
+        expected = expected_path(record)
         if expected != path:
             yield path, Problem(str(path), "entry_id", f"record belongs at {expected}",
                                 "do not rename or move records by hand")
