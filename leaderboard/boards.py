@@ -141,7 +141,8 @@ def load_boards(submissions_dir: Path, allow_synthetic: bool = False) -> Boards:
 
     Raises:
         ProblemsFound: When any submission or record has an error, or a record is synthetic
-            and ``allow_synthetic`` is false (made-up numbers never reach the published site or a report).
+            and ``allow_synthetic`` is false (made-up numbers never reach the published
+            site or a report).
     """
     report = check_paths([], submissions_dir, check_records=False)
     problems = list(report.errors)
@@ -150,23 +151,21 @@ def load_boards(submissions_dir: Path, allow_synthetic: bool = False) -> Boards:
         s.id: Entry(s, s.model.family or catalog.family_of(s.model.architecture) or "unknown")
         for s in report.submissions
     }
-    records: dict[str, list[MeasurementRecord]] = defaultdict(list)
-    for path, result in iter_records(submissions_dir):
-        if isinstance(result, Problem):
-            problems.append(result)
-        elif result.synthetic and not allow_synthetic:
-            problems.append(_synthetic_problem(path))
-        elif result.entry_id in entries:
-            records[result.board].append(result)
     # Profiles and sweeps answer to the same rules as board records: an unreadable, misplaced
     # or synthetic one stops the build rather than silently dropping out of the pages.
+    found = [*iter_records(submissions_dir), *iter_analysis_records(submissions_dir)]
+    records: dict[str, list[MeasurementRecord]] = defaultdict(list)
     analysis: list[ProfileRecord | SweepRecord] = []
-    for path, result in iter_analysis_records(submissions_dir):
+    for path, result in found:
         if isinstance(result, Problem):
             problems.append(result)
         elif result.synthetic and not allow_synthetic:
             problems.append(_synthetic_problem(path))
-        elif result.entry_id in entries:
+        elif result.entry_id not in entries:
+            continue  # no valid submission: not on a board (`check` names orphan records)
+        elif isinstance(result, MeasurementRecord):
+            records[result.board].append(result)
+        else:
             analysis.append(result)
     if problems:
         raise ProblemsFound(problems)

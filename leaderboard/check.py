@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from leaderboard.analysis_records import iter_analysis_records
-from leaderboard.errors import Problem
+from leaderboard.errors import Problem, ProblemsReport
 from leaderboard.records import MEASUREMENTS_DIRNAME, iter_records
 from leaderboard.submission import (
     IMPORTED_ENTRY_MARK,
@@ -20,22 +20,12 @@ from leaderboard.timm_catalog import load_catalog
 
 
 @dataclass
-class CheckReport:
+class CheckReport(ProblemsReport):
     """Everything a check found."""
 
     files_checked: int = 0
     submissions: list[Submission] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Problem]:
-        """Problems that fail the check."""
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        """Problems reported but not failing."""
-        return [p for p in self.problems if p.severity == "warning"]
 
 
 def _misnamed(files: Sequence[Path]) -> list[Problem]:

@@ -14,21 +14,10 @@ from pathlib import Path
 import click
 
 from leaderboard import __version__
-from leaderboard.cli_options import (
-    all_warnings_option,
-    allow_synthetic_option,
-    batch_size_option,
-    device_option,
-    echo_problems,
-    echo_summary,
-    entry_selection,
-    selected_ids,
-    site_output_option,
-    submissions_option,
-    weights_options,
-)
+from leaderboard import cli_options as opt
 from leaderboard.errors import LeaderboardError, ProblemsFound
 from leaderboard.log_escape import log_safe
+from leaderboard.vocabulary import EXIT_ABORTED, HEADLINE_SCENARIO, PRECISIONS, SCENARIO_BATCH_SIZE, SCENARIOS
 
 DEFAULT_SITE_SOURCE = Path("site")
 
@@ -39,14 +28,13 @@ def cli() -> None:
     """ImageNet classifiers ranked by inference energy per image, beside their accuracy."""
 
 
-# ---------------------------------------------------------------------------------------------
-# Contributors: checks, schema, site
+# --- Contributors: checks, schema, site
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@submissions_option()
-@all_warnings_option
+@opt.submissions_option()
+@opt.all_warnings_option
 @click.option("--changed-against", metavar="BASE", default=None,
               help="Check a pull request: only what changed since BASE (origin/main, a SHA), "
                    "and the policy: a submission pull request adds or edits only "
@@ -91,8 +79,8 @@ def _check_files(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: b
     from leaderboard.timm_catalog import load_catalog
 
     report = check_paths(list(paths), submissions_dir, check_records=not paths)
-    echo_problems([*report.errors, *report.warnings], all_warnings)
-    echo_summary(f"checked {report.files_checked} submission(s) against timm "
+    opt.echo_problems([*report.errors, *report.warnings], all_warnings)
+    opt.echo_summary(f"checked {report.files_checked} submission(s) against timm "
                  f"{load_catalog().timm_version}: {len(report.errors)} error(s), "
                  f"{len(report.warnings)} warning(s)", failed=bool(report.errors))
 
@@ -112,8 +100,8 @@ def _check_pull_request(base: str, submissions_dir: Path, all_warnings: bool,
                    "checking every submission", err=True)
         _check_files((), submissions_dir, all_warnings)
         return
-    echo_problems(result.problems, all_warnings)
-    echo_summary(f"checked {len(result.policy.submission_files)} changed submission(s) against "
+    opt.echo_problems(result.problems, all_warnings)
+    opt.echo_summary(f"checked {len(result.policy.submission_files)} changed submission(s) against "
                  f"{base} (timm {catalog.timm_version}): {len(result.errors)} error(s), "
                  f"{len(result.warnings)} warning(s)", failed=bool(result.errors))
 
@@ -135,7 +123,7 @@ def changed_entries(base: str, committed: bool) -> None:
     result = check_pull_request(base, Path("."), committed_only=committed,
                                 known_architectures=load_catalog().architectures)
     if result.errors:
-        echo_problems(result.errors, all_warnings=True)
+        opt.echo_problems(result.errors, all_warnings=True)
         raise LeaderboardError(f"{len(result.errors)} error(s) in the changes against {base}; "
                                "nothing to measure")
     for entry_id in result.policy.entries:
@@ -154,7 +142,7 @@ def schema() -> None:
 @click.argument("results_csv", type=click.Path(path_type=Path))
 @click.option("--benchmark", "benchmark_csv", type=click.Path(path_type=Path), default=None,
               help="timm inference benchmark CSV to join params/GMACs from.")
-@submissions_option("The submissions folder the entries are written into.")
+@opt.submissions_option("The submissions folder the entries are written into.")
 @click.option("--commit", default=None, help="timm commit the CSV comes from (40 hex).")
 def import_timm_command(results_csv: Path, benchmark_csv: Path | None, submissions_dir: Path,
                         commit: str | None) -> None:
@@ -184,11 +172,11 @@ def timm_catalog(write_path: Path | None) -> None:
 
 
 @cli.command()
-@submissions_option("The submissions folder with the entries and their records.")
+@opt.submissions_option("The submissions folder with the entries and their records.")
 @click.option("--site-source", default=DEFAULT_SITE_SOURCE, show_default=True,
               type=click.Path(path_type=Path), help="mkdocs project with hand-written pages.")
-@site_output_option("Where the static site is written.")
-@allow_synthetic_option
+@opt.site_output_option("Where the static site is written.")
+@opt.allow_synthetic_option
 @click.option("--force", is_flag=True, help="Replace --output even if it is not a previous build.")
 def build(submissions_dir: Path, site_source: Path, output: Path, allow_synthetic: bool, force: bool) -> None:
     """Build the static site from submissions and measurement records."""
@@ -202,7 +190,7 @@ def build(submissions_dir: Path, site_source: Path, output: Path, allow_syntheti
 
 
 @cli.command()
-@site_output_option("A built site (see `leaderboard build`).")
+@opt.site_output_option("A built site (see `leaderboard build`).")
 @click.option("--port", default=8000, show_default=True, type=int,
               help="TCP port to listen on.")
 @click.option("--host", default="127.0.0.1", show_default=True,
@@ -217,9 +205,9 @@ def serve(output: Path, port: int, host: str) -> None:
 
 
 @cli.command()
-@submissions_option()
+@opt.submissions_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
-@allow_synthetic_option
+@opt.allow_synthetic_option
 def findings(submissions_dir: Path, as_json: bool, allow_synthetic: bool) -> None:
     """Print the Findings page's numbers from the records: fits, correlations, batching, frontier.
 
@@ -235,8 +223,7 @@ def findings(submissions_dir: Path, as_json: bool, allow_synthetic: bool) -> Non
     click.echo(found.to_json() if as_json else findings_text(found), nl=not as_json)
 
 
-# ---------------------------------------------------------------------------------------------
-# Pull requests: the validator's comment (leaderboard.report)
+# --- Pull requests: the validator's comment (leaderboard.report)
 
 
 @cli.command()
@@ -246,7 +233,7 @@ def findings(submissions_dir: Path, as_json: bool, allow_synthetic: bool) -> Non
                    "<id>/measurements/<hardware>--<scenario>.json.")
 @click.option("--pr-entries", "pr_entries", multiple=True, required=True, metavar="IDS",
               help="Entries the pull request adds or edits (space- or comma-separated; repeatable).")
-@submissions_option("Trusted submissions (the default branch): the boards the records are "
+@opt.submissions_option("Trusted submissions (the default branch): the boards the records are "
                     "scored on.")
 @click.option("--pr-submissions", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Folder with the pull request's <id>/submission.yaml files, read as data "
@@ -282,16 +269,16 @@ def report(records_path: Path, pr_entries: tuple[str, ...], submissions_dir: Pat
                f"{boards} record(s), {len(result.refused)} refused member(s)", err=True)
 
 
-# ---------------------------------------------------------------------------------------------
-# Validator sweeps and record archives (leaderboard.measure.campaign, leaderboard.records_archive)
+# --- Validator sweeps and record archives (leaderboard.measure.campaign, leaderboard.records_archive)
 
 
 @cli.command()
-@entry_selection("Measure")
-@click.option("--scenario", "scenarios", multiple=True, default=("offline",), show_default=True,
-              type=click.Choice(["offline", "single-stream"]),
-              help="offline = batch 256, single-stream = batch 1; repeat for both.")
-@device_option
+@opt.entry_selection("Measure")
+@click.option("--scenario", "scenarios", multiple=True, default=(HEADLINE_SCENARIO,),
+              show_default=True, type=click.Choice(SCENARIOS),
+              help=", ".join(f"{s} = batch {SCENARIO_BATCH_SIZE[s]}" for s in SCENARIOS)
+              + "; repeat for both.")
+@opt.device_option
 @click.option("--resume", is_flag=True,
               help="Skip, without starting a worker, entries whose record on this GPU has status "
                    "ok or unstable (refused and error records are retried).")
@@ -300,13 +287,14 @@ def report(records_path: Path, pr_entries: tuple[str, ...], submissions_dir: Pat
 @click.option("--time-budget", default=None, metavar="DURATION",
               help="Start no new model once elapsed time plus the median model time would "
                    "exceed this: 2h, 90m, 1h30m or seconds (3600).")
-@weights_options
+@opt.weights_options
 @click.option("--timeout-per-model", "timeout_per_model_s", default=900.0, show_default=True,
               type=click.FloatRange(min=1.0), metavar="SECONDS",
               help="Seconds before a model's worker is killed.")
 @click.option("--log-dir", type=click.Path(path_type=Path), default=None,
               help="Keep each worker's output as LOG_DIR/<id>--<scenario>.log.")
-@submissions_option()
+@opt.submissions_option()
+@opt.fill_help
 def measure(entries: tuple[str, ...], all_entries: bool, shard: str | None,
             scenarios: tuple[str, ...], device: str, resume: bool, force: bool,
             time_budget: str | None, weights_mode: str, weights_dir: Path | None,
@@ -319,8 +307,9 @@ def measure(entries: tuple[str, ...], all_entries: bool, shard: str | None,
     last record on this GPU is skipped unless --force. Progress goes to stderr, a summary to
     stdout.
 
-    Exit codes: 0 all measured (or skipped); 1 some models failed (error records written);
-    2 bad usage; 3 no usable energy meter (no NVIDIA driver / NVML), nothing measured.
+    Exit codes: {exit_ok} all measured (or skipped); {exit_failed} some models failed (error records
+    written); {exit_usage} bad usage; {exit_no_meter} no usable energy meter (no NVIDIA driver / NVML),
+    nothing measured.
 
     \b
     Examples:
@@ -332,7 +321,7 @@ def measure(entries: tuple[str, ...], all_entries: bool, shard: str | None,
     from leaderboard.measure.campaign import parse_duration_s, run_campaign
     from leaderboard.measure.meters import MeterUnavailable
 
-    ids = selected_ids(submissions_dir, entries, all_entries, shard)
+    ids = opt.selected_ids(submissions_dir, entries, all_entries, shard)
     budget_s = parse_duration_s(time_budget) if time_budget else None
     if len(set(scenarios)) != len(scenarios):
         raise UsageError("each --scenario may be given once")
@@ -360,7 +349,7 @@ def records() -> None:
 @records.command("export")
 @click.argument("archive", type=click.Path(path_type=Path))
 @click.argument("ids", nargs=-1)
-@submissions_option()
+@opt.submissions_option()
 def records_export(archive: Path, ids: tuple[str, ...], submissions_dir: Path) -> None:
     """Pack every record (or those of IDS) into ARCHIVE (.tar.gz) with a sha256 manifest.
 
@@ -377,7 +366,7 @@ def records_export(archive: Path, ids: tuple[str, ...], submissions_dir: Path) -
 
 @records.command("import")
 @click.argument("archive", type=click.Path(path_type=Path, exists=True, dir_okay=False))
-@submissions_option()
+@opt.submissions_option()
 @click.option("--overwrite", is_flag=True, help="Replace existing records whose content differs.")
 def records_import(archive: Path, submissions_dir: Path, overwrite: bool) -> None:
     """Check every record in ARCHIVE and write them all, or nothing if any is refused.
@@ -398,8 +387,7 @@ def records_import(archive: Path, submissions_dir: Path, overwrite: bool) -> Non
                f"updated, {len(result.unchanged)} unchanged")
 
 
-# ---------------------------------------------------------------------------------------------
-# Accuracy validation (leaderboard.measure.accuracy, .weights, .imagenet)
+# --- Accuracy validation (leaderboard.measure.accuracy, .weights, .imagenet)
 
 
 @cli.command("validate-accuracy")
@@ -425,20 +413,21 @@ def records_import(archive: Path, submissions_dir: Path, overwrite: bool) -> Non
                    "~/.cache/leaderboard/weights].")
 @click.option("--offline", is_flag=True,
               help="Do not contact the Hugging Face Hub: use its local cache (like HF_HUB_OFFLINE=1).")
-@device_option
+@opt.device_option
 @click.option("--path", "eval_path", default="auto", show_default=True,
               type=click.Choice(["auto", "gpu", "cpu"]),
               help="gpu: decode and resize on the device; cpu: timm's PIL transform in loader "
                    "workers; auto: gpu on CUDA when the transform allows it.")
-@batch_size_option("Images per batch.")
+@opt.batch_size_option("Images per batch.")
 @click.option("--workers", default=None, type=click.IntRange(min=0),
               help="Reader threads (gpu path) or loader processes (cpu path) [default: cores, <= 16].")
 @click.option("--hardware", default=None, metavar="SLUG",
               help="Board whose record gets the accuracy [default: from the device's name].")
-@click.option("--scenario", default="offline", show_default=True,
-              type=click.Choice(["offline", "single-stream"]),
+@click.option("--scenario", default=HEADLINE_SCENARIO, show_default=True,
+              type=click.Choice(SCENARIOS),
               help="Board whose record gets the accuracy: offline (batch 256) or single-stream.")
-@submissions_option()
+@opt.submissions_option()
+@opt.fill_help
 def validate_accuracy_command(entry_id: str, imagenet_root: Path, labels_file: Path | None,
                               per_class: int | None, expect_images: int, weights_file: Path | None,
                               weights_dir: Path | None, cache_dir: Path | None, offline: bool,
@@ -450,9 +439,9 @@ def validate_accuracy_command(entry_id: str, imagenet_root: Path, labels_file: P
     checked before loading, safetensors first, pickles only through torch's weights_only
     loader), from --weights or from --weights-dir. The accuracy block is added to
     submissions/<id>/measurements/<hardware>--<scenario>.json, keeping an energy record that
-    is there. Verified when top-1 is within 0.3 points of the claim, else rejected.
+    is there. Verified when top-1 is within {tolerance} points of the claim, else rejected.
 
-    Exit codes: 0 verified or subset; 1 rejected (record written) or any error.
+    Exit codes: {exit_ok} verified or subset; {exit_failed} rejected (record written) or any error.
 
     \b
     Examples:
@@ -493,23 +482,23 @@ def validate_accuracy_command(entry_id: str, imagenet_root: Path, labels_file: P
         raise LeaderboardError(f"{entry_id}: accuracy claim rejected (the record says so)")
 
 
-# ---------------------------------------------------------------------------------------------
-# Where the energy goes (leaderboard.measure.profile, .sweep)
+# --- Where the energy goes (leaderboard.measure.profile, .sweep)
 
 
 @cli.command()
-@entry_selection("Profile")
-@device_option
-@click.option("--precision", default=None, type=click.Choice(["fp32", "tf32", "fp16", "bf16"]),
+@opt.entry_selection("Profile")
+@opt.device_option
+@click.option("--precision", default=None, type=click.Choice(PRECISIONS),
               help="Default: the headline's (fp16 on CUDA, fp32 on CPU).")
-@batch_size_option("Images per batch of the profiled workload.")
+@opt.batch_size_option("Images per batch of the profiled workload.")
 @click.option("--ablate", default="activation,normalisation", show_default=True,
               help="Layer types to check by replacing them with identity ('' for none).")
 @click.option("--profiled-batches", default=5, show_default=True, type=click.IntRange(min=1),
               help="Batches recorded by torch.profiler (more averages out launch noise).")
 @click.option("--force", is_flag=True, help="Profile entries that already have a profile here.")
-@weights_options
-@submissions_option()
+@opt.weights_options
+@opt.submissions_option()
+@opt.fill_help
 def profile(entries: tuple[str, ...], all_entries: bool, shard: str | None, device: str,
             precision: str | None, batch_size: int, ablate: str, profiled_batches: int, force: bool,
             weights_mode: str, weights_dir: Path | None, submissions_dir: Path) -> None:
@@ -522,7 +511,8 @@ def profile(entries: tuple[str, ...], all_entries: bool, shard: str | None, devi
     saving beside the one the attribution predicts. Writes
     submissions/<id>/measurements/profile/<hardware>.json.
 
-    Exit codes: 0 all profiled; 1 some failed; 2 bad usage; 3 no energy meter.
+    Exit codes: {exit_ok} all profiled; {exit_failed} some failed; {exit_usage} bad usage;
+    {exit_no_meter} no energy meter.
 
     \b
     Examples:
@@ -531,7 +521,7 @@ def profile(entries: tuple[str, ...], all_entries: bool, shard: str | None, devi
     """
     from leaderboard.breakdown_runs import profile_entries
 
-    ids = selected_ids(submissions_dir, entries, all_entries, shard)
+    ids = opt.selected_ids(submissions_dir, entries, all_entries, shard)
     profile_entries(ids, submissions_dir, device=device, precision=precision,
                     batch_size=batch_size, ablate=ablate, profiled_batches=profiled_batches,
                     force=force, weights_mode=weights_mode, weights_dir=weights_dir,
@@ -539,8 +529,8 @@ def profile(entries: tuple[str, ...], all_entries: bool, shard: str | None, devi
 
 
 @cli.command()
-@entry_selection("Sweep")
-@device_option
+@opt.entry_selection("Sweep")
+@opt.device_option
 @click.option("--variants", default=None, metavar="SLUGS",
               help="Comma-separated subset, e.g. fp32-b256,fp16-b1 [default: all 11].")
 @click.option("--imagenet", "imagenet_root", type=click.Path(path_type=Path, file_okay=False),
@@ -549,19 +539,22 @@ def profile(entries: tuple[str, ...], all_entries: bool, shard: str | None, devi
 @click.option("--per-class", type=click.IntRange(min=1), default=10, show_default=True,
               help="Images per class for that accuracy check.")
 @click.option("--force", is_flag=True, help="Measure variants that already have a good record.")
-@weights_options
-@submissions_option()
+@opt.weights_options
+@opt.submissions_option()
+@opt.fill_help
 def sweep(entries: tuple[str, ...], all_entries: bool, shard: str | None, device: str,
           variants: str | None, imagenet_root: Path | None, per_class: int, force: bool,
           weights_mode: str, weights_dir: Path | None, submissions_dir: Path) -> None:
     """Measure J/image under each switch: precision, batch size, channels-last, torch.compile.
 
-    One switch at a time from the headline workload (fp16, batch 256, NCHW, eager): fp32, tf32,
-    bf16; batch 1, 8, 32, 64, 128; channels-last; torch.compile. Each variant is written to
-    submissions/<id>/measurements/sweep/<hardware>--<variant>.json as soon as it is measured;
+    One switch at a time from the headline workload ({headline_precision}, batch {offline_batch},
+    NCHW, eager): fp32, tf32, bf16; batch 1, 8, 32, 64, 128; channels-last; torch.compile. Each
+    variant is written to submissions/<id>/measurements/sweep/<hardware>--<variant>.json as soon
+    as it is measured;
     variants with a good record are skipped unless --force, so a stopped sweep resumes.
 
-    Exit codes: 0 all measured; 1 some variants failed (their records say why); 3 no meter.
+    Exit codes: {exit_ok} all measured; {exit_failed} some variants failed (their records say why);
+    {exit_no_meter} no meter.
 
     \b
     Examples:
@@ -571,7 +564,7 @@ def sweep(entries: tuple[str, ...], all_entries: bool, shard: str | None, device
     """
     from leaderboard.breakdown_runs import sweep_entries
 
-    ids = selected_ids(submissions_dir, entries, all_entries, shard)
+    ids = opt.selected_ids(submissions_dir, entries, all_entries, shard)
     sweep_entries(ids, submissions_dir, device=device, variants=variants,
                   imagenet_root=imagenet_root, per_class=per_class, force=force,
                   weights_mode=weights_mode, weights_dir=weights_dir,
@@ -584,7 +577,7 @@ def main() -> None:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_ABORTED)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

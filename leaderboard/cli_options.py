@@ -71,6 +71,21 @@ device_option = click.option("--device", default="cuda", show_default=True,
                              help="cuda, cuda:N or cpu.")
 
 
+def fill_help(command: F) -> F:
+    """Fill a command's help text's ``{field}`` names from the vocabulary.
+
+    Apply it below ``@cli.command()``: the numbers the help promises (tolerance, batch sizes,
+    exit codes) are then the ones the code uses.
+    """
+    from leaderboard import vocabulary as v
+
+    command.__doc__ = (command.__doc__ or "").format(
+        tolerance=f"{v.ACCURACY_TOLERANCE_POINTS:g}", headline_precision=v.HEADLINE_PRECISION,
+        offline_batch=v.SCENARIO_BATCH_SIZE[v.OFFLINE], exit_ok=v.EXIT_OK,
+        exit_failed=v.EXIT_FAILED, exit_usage=v.EXIT_USAGE, exit_no_meter=v.EXIT_NO_METER)
+    return command
+
+
 def batch_size_option(help_text: str) -> Callable[[F], F]:
     """``--batch-size``: images per forward pass."""
     return click.option("--batch-size", default=256, show_default=True,

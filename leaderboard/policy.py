@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from leaderboard.errors import LeaderboardError, Problem
+from leaderboard.errors import LeaderboardError, Problem, ProblemsReport
 from leaderboard.records import (
     MEASUREMENTS_DIRNAME,
     missing_provenance,
@@ -403,23 +403,13 @@ def _protected_problems_of(root: Path, base: str, name: str) -> list[Problem]:
 
 
 @dataclass
-class PullRequestCheck:
+class PullRequestCheck(ProblemsReport):
     """Policy problems plus the problems of the changed submission and record files."""
 
     base: str
     policy: PolicyResult
     submissions: list[Submission] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Problem]:
-        """Problems that fail the check."""
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        """Problems reported but not failing."""
-        return [p for p in self.problems if p.severity == "warning"]
 
 
 def check_pull_request(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -21,6 +21,8 @@ from leaderboard.safe_yaml import read_limited
 from leaderboard.vocabulary import PROTOCOL_VERSION, Precision, Scenario, Status
 
 __all__ = ["atomic_write_text"]  # re-exported: writers across the package import it from here
+
+R = TypeVar("R")  # a record model: MeasurementRecord, ProfileRecord, SweepRecord
 
 RECORD_SCHEMA_VERSION = 1
 MEASUREMENTS_DIRNAME = "measurements"
@@ -285,20 +287,27 @@ def iter_records(submissions_dir: Path) -> Iterator[tuple[Path, MeasurementRecor
         yield stage, Problem(str(stage), "", "a records import was interrupted while moving its "
                              "files into place", "run `leaderboard records import` again (any "
                              "archive, even the same one): it finishes the interrupted import first")
-    for path in sorted(submissions_dir.glob(f"*/{MEASUREMENTS_DIRNAME}/*.json")):
+    for path, result in iter_checked_records(
+            sorted(submissions_dir.glob(f"*/{MEASUREMENTS_DIRNAME}/*.json")), read_record,
+            lambda r: record_path(submissions_dir, r.entry_id, r.hardware, r.scenario)):
+        missing = [] if isinstance(result, Problem) else missing_provenance(result)
+        yield path, (provenance_problem(path, missing) if missing else result)
+
+
+def iter_checked_records(paths: Iterable[Path], read: Callable[[Path], R],
+                         expected_path: Callable[[R], Path]) -> Iterator[tuple[Path, R | Problem]]:
+    """Read each file with ``read``; a Problem where it fails or the record is not where it
+    belongs (``expected_path``), else the record."""
+    for path in paths:
         try:
-            record = read_record(path)
+            record = read(path)
         except ValueError as exc:
             yield path, Problem(str(path), "", str(exc).removeprefix(f"{path}: "),
                                 "records are written by the validator; re-run it for this entry")
             continue
-        expected = record_path(submissions_dir, record.entry_id, record.hardware, record.scenario)
+        expected = expected_path(record)
         if expected != path:
             yield path, Problem(str(path), "entry_id", f"record belongs at {expected}",
                                 "do not rename or move records by hand")
-            continue
-        missing = missing_provenance(record)
-        if missing:
-            yield path, provenance_problem(path, missing)
             continue
         yield path, record

@@ -144,7 +144,7 @@ def export_records(submissions_dir: Path, archive: Path, ids: Iterable[str] | No
                 info.uid = info.gid = 0
                 info.uname = info.gname = ""
                 tar.addfile(info, io.BytesIO(data))
-    atomic_write_bytes(archive, buffer.getvalue())
+    atomic_write_bytes(archive, buffer.getvalue())  # fsyncs the folder too
     return len(members)
 
 

@@ -42,8 +42,8 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 
 
 @dataclass
-class Provenance:
-    """Where a number comes from, in short."""
+class ProvenanceSummary:
+    """Where a number comes from, in short: the comment's digest of a record's provenance."""
 
     gpu: str
     driver: str | None
@@ -85,7 +85,7 @@ class BoardReport:
     cheaper_energy_j: float | None
     cheaper_top1: float | None
     board_entries: int
-    provenance: Provenance
+    provenance: ProvenanceSummary
 
 
 @dataclass
@@ -221,6 +221,8 @@ def build_report(
         new_records: dict[str, list[MeasurementRecord]] = {i: [] for i in ids}
         if imported.written:
             for name in imported.created:
+                if Path(name).parent.name != MEASUREMENTS_DIRNAME:
+                    continue  # a profile or sweep record: not on any board, not in the comment
                 record = read_record(staging / name)
                 new_records[record.entry_id].append(record)
 
@@ -343,11 +345,11 @@ def _record_warnings(record: MeasurementRecord) -> list[str]:
     return warnings
 
 
-def _provenance(record: MeasurementRecord) -> Provenance:
+def _provenance(record: MeasurementRecord) -> ProvenanceSummary:
     p = record.provenance
     weights = record.weights.kind + (f" sha256 {record.weights.sha256[:12]}" if record.weights.sha256
                                      else "")
-    return Provenance(gpu=p.gpu_name, driver=p.driver, cuda=p.cuda, torch=p.torch, timm=p.timm,
+    return ProvenanceSummary(gpu=p.gpu_name, driver=p.driver, cuda=p.cuda, torch=p.torch, timm=p.timm,
                       nvidia_ml_py=p.nvidia_ml_py, validator=p.validator_version, git_sha=p.git_sha,
                       protocol=record.protocol_version, power_limit_w=p.power_limit_w,
                       batch_size=record.batch_size, precision=record.precision,
@@ -496,5 +498,5 @@ def _render_entry(entry: EntryReport) -> list[str]:
     return lines
 
 
-def _power(p: Provenance) -> str:
+def _power(p: ProvenanceSummary) -> str:
     return f" ({p.power_limit_w:g} W limit)" if p.power_limit_w is not None else ""

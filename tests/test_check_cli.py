@@ -387,3 +387,14 @@ def test_bad_fixtures_fail_check_with_file_line_and_fix(tmp_path, fixture, phras
     line = next(line for line in result.stderr.splitlines() if phrase in line)
     assert line.startswith(f"{path}: ") and "line " in line
     assert "    fix: " in result.stderr
+
+
+def test_command_help_prints_the_vocabulary_numbers():
+    from leaderboard.vocabulary import ACCURACY_TOLERANCE_POINTS, EXIT_NO_METER, SCENARIO_BATCH_SIZE
+
+    accuracy = " ".join(run_cli("validate-accuracy", "--help").stdout.split())
+    assert f"within {ACCURACY_TOLERANCE_POINTS:g} points of the claim" in accuracy
+    measure = " ".join(run_cli("measure", "--help").stdout.split())
+    assert f"{EXIT_NO_METER} no usable energy meter" in measure
+    assert f"offline = batch {SCENARIO_BATCH_SIZE['offline']}, single-stream = batch 1" in measure
+    assert "{" not in measure and "{" not in accuracy  # every field was filled

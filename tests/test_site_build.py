@@ -488,3 +488,39 @@ def test_a_table_row_that_does_not_match_its_columns_is_refused() -> None:
         table_spec(columns, [{"id": "a", "top1": 80.1}])
     with pytest.raises(ValueError, match=r"missing keys \['id'\]"):
         table_spec(columns, [{LINK: "x"}])
+
+
+# --- one vocabulary ---------------------------------------------------------------------------
+
+
+def test_the_stylesheet_tier_chips_use_the_vocabulary_colours() -> None:
+    # The chips' colours live in a static stylesheet; this keeps them the charts' and badges'.
+    from importlib import resources
+
+    from leaderboard.vocabulary import TIER_COLORS, WHITE_TEXT_TIERS
+
+    css = resources.files("leaderboard.site").joinpath("assets", "leaderboard.css").read_text("utf-8")
+    rules = dict(re.findall(r"\.lb-tier-([A-G]) \{ ([^}]*)\}", css))
+    assert sorted(rules) == sorted(TIER_COLORS)
+    for tier, rule in rules.items():
+        assert f"background: {TIER_COLORS[tier]};" in rule, tier
+        assert ("color: #fff;" in rule) == (tier in WHITE_TEXT_TIERS), tier
+
+
+def test_pages_print_the_numbers_the_code_uses(synthetic_site: Path) -> None:
+    from leaderboard.vocabulary import (
+        ACCURACY_BAND_POINTS,
+        ACCURACY_TOLERANCE_POINTS,
+        SCENARIO_BATCH_SIZE,
+        UNSTABLE_CV,
+    )
+
+    methodology = (synthetic_site / "methodology.html").read_text("utf-8")
+    assert f"is within {ACCURACY_TOLERANCE_POINTS:g} points." in methodology
+    assert f"CV above {UNSTABLE_CV:.0%} marks the record" in methodology
+    assert f"at least\n{80.0 - ACCURACY_BAND_POINTS:.1f} % uses" in methodology
+    assert f"<td>offline</td>\n<td style=\"text-align: right;\">{SCENARIO_BATCH_SIZE['offline']} (" \
+        in methodology
+    models = list((synthetic_site / "models").glob("*.html"))
+    assert any(f"(within {ACCURACY_BAND_POINTS:g} points of this model or better)"
+               in p.read_text("utf-8") for p in models)

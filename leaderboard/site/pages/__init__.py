@@ -4,8 +4,8 @@ The build calls the functions re-exported here; each page kind keeps its table c
 chart choices and template context in its own module.
 """
 
-from leaderboard.site.pages.breakdown import energy_page
 from leaderboard.site.pages.common import Page
+from leaderboard.site.pages.energy import energy_page
 from leaderboard.site.pages.findings import findings_page
 from leaderboard.site.pages.home import home_page
 from leaderboard.site.pages.leaderboards import leaderboard_pages

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from leaderboard.boards import Boards, Entry
 from leaderboard.site import breakdown
-from leaderboard.site.pages.breakdown import profile_context, savings_context
 from leaderboard.site.pages.common import render_template
+from leaderboard.site.pages.energy import profile_context, savings_context
 from leaderboard.site.render import board_md, board_title, fmt, model_path
 from leaderboard.vocabulary import ACCURACY_BAND_POINTS
 
