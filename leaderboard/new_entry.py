@@ -177,10 +177,9 @@ def sibling_compute(submissions_dir: Path, architecture: str, img_size: int | No
 def choose_weights_file(filenames: Iterable[str]) -> str | None:
     """The weights file to pin: model.safetensors, then other safetensors, then pickles."""
     loadable = [f for f in filenames if WEIGHTS_FILE_PATTERN.match(f)]
-    for preferred in PREFERRED_WEIGHTS_FILES:
-        if preferred in loadable:
-            return preferred
-    ranked = sorted(loadable, key=lambda f: (WEIGHTS_SUFFIX_RANK[Path(f).suffix], f.count("/"), f))
+    # Format first (any safetensors beats any pickle), then timm's usual names, then top level.
+    ranked = sorted(loadable, key=lambda f: (WEIGHTS_SUFFIX_RANK[Path(f).suffix],
+                                             f not in PREFERRED_WEIGHTS_FILES, f.count("/"), f))
     return ranked[0] if ranked else None
 
 
