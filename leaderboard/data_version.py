@@ -153,8 +153,15 @@ def citation_section(version: DataVersion) -> str:
     )
 
 
+def page_stamp(version: DataVersion) -> str:
+    """The line every generated page ends with (model pages through their shared shell)."""
+    return (f'\n\n<p class="lb-data-version"><small>Data version {version.label}'
+            + (f" (commit {version.commit[:12]})" if version.commit else "")
+            + "; the Downloads page says how to cite it.</small></p>\n")
+
+
 def stamp_docs(docs: dict[str, str], version: DataVersion) -> None:
-    """Stamp a generated site in place: the JSON download, a version manifest, the citation.
+    """Stamp a generated site in place: JSON download, version manifest, citation, page footers.
 
     Args:
         docs: The generated docs folder, path -> text (``leaderboard.site.build.generate``).
@@ -167,9 +174,6 @@ def stamp_docs(docs: dict[str, str], version: DataVersion) -> None:
     docs[VERSION_FILE] = version_manifest(downloads, version)
     if DOWNLOADS_PAGE in docs:
         docs[DOWNLOADS_PAGE] = docs[DOWNLOADS_PAGE].rstrip("\n") + citation_section(version)
-
-
-def footer_text(copyright_text: str | None, version: DataVersion) -> str:
-    """The site footer (mkdocs ``copyright``) with the data version appended: every page shows it."""
-    stamp = f"Data version {version.label}"
-    return f"{copyright_text} · {stamp}" if copyright_text else stamp
+    stamp = page_stamp(version)
+    for name in [n for n in docs if n.endswith(".md")]:
+        docs[name] = docs[name].rstrip("\n") + stamp

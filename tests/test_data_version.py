@@ -16,7 +16,6 @@ from leaderboard.data_version import (
     DataVersion,
     citation_section,
     data_version,
-    footer_text,
     stamp_docs,
     stamp_json_download,
 )
@@ -102,7 +101,11 @@ def test_stamp_docs_adds_a_manifest_with_digests_and_the_citation():
         docs["downloads/entries.json"].encode()).hexdigest()
     assert "## Cite a release" in docs["downloads.md"]
     assert "releases/tag/data-2026-12-01-197acbc5d2e1" in docs["downloads.md"]
-    assert docs["index.md"] == "# Home\n"
+    # every generated page ends with the version, the citation before it on Downloads
+    assert docs["index.md"].startswith("# Home\n\n<p class=\"lb-data-version\">")
+    assert "Data version 2026-12-01-197acbc5d2e1 (commit 197acbc5d2e1)" in docs["index.md"]
+    assert docs["downloads.md"].index("## Cite a release") < docs["downloads.md"].index("lb-data-version")
+    assert "lb-data-version" not in docs["downloads/entries.csv"]
 
 
 def test_the_citation_says_when_a_build_cannot_be_cited():
@@ -117,7 +120,19 @@ def test_the_release_link_follows_the_repository_ci_builds_from(monkeypatch):
     assert "https://github.example/someone/board/releases/tag/data-2026-12-01-197acbc5d2e1" in text
 
 
-def test_the_footer_keeps_a_copyright_line():
-    version = DataVersion("2026-12-01", COMMIT)
-    assert footer_text(None, version) == "Data version 2026-12-01-197acbc5d2e1"
-    assert footer_text("© the authors", version) == "© the authors · Data version 2026-12-01-197acbc5d2e1"
+def test_a_real_build_stamps_downloads_and_every_page(synthetic_site: Path):
+    manifest = json.loads((synthetic_site / VERSION_FILE).read_text("utf-8"))
+    label = manifest["data_version"]["label"]
+    assert label.endswith("-uncommitted")  # the synthetic tree is not a git checkout
+    assert set(manifest["files"]) == {"entries.csv", "entries.json", "profiles.csv", "sweep.csv",
+                                      "findings.json"}
+    for name, facts in manifest["files"].items():
+        data = (synthetic_site / "downloads" / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == facts["sha256"], name
+    entries = json.loads((synthetic_site / "downloads/entries.json").read_text("utf-8"))
+    assert entries["data_version"]["label"] == label
+    model_page = next((synthetic_site / "models").glob("*.html")).read_text("utf-8")
+    for page in (synthetic_site / "index.html", synthetic_site / "downloads.html"):
+        assert f"Data version {label}" in page.read_text("utf-8"), page
+    assert f"Data version {label}" in model_page
+    assert "Cite a release" in (synthetic_site / "downloads.html").read_text("utf-8")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from leaderboard.data_version import data_version, stamp_docs
 from leaderboard.errors import LeaderboardError
 from leaderboard.site import files, pages
 from leaderboard.site.data import load_site_data
@@ -119,6 +120,7 @@ def generate(submissions_dir: Path, site_source: Path, allow_synthetic: bool = F
     ]:
         docs[path] = text
         docs.update(extra)
+    stamp_docs(docs, data_version(submissions_dir))  # date + commit of the data: downloads, pages
     bodies = {entry.id: pages.model_page_body(entry, data, site_url) for entry in data.entries}
     return GeneratedSite(docs, bodies, files.badges(data), len(data.entries),
                          data.measured_count())
