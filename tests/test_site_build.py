@@ -461,3 +461,27 @@ def test_sitemap_lists_every_model_page_when_the_site_has_an_address(tmp_path: P
     assert MODEL_PLACEHOLDER_ID not in sitemap and sitemap.count("<url>") == 3
     assert gzip.decompress((tmp_path / "sitemap.xml.gz").read_bytes()).decode() == sitemap
     assert (tmp_path / "models" / "a.one.html").read_text() == "<p>1</p>"
+
+
+# --- tables: cells addressed by column key --------------------------------------------------
+
+
+def test_table_rows_follow_their_columns_and_link_cell_by_key() -> None:
+    from leaderboard.site.tables import LINK, table_spec
+
+    columns = [{"key": "id", "label": "Model", "type": "link"},
+               {"key": "top1", "label": "Top-1 %", "type": "num"}]
+    table = table_spec(columns, [{"top1": 80.1, LINK: "models/a.html", "id": "a"}], sort="top1")
+    assert table == {"columns": [{"key": "id", "label": "Model", "type": "link", "href": 2},
+                                 {"key": "top1", "label": "Top-1 %", "type": "num"}],
+                     "rows": [["a", 80.1, "models/a.html"]], "sort": "top1"}
+
+
+def test_a_table_row_that_does_not_match_its_columns_is_refused() -> None:
+    from leaderboard.site.tables import LINK, table_spec
+
+    columns = [{"key": "id", "label": "Model", "type": "link"}]
+    with pytest.raises(ValueError, match=r"'a': missing keys \['link'\], unknown keys \['top1'\]"):
+        table_spec(columns, [{"id": "a", "top1": 80.1}])
+    with pytest.raises(ValueError, match=r"missing keys \['id'\]"):
+        table_spec(columns, [{LINK: "x"}])
