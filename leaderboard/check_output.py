@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from leaderboard.cli_options import MAX_WARNINGS_SHOWN
 from leaderboard.errors import Problem
 
 OUTPUT_FORMATS = ("text", "github", "json")
-MAX_WARNINGS_SHOWN = 5
 QUIET, NORMAL, VERBOSE = -1, 0, 1
 
 _LINE_IN_PARENS = re.compile(r"^(?P<field>.*?) \(line (?P<line>\d+)\)$")
@@ -119,7 +119,7 @@ def render_check(problems: Sequence[Problem], summary: str, *, output_format: st
     else:
         out.stderr.extend(p.format() for p in [*errors, *shown])
     if hidden and verbosity > QUIET:
-        out.stderr.append(f"... and {hidden} more warning(s); --all-warnings or -v lists them")
+        out.stderr.append(f"... and {hidden} more warning(s); --all-warnings lists them (or -v)")
     if verbosity >= VERBOSE:
         out.stderr.extend(f"checked {name}" for name in checked_files)
     if errors:

@@ -339,3 +339,11 @@ def create_entry(entry_id: str, submissions_dir: Path, *, repo: str | None = Non
     if pin is None:
         todo.insert(0, "model.weights.hf_hub.revision" if entry.repo else "model.weights.url.sha256")
     return NewEntryResult(path, entry, pin, note, todo)
+
+
+def result_lines(result: NewEntryResult) -> list[str]:
+    """What `leaderboard new` prints: the file, the pin, and what is left to fill in."""
+    return [f"wrote {result.path}",
+            result.pin_note,
+            "fill in: " + ", ".join(result.todo),
+            "then: leaderboard check --changed-against origin/main"]
