@@ -121,6 +121,8 @@ def test_the_plan_refuses_what_it_cannot_fill(tmp_path):
         plan_entry("resnet50.my_in1k", tmp_path)
     with pytest.raises(UsageError, match="OWNER/NAME"):
         plan_entry("resnet50.my_in1k", tmp_path, repo="not a repo")
+    with pytest.raises(LeaderboardError, match="no submissions folder here"):
+        plan_entry(NEW_TAG, tmp_path / "absent")
     write_submission(tmp_path, valid_submission_dict())
     with pytest.raises(LeaderboardError, match="exists already"):
         plan_entry("resnet50.a1_in1k", tmp_path / "submissions")
