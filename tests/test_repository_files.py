@@ -323,3 +323,7 @@ def test_the_release_publishes_versioned_assets_of_committed_data_only(tmp_path)
 def test_pages_and_release_check_out_the_history_for_the_data_version():
     build = load(GITHUB / "workflows" / "pages.yml")["jobs"]["build"]
     assert build["steps"][0]["with"]["fetch-depth"] == 0
+
+
+def test_every_workflow_matches_githubs_published_schema():
+    schema_check("github-workflows", *sorted((GITHUB / "workflows").glob("*.yml")))
