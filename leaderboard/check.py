@@ -105,21 +105,27 @@ def check_paths(
     return report
 
 
-def warning_lines(warnings: Sequence[Problem], verbose: bool, limit: int = 5) -> list[str]:
-    """The warnings as `check` prints them: imported entries summed up in one line.
+def shown_warnings(warnings: Sequence[Problem], limit: int = 5) -> tuple[list[Problem], list[str]]:
+    """The warnings `check` lists by default, and the lines that sum up the rest.
 
     Every imported entry carries a warning until its weights are pinned (1,556 of them), which
-    would bury the warnings that matter. Those are counted in one line unless ``verbose``; the
-    others are listed, the first ``limit`` of them unless ``verbose``.
+    would bury the warnings that matter. Those are counted in one line; the others are listed,
+    the first ``limit`` of them. ``--verbose`` lists every warning instead.
     """
     imported = [w for w in warnings if w.message.endswith(IMPORTED_ENTRY_MARK)]
     others = [w for w in warnings if not w.message.endswith(IMPORTED_ENTRY_MARK)]
-    if verbose:
-        return [w.format() for w in [*others, *imported]]
-    lines = [w.format() for w in others[:limit]]
+    notes = []
     if len(others) > limit:
-        lines.append(f"... and {len(others) - limit} more warning(s); --verbose lists them")
+        notes.append(f"... and {len(others) - limit} more warning(s); --verbose lists them")
     if imported:
-        lines.append(f"{len(imported):,} imported entr{'y' if len(imported) == 1 else 'ies'} "
+        notes.append(f"{len(imported):,} imported entr{'y' if len(imported) == 1 else 'ies'} "
                      "with weights not pinned yet (one warning each; --verbose lists them)")
-    return lines
+    return others[:limit], notes
+
+
+def warning_lines(warnings: Sequence[Problem], verbose: bool, limit: int = 5) -> list[str]:
+    """The warnings as `check` prints them in text: see `shown_warnings`."""
+    if verbose:
+        return [w.format() for w in warnings]
+    shown, notes = shown_warnings(warnings, limit)
+    return [w.format() for w in shown] + notes

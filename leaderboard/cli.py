@@ -15,6 +15,7 @@ import click
 
 from leaderboard import __version__
 from leaderboard import cli_options as opt
+from leaderboard.check_command import check_output_options
 from leaderboard.errors import LeaderboardError, ProblemsFound
 from leaderboard.log_escape import log_safe
 from leaderboard.vocabulary import EXIT_ABORTED, HEADLINE_SCENARIO, PRECISIONS, SCENARIO_BATCH_SIZE, SCENARIOS
@@ -51,59 +52,30 @@ def cli() -> None:
               help="Maintainers: files outside entry folders may change next to submissions.")
 @click.option("--allow-rewrite", is_flag=True,
               help="Maintainers: imported_from and the weights of existing entries may change.")
+@check_output_options
 def check(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: bool,
           changed_against: str | None, committed: bool, allow_records: bool, allow_delete: bool,
-          allow_code: bool, allow_rewrite: bool) -> None:
+          allow_code: bool, allow_rewrite: bool, output_format: str, quiet: bool,
+          verbose: bool) -> None:
     """Check submission files (all, or PATHS) and report every problem at once.
 
     Exits 1 when any error is found. Warnings (such as imported entries whose weights are
     not pinned yet) are reported but do not fail the check.
     """
+    from leaderboard.check_command import check_files, check_pull_request, check_style
     from leaderboard.errors import UsageError
 
+    style = check_style(output_format, quiet, verbose, all_warnings)
     if changed_against is None:
         if allow_records or allow_delete or allow_code or allow_rewrite or committed:
             raise UsageError("the --allow-* flags and --committed apply only with --changed-against BASE")
-        _check_files(paths, submissions_dir, all_warnings)
+        check_files(paths, submissions_dir, style)
         return
     if paths:
         raise UsageError("give PATHS or --changed-against BASE, not both")
-    _check_pull_request(changed_against, submissions_dir, all_warnings, committed=committed,
-                        allow_records=allow_records, allow_delete=allow_delete,
-                        allow_code=allow_code, allow_rewrite=allow_rewrite)
-
-
-def _check_files(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: bool) -> None:
-    """`check [PATHS]`: every submission (and its records), or the files named."""
-    from leaderboard.check import check_paths
-    from leaderboard.timm_catalog import load_catalog
-
-    report = check_paths(list(paths), submissions_dir, check_records=not paths)
-    opt.echo_problems([*report.errors, *report.warnings], all_warnings)
-    opt.echo_summary(f"checked {report.files_checked} submission(s) against timm "
-                 f"{load_catalog().timm_version}: {len(report.errors)} error(s), "
-                 f"{len(report.warnings)} warning(s)", failed=bool(report.errors))
-
-
-def _check_pull_request(base: str, submissions_dir: Path, all_warnings: bool,
-                        **policy: bool) -> None:
-    """`check --changed-against BASE`: the pull-request policy plus the changed files."""
-    from leaderboard.policy import check_pull_request
-    from leaderboard.timm_catalog import load_catalog
-
-    catalog = load_catalog()
-    result = check_pull_request(base, Path("."), committed_only=policy.pop("committed"),
-                                known_architectures=catalog.architectures, **policy)
-    if result.policy.kind != "submission":
-        what = "no changes" if result.policy.kind == "empty" else "no changes under submissions/"
-        click.echo(f"{what} against {base}: not a submission pull request; "
-                   "checking every submission", err=True)
-        _check_files((), submissions_dir, all_warnings)
-        return
-    opt.echo_problems(result.problems, all_warnings)
-    opt.echo_summary(f"checked {len(result.policy.submission_files)} changed submission(s) against "
-                 f"{base} (timm {catalog.timm_version}): {len(result.errors)} error(s), "
-                 f"{len(result.warnings)} warning(s)", failed=bool(result.errors))
+    check_pull_request(changed_against, submissions_dir, style, committed=committed,
+                       allow_records=allow_records, allow_delete=allow_delete,
+                       allow_code=allow_code, allow_rewrite=allow_rewrite)
 
 
 @cli.command("changed-entries")
@@ -128,6 +100,29 @@ def changed_entries(base: str, committed: bool) -> None:
                                "nothing to measure")
     for entry_id in result.policy.entries:
         click.echo(log_safe(entry_id))
+
+
+@cli.command("new")
+@click.argument("entry_id", metavar="ARCH.TAG[-IMG_SIZE]")
+@click.option("--repo", default=None, metavar="OWNER/NAME",
+              help="Hub repo of your weights [default: timm's repo for this tag].")
+@click.option("--revision", default=None, metavar="SHA",
+              help="Pin by hand: the repo's full 40-hex commit (the Hub is not asked).")
+@click.option("--filename", default=None, help="With --revision: the weights file in the repo.")
+@click.option("--offline", is_flag=True, help="Do not ask the Hub; write the pin for you to fill.")
+@opt.submissions_option("The submissions folder the entry is written into.")
+def new(entry_id: str, repo: str | None, revision: str | None, filename: str | None,
+        offline: bool, submissions_dir: Path) -> None:
+    """Start submissions/<id>/submission.yaml from timm's catalog; leave claims and name to you.
+
+    Eval settings, family, licence and compute come from the catalog (leaderboard.new_entry);
+    weights are pinned to the Hub repo's current commit, or it says how to pin them by hand.
+    """
+    from leaderboard.new_entry import create_entry, result_lines
+
+    result = create_entry(entry_id, submissions_dir, repo=repo, revision=revision,
+                          filename=filename, offline=offline)
+    click.echo("\n".join(result_lines(result)))
 
 
 @cli.command()
@@ -201,7 +196,10 @@ def serve(output: Path, port: int, host: str) -> None:
 
     if not (output / "index.html").is_file():
         raise LeaderboardError(f"{output}: no built site here; run `leaderboard build` first")
-    serve_directory(output, host, port)
+    try:
+        serve_directory(output, host, port)
+    except OSError as exc:  # a busy port, or an address this machine does not have
+        raise LeaderboardError(f"cannot serve on {host}:{port}: {exc.strerror or exc}; try --port") from exc
 
 
 @cli.command()
@@ -589,5 +587,9 @@ def main() -> None:
     except LeaderboardError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except (ModuleNotFoundError, BrokenPipeError) as exc:
+        from leaderboard.expected_failures import exit_for  # a missing extra, a closed pipe
+
+        sys.exit(exit_for(exc))
     except SystemExit:
         raise

@@ -61,9 +61,9 @@ def weights_options(command: F) -> F:
              "weights.")(command)
 
 
-all_warnings_option = click.option("--verbose", "--all-warnings", "all_warnings", is_flag=True,
+all_warnings_option = click.option("--all-warnings", "all_warnings", is_flag=True,
                                    help="List every warning, not the first few (nor one line "
-                                        "for all imported entries).")
+                                        "for all imported entries); -v/--verbose implies it.")
 allow_synthetic_option = click.option(
     "--allow-synthetic", is_flag=True,
     help="Accept records marked synthetic (tests and benchmarks only).")

@@ -30,6 +30,9 @@ HF_REPO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$"
 HUB_FILENAME_PATTERN = (r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*"
                         r"\.(safetensors|bin|pth|pt)$")
 GITHUB_HANDLE_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$"
+# The example revision in README.md, CONTRIBUTING.md and the How to submit page: it matches
+# REVISION_PATTERN, so without this a copied example would pass `check` and fail on the GPU.
+DOCUMENTATION_PLACEHOLDER_REVISIONS = frozenset({"0123456789abcdef0123456789abcdef01234567"})
 
 
 class _Strict(BaseModel):
@@ -464,6 +467,12 @@ def _pinning_problems(file: str, data: dict[str, Any], model: dict[str, Any],
     weights = model.get("weights") if isinstance(model.get("weights"), dict) else {}
     hub = weights.get("hf_hub") if isinstance(weights.get("hf_hub"), dict) else None
     url = weights.get("url") if isinstance(weights.get("url"), dict) else None
+    if hub is not None and hub.get("revision") in DOCUMENTATION_PLACEHOLDER_REVISIONS:
+        yield Problem(file, at("model", "weights", "hf_hub", "revision"),
+                      "revision is the documentation's placeholder, not a commit of the repo",
+                      "pin the repo's real 40-hex commit (`leaderboard new ID` looks it up; the "
+                      "repo's 'History' tab lists commits)")
+        return
     if hub is not None and hub.get("revision") is None:
         loc = at("model", "weights", "hf_hub", "revision")
         what = "weights are not pinned: hf_hub.revision is missing"

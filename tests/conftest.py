@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHIPPED_SUBMISSIONS = REPO / "submissions"
 SHARED_TIMM_DATA = REPO.parent / "shared" / "data" / "timm"
 
-PINNED_REVISION = "0123456789abcdef0123456789abcdef01234567"
+PINNED_REVISION = "5d2b1c0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c"  # not the docs' placeholder
 PINNED_SHA256 = "ab" * 32
 IMPORTED_FROM = {
     "file": "results/results-imagenet.csv",

@@ -257,7 +257,8 @@ def test_check_changed_against_is_one_command_not_a_rewired_callback():
     assert cli.commands["check"].callback is cli_module.check.callback
     names = [p.name for p in cli.commands["check"].params]
     assert names == ["paths", "submissions_dir", "all_warnings", "changed_against", "committed",
-                     "allow_records", "allow_delete", "allow_code", "allow_rewrite"]
+                     "allow_records", "allow_delete", "allow_code", "allow_rewrite",
+                     "output_format", "quiet", "verbose"]  # leaderboard.check_command
 
 
 def test_group_help_lists_every_command():

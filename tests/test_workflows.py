@@ -59,8 +59,8 @@ def steps(workflow: dict[str, Any]):
 
 
 def test_the_workflows_are_there():
-    assert [p.name for p in WORKFLOWS] == ["check.yml", "pages.yml", "report.yml", "sweep.yml",
-                                           "validate.yml"]
+    assert [p.name for p in WORKFLOWS] == ["check.yml", "container.yml", "pages.yml",
+                                           "release.yml", "report.yml", "sweep.yml", "validate.yml"]
 
 
 def test_actionlint_passes():
@@ -158,7 +158,8 @@ def test_permissions_are_least_privilege():
                 if level == "write":
                     writes.setdefault(scope, []).append(f"{path.name}:{job_id}")
     assert writes == {"pages": ["pages.yml:deploy"], "id-token": ["pages.yml:deploy"],
-                      "pull-requests": ["report.yml:comment"]}
+                      "pull-requests": ["report.yml:comment"],
+                      "packages": ["container.yml:publish"], "contents": ["release.yml:publish"]}
 
 
 def test_checkouts_never_keep_the_token():

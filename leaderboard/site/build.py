@@ -33,6 +33,7 @@ from leaderboard.atomic import (
     temp_dir_beside,
 )
 from leaderboard.boards import load_boards
+from leaderboard.data_version import data_version, stamp_docs
 from leaderboard.errors import LeaderboardError
 from leaderboard.findings.from_boards import board_findings
 from leaderboard.site import files, pages
@@ -135,6 +136,7 @@ def generate(submissions_dir: Path, site_source: Path, allow_synthetic: bool = F
     ]:
         docs[path] = text
         docs.update(extra)
+    stamp_docs(docs, data_version(submissions_dir))  # date + commit of the data: downloads, pages
     bodies = {entry.id: pages.model_page_body(entry, data, site_url) for entry in data.entries}
     return GeneratedSite(docs, bodies, files.badges(data), len(data.entries),
                          data.measured_count())

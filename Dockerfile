@@ -1,0 +1,57 @@
+# The GPU validator's environment: Python 3.11, torch, timm, nvidia-ml-py and this project.
+#
+#   docker build -t leaderboard-validator .
+#   docker run --rm --gpus all -v "$PWD:/work" -w /work leaderboard-validator leaderboard measure resnet50.a1_in1k
+#
+# torch's PyPI wheels carry their CUDA runtime, so the image needs no CUDA base: only the
+# host's NVIDIA driver, passed in by the NVIDIA container toolkit (`--gpus all`). The GPU
+# workflows (validate, sweep) run their jobs in this image and reinstall the default branch's
+# copy of the project over the one baked in (`pip install --no-deps`, seconds), so the code that
+# measures is always main's even when the image is older; the heavy dependencies come from here.
+#
+# Pin the base by digest where the image is published (docker buildx imagetools inspect
+# python:3.11-slim-bookworm): a tag can move, a digest cannot.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+FROM ${PYTHON_IMAGE}
+
+# 1 adds Debian's chromium for the browser tests (the devcontainer); the validator needs none.
+ARG WITH_CHROMIUM=0
+
+# git: `leaderboard changed-entries` and the validator's provenance (git SHA) read the history.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git ca-certificates \
+    && if [ "$WITH_CHROMIUM" = "1" ]; then apt-get install -y --no-install-recommends chromium; fi \
+    && rm -rf /var/lib/apt/lists/*
+
+ENV VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:$PATH \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+
+# The venv belongs to an unprivileged user, so the devcontainer can reinstall the project
+# editable without root. GitHub Actions container jobs run as root (the runner mounts its
+# workspace owned by its own user); root can use the venv as it is.
+RUN useradd --create-home --shell /bin/bash validator \
+    && install -d -o validator -g validator /opt/venv /opt/leaderboard
+USER validator
+RUN python -m venv "$VIRTUAL_ENV" && pip install --upgrade pip
+
+WORKDIR /opt/leaderboard
+# Dependencies first, in their own layer: a code change does not reinstall torch. The package's
+# __init__ is enough for setuptools to read the version.
+COPY --chown=validator:validator pyproject.toml README.md LICENSE ./
+COPY --chown=validator:validator leaderboard/__init__.py leaderboard/__init__.py
+RUN pip install ".[measure]" && pip uninstall -y imagenet-energy-leaderboard
+
+# Then the project itself (not editable: the image must not depend on a checkout).
+COPY --chown=validator:validator leaderboard/ leaderboard/
+RUN pip install --no-deps . \
+    && leaderboard --version \
+    && python -c "import torch, timm, pynvml, safetensors, torchvision, huggingface_hub; print('torch', torch.__version__, 'timm', timm.__version__)"
+
+USER root
+WORKDIR /work
+CMD ["leaderboard", "--help"]
