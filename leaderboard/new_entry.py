@@ -335,7 +335,7 @@ def create_entry(entry_id: str, submissions_dir: Path, *, repo: str | None = Non
             note = f"the Hub is unreachable ({exc}); " + hand_pin_instructions(entry)
     command = f"leaderboard new {entry_id}" + (f" --repo {repo}" if repo else "")
     path = submissions_dir / entry_id / SUBMISSION_FILENAME
-    from leaderboard.records import atomic_write_text
+    from leaderboard.atomic import atomic_write_text
 
     atomic_write_text(path, render_submission(entry, pin, command))
     todo = ["claims.top1", "claims.source", "submitter.name"]

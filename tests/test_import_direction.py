@@ -16,13 +16,14 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "leaderboard"
 
-# atomic (crash-safe writes) and log_escape (escaping for logs) are tools every part may use.
+# atomic (crash-safe writes), log_escape (escaping for logs), data_version (date + commit of the
+# data) and expected_failures (one-line errors) are tools every part may use.
 WORDS = {"leaderboard", "leaderboard.vocabulary", "leaderboard.errors", "leaderboard.atomic",
-         "leaderboard.log_escape"}
+         "leaderboard.log_escape", "leaderboard.data_version", "leaderboard.expected_failures"}
 INPUTS = {"leaderboard.safe_yaml", "leaderboard.timm_catalog", "leaderboard.submission",
           "leaderboard.records", "leaderboard.analysis_records", "leaderboard.records_archive",
           "leaderboard.import_timm", "leaderboard.check", "leaderboard.policy",
-          "leaderboard.testing"}
+          "leaderboard.testing", "leaderboard.new_entry"}
 VALIDATOR = {"leaderboard.measure", "leaderboard.breakdown_runs"}
 
 # part -> the parts it may import (besides itself), in the order the data flows
@@ -40,7 +41,9 @@ ALLOWED: dict[str, set[str]] = {
                                  "leaderboard.analysis_records", "leaderboard.scoring",
                                  "leaderboard.boards", "leaderboard.findings"},
 }
-ENDS = {"leaderboard.cli", "leaderboard.cli_options"}  # may import anything
+# the command line may import anything
+ENDS = {"leaderboard.cli", "leaderboard.cli_options", "leaderboard.__main__",
+        "leaderboard.check_command", "leaderboard.check_output"}
 
 
 def part_of(module: str) -> str:
