@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import re
 from importlib import metadata
 
@@ -15,7 +16,7 @@ import timm.data
 import timm.models
 import torch
 
-from leaderboard.measure import runner
+from leaderboard.measure import protocols, runner
 from leaderboard.measure import workload as workload_mod
 from leaderboard.measure.energy import ProtocolConfig
 from leaderboard.measure.meters import GpuState
@@ -81,7 +82,7 @@ class GpuLikeMeter(CountingMeter):
         return GpuState(name="NVIDIA H100 80GB HBM3", uuid=self.uuid, driver="575.51.03",
                         power_limit_w=700.0, sm_clock_mhz=1980, mem_clock_mhz=2619,
                         temperature_c=41, throttle_reasons=("sw_power_cap",),
-                        other_compute_pids=(4242,), mig_enabled=False)
+                        other_compute_pids=(os.getppid(),), mig_enabled=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,7 +262,7 @@ def test_oom_back_off_recognises_runtime_errors_and_gives_up_at_batch_1():
 def spy(monkeypatch):
     """Capture the protocol's result and make each batch busy on the simulated meter."""
     results = []
-    real_measure = runner.measure_energy
+    real_measure = protocols.measure_energy
 
     def measure(run_batch, batch_size, meter, *args, **kwargs):
         def busy_batch():
@@ -273,7 +274,7 @@ def spy(monkeypatch):
         results.append(real_measure(busy_batch, batch_size, meter, *args, **kwargs))
         return results[-1]
 
-    monkeypatch.setattr(runner, "measure_energy", measure)
+    monkeypatch.setattr(protocols, "measure_energy", measure)
     return results
 
 
@@ -360,8 +361,10 @@ def test_refused_runs_are_written_with_reasons_and_gpu_provenance(tmp_path):
     record = outcome.record
     assert record.hardware == "nvidia-h100-80gb-hbm3"
     assert record.status == "refused"
-    assert any("4242" in reason for reason in record.reasons)
-    assert record.energy is not None  # windows were measured before the check
+    assert any(f"pids {os.getppid()}" in reason for reason in record.reasons)
+    # Issue 11, failure 1: the check runs before the protocol, so a shared GPU costs seconds.
+    assert record.energy is None and meter.reads == 0
+    assert record.process_check == "refused"
     provenance = record.provenance
     assert provenance.gpu_name == "NVIDIA H100 80GB HBM3"
     assert provenance.gpu_uuid_sha256 == hashlib.sha256(meter.uuid.encode()).hexdigest()

@@ -166,7 +166,8 @@ def weights_info(submission: Submission, weights_mode: WeightsMode,
 
 def build_model(submission: Submission, weights_mode: WeightsMode, device: str,
                 weights_path: Path | None = None, *,
-                weights: WeightsInfo | None = None) -> tuple[torch.nn.Module, WeightsInfo]:
+                weights: WeightsInfo | None = None,
+                on_device: bool = False) -> tuple[torch.nn.Module, WeightsInfo]:
     """Create the submission's timm model in eval mode on ``device``.
 
     The architecture comes from the pinned timm (``pretrained=False``: nothing is fetched
@@ -180,6 +181,8 @@ def build_model(submission: Submission, weights_mode: WeightsMode, device: str,
         weights_path: Local ``.safetensors`` file of the pretrained weights.
         weights: The result of :func:`weights_info` for these arguments when the caller has
             it already (hashing a large file twice is slow).
+        on_device: Create the parameters on ``device`` directly (protocol v2): initialising
+            a large model on the CPU costs seconds of a GPU lease.
 
     Returns:
         The model and a description of its weights.
@@ -193,9 +196,11 @@ def build_model(submission: Submission, weights_mode: WeightsMode, device: str,
 
     info = weights if weights is not None else weights_info(submission, weights_mode, weights_path)
     torch.manual_seed(RANDOM_INIT_SEED)
-    model = _create_model(timm, submission)
+    with torch.device(device) if on_device else contextlib.nullcontext():
+        model = _create_model(timm, submission)
     if info.kind == "pretrained":
-        state_dict = safetensors.torch.load_file(str(weights_path), device="cpu")
+        state_dict = safetensors.torch.load_file(str(weights_path),
+                                                 device=device if on_device else "cpu")
         try:
             model.load_state_dict(state_dict, strict=True)
         except RuntimeError as exc:
@@ -245,7 +250,7 @@ class Workload:
 
     def __init__(self, model: torch.nn.Module, input_shape: tuple[int, int, int], batch_size: int,
                  device: str, precision: Precision, seed: int = 0, channels_last: bool = False,
-                 compiled: bool = False):
+                 compiled: bool = False, draw_on_device: bool = False):
         import torch
 
         if batch_size < 1:
@@ -262,9 +267,14 @@ class Workload:
         memory_format = torch.channels_last if channels_last else torch.contiguous_format
         model = model.eval().to(memory_format=memory_format)
         self.model = torch.compile(model) if compiled else model
-        generator = torch.Generator().manual_seed(seed)
-        self.inputs = torch.randn((batch_size, *input_shape), generator=generator).to(
-            device, memory_format=memory_format)
+        if draw_on_device:  # no host-side draw and copy of a 150 MB batch
+            torch.manual_seed(seed)
+            self.inputs = torch.randn((batch_size, *input_shape), device=device).contiguous(
+                memory_format=memory_format)
+        else:
+            generator = torch.Generator().manual_seed(seed)
+            self.inputs = torch.randn((batch_size, *input_shape), generator=generator).to(
+                device, memory_format=memory_format)
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         import torch
@@ -343,7 +353,7 @@ def _default_probe(workload: Workload) -> None:
 def make_workload(model: torch.nn.Module, input_shape: tuple[int, int, int], device: str,
                   precision: Precision, batch_size: int = 256,
                   probe: Callable[[Workload], None] = _default_probe, channels_last: bool = False,
-                  compiled: bool = False) -> Workload:
+                  compiled: bool = False, draw_on_device: bool = False) -> Workload:
     """Build a workload at the largest batch size from ``batch_size`` down that fits in memory.
 
     Each candidate is tried with ``probe`` (by default one synchronised forward pass); on
@@ -359,6 +369,7 @@ def make_workload(model: torch.nn.Module, input_shape: tuple[int, int, int], dev
         probe: Runs the workload once; tests inject one that raises out-of-memory.
         channels_last: Channels-last model and inputs.
         compiled: ``torch.compile`` the model (the probe pays the compilation).
+        draw_on_device: Draw the random inputs on the device (protocol v2).
 
     Raises:
         WorkloadError: Out of memory even at batch 1.
@@ -368,7 +379,8 @@ def make_workload(model: torch.nn.Module, input_shape: tuple[int, int, int], dev
         workload: Workload | None = None
         try:
             workload = Workload(model, input_shape, size, device, precision,
-                                channels_last=channels_last, compiled=compiled)
+                                channels_last=channels_last, compiled=compiled,
+                                draw_on_device=draw_on_device)
             probe(workload)
             return workload
         except Exception as exc:
