@@ -59,7 +59,7 @@ class V2Config:
     windows: int = 6
     min_window_s: float = 0.4
     max_window_s: float = 4.0
-    min_batches_per_window: int = 10
+    min_batches_per_window: int = 4
     edge_error: float = 0.002
     tick_uncertainty_s: float = 0.001
     counter_period_s: float = 0.1

@@ -75,7 +75,10 @@ class V2Run:
     version: str = PROTOCOL_VERSION_V2
 
     def key_parameters(self) -> dict[str, Any] | None:
-        """The window mode (v1 windows and sub-windows are different measurements)."""
+        """The window mode (v1 windows and sub-windows are different measurements); every
+        parameter when some were overridden by hand."""
+        if "overrides" in self.config.source:
+            return dataclasses.asdict(self.config)
         return {"window_mode": self.config.window_mode}
 
     def measure(self, workload: Any, meter: Any, power_limit_w: float | None) -> EnergyMeasurement:
