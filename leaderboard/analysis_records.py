@@ -32,6 +32,13 @@ from leaderboard.records import (
     atomic_write_text,
     read_json_file,
 )
+from leaderboard.vocabulary import (
+    HEADLINE_PRECISION,
+    HEADLINE_SCENARIO,
+    PRECISIONS,
+    SCENARIO_BATCH_SIZE,
+    Precision,
+)
 
 PROFILE_DIRNAME = "profile"
 SWEEP_DIRNAME = "sweep"
@@ -40,13 +47,11 @@ SWEEP_DIRNAME = "sweep"
 LAYER_TYPES = ("convolution", "linear", "attention", "normalisation", "activation", "pooling", "other")
 LayerType = Literal["convolution", "linear", "attention", "normalisation", "activation", "pooling",
                     "other"]
-Precision = Literal["fp32", "tf32", "fp16", "bf16"]
 ArchitectureKind = Literal["cnn", "vit", "hybrid"]
 
 # The headline scenario's workload (protocol v1 offline); savings are relative to it.
-HEADLINE_PRECISION: Precision = "fp16"
-HEADLINE_BATCH_SIZE = 256
-SWEEP_PRECISIONS: tuple[Precision, ...] = ("fp32", "tf32", "fp16", "bf16")
+HEADLINE_BATCH_SIZE = SCENARIO_BATCH_SIZE[HEADLINE_SCENARIO]
+SWEEP_PRECISIONS: tuple[Precision, ...] = PRECISIONS
 SWEEP_BATCH_SIZES = (1, 8, 32, 64, 128, 256)
 
 

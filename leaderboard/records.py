@@ -17,13 +17,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from leaderboard.errors import Problem
+from leaderboard.vocabulary import PROTOCOL_VERSION, Precision, Scenario, Status
 
 RECORD_SCHEMA_VERSION = 1
-PROTOCOL_VERSION = "1"
 MEASUREMENTS_DIRNAME = "measurements"
 
-Scenario = Literal["offline", "single-stream"]
-Status = Literal["ok", "unstable", "refused", "error"]
 HARDWARE_SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"
 
 
@@ -165,7 +163,7 @@ class MeasurementRecord(_Record):
     weights: Weights
     input_shape: list[int]
     batch_size: Annotated[int, Field(ge=1)]
-    precision: Literal["fp32", "tf32", "fp16", "bf16"]
+    precision: Precision
     params_m: Annotated[float | None, Field(ge=0.0)] = None
     gflops: Annotated[float | None, Field(ge=0.0)] = None
     energy: EnergyStats | None = None

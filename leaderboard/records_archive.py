@@ -43,6 +43,7 @@ from leaderboard.records import (
     read_record,
 )
 from leaderboard.submission import ID_PATTERN, SUBMISSION_FILENAME
+from leaderboard.vocabulary import SCENARIOS
 
 MANIFEST_NAME = "manifest.json"
 ARCHIVE_FORMAT = "leaderboard-records"
@@ -51,11 +52,10 @@ MAX_MEMBER_BYTES = 1024 * 1024
 MAX_MEMBERS = 200_000
 # Members are held in memory until the manifest is checked: cap the total too.
 MAX_TOTAL_BYTES = 256 * 1024 * 1024
-_SCENARIOS = ("offline", "single-stream")
 _MEMBER_PATTERN = re.compile(
     "^(?P<entry>" + ID_PATTERN.strip("^$") + ")/" + re.escape(MEASUREMENTS_DIRNAME) + "/"
     "(?P<hardware>" + HARDWARE_SLUG_PATTERN.strip("^$") + ")--(?P<scenario>"
-    + "|".join(_SCENARIOS) + r")\.json$"
+    + "|".join(SCENARIOS) + r")\.json$"
 )
 _ANALYSIS_MEMBER_PATTERN = re.compile(
     "^(?P<entry>" + ID_PATTERN.strip("^$") + ")/" + re.escape(MEASUREMENTS_DIRNAME) + "/"

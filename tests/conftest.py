@@ -110,10 +110,11 @@ def synthetic_site_tree(tmp_path_factory):
 @pytest.fixture(scope="session")
 def synthetic_site(synthetic_site_tree, site_source):
     """The built static site of ``synthetic_site_tree`` (read-only for tests)."""
+    from leaderboard.policy import policy_table
     from leaderboard.site.build import build_site
 
     output = synthetic_site_tree.parent / "site"
-    build_site(synthetic_site_tree, site_source, output, allow_synthetic=True)
+    build_site(synthetic_site_tree, site_source, output, allow_synthetic=True, policy_rows=policy_table())
     return output
 
 # ==== end of site build and browser fixtures ====

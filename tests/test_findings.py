@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from leaderboard import findings
+from leaderboard.boards import load_boards
 from leaderboard.cli import cli
 from leaderboard.errors import ProblemsFound
 from leaderboard.findings import (
@@ -34,9 +35,8 @@ from leaderboard.findings import (
     spearman,
     year_from_paper,
 )
+from leaderboard.findings.from_boards import board_findings
 from leaderboard.site import pages
-from leaderboard.site.data import load_site_data
-from leaderboard.site.findings_data import site_findings
 from leaderboard.testing import write_synthetic_tree
 
 # --- helpers --------------------------------------------------------------------------------
@@ -316,8 +316,8 @@ def test_cli_and_page_with_no_records(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["findings", "--submissions", str(submissions)])
     assert result.exit_code == 0, result.output
     assert "Not enough measured entries yet: 0 of 10 needed" in result.output
-    data = load_site_data(submissions)
-    path, text, files = pages.findings_page(data, site_findings(data))
+    data = load_boards(submissions)
+    path, text, files = pages.findings_page(data, board_findings(data))
     assert path == "findings.md" and files == {}  # no chart, so no vega bundle either
     assert text.count('!!! info "Not enough data"') == 4
     assert "`leaderboard measure --all`" in text

@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from leaderboard.analysis_records import LAYER_TYPES
+from leaderboard.boards import Boards
 from leaderboard.findings import Findings
 from leaderboard.records import atomic_write_text
-from leaderboard.scoring import TIERS
-from leaderboard.site.charts import TIER_COLORS
-from leaderboard.site.data import SiteData
+from leaderboard.vocabulary import NO_TIER_COLOR, TIER_COLORS, WHITE_TEXT_TIERS
 
 CSV_COLUMNS: list[tuple[str, str]] = [
     ("entry_id", "entry id, `architecture.tag[-img_size]`"),
@@ -44,7 +43,7 @@ CSV_COLUMNS: list[tuple[str, str]] = [
 ]
 
 
-def downloads(data: SiteData) -> tuple[dict[str, str], int]:
+def downloads(data: Boards) -> tuple[dict[str, str], int]:
     """The CSV and JSON downloads and the CSV's row count."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -129,7 +128,7 @@ SWEEP_CSV_COLUMNS: list[tuple[str, str]] = [
 ]
 
 
-def analysis_downloads(data: SiteData) -> tuple[dict[str, str], dict[str, int]]:
+def analysis_downloads(data: Boards) -> tuple[dict[str, str], dict[str, int]]:
     """Profile shares and sweep points as CSV (every record, every hardware), with row counts."""
     from leaderboard.site.breakdown import saving_rows
 
@@ -169,11 +168,11 @@ def _csv_cells(values: list[Any]) -> list[str]:
 def badge_svg(tier: str | None) -> str:
     """A flat badge: 'energy tier | B' in the tier colour, or 'awaiting measurement'."""
     label, value = "energy tier", tier or "awaiting measurement"
-    color = TIER_COLORS[TIERS.index(tier)] if tier else "#9f9f9f"
+    color = TIER_COLORS[tier] if tier else NO_TIER_COLOR
     left_w = 6 * len(label) + 10
     right_w = 7 * len(value) + 10
     width = left_w + right_w
-    text_color = "#fff" if tier in (None, "A", "F", "G") else "#111"
+    text_color = "#fff" if tier is None or tier in WHITE_TEXT_TIERS else "#111"
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" '
         f'aria-label="{label}: {value}"><title>{label}: {value}</title>'
@@ -187,7 +186,7 @@ def badge_svg(tier: str | None) -> str:
     )
 
 
-def badges(data: SiteData) -> dict[str, str]:
+def badges(data: Boards) -> dict[str, str]:
     """One badge per entry, for its headline-board tier."""
     board = data.headline_board
     files = {}
