@@ -303,11 +303,21 @@ def report(records_path: Path, pr_entries: tuple[str, ...], submissions_dir: Pat
               help="Seconds before a model's worker is killed.")
 @click.option("--log-dir", type=click.Path(path_type=Path), default=None,
               help="Keep each worker's output as LOG_DIR/<id>--<scenario>.log.")
+@click.option("--protocol", default="v1", show_default=True, type=click.Choice(["v1", "v2"]),
+              help="v1: a fresh worker and full protocol per model; v2: one long-lived worker, "
+                   "idle once, warm-up until steady, sized windows (GPU leases).")
+@click.option("--order", default="name", show_default=True, type=click.Choice(["name", "cheapest"]),
+              help="Measure in id order, or cheapest (fewest GMACs) first.")
+@click.option("--probe-file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              default=None, help="v2: the first-contact probe's JSON (python -m leaderboard.measure.probe).")
+@click.option("--meter", default=None, type=click.Choice(["nvml-total-energy", "nvml-power-integration"]),
+              help="GPU meter (default the energy counter; integration is named in the record).")
 @submissions_option()
 def measure(entries: tuple[str, ...], all_entries: bool, shard: str | None,
             scenarios: tuple[str, ...], device: str, resume: bool, force: bool,
             time_budget: str | None, weights_mode: str, weights_dir: Path | None,
-            timeout_per_model_s: float, log_dir: Path | None, submissions_dir: Path) -> None:
+            timeout_per_model_s: float, log_dir: Path | None, protocol: str, order: str,
+            probe_file: Path | None, meter: str | None, submissions_dir: Path) -> None:
     """Measure energy per image of entries (ids or globs such as 'resnet*', or --all).
 
     Each entry and scenario runs in its own worker process, so a crash or an out-of-memory
@@ -328,15 +338,21 @@ def measure(entries: tuple[str, ...], all_entries: bool, shard: str | None,
     from leaderboard.errors import UsageError
     from leaderboard.measure.campaign import parse_duration_s, run_campaign
     from leaderboard.measure.meters import MeterUnavailable
+    from leaderboard.measure.selection import order_entries
 
-    ids = selected_ids(submissions_dir, entries, all_entries, shard)
+    ids = order_entries(submissions_dir, selected_ids(submissions_dir, entries, all_entries, shard),
+                        order)
     budget_s = parse_duration_s(time_budget) if time_budget else None
     if len(set(scenarios)) != len(scenarios):
         raise UsageError("each --scenario may be given once")
     summary = run_campaign(ids, submissions_dir, scenarios=scenarios, device=device,
                            weights_mode=weights_mode, resume=resume, force=force,
                            time_budget_s=budget_s, timeout_per_model_s=timeout_per_model_s,
-                           weights_dir=weights_dir, log_dir=log_dir)
+                           weights_dir=weights_dir, log_dir=log_dir, protocol=protocol[1:],
+                           probe_file=probe_file, meter=meter)
+    if summary.terminated:  # SIGTERM (a lease's budget): workers are gone, records written
+        click.echo(summary.format_summary())
+        raise SystemExit(143)
     if summary.stopped:
         if summary.results:
             click.echo(summary.format_summary())

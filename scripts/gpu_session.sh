@@ -15,11 +15,12 @@
 # to $OUT (default ./gpu-out): records.tar.gz (import here with `leaderboard records import`),
 # logs.tar.gz, probe.json and summary.txt. Wheels the image lacks travel in .whl/ (see
 # scripts/fetch_gpu_wheels.sh); they are installed with --no-deps and their requirements checked.
-# The Python is $LB_PYTHON (default python3). Nothing here changes the GPU's settings.
+# The Python is $LB_PYTHON (default python3); LB_WHEELS_DIR (.whl) and LB_SITE_DIR (/tmp/site)
+# move the wheels and their install folder. Nothing here changes the GPU's settings.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 die_usage() { echo "gpu_session.sh: $1 (see --help)" >&2; exit 2; }
 
 budget_s=540
@@ -109,15 +110,18 @@ trap export_all EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 
-if [ -d .whl ] && compgen -G ".whl/*.whl" >/dev/null; then
+wheels=${LB_WHEELS_DIR:-.whl}
+site_dir=${LB_SITE_DIR:-/tmp/site}
+if [ -d "$wheels" ] && compgen -G "$wheels/*.whl" >/dev/null; then
     "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/site .whl/*.whl > "$logs/wheels.log" 2>&1 || { cat "$logs/wheels.log"; exit 1; }
-    export PYTHONPATH="/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
+        --target "$site_dir" "$wheels"/*.whl > "$logs/wheels.log" 2>&1 || { cat "$logs/wheels.log"; exit 1; }
+    export PYTHONPATH="$site_dir${PYTHONPATH:+:$PYTHONPATH}"
 fi
 # The project runs from this checkout (no install: the image may lack what a build needs).
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-"$py" scripts/check_carried_wheels.py /tmp/site 2>&1 | tee "$logs/wheels-check.log"
-[ "${PIPESTATUS[0]}" -eq 0 ] || echo "== the validator cannot run here; probe only"
+validator_ok=1
+"$py" scripts/check_carried_wheels.py "$site_dir" 2>&1 | tee "$logs/wheels-check.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || { validator_ok=""; echo "== the validator cannot run here: probe only"; }
 { command -v nvidia-smi >/dev/null && nvidia-smi; "$py" -c "import sys; print(sys.version)"; } > "$logs/env.txt" 2>&1
 
 run_stage() {  # name min_seconds reserve_seconds command...
@@ -139,7 +143,9 @@ export_reserve_s=20
 run_stage probe 10 "$export_reserve_s" "$py" -m leaderboard.measure.probe --out "$out/probe.json"
 selection=(--all)
 [ -z "$entries" ] || { IFS=',' read -ra selection <<< "$entries"; }
-if [ -n "${wanted[campaign]:-}" ]; then
+probe_arg=()
+[ -f "$out/probe.json" ] && probe_arg=(--probe-file "$out/probe.json")
+if [ -n "${wanted[campaign]:-}" ] && [ -n "$validator_ok" ]; then
     # Most of the budget; later stages get what is left (tests need 120 s, the benchmark 150 s).
     later_s=0
     [ -n "${wanted[tests]:-}" ] && later_s=$(( later_s + 60 ))
@@ -148,16 +154,16 @@ if [ -n "${wanted[campaign]:-}" ]; then
     run_stage campaign 45 $(( export_reserve_s + later_s )) \
         "$py" -c "from leaderboard.cli import main; main()" measure "${selection[@]}" \
         --submissions "$submissions" --scenario "$scenario" --protocol v2 --order cheapest \
-        --resume --probe-file "$out/probe.json" --log-dir "$logs/campaign" \
+        --resume "${probe_arg[@]}" --log-dir "$logs/campaign" \
         --time-budget "$(( campaign_s > 60 ? campaign_s - 30 : 30 ))"
 fi
-if [ -n "${wanted[tests]:-}" ]; then
+if [ -n "${wanted[tests]:-}" ] && [ -n "$validator_ok" ]; then
     per_test=()
     "$py" -c "import pytest_timeout" 2>/dev/null && per_test=(--timeout 90)
     run_stage tests 120 "$export_reserve_s" "$py" -m pytest -m gpu -v -x --tb=short \
-        -p no:cacheprovider "${per_test[@]}" tests/test_gpu.py
+        -p no:cacheprovider "${per_test[@]}" tests/test_gpu.py tests/test_profile_sweep.py tests/test_accuracy.py
 fi
-if [ -n "${wanted[benchmark]:-}" ]; then
+if [ -n "${wanted[benchmark]:-}" ] && [ -n "$validator_ok" ]; then
     run_stage benchmark 150 "$export_reserve_s" "$py" benchmarks/energy_protocol.py \
         --models resnet50,efficientnet_b0,convnext_tiny,vit_base_patch16_224 --reference-s 30
 fi
