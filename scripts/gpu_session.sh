@@ -147,6 +147,8 @@ probe_arg=()
 [ -f "$out/probe.json" ] && probe_arg=(--probe-file "$out/probe.json")
 if [ -n "${wanted[campaign]:-}" ] && [ -n "$validator_ok" ]; then
     # Most of the budget; later stages get what is left (tests need 120 s, the benchmark 150 s).
+    # No new model starts in the last quarter (at most 30 s) of the stage: a model that runs
+    # past its end is killed by the stage's limit, its worker with it, and the export follows.
     later_s=0
     [ -n "${wanted[tests]:-}" ] && later_s=$(( later_s + 60 ))
     [ -n "${wanted[benchmark]:-}" ] && later_s=$(( later_s + 90 ))
@@ -155,7 +157,7 @@ if [ -n "${wanted[campaign]:-}" ] && [ -n "$validator_ok" ]; then
         "$py" -c "from leaderboard.cli import main; main()" measure "${selection[@]}" \
         --submissions "$submissions" --scenario "$scenario" --protocol v2 --order cheapest \
         --resume "${probe_arg[@]}" --log-dir "$logs/campaign" \
-        --time-budget "$(( campaign_s > 60 ? campaign_s - 30 : 30 ))"
+        --time-budget "$(( campaign_s - (campaign_s / 4 < 30 ? campaign_s / 4 : 30) ))"
 fi
 if [ -n "${wanted[tests]:-}" ] && [ -n "$validator_ok" ]; then
     per_test=()

@@ -118,15 +118,18 @@ class V2Campaign:
             self._drop_worker()
         return _WorkerRun(1 if failed else 0, json.dumps(line), tail, wall_s), line
 
-    def _drop_worker(self) -> None:
+    def _drop_worker(self, graceful: bool = True) -> None:
         if self.worker is not None:
-            self.worker.close()
+            self.worker.close() if graceful else self.worker.close(grace_s=0)
             self.worker = None
 
     def run(self, start: float) -> None:
         """Measure every task within the budget; kills the worker however this ends."""
         try:
             self._run(start)
+        except BaseException:
+            self._drop_worker(graceful=False)  # SIGTERM mid-model: no record may land later
+            raise
         finally:
             self._drop_worker()
 

@@ -28,9 +28,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-LAG_VARYING_STDEV_S = 0.04
-"""Above this spread of the per-edge lag estimates the lag counts as varying (v1 windows)."""
-EDGES = 8
+LAG_VARYING_STDEV_S = 0.1
+"""Above this robust spread (1.4826 x MAD) of the per-edge lag estimates the lag counts as
+varying (v1 windows). The sensor's 25-of-100 ms sampling alone spreads the estimates by about
+20-30 ms with a constant lag; MAD keeps an edge delayed by a descheduled poller from counting."""
+EDGES = 12
 PHASE_S = 0.3
 
 
@@ -192,6 +194,12 @@ def _edge_lags(steps: list[tuple[float, int]],
     return lags, idle_w, busy_w
 
 
+def _robust_spread(values: list[float]) -> float:
+    """1.4826 x the median absolute deviation (the stdev for normal data, robust to outliers)."""
+    middle = statistics.median(values)
+    return 1.4826 * statistics.median(abs(v - middle) for v in values)
+
+
 def run_probe(device: str = "cuda") -> dict[str, Any]:
     """Probe NVML and the device; the JSON-ready result."""
     started = time.perf_counter()
@@ -239,7 +247,7 @@ def run_probe(device: str = "cuda") -> dict[str, Any]:
         steps = poller.steps
         periods = [b[0] - a[0] for a, b in zip(steps, steps[1:], strict=False)]
         lags, idle_w, busy_w = _edge_lags(steps, edges)
-        stdev = statistics.pstdev(lags) if len(lags) >= 3 else None
+        stdev = _robust_spread(lags) if len(lags) >= 3 else None
         varying = stdev is not None and stdev > LAG_VARYING_STDEV_S
         result["counter"] = {
             "status": "ok", "poll_period_s": poll_s, "steps": len(steps),

@@ -110,6 +110,8 @@ class LongLivedWorker:
     def stderr_tail(self, lines: int = 15) -> list[str]:
         """The last non-empty lines the worker wrote to stderr."""
         self._log.flush()
+        if self._log.closed:
+            return []
         try:  # pread: the worker shares this file's offset, which must not move
             fd = self._log.fileno()
             text = os.pread(fd, os.fstat(fd).st_size, 0).decode("utf-8", "replace")
@@ -125,22 +127,18 @@ class LongLivedWorker:
             pass
         self.proc.wait()
 
-    def close(self) -> None:
-        """End of input; kill what has not exited after a grace period."""
-        if self.proc.poll() is None:
+    def close(self, grace_s: float = CLOSE_GRACE_S) -> None:
+        """End of input; kill what has not exited after ``grace_s`` (0: at once)."""
+        if self.proc.poll() is None and grace_s > 0:
             try:
                 assert self.proc.stdin is not None
                 self.proc.stdin.close()
-                self.proc.wait(timeout=CLOSE_GRACE_S)
+                self.proc.wait(timeout=grace_s)
             except (subprocess.TimeoutExpired, BrokenPipeError, OSError):
                 pass
-        # Anything left in its group (or the worker itself) goes now.
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
-        self._log.close()
+        self.kill()  # anything left in its group (or the worker itself) goes now
+        if not self._log.closed:
+            self._log.close()
 
 
 def _exit_text(code: int | None) -> str:

@@ -12,7 +12,7 @@ our PID namespace. Environment switches (all optional):
 * ``LB_FAKE_NVML_PIDS``: ``host`` (default, gVisor's nvproxy), ``own`` (a VM: our PID) or
   ``neighbour`` (our parent's PID, a visible foreign process);
 * ``LB_FAKE_NVML_UNSUPPORTED``: comma-separated NVML function names that raise NOT_SUPPORTED;
-* ``LB_FAKE_NVML_LAG``: ``constant`` (default, 10 ms) or ``varying`` (0-200 ms);
+* ``LB_FAKE_NVML_LAG``: ``constant`` (default, 10 ms) or ``varying`` (0-300 ms);
 * ``LB_FAKE_NVML_BUSY_W``: power drawn above idle by a fully busy "GPU" (default 450).
 
 "GPU" load is this process's CPU time: the power at any moment is idle plus ``BUSY_W`` times

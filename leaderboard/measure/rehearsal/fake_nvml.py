@@ -97,7 +97,7 @@ class _Device:
             while self._history and self._history[0][0] < now - 1.0:
                 self._history.popleft()
             if now >= self._next_update:
-                lag = self._rng.uniform(0.0, 0.2) if self.varying_lag else 0.010
+                lag = self._rng.uniform(0.0, 0.3) if self.varying_lag else 0.010
                 self._pending.append((now + lag, self._sensed_j))
                 self._next_update = now + self._rng.uniform(0.02, 0.1)
             while self._pending and self._pending[0][0] <= now:
