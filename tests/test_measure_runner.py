@@ -352,6 +352,68 @@ def test_offline_records_the_batch_that_fit(tmp_path, monkeypatch):
     assert record.batch_size == 64
     assert record.input_shape == [64, 3, 32, 32]
     assert record.scenario == "offline"
+    # Issue 11, failure 6: the halving is stated in the record, not only implied by the batch.
+    assert record.requested_batch_size == 256
+    assert "batch halved from 256 to 64 after out-of-memory" in record.reasons
+
+
+def test_skip_key_includes_the_scenarios_batch_and_the_protocol_version():
+    from leaderboard.measure.protocol_v2 import IdleReading
+    from leaderboard.measure.protocols import V2Run
+
+    base = dict(submission=submission(), weights=WeightsInfo("random-init"),
+                gpu_identity="NVIDIA H200", scenario="offline")
+    v1_key = skip_key(**base)
+    v2_key = skip_key(**base, protocol=V2Run(IdleReading(90.0, 0.0)))
+    assert v1_key != v2_key
+    assert skip_key(**base, protocol=V2Run(IdleReading(80.0, 5.0))) == v2_key  # idle is not identity
+
+
+def test_protocol_v2_records_its_windows_details_and_meter_bias(tmp_path):
+    from leaderboard.measure.protocol_v2 import V2Config, measure_idle
+    from leaderboard.measure.protocols import V2Run
+
+    meter = CountingMeter()
+    meter.bias = "simulated"
+    config = V2Config(warmup_chunk_s=0.05, warmup_min_s=0.1, warmup_max_s=0.5, windows=5,
+                      min_window_s=0.15, max_window_s=0.2, counter_period_s=0.005)
+    run = V2Run(measure_idle(meter, 0.15), config)
+    entry = submission(f"{ENTRY}-32", evaluation={"img_size": 32})
+    original = runner.make_workload
+
+    def busy_workload(*args, **kwargs):
+        work = original(*args, **kwargs)
+        real = work.run_batch
+        work.run_batch = lambda: (meter.busy(0.01), real())
+        return work
+
+    runner.make_workload, saved = busy_workload, runner.make_workload
+    try:
+        record = measure_entry(entry, tmp_path, scenario="single-stream", device="cpu", meter=meter,
+                               protocol=run).record
+    finally:
+        runner.make_workload = saved
+    assert record.protocol_version == "2" and record.status in ("ok", "unstable"), record.reasons
+    assert len(record.raw_windows) == 5 and record.energy.windows == 5
+    assert all(w.energy_j == pytest.approx(w.power_w * w.duration_s) for w in record.raw_windows)
+    assert record.protocol_details.window_mode == "sub-windows"
+    assert record.protocol_details.ci_level == pytest.approx(1 - 2 / 32)
+    assert record.meter_bias == "simulated" and record.process_check is None  # no GPU state
+
+
+def test_a_meter_reading_another_gpu_than_torch_is_refused(monkeypatch):
+    from types import SimpleNamespace
+
+    from leaderboard.measure.meters import MeterUnavailable
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_properties",
+                        lambda device: SimpleNamespace(uuid="bbbb-1111"))
+    session = runner.MeterSession(SimpleNamespace(uuid="GPU-aaaa-0000"), None, "x", "x", "cuda:0")
+    with pytest.raises(MeterUnavailable, match="the meter reads GPU GPU-aaaa-0000"):
+        runner.verify_meter_device(session)
+    runner.verify_meter_device(runner.MeterSession(SimpleNamespace(uuid="GPU-BBBB-1111"), None,
+                                                   "x", "x", "cuda:0"))  # same GPU: no error
 
 
 def test_refused_runs_are_written_with_reasons_and_gpu_provenance(tmp_path):
