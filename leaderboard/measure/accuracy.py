@@ -468,15 +468,12 @@ def evaluate(model: Any, samples: Sequence[Sample], prep: EvalPreprocessing, *, 
     channels_last = torch_device.type == "cuda" if channels_last is None else channels_last
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(torch_device, memory_format=memory_format).eval()
-    from leaderboard.measure.workload import _autocast_dtype
+    from leaderboard.measure.workload import autocast_dtype_for, tf32_switches
 
     # Protocol v1 precision: fp16 autocast on CUDA, fp32 on CPU.
     precision = precision or ("fp16" if torch_device.type == "cuda" else "fp32")
-    autocast_dtype = _autocast_dtype(torch_device.type, precision)
-    if torch_device.type == "cuda":
-        torch.backends.cudnn.allow_tf32 = precision == "tf32"
-        torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
-    elif precision == "tf32":
+    autocast_dtype = autocast_dtype_for(torch_device.type, precision)
+    if torch_device.type != "cuda" and precision == "tf32":
         raise UsageError("tf32 is a CUDA tensor-core mode; use fp32 on the CPU")
     labels = torch.tensor([s.label for s in samples], dtype=torch.long, device=torch_device)
     batches = iter_batches(samples, prep, device=device, batch_size=batch_size, path=chosen,
@@ -486,7 +483,8 @@ def evaluate(model: Any, samples: Sequence[Sample], prep: EvalPreprocessing, *, 
     start = time.perf_counter()
     amp = (torch.autocast(torch_device.type, dtype=autocast_dtype) if autocast_dtype is not None
            else contextlib.nullcontext())
-    with torch.inference_mode(), amp:
+    # TF32 set for this evaluation only, not for the rest of the process.
+    with torch.inference_mode(), amp, tf32_switches(torch_device.type, precision):
         for images in batches:
             logits = model(images.contiguous(memory_format=memory_format))
             # Kept on the device: a .cpu() per batch would stall the pipeline at each batch.
@@ -623,9 +621,9 @@ def _check_device(device: str) -> None:
 
 def _device_hardware(device: str) -> tuple[str, str]:
     """(device label for provenance, hardware slug) of ``device``."""
-    from leaderboard.measure.runner import _device_name, cpu_name, hardware_slug
+    from leaderboard.measure.runner import cpu_name, device_name, hardware_slug
 
-    name = _device_name(device, None)
+    name = device_name(device, None)
     return (cpu_name() if name == "cpu" else name), hardware_slug(name)
 
 
@@ -679,7 +677,7 @@ def validate_accuracy(
     Raises:
         DatasetError, WeightsUnavailable, WeightsRefused, WorkloadError, UsageError.
     """
-    from leaderboard.measure.runner import _provenance, _utc_now
+    from leaderboard.measure.runner import make_provenance, utc_now
     from leaderboard.measure.workload import WeightsInfo, build_model, count_params_m
 
     _check_device(device)
@@ -723,10 +721,10 @@ def validate_accuracy(
     else:
         record = MeasurementRecord(
             entry_id=submission.id, hardware=hardware, scenario=scenario, status="ok",
-            measured_at=_utc_now(), weights=Weights(kind=info.kind, sha256=info.sha256),
+            measured_at=utc_now(), weights=Weights(kind=info.kind, sha256=info.sha256),
             input_shape=[batch_size, *prep.input_size], batch_size=batch_size,
             precision=measurement.precision, params_m=count_params_m(model), accuracy=result,
-            provenance=_provenance(device_label, None, None),
+            provenance=make_provenance(device_label, None, None),
         )
     # Validate the combined record before it replaces anything on disk.
     record = MeasurementRecord.model_validate(record.model_dump())

@@ -133,7 +133,8 @@ def hardware_slug(gpu_name: str) -> str:
     return _slug(gpu_name) or "unknown-device"
 
 
-def _device_name(device: str, state: GpuState | None) -> str:
+def device_name(device: str, state: GpuState | None) -> str:
+    """The device's name: the GPU state's, torch's for a GPU without one, else ``cpu``."""
     if state is not None:
         return state.name
     if device.startswith("cuda"):
@@ -164,7 +165,8 @@ def _version(distribution: str) -> str | None:
         return None
 
 
-def _utc_now() -> str:
+def utc_now() -> str:
+    """Now, UTC, as the records write it (``2026-01-01T00:00:00Z``)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -172,7 +174,8 @@ def _optional_float(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _provenance(device_label: str, before: GpuState | None, after: GpuState | None) -> Provenance:
+def make_provenance(device_label: str, before: GpuState | None, after: GpuState | None) -> Provenance:
+    """The record's provenance from the GPU's state before and after a measurement."""
     import torch
 
     # The power limit is what was enforced when the run started; clocks and temperature right
@@ -220,7 +223,8 @@ def energy_stats(result: EnergyMeasurement) -> EnergyStats | None:
     )
 
 
-def _performance(result: EnergyMeasurement) -> Performance | None:
+def performance_of(result: EnergyMeasurement) -> Performance | None:
+    """The record's performance section, or None when no window was measured."""
     if not result.windows:
         return None
     return Performance(throughput_img_s=result.throughput_img_s,
@@ -292,7 +296,7 @@ class MeterSession:
 
     def provenance(self) -> Provenance:
         """Provenance with the state at the start and now."""
-        return _provenance(self.device_label, self.before, self.state_now())
+        return make_provenance(self.device_label, self.before, self.state_now())
 
 
 def _own_memory_mib(device: str) -> float | None:
@@ -352,7 +356,7 @@ def open_session(device: str, meter: EnergyMeter) -> MeterSession:
     """A :class:`MeterSession` for an open meter (the long-lived worker keeps one)."""
     state = getattr(meter, "state", None)
     before: GpuState | None = state() if callable(state) else None
-    name = _device_name(device, before)
+    name = device_name(device, before)
     return MeterSession(meter, before, cpu_name() if name == "cpu" else name, hardware_slug(name),
                         device)
 
@@ -437,7 +441,7 @@ def measure_entry(
             scenario=scenario,
             status=result.status,
             reasons=list(result.reasons),
-            measured_at=_utc_now(),
+            measured_at=utc_now(),
             weights=Weights(kind=weights.kind, sha256=weights.sha256),
             input_shape=[workload.batch_size, *resolved.input_shape],
             batch_size=workload.batch_size,
@@ -445,8 +449,8 @@ def measure_entry(
             params_m=params_m,
             gflops=gflops,
             energy=energy_stats(result),
-            performance=_performance(result),
-            provenance=_provenance(active.device_label, active.before, after),
+            performance=performance_of(result),
+            provenance=make_provenance(active.device_label, active.before, after),
             skip_key=key,
             requested_batch_size=requested,
             process_check=verdict.verdict if verdict is not None else None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -261,7 +261,7 @@ class Workload:
         self.channels_last = channels_last
         self.compiled = compiled
         self._device_type = torch.device(device).type
-        self._autocast_dtype = _autocast_dtype(self._device_type, precision)
+        self._autocast_dtype = autocast_dtype_for(self._device_type, precision)
         if precision == "tf32" and self._device_type != "cuda":
             raise WorkloadError(f"tf32 is a CUDA tensor-core mode; not available on {self._device_type}")
         memory_format = torch.channels_last if channels_last else torch.contiguous_format
@@ -313,7 +313,12 @@ class Workload:
             torch.cuda.synchronize(self.device)
 
 
-def _autocast_dtype(device_type: str, precision: str) -> torch.dtype | None:
+def autocast_dtype_for(device_type: str, precision: str) -> torch.dtype | None:
+    """The autocast dtype of a precision on a device type (None: no autocast).
+
+    Raises:
+        WorkloadError: fp16 on the CPU, or an unknown precision.
+    """
     import torch
 
     if precision in ("fp32", "tf32"):
@@ -326,6 +331,26 @@ def _autocast_dtype(device_type: str, precision: str) -> torch.dtype | None:
                                 "use fp32 or bf16")
         return torch.float16
     raise WorkloadError(f"unknown precision '{precision}'; use fp16, bf16, tf32 or fp32")
+
+
+@contextlib.contextmanager
+def tf32_switches(device_type: str, precision: str) -> Iterator[None]:
+    """Set torch's TF32 switches for ``precision`` on CUDA and restore them afterwards.
+
+    Plain fp32 on CUDA would silently use TF32 convolutions (cuDNN's default), so they are set
+    explicitly; restoring them keeps one evaluation from changing another's precision.
+    """
+    if device_type != "cuda":
+        yield
+        return
+    import torch
+
+    saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
