@@ -1,6 +1,7 @@
-"""Sweeps over many models: selection, sharding, one subprocess per model, resume, time budget.
+"""Sweeps over many models: workers, resume, time budget, error records, SIGTERM.
 
-Each (entry, scenario) runs in its own ``python -m leaderboard.measure.worker`` process, so a
+Protocol v1: each (entry, scenario) runs in its own ``python -m leaderboard.measure.worker``
+process; protocol v2 runs them through one long-lived worker (:mod:`.campaign_v2`). Either way a
 crash, an out-of-memory kill or a segfault in one model costs that model only: the campaign
 writes an error record for it and goes on. One file per record keeps the results of many
 shards (a GitHub Actions matrix, a SLURM job array) conflict-free to merge.
@@ -8,7 +9,9 @@ shards (a GitHub Actions matrix, a SLURM job array) conflict-free to merge.
 Resume and error records need the board's hardware slug before any model runs. The campaign
 asks the worker once (``--probe``: open the meter, name the GPU, no model loaded) unless the
 caller passes ``hardware``. That probe is also the first worker, so a machine without a usable
-meter stops the sweep at once instead of failing 1,500 models one by one.
+meter stops the sweep at once instead of failing 1,500 models one by one. (v2's worker says the
+same in its ``ready`` line.) Workers never outlive the campaign (:mod:`.lifetime`). Which entries
+and in which order is :mod:`.selection`'s job.
 """
 
 from __future__ import annotations
@@ -324,33 +327,11 @@ def error_record(entry_id: str, scenario: str, hardware: str, *, weights_mode: s
     )
 
 
-def run_campaign(
-    ids: Sequence[str],
-    submissions_dir: Path,
-    *,
-    scenarios: Sequence[str] = ("offline",),
-    device: str = "cuda",
-    weights_mode: str = "random-init",
-    resume: bool = False,
-    force: bool = False,
-    time_budget_s: float | None = None,
-    worker_cmd: list[str] | None = None,
-    timeout_per_model_s: float = 900.0,
-    progress: bool = True,
-    hardware: str | None = None,
-    weights_dir: Path | None = None,
-    log_dir: Path | None = None,
-    stream: IO[str] | None = None,
-    clock: Callable[[], float] = time.perf_counter,
-    protocol: str = "1",
-    probe_file: Path | None = None,
-    meter: str | None = None,
-) -> CampaignSummary:
-    """Measure every (entry, scenario): v1 in one worker process each, v2 in one long-lived worker.
+@dataclass(frozen=True)
+class CampaignOptions:
+    """How a campaign runs (every field but ``protocol`` applies to both protocols).
 
-    Args:
-        ids: Entry ids, in the order to run them.
-        submissions_dir: The submissions folder (records are written under it).
+    Attributes:
         scenarios: Scenarios to measure for each entry.
         device: ``cuda``, ``cuda:N`` or ``cpu``.
         weights_mode: ``random-init`` or ``pretrained``.
@@ -360,85 +341,120 @@ def run_campaign(
         time_budget_s: Start no new task once elapsed time plus the median task time would
             exceed this; the rest are counted in ``not_started``.
         worker_cmd: Command prefix of the worker (tests inject a fake); default
-            ``python -m leaderboard.measure.worker``.
-        timeout_per_model_s: A worker running longer is killed and recorded as an error.
+            ``python -m leaderboard.measure.worker`` (v1) or ``...lease_worker`` (v2).
+        timeout_per_model_s: A model running longer is killed and recorded as an error.
         progress: Print one line per task (and an ETA) to ``stream``.
-        hardware: The board's hardware slug; default: ask the worker (``--probe``).
+        hardware: The board's hardware slug; default: ask the worker.
         weights_dir: Pretrained mode: the weights of entry ``ID`` are ``weights_dir/ID.safetensors``
             (the validator does not fetch weights itself).
-        log_dir: Keep each worker's stdout and stderr here as ``<id>--<scenario>.log``.
+        log_dir: Keep each worker's output here (v1: ``<id>--<scenario>.log``, v2:
+            ``worker-<n>.log``).
         stream: Where progress goes (default stderr).
         clock: Monotonic clock, s.
         protocol: ``1`` (a fresh worker per model) or ``2`` (one long-lived worker that is
             restarted after a crash; see :mod:`leaderboard.measure.campaign_v2`).
         probe_file: Protocol v2: the first-contact probe's JSON, for its parameters.
         meter: GPU meter kind (default the energy counter).
+    """
+
+    scenarios: Sequence[str] = ("offline",)
+    device: str = "cuda"
+    weights_mode: str = "random-init"
+    resume: bool = False
+    force: bool = False
+    time_budget_s: float | None = None
+    worker_cmd: list[str] | None = None
+    timeout_per_model_s: float = 900.0
+    progress: bool = True
+    hardware: str | None = None
+    weights_dir: Path | None = None
+    log_dir: Path | None = None
+    stream: IO[str] | None = None
+    clock: Callable[[], float] = time.perf_counter
+    protocol: str = "1"
+    probe_file: Path | None = None
+    meter: str | None = None
+
+    def check(self) -> None:
+        """Refuse bad options before anything runs.
+
+        Raises:
+            UsageError: Unknown scenario, weights mode or protocol; pretrained without weights.
+        """
+        for scenario in self.scenarios:
+            if scenario not in SCENARIOS:
+                raise UsageError(f"unknown scenario '{scenario}'; use one of {', '.join(SCENARIOS)}")
+        if self.weights_mode not in WEIGHTS_MODES:
+            raise UsageError(f"unknown weights mode '{self.weights_mode}'; use "
+                             f"{' or '.join(WEIGHTS_MODES)}")
+        if self.weights_mode == "pretrained" and self.weights_dir is None:
+            # Without it every worker would fail the same way and leave an error record behind.
+            raise UsageError("--weights-mode pretrained needs --weights-dir DIR holding "
+                             "<id>.safetensors for each entry; or measure energy with random-init "
+                             "weights")
+        if self.protocol not in PROTOCOLS:
+            raise UsageError(f"unknown protocol '{self.protocol}'; use {' or '.join(PROTOCOLS)}")
+
+    def say(self, text: str) -> None:
+        """One progress line (when ``progress``)."""
+        if self.progress:
+            print(text, file=self.stream if self.stream is not None else sys.stderr, flush=True)
+
+
+def run_campaign(ids: Sequence[str], submissions_dir: Path, options: CampaignOptions | None = None,
+                 **fields: Any) -> CampaignSummary:
+    """Measure every (entry, scenario): v1 in one worker process each, v2 in one long-lived worker.
+
+    Args:
+        ids: Entry ids, in the order to run them.
+        submissions_dir: The submissions folder (records are written under it).
+        options: How to run; or give its fields as keyword arguments.
+        **fields: :class:`CampaignOptions` fields (when ``options`` is not given).
 
     Returns:
         The summary. ``stopped`` is set when a worker reported that no meter works (exit 3):
         the campaign stops at once and writes no error record for that. ``terminated`` is set
         when SIGTERM arrived: the workers were killed before this returned.
+
+    Raises:
+        UsageError: Bad options (see :meth:`CampaignOptions.check`).
     """
-    out = stream if stream is not None else sys.stderr
-    command = list(worker_cmd) if worker_cmd else default_worker_cmd()
-    for scenario in scenarios:
-        if scenario not in SCENARIOS:
-            raise UsageError(f"unknown scenario '{scenario}'; use one of {', '.join(SCENARIOS)}")
-    if weights_mode not in WEIGHTS_MODES:
-        raise UsageError(f"unknown weights mode '{weights_mode}'; use {' or '.join(WEIGHTS_MODES)}")
-    if weights_mode == "pretrained" and weights_dir is None:
-        # Without it every worker would fail the same way and leave an error record behind.
-        raise UsageError("--weights-mode pretrained needs --weights-dir DIR holding <id>.safetensors "
-                         "for each entry; or measure energy with random-init weights")
-    if protocol not in PROTOCOLS:
-        raise UsageError(f"unknown protocol '{protocol}'; use {' or '.join(PROTOCOLS)}")
-    tasks = [(entry_id, scenario) for entry_id in ids for scenario in scenarios]
-    summary = CampaignSummary(planned=len(tasks), hardware=hardware)
-    start = clock()
-
-    def say(text: str) -> None:
-        if progress:
-            print(text, file=out, flush=True)
-
+    opts = options if options is not None else CampaignOptions(**fields)
+    opts.check()
+    tasks = [(entry_id, scenario) for entry_id in ids for scenario in opts.scenarios]
+    summary = CampaignSummary(planned=len(tasks), hardware=opts.hardware)
+    start = opts.clock()
     if not tasks:
         return summary
     previous = raise_on_sigterm()
     try:
-        if protocol == "2":
+        if opts.protocol == "2":
             from leaderboard.measure.campaign_v2 import V2Campaign
 
-            V2Campaign(tasks, submissions_dir, summary, say, clock, device=device,
-                       weights_mode=weights_mode, resume=resume, force=force,
-                       time_budget_s=time_budget_s, worker_cmd=worker_cmd,
-                       timeout_per_model_s=timeout_per_model_s, weights_dir=weights_dir,
-                       log_dir=log_dir, probe_file=probe_file, meter=meter).run(start)
+            V2Campaign(tasks, submissions_dir, summary, opts).run(start)
         else:
-            _run_v1(tasks, submissions_dir, summary, say, clock, start, command, device,
-                    weights_mode, resume, force, time_budget_s, timeout_per_model_s,
-                    weights_dir, log_dir, meter)
+            _run_v1(tasks, submissions_dir, summary, opts, start)
     except Terminated:
         summary.terminated = True
         summary.not_started = summary.planned - len(summary.results)
-        say("terminated (SIGTERM): the running worker was killed; no record is pending")
+        opts.say("terminated (SIGTERM): the running worker was killed; no record is pending")
     finally:
         restore_sigterm(previous)
-    summary.wall_s = clock() - start
+    summary.wall_s = opts.clock() - start
     if summary.not_started and not summary.stopped and not summary.terminated:
-        say(f"time budget {format_duration(time_budget_s or 0)} reached: "
-            f"{summary.not_started} task(s) not started")
+        opts.say(f"time budget {format_duration(opts.time_budget_s or 0)} reached: "
+                 f"{summary.not_started} task(s) not started")
     return summary
 
 
 def _run_v1(tasks: list[tuple[str, str]], submissions_dir: Path, summary: CampaignSummary,
-            say: Callable[[str], None], clock: Callable[[], float], start: float,
-            command: list[str], device: str, weights_mode: str, resume: bool, force: bool,
-            time_budget_s: float | None, timeout_per_model_s: float, weights_dir: Path | None,
-            log_dir: Path | None, meter: str | None) -> None:
+            opts: CampaignOptions, start: float) -> None:
     """Protocol v1's loop: one worker process per task."""
+    command = list(opts.worker_cmd) if opts.worker_cmd else default_worker_cmd()
     gpu_name = "unknown"
     if summary.hardware is None:
         try:
-            info = probe_hardware(command, device)
+            info = probe_hardware(command, opts.device)
         except MeterUnavailableStop as exc:
             summary.stopped = str(exc)
             summary.not_started = len(tasks)
@@ -451,41 +467,41 @@ def _run_v1(tasks: list[tuple[str, str]], submissions_dir: Path, summary: Campai
     for number, (entry_id, scenario) in enumerate(tasks, 1):
         prefix = f"[{number}/{total}] {entry_id} {scenario}"
         path = record_path(submissions_dir, entry_id, board_hw, scenario)
-        if resume:
+        if opts.resume:
             kept = _kept_record(path)
             if kept is not None:
                 summary.results.append(TaskResult(
                     entry_id, scenario, kept.status, resumed=True, record_path=str(path),
                     energy_j=kept.energy.gross_j_per_image if kept.energy else None))
-                say(f"{prefix} resumed ({kept.status} record kept)")
+                opts.say(f"{prefix} resumed ({kept.status} record kept)")
                 continue
-        if time_budget_s is not None and durations_s:
-            elapsed_s = clock() - start
-            if elapsed_s + statistics.median(durations_s) > time_budget_s:
+        if opts.time_budget_s is not None and durations_s:
+            elapsed_s = opts.clock() - start
+            if elapsed_s + statistics.median(durations_s) > opts.time_budget_s:
                 summary.not_started += 1
                 continue
-        args = [*command, "--entry", entry_id, "--scenario", scenario, "--device", device,
-                "--submissions", str(submissions_dir), "--weights-mode", weights_mode]
-        if weights_mode == "pretrained" and weights_dir is not None:
-            args += ["--weights-path", str(weights_dir / f"{entry_id}.safetensors")]
-        if force:
+        args = [*command, "--entry", entry_id, "--scenario", scenario, "--device", opts.device,
+                "--submissions", str(submissions_dir), "--weights-mode", opts.weights_mode]
+        if opts.weights_mode == "pretrained" and opts.weights_dir is not None:
+            args += ["--weights-path", str(opts.weights_dir / f"{entry_id}.safetensors")]
+        if opts.force:
             args.append("--force")
-        if meter:
-            args += ["--meter", meter]
-        log_path = log_dir / f"{entry_id}--{scenario}.log" if log_dir else None
-        run = _run_worker(args, timeout_per_model_s, log_path)
+        if opts.meter:
+            args += ["--meter", opts.meter]
+        log_path = opts.log_dir / f"{entry_id}--{scenario}.log" if opts.log_dir else None
+        run = _run_worker(args, opts.timeout_per_model_s, log_path)
         if run.returncode == METER_UNAVAILABLE_EXIT:
             summary.stopped = _meter_message(run)
             summary.not_started += total - number + 1
-            say(f"{prefix} stopped: {summary.stopped}")
+            opts.say(f"{prefix} stopped: {summary.stopped}")
             break
         durations_s.append(run.wall_s)
-        result = _task_result(run, entry_id, scenario, path, board_hw, weights_mode, gpu_name,
-                              submissions_dir, timeout_per_model_s)
+        result = _task_result(run, entry_id, scenario, path, board_hw, opts.weights_mode, gpu_name,
+                              submissions_dir, opts.timeout_per_model_s)
         summary.results.append(result)
         left = total - number
         eta = f"  ETA {format_duration(statistics.median(durations_s) * left)}" if left else ""
-        say(f"{prefix} {_describe(result, format_duration(result.wall_s))}{eta}")
+        opts.say(f"{prefix} {_describe(result, format_duration(result.wall_s))}{eta}")
 
 
 def _describe(result: TaskResult, took: str) -> str:

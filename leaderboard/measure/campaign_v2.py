@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import statistics
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from leaderboard.errors import LeaderboardError
 from leaderboard.measure.campaign import (
     RECORD_STATUSES,
+    CampaignOptions,
     CampaignSummary,
     MeterUnavailableStop,
     TaskResult,
@@ -44,23 +44,16 @@ class V2Campaign:
     """The tasks of one campaign, run through a long-lived worker."""
 
     def __init__(self, tasks: list[tuple[str, str]], submissions_dir: Path,
-                 summary: CampaignSummary, say: Callable[[str], None], clock: Callable[[], float],
-                 *, device: str, weights_mode: str, resume: bool, force: bool,
-                 time_budget_s: float | None, worker_cmd: list[str] | None,
-                 timeout_per_model_s: float, weights_dir: Path | None, log_dir: Path | None,
-                 probe_file: Path | None, meter: str | None):
-        self.tasks, self.submissions_dir, self.summary = tasks, submissions_dir, summary
-        self.say, self.clock = say, clock
-        self.device, self.weights_mode, self.resume, self.force = device, weights_mode, resume, force
-        self.time_budget_s, self.timeout_s = time_budget_s, timeout_per_model_s
-        self.weights_dir, self.log_dir = weights_dir, log_dir
-        command = list(worker_cmd) if worker_cmd else default_lease_worker_cmd()
-        command += ["--device", device, "--submissions", str(submissions_dir),
-                    "--weights-mode", weights_mode]
-        if probe_file is not None:
-            command += ["--probe-file", str(probe_file)]
-        if meter:
-            command += ["--meter", meter]
+                 summary: CampaignSummary, opts: CampaignOptions):
+        self.tasks, self.submissions_dir, self.summary, self.opts = tasks, submissions_dir, summary, opts
+        self.say, self.clock = opts.say, opts.clock
+        command = list(opts.worker_cmd) if opts.worker_cmd else default_lease_worker_cmd()
+        command += ["--device", opts.device, "--submissions", str(submissions_dir),
+                    "--weights-mode", opts.weights_mode]
+        if opts.probe_file is not None:
+            command += ["--probe-file", str(opts.probe_file)]
+        if opts.meter:
+            command += ["--meter", opts.meter]
         self.command = command
         self.worker: LongLivedWorker | None = None
         self.workers_started = 0
@@ -74,7 +67,7 @@ class V2Campaign:
             LeaderboardError: It did not start.
         """
         self.workers_started += 1
-        log = self.log_dir / f"worker-{self.workers_started}.log" if self.log_dir else None
+        log = self.opts.log_dir / f"worker-{self.workers_started}.log" if self.opts.log_dir else None
         worker = LongLivedWorker(self.command, log)
         try:
             ready = worker.start(STARTUP_TIMEOUT_S)
@@ -96,9 +89,9 @@ class V2Campaign:
         return worker
 
     def _task(self, entry_id: str, scenario: str) -> dict[str, Any]:
-        task: dict[str, Any] = {"entry_id": entry_id, "scenario": scenario, "force": self.force}
-        if self.weights_mode == "pretrained" and self.weights_dir is not None:
-            task["weights_path"] = str(self.weights_dir / f"{entry_id}.safetensors")
+        task: dict[str, Any] = {"entry_id": entry_id, "scenario": scenario, "force": self.opts.force}
+        if self.opts.weights_mode == "pretrained" and self.opts.weights_dir is not None:
+            task["weights_path"] = str(self.opts.weights_dir / f"{entry_id}.safetensors")
         return task
 
     def _measure(self, entry_id: str, scenario: str) -> tuple[_WorkerRun, dict[str, Any] | None]:
@@ -106,7 +99,7 @@ class V2Campaign:
         assert self.worker is not None
         started = self.clock()
         try:
-            line = self.worker.request(self._task(entry_id, scenario), self.timeout_s)
+            line = self.worker.request(self._task(entry_id, scenario), self.opts.timeout_per_model_s)
         except WorkerDied as exc:
             tail = "\n".join(self.worker.stderr_tail())
             self._drop_worker()
@@ -145,15 +138,16 @@ class V2Campaign:
         for number, (entry_id, scenario) in enumerate(self.tasks, 1):
             prefix = f"[{number}/{total}] {entry_id} {scenario}"
             path = record_path(self.submissions_dir, entry_id, board_hw, scenario)
-            kept = _kept_record(path) if self.resume else None
+            kept = _kept_record(path) if self.opts.resume else None
             if kept is not None:
                 summary.results.append(TaskResult(
                     entry_id, scenario, kept.status, resumed=True, record_path=str(path),
                     energy_j=kept.energy.gross_j_per_image if kept.energy else None))
                 self.say(f"{prefix} resumed ({kept.status} record kept)")
                 continue
-            if self.time_budget_s is not None and durations_s:
-                if self.clock() - start + statistics.median(durations_s) > self.time_budget_s:
+            budget_s = self.opts.time_budget_s
+            if budget_s is not None and durations_s:
+                if self.clock() - start + statistics.median(durations_s) > budget_s:
                     summary.not_started += 1
                     continue
             if self.worker is None:
@@ -171,8 +165,8 @@ class V2Campaign:
                 self.say(f"{prefix} stopped: {summary.stopped}")
                 return
             durations_s.append(run.wall_s)
-            result = _task_result(run, entry_id, scenario, path, board_hw, self.weights_mode,
-                                  self.gpu_name, self.submissions_dir, self.timeout_s)
+            result = _task_result(run, entry_id, scenario, path, board_hw, self.opts.weights_mode,
+                                  self.gpu_name, self.submissions_dir, self.opts.timeout_per_model_s)
             summary.results.append(result)
             left = total - number
             eta = f"  ETA {format_duration(statistics.median(durations_s) * left)}" if left else ""
