@@ -22,6 +22,7 @@ from leaderboard.cli_options import (
     echo_problems,
     echo_summary,
     entry_selection,
+    protocol_options,
     selected_ids,
     site_output_option,
     submissions_option,
@@ -303,15 +304,7 @@ def report(records_path: Path, pr_entries: tuple[str, ...], submissions_dir: Pat
               help="Seconds before a model's worker is killed.")
 @click.option("--log-dir", type=click.Path(path_type=Path), default=None,
               help="Keep each worker's output as LOG_DIR/<id>--<scenario>.log.")
-@click.option("--protocol", default="v1", show_default=True, type=click.Choice(["v1", "v2"]),
-              help="v1: a fresh worker and full protocol per model; v2: one long-lived worker, "
-                   "idle once, warm-up until steady, sized windows (GPU leases).")
-@click.option("--order", default="name", show_default=True, type=click.Choice(["name", "cheapest"]),
-              help="Measure in id order, or cheapest (fewest GMACs) first.")
-@click.option("--probe-file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              default=None, help="v2: the first-contact probe's JSON (python -m leaderboard.measure.probe).")
-@click.option("--meter", default=None, type=click.Choice(["nvml-total-energy", "nvml-power-integration"]),
-              help="GPU meter (default the energy counter; integration is named in the record).")
+@protocol_options
 @submissions_option()
 def measure(entries: tuple[str, ...], all_entries: bool, shard: str | None,
             scenarios: tuple[str, ...], device: str, resume: bool, force: bool,
@@ -320,14 +313,12 @@ def measure(entries: tuple[str, ...], all_entries: bool, shard: str | None,
             probe_file: Path | None, meter: str | None, submissions_dir: Path) -> None:
     """Measure energy per image of entries (ids or globs such as 'resnet*', or --all).
 
-    Each entry and scenario runs in its own worker process, so a crash or an out-of-memory
-    kill costs one model: it gets an error record and the sweep goes on. Records are written
-    to submissions/<id>/measurements/<hardware>--<scenario>.json. An entry unchanged since its
-    last record on this GPU is skipped unless --force. Progress goes to stderr, a summary to
-    stdout.
+    v1 runs each entry and scenario in its own worker, v2 all in one long-lived worker: a crash
+    costs one model (an error record) and the sweep goes on. Records go to submissions/<id>/
+    measurements/<hardware>--<scenario>.json; an unchanged entry is skipped unless --force.
 
     Exit codes: 0 all measured (or skipped); 1 some models failed (error records written);
-    2 bad usage; 3 no usable energy meter (no NVIDIA driver / NVML), nothing measured.
+    2 bad usage; 3 no usable energy meter, nothing measured; 143 SIGTERM (workers killed first).
 
     \b
     Examples:
@@ -336,26 +327,22 @@ def measure(entries: tuple[str, ...], all_entries: bool, shard: str | None,
       leaderboard measure --all --shard 2/8 --resume --time-budget 5h30m
     """
     from leaderboard.errors import UsageError
-    from leaderboard.measure.campaign import parse_duration_s, run_campaign
+    from leaderboard.measure.campaign import order_entries, parse_duration_s, run_campaign
     from leaderboard.measure.meters import MeterUnavailable
-    from leaderboard.measure.selection import order_entries
 
-    ids = order_entries(submissions_dir, selected_ids(submissions_dir, entries, all_entries, shard),
-                        order)
+    ids = order_entries(submissions_dir, selected_ids(submissions_dir, entries, all_entries, shard), order)
     budget_s = parse_duration_s(time_budget) if time_budget else None
     if len(set(scenarios)) != len(scenarios):
         raise UsageError("each --scenario may be given once")
-    summary = run_campaign(ids, submissions_dir, scenarios=scenarios, device=device,
-                           weights_mode=weights_mode, resume=resume, force=force,
-                           time_budget_s=budget_s, timeout_per_model_s=timeout_per_model_s,
-                           weights_dir=weights_dir, log_dir=log_dir, protocol=protocol[1:],
-                           probe_file=probe_file, meter=meter)
-    if summary.terminated:  # SIGTERM (a lease's budget): workers are gone, records written
+    summary = run_campaign(ids, submissions_dir, scenarios=scenarios, device=device, force=force,
+                           weights_mode=weights_mode, resume=resume, time_budget_s=budget_s,
+                           timeout_per_model_s=timeout_per_model_s, weights_dir=weights_dir,
+                           log_dir=log_dir, protocol=protocol[1:], probe_file=probe_file, meter=meter)
+    if summary.terminated or (summary.stopped and summary.results):
         click.echo(summary.format_summary())
+    if summary.terminated:  # SIGTERM (a lease's budget): workers killed, no record pending
         raise SystemExit(143)
     if summary.stopped:
-        if summary.results:
-            click.echo(summary.format_summary())
         done = (f"{len(summary.results)} task(s) done, {summary.not_started} not run"
                 if summary.results else "nothing was measured (energy is never reported as 0 J)")
         raise MeterUnavailable(f"cannot measure on {device}: {summary.stopped}\n{done}")

@@ -70,6 +70,27 @@ device_option = click.option("--device", default="cuda", show_default=True,
                              help="cuda, cuda:N or cpu.")
 
 
+def protocol_options(command: F) -> F:
+    """``measure``'s protocol, order, probe file and meter (leaderboard.measure.campaign)."""
+    for option in reversed((
+        click.option("--protocol", default="v1", show_default=True, type=click.Choice(["v1", "v2"]),
+                     help="v1: a fresh worker and full protocol per model; v2: one long-lived "
+                          "worker, idle once, warm-up until steady, sized windows (GPU leases)."),
+        click.option("--order", default="name", show_default=True,
+                     type=click.Choice(["name", "cheapest"]),
+                     help="Measure in id order, or cheapest (fewest GMACs) first."),
+        click.option("--probe-file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+                     default=None, help="v2: the first-contact probe's JSON "
+                                        "(python -m leaderboard.measure.probe)."),
+        click.option("--meter", default=None,
+                     type=click.Choice(["nvml-total-energy", "nvml-power-integration"]),
+                     help="GPU meter (default the energy counter; integration is named in the "
+                          "record with its bias)."),
+    )):
+        command = option(command)
+    return command
+
+
 def batch_size_option(help_text: str) -> Callable[[F], F]:
     """``--batch-size``: images per forward pass."""
     return click.option("--batch-size", default=256, show_default=True,

@@ -34,6 +34,7 @@ from leaderboard.measure.lifetime import Terminated, raise_on_sigterm, restore_s
 from leaderboard.measure.selection import (  # noqa: F401 - re-exported for callers
     format_duration,
     list_entries,
+    order_entries,
     parse_duration_s,
     parse_shard,
     select_entries,
