@@ -44,6 +44,9 @@ def test_parameters_derive_from_the_probe_and_a_varying_lag_falls_back_to_v1_win
     varying = config_from_probe({"counter": {**probe["counter"], "lag": "varying",
                                              "lag_jitter_s": 0.15}})
     assert varying.window_mode == "v1-windows" and varying.max_gap_s == 0.5
+    # the slowest update seen sizes the window (a median-sized one sometimes saw two ticks)
+    uneven = config_from_probe({"counter": {**probe["counter"], "update_period_max_s": 0.15}})
+    assert uneven.counter_period_s == 0.15 and uneven.window_s(0.001) == pytest.approx(0.6)
     assert config_from_probe(None) == V2Config()
     assert config_from_probe({"counter": {"status": "not supported"}}).source == "defaults"
 

@@ -86,8 +86,8 @@ class V2Config:
 def config_from_probe(probe: Mapping[str, Any] | None, **overrides: Any) -> V2Config:
     """v2's parameters from the probe's JSON (``leaderboard.measure.probe``).
 
-    The counter's update period bounds the window from below (``min_ticks`` updates); the
-    poll period and the report lag's jitter make a tick's timing uncertainty. A varying lag
+    The counter's slowest update period seen bounds the window from below (``min_ticks``
+    updates); the poll period and the report lag's jitter make a tick's timing uncertainty. A varying lag
     (jitter above a poll period) falls back to v1's windows.
     """
     base = V2Config(**overrides)
@@ -97,6 +97,11 @@ def config_from_probe(probe: Mapping[str, Any] | None, **overrides: Any) -> V2Co
         return base
     jitter_s = float(counter.get("lag_jitter_s") or 0.0)
     poll_s = float(counter.get("poll_period_s") or base.poll_period_s)
+    # The slowest update seen bounds the window: a window must hold min_ticks updates even
+    # when they come at that pace (a median-sized window sometimes saw only two).
+    slowest_s = counter.get("update_period_max_s")
+    if isinstance(slowest_s, int | float) and slowest_s > period_s:
+        period_s = slowest_s
     changes: dict[str, Any] = {
         "counter_period_s": float(period_s),
         "tick_uncertainty_s": poll_s / 2 + jitter_s,
