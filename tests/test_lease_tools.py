@@ -124,3 +124,30 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except OSError:
         return False
+
+
+def test_the_rehearsal_counter_steps_irregularly_and_power_is_a_one_second_average(monkeypatch):
+    from leaderboard.measure.rehearsal import fake_nvml
+
+    monkeypatch.setattr(fake_nvml, "_device", None)
+    fake_nvml.nvmlInit()
+    try:
+        handle = fake_nvml.nvmlDeviceGetHandleByIndex(0)
+        time.sleep(1.0)  # idle history
+        steps, last = [], fake_nvml.nvmlDeviceGetTotalEnergyConsumption(handle)
+        end = time.perf_counter() + 0.6
+        while time.perf_counter() < end:  # busy: this process's CPU time is the "GPU" load
+            value = fake_nvml.nvmlDeviceGetTotalEnergyConsumption(handle)
+            if value != last:
+                steps.append(time.perf_counter())
+                last = value
+        instant_w = fake_nvml.nvmlDeviceGetFieldValues(
+            handle, [fake_nvml.NVML_FI_DEV_POWER_INSTANT])[0].value.uiVal / 1000
+        average_w = fake_nvml.nvmlDeviceGetPowerUsage(handle) / 1000
+        gaps = [b - a for a, b in zip(steps, steps[1:], strict=False)]
+        assert len(steps) >= 4 and max(gaps) - min(gaps) > 0.01  # 20-100 ms, not regular
+        assert instant_w > average_w > fake_nvml.IDLE_W * 0.9  # the average lags the load
+        assert fake_nvml.nvmlDeviceGetName(handle) == "NVIDIA H200"
+        assert fake_nvml.nvmlDeviceGetEnforcedPowerLimit(handle) == 700_000
+    finally:
+        fake_nvml.nvmlShutdown()

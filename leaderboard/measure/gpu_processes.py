@@ -7,15 +7,16 @@ has a CUDA context, so our own context looks like a stranger. The check therefor
 * takes a baseline (listed PIDs, used memory) before this process creates a CUDA context;
 * refuses a listed PID other than ours only when it is visible in our PID namespace (a real
   neighbour we can see);
-* cross-checks the device's used memory against the baseline plus what this process holds,
-  which catches a neighbour whose PID we cannot see;
+* refuses a second new PID from outside our namespace (a sandbox shows as one host PID);
+* cross-checks the device's used memory against the baseline plus what this process holds
+  (NVML's own figure for our PID where it gives one), which catches a hidden neighbour;
 * otherwise says plainly that the PID check could not be decided.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 CLEAR = "clear"
@@ -79,6 +80,7 @@ def judge_processes(
     own_pids: Iterable[int] = (),
     visible: Callable[[int], bool] = pid_visible,
     slack_mib: float = MEMORY_SLACK_MIB,
+    listed_memory_mib: Mapping[int, float] | None = None,
 ) -> ProcessVerdict:
     """Decide whether another process shares the GPU.
 
@@ -90,16 +92,29 @@ def judge_processes(
         own_pids: Our PIDs (default: this process).
         visible: Whether a PID exists in our namespace.
         slack_mib: Used memory beyond baseline + ours tolerated before refusing.
+        listed_memory_mib: NVML's per-process used memory, MiB, where it reports it; the entry
+            of our PID (or of the one new PID a sandbox shows for us) is our usage.
 
     Returns:
         The verdict; ``refused`` names the PIDs or the unexplained memory.
     """
     own = set(own_pids) or {os.getpid()}
-    others = sorted(set(listed_pids) - own)
+    listed = sorted(set(listed_pids))
+    others = [pid for pid in listed if pid not in own]
     foreign = tuple(pid for pid in others if visible(pid))
     if foreign:
         return ProcessVerdict(REFUSED, "other compute processes on the GPU: pids "
                               + ", ".join(map(str, foreign)), foreign)
+    appeared = [pid for pid in others if baseline is None or pid not in baseline.pids]
+    if len(appeared) > 1:
+        # A sandbox shows all its processes as one host PID: a second one is someone else.
+        return ProcessVerdict(REFUSED, f"{len(appeared)} PIDs outside this namespace appeared on "
+                              f"the GPU ({', '.join(map(str, appeared))}); at most one can be this "
+                              "sandbox's")
+    ours = [pid for pid in listed if pid in own] or appeared
+    reported = [listed_memory_mib[pid] for pid in ours if listed_memory_mib and pid in listed_memory_mib]
+    if reported:
+        own_memory_mib = max(own_memory_mib or 0.0, sum(reported))
     base_mib = baseline.memory_used_mib if baseline is not None else None
     memory_known = None not in (base_mib, memory_used_mib, own_memory_mib)
     if memory_known:

@@ -42,6 +42,8 @@ class GpuState:
     compute_pids: tuple[int, ...] = ()
     """Every PID NVML lists, ours included (in a sandbox ours may show as its host PID)."""
     memory_used_mib: float | None = None
+    compute_memory_mib: tuple[tuple[int, float], ...] = ()
+    """``(pid, MiB)`` for the listed PIDs whose used memory NVML reports."""
 
 
 class EnergyMeter(Protocol):
@@ -237,10 +239,12 @@ class NvmlMeter:
         used = getattr(info, "used", None)
         return used / 2**20 if isinstance(used, int | float) else None
 
+    def _processes(self) -> list[Any] | None:
+        return self._optional(lambda: self._nvml.nvmlDeviceGetComputeRunningProcesses(self.handle))
+
     def compute_pids(self) -> tuple[int, ...] | None:
         """PIDs NVML lists as computing on the device (None where it cannot list them)."""
-        processes = self._optional(
-            lambda: self._nvml.nvmlDeviceGetComputeRunningProcesses(self.handle))
+        processes = self._processes()
         return None if processes is None else tuple(int(p.pid) for p in processes)
 
     def process_baseline(self) -> ProcessBaseline:
@@ -254,7 +258,11 @@ class NvmlMeter:
             nvml.nvmlDeviceGetCurrentClocksThrottleReasons
         reasons_mask = optional(lambda: reasons_call(handle)) or 0
         limit_mw = optional(lambda: nvml.nvmlDeviceGetEnforcedPowerLimit(handle))
-        pids = self.compute_pids() or ()
+        processes = self._processes() or []
+        pids = tuple(int(p.pid) for p in processes)
+        # NVML reports no per-process memory as None or a huge sentinel (NVML_VALUE_NOT_AVAILABLE).
+        memory = tuple((int(p.pid), p.usedGpuMemory / 2**20) for p in processes
+                       if isinstance(getattr(p, "usedGpuMemory", None), int) and 0 < p.usedGpuMemory < 2**50)
         mig = optional(lambda: nvml.nvmlDeviceGetMigMode(handle))
         return GpuState(
             name=self.gpu_name,
@@ -269,8 +277,9 @@ class NvmlMeter:
                                    if reasons_mask & bit),
             other_compute_pids=tuple(p for p in pids if p != os.getpid()),
             mig_enabled=bool(mig and mig[0]),
-            compute_pids=tuple(pids),
+            compute_pids=pids,
             memory_used_mib=self.memory_used_mib(),
+            compute_memory_mib=memory,
         )
 
     def _shutdown(self) -> None:

@@ -279,7 +279,8 @@ class MeterSession:
             return None
         return judge_processes(getattr(self.meter, "baseline", None),
                                state.compute_pids or state.other_compute_pids,
-                               state.memory_used_mib, _own_memory_mib(self.device))
+                               state.memory_used_mib, _own_memory_mib(self.device),
+                               listed_memory_mib=dict(state.compute_memory_mib))
 
     def check(self, result: EnergyMeasurement) -> GpuState | None:
         """Refuse or flag ``result`` by the GPU's state now against the start (MIG, other
