@@ -176,6 +176,8 @@ class NvmlMeter:
             self.uuid = _text(_nvml_call(self._nvml, "nvmlDeviceGetUUID", self.handle))
             self.name = kind
             self.bias = METER_BIAS[kind]
+            # The CPU rehearsal's fake NVML says so; its records must never pass as measured.
+            self.rehearsal = bool(getattr(self._nvml, "REHEARSAL", False))
             self._integrator: _PowerIntegrator | None = None
             if kind == METER_COUNTER:
                 _nvml_call(self._nvml, "nvmlDeviceGetTotalEnergyConsumption", self.handle,

@@ -435,8 +435,12 @@ def measure_entry(
         if workload.batch_size < requested:
             result.reasons.append(f"batch halved from {requested} to {workload.batch_size} "
                                   "after out-of-memory")
+        rehearsal = bool(getattr(active.meter, "rehearsal", False))
+        if rehearsal:
+            result.reasons.append("rehearsal: fake NVML and cuda on the CPU, not a measurement")
         record = MeasurementRecord(
             protocol_version=run.version,
+            synthetic=rehearsal,
             entry_id=submission.id,
             hardware=active.hardware,
             scenario=scenario,

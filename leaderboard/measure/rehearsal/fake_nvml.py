@@ -11,6 +11,8 @@ from collections import deque
 from types import SimpleNamespace
 from typing import Any
 
+REHEARSAL = True
+"""Read by the meter: records measured on this fake are marked synthetic (the site refuses them)."""
 NVML_SUCCESS = 0
 NVML_ERROR_UNINITIALIZED = 1
 NVML_ERROR_INVALID_ARGUMENT = 2
