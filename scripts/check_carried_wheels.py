@@ -17,10 +17,20 @@ from importlib import metadata
 from pathlib import Path
 
 
+def _packaging() -> tuple[type, type]:
+    """``packaging``'s Requirement and Version (pip's vendored copy where it is not installed)."""
+    try:
+        from packaging.requirements import Requirement
+        from packaging.version import Version
+    except ImportError:
+        from pip._vendor.packaging.requirements import Requirement
+        from pip._vendor.packaging.version import Version
+    return Requirement, Version
+
+
 def unmet_requirements(site_dir: Path) -> list[str]:
     """One line per requirement of a distribution in ``site_dir`` that nothing satisfies."""
-    from packaging.requirements import Requirement
-    from packaging.version import Version
+    Requirement, Version = _packaging()  # noqa: N806 - classes
 
     problems = []
     for dist in metadata.distributions(path=[str(site_dir)]):

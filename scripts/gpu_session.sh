@@ -157,7 +157,7 @@ if [ -n "${wanted[campaign]:-}" ] && [ -n "$validator_ok" ]; then
     run_stage campaign 45 $(( export_reserve_s + later_s )) \
         "$py" -c "from leaderboard.cli import main; main()" measure "${selection[@]}" \
         --submissions "$submissions" --scenario "$scenario" --protocol v2 --order cheapest \
-        --resume "${probe_arg[@]}" --log-dir "$logs/campaign" \
+        --resume "${probe_arg[@]}" --log-dir "$logs/campaign" --timeout-per-model 180 \
         --time-budget "$(( campaign_s - (campaign_s / 4 < 30 ? campaign_s / 4 : 30) ))"
 fi
 if [ -n "${wanted[tests]:-}" ] && [ -n "$validator_ok" ]; then

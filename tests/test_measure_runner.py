@@ -408,12 +408,16 @@ def test_a_meter_reading_another_gpu_than_torch_is_refused(monkeypatch):
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_device_properties",
-                        lambda device: SimpleNamespace(uuid="bbbb-1111"))
-    session = runner.MeterSession(SimpleNamespace(uuid="GPU-aaaa-0000"), None, "x", "x", "cuda:0")
-    with pytest.raises(MeterUnavailable, match="the meter reads GPU GPU-aaaa-0000"):
+                        lambda device: SimpleNamespace(uuid="bbbbbbbb-1111-2222-3333-444444444444"))
+    other = "GPU-aaaaaaaa-1111-2222-3333-444444444444"
+    session = runner.MeterSession(SimpleNamespace(uuid=other), None, "x", "x", "cuda:0")
+    with pytest.raises(MeterUnavailable, match=f"the meter reads GPU {other}"):
         runner.verify_meter_device(session)
-    runner.verify_meter_device(runner.MeterSession(SimpleNamespace(uuid="GPU-BBBB-1111"), None,
+    same = "GPU-BBBBBBBB-1111-2222-3333-444444444444"
+    runner.verify_meter_device(runner.MeterSession(SimpleNamespace(uuid=same), None,
                                                    "x", "x", "cuda:0"))  # same GPU: no error
+    runner.verify_meter_device(runner.MeterSession(SimpleNamespace(uuid="GPU-x"), None,
+                                                   "x", "x", "cuda:0"))  # undecidable: skipped
 
 
 def test_refused_runs_are_written_with_reasons_and_gpu_provenance(tmp_path):

@@ -314,6 +314,9 @@ def _own_memory_mib(device: str) -> float | None:
 def verify_meter_device(session: MeterSession) -> None:
     """Check that the meter reads the GPU torch runs on (by UUID), once a context exists.
 
+    UUIDs are compared as their 32 hex digits (NVML writes ``GPU-<uuid>``, torch the bare
+    UUID); where either side gives no UUID the check cannot be made and is skipped.
+
     Raises:
         MeterUnavailable: The UUIDs differ (CUDA_VISIBLE_DEVICES / CUDA_DEVICE_ORDER mismatch).
     """
@@ -325,15 +328,16 @@ def verify_meter_device(session: MeterSession) -> None:
     if not torch.cuda.is_available():
         return
     torch_uuid = getattr(torch.cuda.get_device_properties(torch.device(session.device)), "uuid", None)
-    if torch_uuid is None:
+
+    def digits(text: object) -> str:
+        return re.sub(r"[^0-9a-f]", "", str(text).lower().removeprefix("gpu-").removeprefix("mig-"))
+
+    theirs, ours = digits(torch_uuid), digits(meter_uuid)
+    if len(theirs) != 32 or len(ours) != 32:
         return
-
-    def bare(text: object) -> str:
-        return str(text).lower().removeprefix("gpu-")
-
-    if bare(torch_uuid) != bare(meter_uuid):
+    if theirs != ours:
         raise MeterUnavailable(
-            f"the meter reads GPU {meter_uuid} but torch runs {session.device} on GPU-{bare(torch_uuid)}; "
+            f"the meter reads GPU {meter_uuid} but torch runs {session.device} on {torch_uuid}; "
             "set CUDA_DEVICE_ORDER=PCI_BUS_ID or name GPUs by UUID in CUDA_VISIBLE_DEVICES")
 
 
