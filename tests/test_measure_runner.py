@@ -477,3 +477,17 @@ def test_hardware_slug_of_cpus(monkeypatch):
     monkeypatch.undo()
     assert re.fullmatch(HARDWARE_SLUG_PATTERN, hardware_slug("cpu"))
     assert hardware_slug("cpu").startswith("cpu-")
+
+
+def test_a_model_that_cannot_be_built_on_the_device_is_built_on_the_host(monkeypatch):
+    real, calls = workload_mod._create_model, []
+
+    def picky(timm_module, entry):
+        calls.append(entry.id)
+        if len(calls) == 1:
+            raise RuntimeError("this constructor wants host tensors")
+        return real(timm_module, entry)
+
+    monkeypatch.setattr(workload_mod, "_create_model", picky)
+    model, _ = build_model(submission(), "random-init", "cpu", on_device=True)
+    assert len(calls) == 2 and count_params_m(model) > 0

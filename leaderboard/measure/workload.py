@@ -196,7 +196,17 @@ def build_model(submission: Submission, weights_mode: WeightsMode, device: str,
 
     info = weights if weights is not None else weights_info(submission, weights_mode, weights_path)
     torch.manual_seed(RANDOM_INIT_SEED)
-    with torch.device(device) if on_device else contextlib.nullcontext():
+    model = None
+    if on_device:
+        try:
+            with torch.device(device):
+                model = _create_model(timm, submission)
+        except Exception as exc:  # noqa: BLE001 - retried on the CPU below, the same model
+            if is_out_of_memory(exc):
+                raise
+            # A model whose constructor insists on host tensors is built the v1 way.
+            torch.manual_seed(RANDOM_INIT_SEED)
+    if model is None:
         model = _create_model(timm, submission)
     if info.kind == "pretrained":
         state_dict = safetensors.torch.load_file(str(weights_path),
