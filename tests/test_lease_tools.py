@@ -133,20 +133,22 @@ def test_the_rehearsal_counter_steps_irregularly_and_power_is_a_one_second_avera
     fake_nvml.nvmlInit()
     try:
         handle = fake_nvml.nvmlDeviceGetHandleByIndex(0)
+        field = [fake_nvml.NVML_FI_DEV_POWER_INSTANT]
         time.sleep(1.0)  # idle history
-        steps, last = [], fake_nvml.nvmlDeviceGetTotalEnergyConsumption(handle)
-        end = time.perf_counter() + 0.6
+        first_average_w = fake_nvml.nvmlDeviceGetPowerUsage(handle) / 1000
+        steps, instants = [], []
+        last = fake_nvml.nvmlDeviceGetTotalEnergyConsumption(handle)
+        end = time.perf_counter() + 0.8
         while time.perf_counter() < end:  # busy: this process's CPU time is the "GPU" load
             value = fake_nvml.nvmlDeviceGetTotalEnergyConsumption(handle)
             if value != last:
                 steps.append(time.perf_counter())
                 last = value
-        instant_w = fake_nvml.nvmlDeviceGetFieldValues(
-            handle, [fake_nvml.NVML_FI_DEV_POWER_INSTANT])[0].value.uiVal / 1000
-        average_w = fake_nvml.nvmlDeviceGetPowerUsage(handle) / 1000
+            instants.append(fake_nvml.nvmlDeviceGetFieldValues(handle, field)[0].value.uiVal / 1000)
         gaps = [b - a for a, b in zip(steps, steps[1:], strict=False)]
         assert len(steps) >= 4 and max(gaps) - min(gaps) > 0.01  # 20-100 ms, not regular
-        assert instant_w > average_w > fake_nvml.IDLE_W * 0.9  # the average lags the load
+        # The instantaneous field follows the load; the plain reading still averages the idle.
+        assert max(instants) > first_average_w + 10 and first_average_w < fake_nvml.IDLE_W + 30
         assert fake_nvml.nvmlDeviceGetName(handle) == "NVIDIA H200"
         assert fake_nvml.nvmlDeviceGetEnforcedPowerLimit(handle) == 700_000
     finally:

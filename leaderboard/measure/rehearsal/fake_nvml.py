@@ -72,11 +72,21 @@ class _Device:
         self._pending: deque[tuple[float, float]] = deque()
         self._next_update = self._origin + self._rng.uniform(0.02, 0.1)
         self._history: deque[tuple[float, float]] = deque()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="fake-h200")
-        self._thread.start()
+        self._running = False
+        self.start()
+
+    def start(self) -> None:
+        """Start sampling (NVML initialised)."""
+        if not self._running:
+            self._running = True
+            threading.Thread(target=self._run, daemon=True, name="fake-h200").start()
+
+    def stop(self) -> None:
+        """Stop sampling (NVML shut down): nothing keeps polling in a test process."""
+        self._running = False
 
     def _run(self) -> None:
-        while True:
+        while self._running:
             time.sleep(SAMPLE_PERIOD_S)
             self.step()
 
@@ -153,12 +163,14 @@ def _check(name: str) -> _Device:
 def nvmlInit() -> None:  # noqa: N802 - pynvml's names
     global _initialised
     _initialised += 1
-    device()
+    device().start()
 
 
 def nvmlShutdown() -> None:  # noqa: N802
     global _initialised
     _initialised = max(_initialised - 1, 0)
+    if _initialised == 0 and _device is not None:
+        _device.stop()
 
 
 def nvmlSystemGetDriverVersion() -> str:  # noqa: N802
