@@ -18,7 +18,14 @@ from leaderboard import cli_options as opt
 from leaderboard.check_command import check_output_options
 from leaderboard.errors import LeaderboardError, ProblemsFound
 from leaderboard.log_escape import log_safe
-from leaderboard.vocabulary import EXIT_ABORTED, HEADLINE_SCENARIO, PRECISIONS, SCENARIO_BATCH_SIZE, SCENARIOS
+from leaderboard.vocabulary import (
+    EXIT_ABORTED,
+    EXIT_TERMINATED,
+    HEADLINE_SCENARIO,
+    PRECISIONS,
+    SCENARIO_BATCH_SIZE,
+    SCENARIOS,
+)
 
 DEFAULT_SITE_SOURCE = Path("site")
 
@@ -291,23 +298,24 @@ def report(records_path: Path, pr_entries: tuple[str, ...], submissions_dir: Pat
               help="Seconds before a model's worker is killed.")
 @click.option("--log-dir", type=click.Path(path_type=Path), default=None,
               help="Keep each worker's output as LOG_DIR/<id>--<scenario>.log.")
+@opt.protocol_options
 @opt.submissions_option()
 @opt.fill_help
 def measure(entries: tuple[str, ...], all_entries: bool, shard: str | None,
             scenarios: tuple[str, ...], device: str, resume: bool, force: bool,
             time_budget: str | None, weights_mode: str, weights_dir: Path | None,
-            timeout_per_model_s: float, log_dir: Path | None, submissions_dir: Path) -> None:
+            timeout_per_model_s: float, log_dir: Path | None, protocol: str, order: str,
+            probe_file: Path | None, meter: str | None, submissions_dir: Path) -> None:
     """Measure energy per image of entries (ids or globs such as 'resnet*', or --all).
 
-    Each entry and scenario runs in its own worker process, so a crash or an out-of-memory
-    kill costs one model: it gets an error record and the sweep goes on. Records are written
-    to submissions/<id>/measurements/<hardware>--<scenario>.json. An entry unchanged since its
-    last record on this GPU is skipped unless --force. Progress goes to stderr, a summary to
-    stdout.
+    v1 runs each entry and scenario in its own worker, v2 all in one long-lived worker: a crash
+    costs one model (an error record) and the sweep goes on. Records go to
+    submissions/<id>/measurements/<hardware>--<scenario>.json; an unchanged entry is skipped
+    unless --force.
 
     Exit codes: {exit_ok} all measured (or skipped); {exit_failed} some models failed (error records
     written); {exit_usage} bad usage; {exit_no_meter} no usable energy meter (no NVIDIA driver / NVML),
-    nothing measured.
+    nothing measured; {exit_terminated} SIGTERM (workers killed first).
 
     \b
     Examples:
@@ -316,20 +324,23 @@ def measure(entries: tuple[str, ...], all_entries: bool, shard: str | None,
       leaderboard measure --all --shard 2/8 --resume --time-budget 5h30m
     """
     from leaderboard.errors import UsageError
-    from leaderboard.measure.campaign import parse_duration_s, run_campaign
+    from leaderboard.measure.campaign import order_entries, parse_duration_s, run_campaign
     from leaderboard.measure.meters import MeterUnavailable
 
-    ids = opt.selected_ids(submissions_dir, entries, all_entries, shard)
+    ids = order_entries(submissions_dir, opt.selected_ids(submissions_dir, entries, all_entries, shard),
+                        order)
     budget_s = parse_duration_s(time_budget) if time_budget else None
     if len(set(scenarios)) != len(scenarios):
         raise UsageError("each --scenario may be given once")
-    summary = run_campaign(ids, submissions_dir, scenarios=scenarios, device=device,
-                           weights_mode=weights_mode, resume=resume, force=force,
-                           time_budget_s=budget_s, timeout_per_model_s=timeout_per_model_s,
-                           weights_dir=weights_dir, log_dir=log_dir)
+    summary = run_campaign(ids, submissions_dir, scenarios=scenarios, device=device, force=force,
+                           weights_mode=weights_mode, resume=resume, time_budget_s=budget_s,
+                           timeout_per_model_s=timeout_per_model_s, weights_dir=weights_dir,
+                           log_dir=log_dir, protocol=protocol[1:], probe_file=probe_file, meter=meter)
+    if summary.terminated or (summary.stopped and summary.results):
+        click.echo(summary.format_summary())
+    if summary.terminated:  # SIGTERM (a lease's budget): workers killed, no record pending
+        raise SystemExit(EXIT_TERMINATED)
     if summary.stopped:
-        if summary.results:
-            click.echo(summary.format_summary())
         done = (f"{len(summary.results)} task(s) done, {summary.not_started} not run"
                 if summary.results else "nothing was measured (energy is never reported as 0 J)")
         raise MeterUnavailable(f"cannot measure on {device}: {summary.stopped}\n{done}")

@@ -82,7 +82,29 @@ def fill_help(command: F) -> F:
     command.__doc__ = (command.__doc__ or "").format(
         tolerance=f"{v.ACCURACY_TOLERANCE_POINTS:g}", headline_precision=v.HEADLINE_PRECISION,
         offline_batch=v.SCENARIO_BATCH_SIZE[v.OFFLINE], exit_ok=v.EXIT_OK,
-        exit_failed=v.EXIT_FAILED, exit_usage=v.EXIT_USAGE, exit_no_meter=v.EXIT_NO_METER)
+        exit_failed=v.EXIT_FAILED, exit_usage=v.EXIT_USAGE, exit_no_meter=v.EXIT_NO_METER,
+        exit_terminated=v.EXIT_TERMINATED)
+    return command
+
+
+def protocol_options(command: F) -> F:
+    """``measure``'s protocol, order, probe file and meter (leaderboard.measure.campaign)."""
+    for option in reversed((
+        click.option("--protocol", default="v1", show_default=True, type=click.Choice(["v1", "v2"]),
+                     help="v1: a fresh worker and full protocol per model; v2: one long-lived "
+                          "worker, idle once, warm-up until steady, sized windows (GPU leases)."),
+        click.option("--order", default="name", show_default=True,
+                     type=click.Choice(["name", "cheapest"]),
+                     help="Measure in id order, or cheapest (fewest GMACs) first."),
+        click.option("--probe-file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+                     default=None, help="v2: the first-contact probe's JSON "
+                                        "(python -m leaderboard.measure.probe)."),
+        click.option("--meter", default=None,
+                     type=click.Choice(["nvml-total-energy", "nvml-power-integration"]),
+                     help="GPU meter (default the energy counter; integration is named in the "
+                          "record with its bias)."),
+    )):
+        command = option(command)
     return command
 
 

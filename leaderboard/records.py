@@ -129,6 +129,42 @@ class Provenance(_Record):
     throttle_reasons: list[str] = Field(default_factory=list)
 
 
+class RawWindow(_Record):
+    """One measured window's raw figures (protocol v2 keeps them all)."""
+
+    duration_s: Annotated[float, Field(gt=0.0)]
+    images: Annotated[int, Field(ge=1)]
+    batches: Annotated[int, Field(ge=1)]
+    energy_j: Annotated[float, Field(ge=0.0)]
+    power_w: Annotated[float, Field(ge=0.0)]
+    ticks: Annotated[int, Field(ge=0, description="Energy-counter steps seen in the window.")]
+
+
+class DriftCheck(_Record):
+    """The reference model re-measured during a lease, to catch drift (temperature)."""
+
+    reference_entry: str
+    first_j_per_image: Annotated[float, Field(gt=0.0)]
+    latest_j_per_image: Annotated[float, Field(gt=0.0)]
+    ratio: Annotated[float, Field(gt=0.0, description="latest / first.")]
+    models_since: Annotated[int, Field(ge=0, description="Models measured since the re-check.")]
+    temperature_c: float | None = None
+
+
+class ProtocolDetails(_Record):
+    """How protocol v2 measured a record (absent on v1 records)."""
+
+    window_mode: Literal["sub-windows", "v1-windows"]
+    window_s: Annotated[float, Field(gt=0.0)]
+    warmup_s: Annotated[float, Field(ge=0.0)]
+    warmup_steady: bool
+    ci_level: Annotated[float, Field(ge=0.0, le=1.0, description="Coverage of the median CI.")]
+    idle_age_s: Annotated[float, Field(ge=0.0, description="Age of the worker's idle reading.")]
+    parameters_from: Annotated[str, Field(description="probe or defaults.")]
+    tick_uncertainty_s: Annotated[float, Field(ge=0.0)]
+    counter_period_s: Annotated[float, Field(gt=0.0)]
+
+
 class MeasurementRecord(_Record):
     """One validator measurement of one entry on one hardware and scenario."""
 
@@ -156,6 +192,17 @@ class MeasurementRecord(_Record):
     skip_key: Annotated[
         str | None, Field(description="Digest of submission, weights, protocol and GPU.")
     ] = None
+    # Added with protocol v2 (all optional: earlier records stay valid).
+    requested_batch_size: Annotated[
+        int | None, Field(ge=1, description="The scenario's batch before out-of-memory halving.")
+    ] = None
+    process_check: Annotated[
+        str | None, Field(description="clear, unverifiable (pid namespace) or refused.")
+    ] = None
+    meter_bias: Annotated[str | None, Field(description="What the meter kind gets wrong.")] = None
+    raw_windows: list[RawWindow] | None = None
+    protocol_details: ProtocolDetails | None = None
+    drift: DriftCheck | None = None
 
     @property
     def board(self) -> str:

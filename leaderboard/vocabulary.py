@@ -63,6 +63,9 @@ EXIT_USAGE = 2
 EXIT_NO_METER = 3
 """No usable energy meter (no NVIDIA driver / NVML): nothing was measured."""
 EXIT_ABORTED = 130
+"""Interrupted (Ctrl-C)."""
+EXIT_TERMINATED = 143
+"""Stopped by SIGTERM (a lease's budget): workers were killed first, no record is pending."""
 
 # --- the pull-request comment -------------------------------------------------------------
 

@@ -320,7 +320,7 @@ def test_device_transform_matches_timm_pixels(digits, interpolation, crop_pct):
     transform = timm.data.create_transform(**prep.timm_config())
     samples = digits.samples[:40]
     expected = torch.stack([transform(Image.open(s.path).convert("RGB")) for s in samples])
-    got = acc.DeviceTransform(prep, "cpu")([acc._read_and_decode_cpu(s.path) for s in samples])
+    got = acc.DeviceTransform(prep, "cpu")([acc.read_and_decode_cpu(s.path) for s in samples])
     levels = (expected - got).abs() * torch.tensor(prep.std).view(1, 3, 1, 1) * 255
     assert levels.max() <= 1.001  # at most one 8-bit level apart (rounding)
     assert levels.mean() < 0.2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 
 import pytest
@@ -141,8 +142,8 @@ def _ok() -> EnergyMeasurement:
 
 def test_gpu_state_refusals_and_flags():
     result = _ok()
-    check_gpu_state(result, _state(), _state(other_compute_pids=(4242,)))
-    assert result.status == "refused" and "pids 4242" in result.reasons[0]
+    check_gpu_state(result, _state(), _state(other_compute_pids=(os.getppid(),)))
+    assert result.status == "refused" and f"pids {os.getppid()}" in result.reasons[0]
 
     result = _ok()
     check_gpu_state(result, _state(mig_enabled=True), _state())

@@ -128,3 +128,36 @@ def test_campaign_isolates_models_in_subprocesses(cuda, tmp_path):
     for path in records:
         data = json.loads(path.read_text())
         assert data["status"] in ("ok", "unstable", "refused", "error")
+
+
+def test_probe_and_a_v2_campaign_on_the_gpu(cuda, tmp_path):
+    """The lease path: the probe, then two models through one long-lived worker."""
+    from leaderboard.import_timm import render_submission
+
+    probe_path = tmp_path / "probe.json"
+    probe = subprocess.run([sys.executable, "-m", "leaderboard.measure.probe", "--out", str(probe_path)],
+                           cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert probe.returncode == 0, probe.stdout + probe.stderr
+    found = json.loads(probe_path.read_text())
+    assert found["counter"]["status"] == "ok" and found["counter"]["update_period_s"] > 0
+    submissions = tmp_path / "submissions"
+    for entry_id, architecture in (("resnet18.a1_in1k", "resnet18"),
+                                   ("mobilenetv3_small_100.lamb_in1k", "mobilenetv3_small_100")):
+        path = submissions / entry_id / "submission.yaml"
+        path.parent.mkdir(parents=True)
+        path.write_text(render_submission(
+            _entry(tmp_path, entry_id, architecture).model_dump(mode="json", exclude_none=True)))
+    started = time.monotonic()
+    out = subprocess.run(
+        [sys.executable, "-c", "from leaderboard.cli import main; main()", "measure", "--all",
+         "--submissions", str(submissions), "--protocol", "v2", "--order", "cheapest",
+         "--probe-file", str(probe_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    records = [json.loads(p.read_text()) for p in submissions.glob("*/measurements/*--offline.json")]
+    assert len(records) == 2
+    for record in records:
+        assert record["status"] in ("ok", "unstable"), record["reasons"]
+        assert record["protocol_version"] == "2" and len(record["raw_windows"]) >= 5
+        assert record["process_check"] in ("clear", "unverifiable (pid namespace)")
+    assert time.monotonic() - started < 120

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import re
 from importlib import metadata
 
@@ -15,7 +16,7 @@ import timm.data
 import timm.models
 import torch
 
-from leaderboard.measure import runner
+from leaderboard.measure import protocols, runner
 from leaderboard.measure import workload as workload_mod
 from leaderboard.measure.energy import ProtocolConfig
 from leaderboard.measure.meters import GpuState
@@ -81,7 +82,7 @@ class GpuLikeMeter(CountingMeter):
         return GpuState(name="NVIDIA H100 80GB HBM3", uuid=self.uuid, driver="575.51.03",
                         power_limit_w=700.0, sm_clock_mhz=1980, mem_clock_mhz=2619,
                         temperature_c=41, throttle_reasons=("sw_power_cap",),
-                        other_compute_pids=(4242,), mig_enabled=False)
+                        other_compute_pids=(os.getppid(),), mig_enabled=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,7 +262,7 @@ def test_oom_back_off_recognises_runtime_errors_and_gives_up_at_batch_1():
 def spy(monkeypatch):
     """Capture the protocol's result and make each batch busy on the simulated meter."""
     results = []
-    real_measure = runner.measure_energy
+    real_measure = protocols.measure_energy
 
     def measure(run_batch, batch_size, meter, *args, **kwargs):
         def busy_batch():
@@ -273,7 +274,7 @@ def spy(monkeypatch):
         results.append(real_measure(busy_batch, batch_size, meter, *args, **kwargs))
         return results[-1]
 
-    monkeypatch.setattr(runner, "measure_energy", measure)
+    monkeypatch.setattr(protocols, "measure_energy", measure)
     return results
 
 
@@ -351,6 +352,72 @@ def test_offline_records_the_batch_that_fit(tmp_path, monkeypatch):
     assert record.batch_size == 64
     assert record.input_shape == [64, 3, 32, 32]
     assert record.scenario == "offline"
+    # Issue 11, failure 6: the halving is stated in the record, not only implied by the batch.
+    assert record.requested_batch_size == 256
+    assert "batch halved from 256 to 64 after out-of-memory" in record.reasons
+
+
+def test_skip_key_includes_the_scenarios_batch_and_the_protocol_version():
+    from leaderboard.measure.protocol_v2 import IdleReading
+    from leaderboard.measure.protocols import V2Run
+
+    base = dict(submission=submission(), weights=WeightsInfo("random-init"),
+                gpu_identity="NVIDIA H200", scenario="offline")
+    v1_key = skip_key(**base)
+    v2_key = skip_key(**base, protocol=V2Run(IdleReading(90.0, 0.0)))
+    assert v1_key != v2_key
+    assert skip_key(**base, protocol=V2Run(IdleReading(80.0, 5.0))) == v2_key  # idle is not identity
+
+
+def test_protocol_v2_records_its_windows_details_and_meter_bias(tmp_path):
+    from leaderboard.measure.protocol_v2 import V2Config, measure_idle
+    from leaderboard.measure.protocols import V2Run
+
+    meter = CountingMeter()
+    meter.bias = "simulated"
+    config = V2Config(warmup_chunk_s=0.05, warmup_min_s=0.1, warmup_max_s=0.5, windows=5,
+                      min_window_s=0.15, max_window_s=0.2, counter_period_s=0.005)
+    run = V2Run(measure_idle(meter, 0.15), config)
+    entry = submission(f"{ENTRY}-32", evaluation={"img_size": 32})
+    original = runner.make_workload
+
+    def busy_workload(*args, **kwargs):
+        work = original(*args, **kwargs)
+        real = work.run_batch
+        work.run_batch = lambda: (meter.busy(0.01), real())
+        return work
+
+    runner.make_workload, saved = busy_workload, runner.make_workload
+    try:
+        record = measure_entry(entry, tmp_path, scenario="single-stream", device="cpu", meter=meter,
+                               protocol=run).record
+    finally:
+        runner.make_workload = saved
+    assert record.protocol_version == "2" and record.status in ("ok", "unstable"), record.reasons
+    assert len(record.raw_windows) == 5 and record.energy.windows == 5
+    assert all(w.energy_j == pytest.approx(w.power_w * w.duration_s) for w in record.raw_windows)
+    assert record.protocol_details.window_mode == "sub-windows"
+    assert record.protocol_details.ci_level == pytest.approx(1 - 2 / 32)
+    assert record.meter_bias == "simulated" and record.process_check is None  # no GPU state
+
+
+def test_a_meter_reading_another_gpu_than_torch_is_refused(monkeypatch):
+    from types import SimpleNamespace
+
+    from leaderboard.measure.meters import MeterUnavailable
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_properties",
+                        lambda device: SimpleNamespace(uuid="bbbbbbbb-1111-2222-3333-444444444444"))
+    other = "GPU-aaaaaaaa-1111-2222-3333-444444444444"
+    session = runner.MeterSession(SimpleNamespace(uuid=other), None, "x", "x", "cuda:0")
+    with pytest.raises(MeterUnavailable, match=f"the meter reads GPU {other}"):
+        runner.verify_meter_device(session)
+    same = "GPU-BBBBBBBB-1111-2222-3333-444444444444"
+    runner.verify_meter_device(runner.MeterSession(SimpleNamespace(uuid=same), None,
+                                                   "x", "x", "cuda:0"))  # same GPU: no error
+    runner.verify_meter_device(runner.MeterSession(SimpleNamespace(uuid="GPU-x"), None,
+                                                   "x", "x", "cuda:0"))  # undecidable: skipped
 
 
 def test_refused_runs_are_written_with_reasons_and_gpu_provenance(tmp_path):
@@ -360,8 +427,10 @@ def test_refused_runs_are_written_with_reasons_and_gpu_provenance(tmp_path):
     record = outcome.record
     assert record.hardware == "nvidia-h100-80gb-hbm3"
     assert record.status == "refused"
-    assert any("4242" in reason for reason in record.reasons)
-    assert record.energy is not None  # windows were measured before the check
+    assert any(f"pids {os.getppid()}" in reason for reason in record.reasons)
+    # Issue 11, failure 1: the check runs before the protocol, so a shared GPU costs seconds.
+    assert record.energy is None and meter.reads == 0
+    assert record.process_check == "refused"
     provenance = record.provenance
     assert provenance.gpu_name == "NVIDIA H100 80GB HBM3"
     assert provenance.gpu_uuid_sha256 == hashlib.sha256(meter.uuid.encode()).hexdigest()
@@ -408,3 +477,17 @@ def test_hardware_slug_of_cpus(monkeypatch):
     monkeypatch.undo()
     assert re.fullmatch(HARDWARE_SLUG_PATTERN, hardware_slug("cpu"))
     assert hardware_slug("cpu").startswith("cpu-")
+
+
+def test_a_model_that_cannot_be_built_on_the_device_is_built_on_the_host(monkeypatch):
+    real, calls = workload_mod._create_model, []
+
+    def picky(timm_module, entry):
+        calls.append(entry.id)
+        if len(calls) == 1:
+            raise RuntimeError("this constructor wants host tensors")
+        return real(timm_module, entry)
+
+    monkeypatch.setattr(workload_mod, "_create_model", picky)
+    model, _ = build_model(submission(), "random-init", "cpu", on_device=True)
+    assert len(calls) == 2 and count_params_m(model) > 0

@@ -51,17 +51,79 @@ def test_instantaneous_power_is_preferred_over_the_averaged_reading():
     assert meter.power_w() == pytest.approx(250.0)
 
 
-def test_gpus_without_a_counter_integrate_sampled_power():
+def test_no_energy_counter_refuses_instead_of_silently_integrating_power():
+    # Issue 11, failure 5: this used to fall back to integrating power without saying so.
     nvml = nvml_mock(energy_mj=None, instant_mw=200_000)
-    meter = NvmlMeter(0, sample_period_s=0.001, pynvml=nvml)
+    with pytest.raises(MeterUnavailable, match="nvmlDeviceGetTotalEnergyConsumption") as info:
+        NvmlMeter(0, pynvml=nvml)
+    assert "--meter nvml-power-integration" in str(info.value)
+    nvml.nvmlShutdown.assert_called_once()
+
+
+def test_power_integration_is_an_explicit_choice_named_with_its_bias():
+    nvml = nvml_mock(energy_mj=None, instant_mw=200_000, power_mw=150_000)
+    meter = NvmlMeter(0, sample_period_s=0.001, pynvml=nvml, kind="nvml-power-integration")
     try:
         assert meter.name == "nvml-power-integration"
+        assert "misses peaks" in meter.bias
         start = meter.energy_j()
         time.sleep(0.2)
         gained = meter.energy_j() - start
+        # integrates the instantaneous 200 W field, not the 1 s-averaged 150 W reading
         assert gained == pytest.approx(200.0 * 0.2, rel=0.25)
     finally:
         meter.close()
+
+
+def test_power_integration_never_uses_the_averaged_reading():
+    nvml = nvml_mock(energy_mj=None, instant_mw=None, power_mw=150_000)
+    with pytest.raises(MeterUnavailable, match="1 s-averaged"):
+        NvmlMeter(0, pynvml=nvml, kind="nvml-power-integration")
+
+
+@pytest.mark.parametrize("call", ["nvmlDeviceGetName", "nvmlDeviceGetUUID"])
+def test_nvml_errors_while_opening_name_the_call(call):
+    # Issue 11, failure 5: an NVML error in name/UUID used to escape as a traceback.
+    nvml = nvml_mock()
+    getattr(nvml, call).side_effect = pynvml.NVMLError(pynvml.NVML_ERROR_UNKNOWN)
+    with pytest.raises(MeterUnavailable, match=call):
+        NvmlMeter(0, pynvml=nvml)
+    nvml.nvmlShutdown.assert_called_once()
+
+
+def _two_gpus(nvml):
+    handles = {0: "h0", 1: "h1"}
+    nvml.nvmlDeviceGetCount.return_value = 2
+    nvml.nvmlDeviceGetHandleByIndex.side_effect = handles.__getitem__
+    nvml.nvmlDeviceGetUUID.side_effect = {"h0": "GPU-aaaa-0000", "h1": "GPU-bbbb-1111"}.__getitem__
+    return nvml
+
+
+def test_cuda_visible_devices_maps_the_torch_index_to_the_right_gpu():
+    # Issue 11, failure 7: cuda:0 under CUDA_VISIBLE_DEVICES=1 is NVML's GPU 1, not GPU 0.
+    nvml = _two_gpus(nvml_mock())
+    assert NvmlMeter(0, pynvml=nvml, environ={"CUDA_VISIBLE_DEVICES": "1"}).uuid == "GPU-bbbb-1111"
+    nvml = _two_gpus(nvml_mock())
+    meter = NvmlMeter(1, pynvml=nvml, environ={"CUDA_VISIBLE_DEVICES": "GPU-bbbb,GPU-aaaa"})
+    assert meter.uuid == "GPU-aaaa-0000"
+    nvml = _two_gpus(nvml_mock())
+    assert NvmlMeter(1, pynvml=nvml, environ={}).uuid == "GPU-bbbb-1111"
+
+
+def test_cuda_visible_devices_errors_are_clear():
+    with pytest.raises(MeterUnavailable, match="cuda:1 is not visible"):
+        NvmlMeter(1, pynvml=_two_gpus(nvml_mock()), environ={"CUDA_VISIBLE_DEVICES": "0"})
+    with pytest.raises(MeterUnavailable, match="none of the 2 GPU"):
+        NvmlMeter(0, pynvml=_two_gpus(nvml_mock()), environ={"CUDA_VISIBLE_DEVICES": "GPU-cccc"})
+
+
+def test_the_process_baseline_is_taken_when_the_meter_opens():
+    nvml = nvml_mock()
+    nvml.nvmlDeviceGetComputeRunningProcesses.return_value = [SimpleNamespace(pid=77)]
+    nvml.nvmlDeviceGetMemoryInfo.return_value = SimpleNamespace(used=512 * 2**20)
+    meter = NvmlMeter(0, pynvml=nvml)
+    assert meter.baseline.pids == frozenset({77})
+    assert meter.baseline.memory_used_mib == pytest.approx(512.0)
 
 
 def test_no_driver_is_a_clear_error():
@@ -91,7 +153,7 @@ def test_state_reports_identity_throttling_processes_and_mig():
     nvml.nvmlDeviceGetComputeRunningProcesses.return_value = [
         SimpleNamespace(pid=os.getpid()), SimpleNamespace(pid=999_999)]
     nvml.nvmlDeviceGetMigMode.return_value = [1, 1]
-    state = NvmlMeter(0, pynvml=nvml).state()
+    state = NvmlMeter(0, pynvml=nvml, environ={}).state()
     assert state.name == "NVIDIA H100 80GB HBM3"
     assert state.power_limit_w == pytest.approx(700.0)
     assert state.throttle_reasons == ("sw_power_cap", "hw_thermal_slowdown")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -292,7 +293,7 @@ def test_profile_and_sweep_refuse_a_shared_gpu(tmp_path):
         def state(self) -> GpuState:
             return GpuState(name="NVIDIA H200", uuid="GPU-1", driver="580", power_limit_w=None,
                             sm_clock_mhz=None, mem_clock_mhz=None, temperature_c=None,
-                            throttle_reasons=(), other_compute_pids=(4242,), mig_enabled=False)
+                            throttle_reasons=(), other_compute_pids=(os.getppid(),), mig_enabled=False)
 
     torch.set_num_threads(1)
     record = profile_entry(submission("test_resnet", 64), device="cpu", batch_size=4, config=FAST,

@@ -1,6 +1,7 @@
-"""Sweeps over many models: selection, sharding, one subprocess per model, resume, time budget.
+"""Sweeps over many models: workers, resume, time budget, error records, SIGTERM.
 
-Each (entry, scenario) runs in its own ``python -m leaderboard.measure.worker`` process, so a
+Protocol v1: each (entry, scenario) runs in its own ``python -m leaderboard.measure.worker``
+process; protocol v2 runs them through one long-lived worker (:mod:`.campaign_v2`). Either way a
 crash, an out-of-memory kill or a segfault in one model costs that model only: the campaign
 writes an error record for it and goes on. One file per record keeps the results of many
 shards (a GitHub Actions matrix, a SLURM job array) conflict-free to merge.
@@ -8,15 +9,15 @@ shards (a GitHub Actions matrix, a SLURM job array) conflict-free to merge.
 Resume and error records need the board's hardware slug before any model runs. The campaign
 asks the worker once (``--probe``: open the meter, name the GPU, no model loaded) unless the
 caller passes ``hardware``. That probe is also the first worker, so a machine without a usable
-meter stops the sweep at once instead of failing 1,500 models one by one.
+meter stops the sweep at once instead of failing 1,500 models one by one. (v2's worker says the
+same in its ``ready`` line.) Workers never outlive the campaign (:mod:`.lifetime`). Which entries
+and in which order is :mod:`.selection`'s job.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
-import re
 import signal
 import statistics
 import subprocess
@@ -29,6 +30,16 @@ from pathlib import Path
 from typing import IO, Any
 
 from leaderboard.errors import LeaderboardError, UsageError
+from leaderboard.measure.lifetime import Terminated, raise_on_sigterm, restore_sigterm, worker_environment
+from leaderboard.measure.selection import (  # noqa: F401 - re-exported for callers
+    format_duration,
+    list_entries,
+    order_entries,
+    parse_duration_s,
+    parse_shard,
+    select_entries,
+    shard,
+)
 from leaderboard.records import (
     MeasurementRecord,
     Provenance,
@@ -37,7 +48,6 @@ from leaderboard.records import (
     record_path,
     write_record,
 )
-from leaderboard.submission import SUBMISSION_FILENAME
 
 SCENARIOS = ("offline", "single-stream")
 WEIGHTS_MODES = ("random-init", "pretrained")
@@ -46,136 +56,9 @@ MEASURED_STATUSES = frozenset({"ok", "unstable"})
 in a later run does not overwrite it."""
 RECORD_STATUSES = ("ok", "unstable", "refused", "error")
 METER_UNAVAILABLE_EXIT = 3
+PROTOCOLS = ("1", "2")
 STDERR_TAIL_LINES = 15
 KILL_GRACE_S = 5.0
-_GLOB_CHARS = re.compile(r"[*?\[]")
-
-
-# ---------------------------------------------------------------------------------------------
-# Selection and sharding
-
-
-def list_entries(submissions_dir: Path) -> list[str]:
-    """Ids of every entry (a folder with a submission file), sorted."""
-    if not submissions_dir.is_dir():
-        raise LeaderboardError(f"{submissions_dir}: no submissions folder here; run from the "
-                               "repository root or pass --submissions DIR")
-    return sorted(p.parent.name for p in submissions_dir.glob(f"*/{SUBMISSION_FILENAME}"))
-
-
-def select_entries(submissions_dir: Path, patterns: Sequence[str], all_entries: bool) -> list[str]:
-    """The entry ids named by exact ids and fnmatch globs (``resnet*``), or all of them.
-
-    Args:
-        submissions_dir: The submissions folder.
-        patterns: Entry ids or globs; each must match at least one entry.
-        all_entries: Select every entry (``--all``); exclusive with ``patterns``.
-
-    Returns:
-        Matching ids, sorted and without duplicates.
-
-    Raises:
-        UsageError: Neither or both of ``patterns`` and ``all_entries``.
-        LeaderboardError: Some ids or globs match no entry (all are listed).
-    """
-    if all_entries and patterns:
-        raise UsageError("give entry ids/globs or --all, not both")
-    if not all_entries and not patterns:
-        raise UsageError("name the entries to measure (ids or globs such as 'resnet*') or pass --all")
-    known = list_entries(submissions_dir)
-    if all_entries:
-        return known
-    known_set = set(known)
-    selected: set[str] = set()
-    unknown: list[str] = []
-    for pattern in patterns:
-        if _GLOB_CHARS.search(pattern):
-            matches = fnmatch.filter(known, pattern)
-            if not matches:
-                unknown.append(f"{pattern} (glob matches nothing)")
-            selected.update(matches)
-        elif pattern in known_set:
-            selected.add(pattern)
-        else:
-            unknown.append(pattern + _did_you_mean(pattern, known))
-    if unknown:
-        raise LeaderboardError(
-            f"no such entr{'y' if len(unknown) == 1 else 'ies'} in {submissions_dir}: "
-            + ", ".join(unknown)
-        )
-    return sorted(selected)
-
-
-def _did_you_mean(name: str, known: Sequence[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """Parse ``--shard i/n`` (1-based ``i``) into ``(i, n)``.
-
-    Raises:
-        UsageError: Not two integers, ``n < 1`` or ``i`` outside ``1..n``.
-    """
-    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
-    if not match:
-        raise UsageError(f"--shard {text!r}: expected i/n with integers, e.g. 1/4")
-    index, count = int(match.group(1)), int(match.group(2))
-    _check_shard(index, count)
-    return index, count
-
-
-def _check_shard(index: int, count: int) -> None:
-    if count < 1:
-        raise UsageError(f"--shard {index}/{count}: the number of shards must be at least 1")
-    if not 1 <= index <= count:
-        raise UsageError(f"--shard {index}/{count}: the shard index must be between 1 and {count} "
-                         "(it is 1-based)")
-
-
-def shard(ids: Sequence[str], index: int, count: int) -> list[str]:
-    """Shard ``index`` of ``count`` (1-based): every ``count``-th sorted id from ``index - 1``.
-
-    Sorting first makes the split independent of the order ids were given in, so the shards of
-    a job array are disjoint and together cover every id; striding (rather than contiguous
-    blocks) spreads big and small model families evenly over the shards.
-    """
-    _check_shard(index, count)
-    return sorted(set(ids))[index - 1::count]
-
-
-_DURATION = re.compile(
-    r"(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s?)?"
-)
-
-
-def parse_duration_s(text: str) -> float:
-    """Parse ``2h``, ``90m``, ``1h30m``, ``45s`` or plain seconds (``3600``) into seconds.
-
-    Raises:
-        UsageError: Unparseable or not positive.
-    """
-    cleaned = text.strip().lower().replace(" ", "")
-    match = _DURATION.fullmatch(cleaned)
-    if not cleaned or not match or not any(match.groupdict().values()):
-        raise UsageError(f"time budget {text!r}: use e.g. 2h, 90m, 1h30m or seconds (3600)")
-    parts = {k: float(v) for k, v in match.groupdict().items() if v}
-    seconds = parts.get("h", 0.0) * 3600 + parts.get("m", 0.0) * 60 + parts.get("s", 0.0)
-    if seconds <= 0:
-        raise UsageError(f"time budget {text!r} must be positive")
-    return seconds
-
-
-def format_duration(seconds: float) -> str:
-    """``9.8 s``, ``12m05s`` or ``3h12m``."""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes = int(round(seconds)) // 60
-    if minutes < 60:
-        return f"{minutes}m{int(round(seconds)) % 60:02d}s"
-    return f"{minutes // 60}h{minutes % 60:02d}m"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,6 +109,7 @@ class CampaignSummary:
     stopped: str | None = None
     hardware: str | None = None
     wall_s: float = 0.0
+    terminated: bool = False
 
     @property
     def counts(self) -> dict[str, int]:
@@ -317,11 +201,12 @@ class _WorkerRun:
 def _run_worker(command: list[str], timeout_s: float, log_path: Path | None) -> _WorkerRun:
     """Run one worker in its own session; on timeout kill its whole process group."""
     start = time.perf_counter()
-    # A new session puts the worker and anything it forks (data loader processes) in one
-    # process group that can be killed as a whole; it also keeps a terminal's Ctrl-C from
-    # reaching the worker, so the campaign kills it explicitly below.
+    # Its own process group puts the worker and anything it forks in one group that can be
+    # killed as a whole, and keeps a terminal's Ctrl-C from reaching it (the campaign kills it
+    # explicitly below, SIGTERM included). Not a new session: a machine that kills a finished
+    # command's processes must still find a worker that escaped all of that.
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            errors="replace", start_new_session=True)
+                            errors="replace", process_group=0, env=worker_environment())
     returncode: int | None
     try:
         stdout, stderr = proc.communicate(timeout=timeout_s)
@@ -443,30 +328,11 @@ def error_record(entry_id: str, scenario: str, hardware: str, *, weights_mode: s
     )
 
 
-def run_campaign(
-    ids: Sequence[str],
-    submissions_dir: Path,
-    *,
-    scenarios: Sequence[str] = ("offline",),
-    device: str = "cuda",
-    weights_mode: str = "random-init",
-    resume: bool = False,
-    force: bool = False,
-    time_budget_s: float | None = None,
-    worker_cmd: list[str] | None = None,
-    timeout_per_model_s: float = 900.0,
-    progress: bool = True,
-    hardware: str | None = None,
-    weights_dir: Path | None = None,
-    log_dir: Path | None = None,
-    stream: IO[str] | None = None,
-    clock: Callable[[], float] = time.perf_counter,
-) -> CampaignSummary:
-    """Measure every (entry, scenario), each in its own worker process.
+@dataclass(frozen=True)
+class CampaignOptions:
+    """How a campaign runs (every field but ``protocol`` applies to both protocols).
 
-    Args:
-        ids: Entry ids, in the order to run them.
-        submissions_dir: The submissions folder (records are written under it).
+    Attributes:
         scenarios: Scenarios to measure for each entry.
         device: ``cuda``, ``cuda:N`` or ``cpu``.
         weights_mode: ``random-init`` or ``pretrained``.
@@ -476,50 +342,124 @@ def run_campaign(
         time_budget_s: Start no new task once elapsed time plus the median task time would
             exceed this; the rest are counted in ``not_started``.
         worker_cmd: Command prefix of the worker (tests inject a fake); default
-            ``python -m leaderboard.measure.worker``.
-        timeout_per_model_s: A worker running longer is killed and recorded as an error.
+            ``python -m leaderboard.measure.worker`` (v1) or ``...lease_worker`` (v2).
+        timeout_per_model_s: A model running longer is killed and recorded as an error.
         progress: Print one line per task (and an ETA) to ``stream``.
-        hardware: The board's hardware slug; default: ask the worker (``--probe``).
+        hardware: The board's hardware slug; default: ask the worker.
         weights_dir: Pretrained mode: the weights of entry ``ID`` are ``weights_dir/ID.safetensors``
             (the validator does not fetch weights itself).
-        log_dir: Keep each worker's stdout and stderr here as ``<id>--<scenario>.log``.
+        log_dir: Keep each worker's output here (v1: ``<id>--<scenario>.log``, v2:
+            ``worker-<n>.log``).
         stream: Where progress goes (default stderr).
         clock: Monotonic clock, s.
+        protocol: ``1`` (a fresh worker per model) or ``2`` (one long-lived worker that is
+            restarted after a crash; see :mod:`leaderboard.measure.campaign_v2`).
+        probe_file: Protocol v2: the first-contact probe's JSON, for its parameters.
+        meter: GPU meter kind (default the energy counter).
+    """
+
+    scenarios: Sequence[str] = ("offline",)
+    device: str = "cuda"
+    weights_mode: str = "random-init"
+    resume: bool = False
+    force: bool = False
+    time_budget_s: float | None = None
+    worker_cmd: list[str] | None = None
+    timeout_per_model_s: float = 900.0
+    progress: bool = True
+    hardware: str | None = None
+    weights_dir: Path | None = None
+    log_dir: Path | None = None
+    stream: IO[str] | None = None
+    clock: Callable[[], float] = time.perf_counter
+    protocol: str = "1"
+    probe_file: Path | None = None
+    meter: str | None = None
+
+    def check(self) -> None:
+        """Refuse bad options before anything runs.
+
+        Raises:
+            UsageError: Unknown scenario, weights mode or protocol; pretrained without weights.
+        """
+        for scenario in self.scenarios:
+            if scenario not in SCENARIOS:
+                raise UsageError(f"unknown scenario '{scenario}'; use one of {', '.join(SCENARIOS)}")
+        if self.weights_mode not in WEIGHTS_MODES:
+            raise UsageError(f"unknown weights mode '{self.weights_mode}'; use "
+                             f"{' or '.join(WEIGHTS_MODES)}")
+        if self.weights_mode == "pretrained" and self.weights_dir is None:
+            # Without it every worker would fail the same way and leave an error record behind.
+            raise UsageError("--weights-mode pretrained needs --weights-dir DIR holding "
+                             "<id>.safetensors for each entry; or measure energy with random-init "
+                             "weights")
+        if self.protocol not in PROTOCOLS:
+            raise UsageError(f"unknown protocol '{self.protocol}'; use {' or '.join(PROTOCOLS)}")
+
+    def say(self, text: str) -> None:
+        """One progress line (when ``progress``)."""
+        if self.progress:
+            print(text, file=self.stream if self.stream is not None else sys.stderr, flush=True)
+
+
+def run_campaign(ids: Sequence[str], submissions_dir: Path, options: CampaignOptions | None = None,
+                 **fields: Any) -> CampaignSummary:
+    """Measure every (entry, scenario): v1 in one worker process each, v2 in one long-lived worker.
+
+    Args:
+        ids: Entry ids, in the order to run them.
+        submissions_dir: The submissions folder (records are written under it).
+        options: How to run; or give its fields as keyword arguments.
+        **fields: :class:`CampaignOptions` fields (when ``options`` is not given).
 
     Returns:
         The summary. ``stopped`` is set when a worker reported that no meter works (exit 3):
-        the campaign stops at once and writes no error record for that.
+        the campaign stops at once and writes no error record for that. ``terminated`` is set
+        when SIGTERM arrived: the workers were killed before this returned.
+
+    Raises:
+        UsageError: Bad options (see :meth:`CampaignOptions.check`).
     """
-    out = stream if stream is not None else sys.stderr
-    command = list(worker_cmd) if worker_cmd else default_worker_cmd()
-    for scenario in scenarios:
-        if scenario not in SCENARIOS:
-            raise UsageError(f"unknown scenario '{scenario}'; use one of {', '.join(SCENARIOS)}")
-    if weights_mode not in WEIGHTS_MODES:
-        raise UsageError(f"unknown weights mode '{weights_mode}'; use {' or '.join(WEIGHTS_MODES)}")
-    if weights_mode == "pretrained" and weights_dir is None:
-        # Without it every worker would fail the same way and leave an error record behind.
-        raise UsageError("--weights-mode pretrained needs --weights-dir DIR holding <id>.safetensors "
-                         "for each entry; or measure energy with random-init weights")
-    tasks = [(entry_id, scenario) for entry_id in ids for scenario in scenarios]
-    summary = CampaignSummary(planned=len(tasks), hardware=hardware)
-    start = clock()
-
-    def say(text: str) -> None:
-        if progress:
-            print(text, file=out, flush=True)
-
+    opts = options if options is not None else CampaignOptions(**fields)
+    opts.check()
+    tasks = [(entry_id, scenario) for entry_id in ids for scenario in opts.scenarios]
+    summary = CampaignSummary(planned=len(tasks), hardware=opts.hardware)
+    start = opts.clock()
     if not tasks:
         return summary
+    previous = raise_on_sigterm()
+    try:
+        if opts.protocol == "2":
+            from leaderboard.measure.campaign_v2 import V2Campaign
+
+            V2Campaign(tasks, submissions_dir, summary, opts).run(start)
+        else:
+            _run_v1(tasks, submissions_dir, summary, opts, start)
+    except Terminated:
+        summary.terminated = True
+        summary.not_started = summary.planned - len(summary.results)
+        opts.say("terminated (SIGTERM): the running worker was killed; no record is pending")
+    finally:
+        restore_sigterm(previous)
+    summary.wall_s = opts.clock() - start
+    if summary.not_started and not summary.stopped and not summary.terminated:
+        opts.say(f"time budget {format_duration(opts.time_budget_s or 0)} reached: "
+                 f"{summary.not_started} task(s) not started")
+    return summary
+
+
+def _run_v1(tasks: list[tuple[str, str]], submissions_dir: Path, summary: CampaignSummary,
+            opts: CampaignOptions, start: float) -> None:
+    """Protocol v1's loop: one worker process per task."""
+    command = list(opts.worker_cmd) if opts.worker_cmd else default_worker_cmd()
     gpu_name = "unknown"
-    if hardware is None:
+    if summary.hardware is None:
         try:
-            info = probe_hardware(command, device)
+            info = probe_hardware(command, opts.device)
         except MeterUnavailableStop as exc:
             summary.stopped = str(exc)
             summary.not_started = len(tasks)
-            summary.wall_s = clock() - start
-            return summary
+            return
         summary.hardware, gpu_name = info.hardware, info.gpu_name
     board_hw = summary.hardware or "unknown"  # set by the caller or the probe above
 
@@ -528,44 +468,41 @@ def run_campaign(
     for number, (entry_id, scenario) in enumerate(tasks, 1):
         prefix = f"[{number}/{total}] {entry_id} {scenario}"
         path = record_path(submissions_dir, entry_id, board_hw, scenario)
-        if resume:
+        if opts.resume:
             kept = _kept_record(path)
             if kept is not None:
                 summary.results.append(TaskResult(
                     entry_id, scenario, kept.status, resumed=True, record_path=str(path),
                     energy_j=kept.energy.gross_j_per_image if kept.energy else None))
-                say(f"{prefix} resumed ({kept.status} record kept)")
+                opts.say(f"{prefix} resumed ({kept.status} record kept)")
                 continue
-        if time_budget_s is not None and durations_s:
-            elapsed_s = clock() - start
-            if elapsed_s + statistics.median(durations_s) > time_budget_s:
+        if opts.time_budget_s is not None and durations_s:
+            elapsed_s = opts.clock() - start
+            if elapsed_s + statistics.median(durations_s) > opts.time_budget_s:
                 summary.not_started += 1
                 continue
-        args = [*command, "--entry", entry_id, "--scenario", scenario, "--device", device,
-                "--submissions", str(submissions_dir), "--weights-mode", weights_mode]
-        if weights_mode == "pretrained" and weights_dir is not None:
-            args += ["--weights-path", str(weights_dir / f"{entry_id}.safetensors")]
-        if force:
+        args = [*command, "--entry", entry_id, "--scenario", scenario, "--device", opts.device,
+                "--submissions", str(submissions_dir), "--weights-mode", opts.weights_mode]
+        if opts.weights_mode == "pretrained" and opts.weights_dir is not None:
+            args += ["--weights-path", str(opts.weights_dir / f"{entry_id}.safetensors")]
+        if opts.force:
             args.append("--force")
-        log_path = log_dir / f"{entry_id}--{scenario}.log" if log_dir else None
-        run = _run_worker(args, timeout_per_model_s, log_path)
+        if opts.meter:
+            args += ["--meter", opts.meter]
+        log_path = opts.log_dir / f"{entry_id}--{scenario}.log" if opts.log_dir else None
+        run = _run_worker(args, opts.timeout_per_model_s, log_path)
         if run.returncode == METER_UNAVAILABLE_EXIT:
             summary.stopped = _meter_message(run)
             summary.not_started += total - number + 1
-            say(f"{prefix} stopped: {summary.stopped}")
+            opts.say(f"{prefix} stopped: {summary.stopped}")
             break
         durations_s.append(run.wall_s)
-        result = _task_result(run, entry_id, scenario, path, board_hw, weights_mode, gpu_name,
-                              submissions_dir, timeout_per_model_s)
+        result = _task_result(run, entry_id, scenario, path, board_hw, opts.weights_mode, gpu_name,
+                              submissions_dir, opts.timeout_per_model_s)
         summary.results.append(result)
         left = total - number
         eta = f"  ETA {format_duration(statistics.median(durations_s) * left)}" if left else ""
-        say(f"{prefix} {_describe(result, format_duration(result.wall_s))}{eta}")
-    summary.wall_s = clock() - start
-    if summary.not_started and not summary.stopped:
-        say(f"time budget {format_duration(time_budget_s or 0)} reached: "
-            f"{summary.not_started} task(s) not started")
-    return summary
+        opts.say(f"{prefix} {_describe(result, format_duration(result.wall_s))}{eta}")
 
 
 def _describe(result: TaskResult, took: str) -> str:

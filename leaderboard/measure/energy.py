@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from leaderboard.measure.gpu_processes import CLEAR, ProcessVerdict, judge_processes
 from leaderboard.measure.meters import EnergyMeter, GpuState
 
 PROTOCOL_VERSION = "1"
@@ -328,15 +329,29 @@ def _check_power(result: EnergyMeasurement, config: ProtocolConfig,
                       f"{power_limit_w:.0f} W x {config.power_limit_factor}")
 
 
-def check_gpu_state(result: EnergyMeasurement, before: GpuState, after: GpuState) -> None:
-    """Refuse or flag a measurement from the GPU's state around it."""
+def check_gpu_state(result: EnergyMeasurement, before: GpuState, after: GpuState,
+                    processes: ProcessVerdict | None = None) -> ProcessVerdict:
+    """Refuse or flag a measurement from the GPU's state around it; returns the process verdict.
+
+    Args:
+        result: The measurement to refuse or flag.
+        before: The state at the start.
+        after: The state now.
+        processes: The process check's verdict (see :mod:`leaderboard.measure.gpu_processes`);
+            by default judged from ``after``'s PIDs alone (visible foreign PIDs refuse).
+    """
     if before.mig_enabled or after.mig_enabled:
         result.refuse("MIG is enabled: the energy counter covers the whole GPU, not the slice")
-    others = sorted(set(before.other_compute_pids) | set(after.other_compute_pids))
-    if others:
-        result.refuse(f"other compute processes on the GPU: pids {', '.join(map(str, others))}")
+    if processes is None:
+        processes = judge_processes(None, after.compute_pids or after.other_compute_pids,
+                                    None, None)
+    if processes.refused:
+        result.refuse(processes.reason or "another process shares the GPU")
+    elif processes.verdict != CLEAR:
+        result.reasons.append(processes.describe())
     throttled = set(before.throttle_reasons) | set(after.throttle_reasons)
     # Running at the power cap is normal under load; thermal and hardware slowdowns are not.
     serious = sorted(throttled & SERIOUS_THROTTLE_REASONS)
     if serious:
         result.flag(f"clocks throttled: {', '.join(serious)}")
+    return processes

@@ -37,9 +37,9 @@ from leaderboard.measure.energy import EnergyMeasurement, ProtocolConfig, measur
 from leaderboard.measure.meters import EnergyMeter
 from leaderboard.measure.runner import (
     PROTOCOL_V1,
-    _utc_now,
     energy_stats,
     metered,
+    utc_now,
 )
 from leaderboard.measure.workload import (
     Precision,
@@ -310,7 +310,7 @@ def profile_entry(
         baseline = measure(workload)
         baseline_j = _energy_j_per_image(baseline)
         common: dict[str, Any] = dict(
-            entry_id=submission.id, hardware=session.hardware, measured_at=_utc_now(),
+            entry_id=submission.id, hardware=session.hardware, measured_at=utc_now(),
             weights=Weights(kind=weights.kind, sha256=weights.sha256),
             input_shape=[workload.batch_size, *resolved.input_shape],
             batch_size=workload.batch_size, precision=precision, energy=energy_stats(baseline))

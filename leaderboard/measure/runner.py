@@ -9,7 +9,6 @@ Records with status ``refused`` are written too, with their reasons, so the site
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import platform
@@ -28,9 +27,10 @@ from leaderboard.measure.energy import (
     EnergyMeasurement,
     ProtocolConfig,
     check_gpu_state,
-    measure_energy,
 )
-from leaderboard.measure.meters import EnergyMeter, GpuState, open_meter
+from leaderboard.measure.gpu_processes import CONTEXT_ALLOWANCE_MIB, ProcessVerdict, judge_processes
+from leaderboard.measure.meters import EnergyMeter, GpuState, MeterUnavailable, open_meter
+from leaderboard.measure.protocols import ProtocolRun, V1Run
 from leaderboard.measure.workload import (
     SCENARIO_BATCH_SIZE,
     Precision,
@@ -49,6 +49,7 @@ from leaderboard.records import (
     MeasurementRecord,
     Performance,
     Provenance,
+    RawWindow,
     Weights,
     read_record,
     record_path,
@@ -76,25 +77,29 @@ class EntryResult(NamedTuple):
 
 
 def skip_key(submission: Submission, weights: WeightsInfo, gpu_identity: str, scenario: str,
-             precision: str | None = None, config: ProtocolConfig | None = None) -> str:
+             precision: str | None = None, config: ProtocolConfig | None = None, *,
+             protocol: ProtocolRun | None = None) -> str:
     """Digest of everything that makes a rerun give a different record.
 
     sha256 over canonical JSON of the submission, the weights digest (or ``random-init``), the
-    protocol version, the GPU name and the scenario; also the precision when given, and the
-    protocol parameters when they are not protocol v1's defaults (a quick run with short windows
-    must not stand in for a real one).
+    protocol version, the GPU name, the scenario and its batch size; also the precision when
+    given, and the protocol parameters when they are not the protocol's defaults (a quick run
+    with short windows must not stand in for a real one).
     """
+    run = protocol or V1Run(config or PROTOCOL_V1)
     payload: dict[str, Any] = {
         "submission": submission.model_dump(mode="json"),
         "weights": weights.sha256 or "random-init",
-        "protocol": PROTOCOL_VERSION,
+        "protocol": run.version,
         "gpu": gpu_identity,
         "scenario": scenario,
+        "batch_size": SCENARIO_BATCH_SIZE.get(scenario),
     }
     if precision is not None:
         payload["precision"] = precision
-    if config is not None and config != PROTOCOL_V1:
-        payload["protocol_config"] = dataclasses.asdict(config)
+    parameters = run.key_parameters()
+    if parameters is not None:
+        payload["protocol_config"] = parameters
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -128,7 +133,8 @@ def hardware_slug(gpu_name: str) -> str:
     return _slug(gpu_name) or "unknown-device"
 
 
-def _device_name(device: str, state: GpuState | None) -> str:
+def device_name(device: str, state: GpuState | None) -> str:
+    """The device's name: the GPU state's, torch's for a GPU without one, else ``cpu``."""
     if state is not None:
         return state.name
     if device.startswith("cuda"):
@@ -159,7 +165,8 @@ def _version(distribution: str) -> str | None:
         return None
 
 
-def _utc_now() -> str:
+def utc_now() -> str:
+    """Now, UTC, as the records write it (``2026-01-01T00:00:00Z``)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -167,7 +174,8 @@ def _optional_float(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _provenance(device_label: str, before: GpuState | None, after: GpuState | None) -> Provenance:
+def make_provenance(device_label: str, before: GpuState | None, after: GpuState | None) -> Provenance:
+    """The record's provenance from the GPU's state before and after a measurement."""
     import torch
 
     # The power limit is what was enforced when the run started; clocks and temperature right
@@ -215,7 +223,8 @@ def energy_stats(result: EnergyMeasurement) -> EnergyStats | None:
     )
 
 
-def _performance(result: EnergyMeasurement) -> Performance | None:
+def performance_of(result: EnergyMeasurement) -> Performance | None:
+    """The record's performance section, or None when no window was measured."""
     if not result.windows:
         return None
     return Performance(throughput_img_s=result.throughput_img_s,
@@ -244,12 +253,14 @@ class MeterSession:
         before: The GPU's state at the start (None for meters without ``state()``).
         device_label: The device's name for provenance (the CPU's model on a CPU).
         hardware: The board's hardware slug.
+        device: The torch device the workloads run on.
     """
 
     meter: EnergyMeter
     before: GpuState | None
     device_label: str
     hardware: str
+    device: str = "cuda"
 
     @property
     def power_limit_w(self) -> float | None:
@@ -261,17 +272,73 @@ class MeterSession:
         state = getattr(self.meter, "state", None)
         return state() if callable(state) else None
 
+    def processes(self, state: GpuState | None = None) -> ProcessVerdict | None:
+        """The process check against the meter's baseline (None without GPU state)."""
+        state = state or self.state_now()
+        if state is None:
+            return None
+        return judge_processes(getattr(self.meter, "baseline", None),
+                               state.compute_pids or state.other_compute_pids,
+                               state.memory_used_mib, _own_memory_mib(self.device),
+                               listed_memory_mib=dict(state.compute_memory_mib))
+
     def check(self, result: EnergyMeasurement) -> GpuState | None:
         """Refuse or flag ``result`` by the GPU's state now against the start (MIG, other
         processes, throttling); returns the state now."""
-        after = self.state_now()
-        if self.before is not None and after is not None:
-            check_gpu_state(result, self.before, after)
+        after, _ = self.check_verdict(result)
         return after
+
+    def check_verdict(self, result: EnergyMeasurement) -> tuple[GpuState | None, ProcessVerdict | None]:
+        """:meth:`check`, also returning the process verdict."""
+        after = self.state_now()
+        if self.before is None or after is None:
+            return after, None
+        return after, check_gpu_state(result, self.before, after, self.processes(after))
 
     def provenance(self) -> Provenance:
         """Provenance with the state at the start and now."""
-        return _provenance(self.device_label, self.before, self.state_now())
+        return make_provenance(self.device_label, self.before, self.state_now())
+
+
+def _own_memory_mib(device: str) -> float | None:
+    """What this process holds on ``device``: torch's reserved memory plus a context allowance."""
+    if not device.startswith("cuda"):
+        return None
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    return torch.cuda.memory_reserved(torch.device(device)) / 2**20 + CONTEXT_ALLOWANCE_MIB
+
+
+def verify_meter_device(session: MeterSession) -> None:
+    """Check that the meter reads the GPU torch runs on (by UUID), once a context exists.
+
+    UUIDs are compared as their 32 hex digits (NVML writes ``GPU-<uuid>``, torch the bare
+    UUID); where either side gives no UUID the check cannot be made and is skipped.
+
+    Raises:
+        MeterUnavailable: The UUIDs differ (CUDA_VISIBLE_DEVICES / CUDA_DEVICE_ORDER mismatch).
+    """
+    meter_uuid = getattr(session.meter, "uuid", None)
+    if not session.device.startswith("cuda") or not meter_uuid:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        return
+    torch_uuid = getattr(torch.cuda.get_device_properties(torch.device(session.device)), "uuid", None)
+
+    def digits(text: object) -> str:
+        return re.sub(r"[^0-9a-f]", "", str(text).lower().removeprefix("gpu-").removeprefix("mig-"))
+
+    theirs, ours = digits(torch_uuid), digits(meter_uuid)
+    if len(theirs) != 32 or len(ours) != 32:
+        return
+    if theirs != ours:
+        raise MeterUnavailable(
+            f"the meter reads GPU {meter_uuid} but torch runs {session.device} on {torch_uuid}; "
+            "set CUDA_DEVICE_ORDER=PCI_BUS_ID or name GPUs by UUID in CUDA_VISIBLE_DEVICES")
 
 
 @contextlib.contextmanager
@@ -284,13 +351,19 @@ def metered(device: str, meter: EnergyMeter | None = None) -> Iterator[MeterSess
     own_meter = meter is None
     active: EnergyMeter = open_meter(device) if meter is None else meter
     try:
-        state = getattr(active, "state", None)
-        before: GpuState | None = state() if callable(state) else None
-        name = _device_name(device, before)
-        yield MeterSession(active, before, cpu_name() if name == "cpu" else name, hardware_slug(name))
+        yield open_session(device, active)
     finally:
         if own_meter:
             active.close()
+
+
+def open_session(device: str, meter: EnergyMeter) -> MeterSession:
+    """A :class:`MeterSession` for an open meter (the long-lived worker keeps one)."""
+    state = getattr(meter, "state", None)
+    before: GpuState | None = state() if callable(state) else None
+    name = device_name(device, before)
+    return MeterSession(meter, before, cpu_name() if name == "cpu" else name, hardware_slug(name),
+                        device)
 
 
 def measure_entry(
@@ -305,6 +378,8 @@ def measure_entry(
     config: ProtocolConfig = PROTOCOL_V1,
     meter: EnergyMeter | None = None,
     force: bool = False,
+    protocol: ProtocolRun | None = None,
+    session: MeterSession | None = None,
 ) -> EntryResult:
     """Measure one entry on one device and scenario, unless an up-to-date record exists.
 
@@ -316,9 +391,11 @@ def measure_entry(
         weights_mode: ``pretrained`` (needs ``weights_path``) or ``random-init``.
         weights_path: Local ``.safetensors`` file of the pretrained weights.
         precision: ``fp16``/``bf16`` autocast or ``fp32``; default fp16 on CUDA, fp32 on CPU.
-        config: Protocol parameters.
+        config: Protocol v1 parameters (when ``protocol`` is not given).
         meter: The energy meter; by default ``open_meter(device)``, closed afterwards.
         force: Measure even when an up-to-date record exists.
+        protocol: The protocol to run (default v1 with ``config``).
+        session: An open meter session kept by a long-lived worker (then ``meter`` is unused).
 
     Returns:
         ``EntryResult(record, skipped, path)``; the record is not written (see
@@ -326,37 +403,54 @@ def measure_entry(
 
     Raises:
         WorkloadError: Weights missing or unusable, bad precision, out of memory at batch 1.
-        MeterUnavailable: No meter for the device.
+        MeterUnavailable: No meter for the device, or it reads another GPU than torch's.
     """
     if scenario not in SCENARIO_BATCH_SIZE:
         raise ValueError(f"unknown scenario '{scenario}'; use one of {sorted(SCENARIO_BATCH_SIZE)}")
     precision = precision or default_precision(device)
+    run = protocol or V1Run(config)
     # Check the weights before touching the device: a missing file fails fast.
     weights = weights_info(submission, weights_mode, weights_path)
-    with metered(device, meter) as session:
-        key = skip_key(submission, weights, session.device_label, scenario, precision, config)
-        path = record_path(submissions_dir, submission.id, session.hardware, scenario)
+    with contextlib.nullcontext(session) if session is not None else metered(device, meter) as active:
+        key = skip_key(submission, weights, active.device_label, scenario, precision, protocol=run)
+        path = record_path(submissions_dir, submission.id, active.hardware, scenario)
         existing = None if force else _existing(path, key)
         if existing is not None:
             return EntryResult(existing, True, path)
-
-        model, weights = build_model(submission, weights_mode, device, weights_path, weights=weights)
+        on_device = run.version != PROTOCOL_VERSION  # v2 builds and draws on the GPU
+        model, weights = build_model(submission, weights_mode, device, weights_path,
+                                     weights=weights, on_device=on_device)
         resolved = resolve_input(submission, model)
         params_m = count_params_m(model)
         gflops = count_gflops(model, resolved.input_shape)
+        requested = SCENARIO_BATCH_SIZE[scenario]
         workload = make_workload(model, resolved.input_shape, device, precision,
-                                 batch_size=SCENARIO_BATCH_SIZE[scenario])
-        result = measure_energy(workload.run_batch, workload.batch_size, session.meter,
-                                workload.synchronize, config, session.power_limit_w)
-        after = session.check(result)
+                                 batch_size=requested, draw_on_device=on_device)
+        verify_meter_device(active)
+        # The process check runs before the protocol: a shared GPU fails in seconds.
+        first = active.processes()
+        if first is not None and first.refused:
+            result = EnergyMeasurement(meter=active.meter.name, idle_power_w=0.0, windows=[])
+            result.refuse(first.reason or "another process shares the GPU")
+            after, verdict = active.state_now(), first
+        else:
+            result = run.measure(workload, active.meter, active.power_limit_w)
+            after, verdict = active.check_verdict(result)
+        if workload.batch_size < requested:
+            result.reasons.append(f"batch halved from {requested} to {workload.batch_size} "
+                                  "after out-of-memory")
+        rehearsal = bool(getattr(active.meter, "rehearsal", False))
+        if rehearsal:
+            result.reasons.append("rehearsal: fake NVML and cuda on the CPU, not a measurement")
         record = MeasurementRecord(
-            protocol_version=PROTOCOL_VERSION,
+            protocol_version=run.version,
+            synthetic=rehearsal,
             entry_id=submission.id,
-            hardware=session.hardware,
+            hardware=active.hardware,
             scenario=scenario,
             status=result.status,
             reasons=list(result.reasons),
-            measured_at=_utc_now(),
+            measured_at=utc_now(),
             weights=Weights(kind=weights.kind, sha256=weights.sha256),
             input_shape=[workload.batch_size, *resolved.input_shape],
             batch_size=workload.batch_size,
@@ -364,11 +458,26 @@ def measure_entry(
             params_m=params_m,
             gflops=gflops,
             energy=energy_stats(result),
-            performance=_performance(result),
-            provenance=_provenance(session.device_label, session.before, after),
+            performance=performance_of(result),
+            provenance=make_provenance(active.device_label, active.before, after),
             skip_key=key,
+            requested_batch_size=requested,
+            process_check=verdict.verdict if verdict is not None else None,
+            meter_bias=getattr(active.meter, "bias", None),
+            raw_windows=_raw_windows(result) if run.version != PROTOCOL_VERSION else None,
+            protocol_details=run.details(result),
+            drift=run.drift(),
         )
+        del workload, model
         return EntryResult(record, False, None)
+
+
+def _raw_windows(result: EnergyMeasurement) -> list[RawWindow] | None:
+    if not result.windows:
+        return None
+    return [RawWindow(duration_s=float(w.duration_s), images=w.images, batches=w.batches,
+                      energy_j=float(w.power_w * w.duration_s), power_w=float(w.power_w),
+                      ticks=w.ticks) for w in result.windows]
 
 
 def measure_and_write(submission: Submission, submissions_dir: Path, **kwargs: Any) -> EntryResult:

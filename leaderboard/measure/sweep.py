@@ -29,10 +29,10 @@ from leaderboard.measure.energy import ProtocolConfig, measure_energy
 from leaderboard.measure.meters import EnergyMeter
 from leaderboard.measure.runner import (
     PROTOCOL_V1,
-    _performance,
-    _utc_now,
     energy_stats,
     metered,
+    performance_of,
+    utc_now,
 )
 from leaderboard.measure.workload import (
     WeightsMode,
@@ -169,7 +169,7 @@ def sweep_entry(
                                         workload.synchronize, config, session.power_limit_w)
                 session.check(result)  # MIG, other processes, throttling: like every board record
                 del workload
-                status, energy, performance = result.status, energy_stats(result), _performance(result)
+                status, energy, performance = result.status, energy_stats(result), performance_of(result)
                 reasons += result.reasons
             except (WorkloadError, RuntimeError) as exc:
                 # One variant failing (OOM at batch 1, a torch.compile error) must not end the
@@ -196,7 +196,7 @@ def sweep_entry(
                         top1_by_precision[variant.precision] = variant_accuracy
             record = SweepRecord(
                 entry_id=submission.id, hardware=hardware, variant=variant, status=status,
-                reasons=reasons, measured_at=_utc_now(),
+                reasons=reasons, measured_at=utc_now(),
                 weights=Weights(kind=weights.kind, sha256=weights.sha256),
                 input_shape=[batch_size, *resolved.input_shape], batch_size=batch_size,
                 energy=energy, performance=performance, accuracy=variant_accuracy,

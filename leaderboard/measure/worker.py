@@ -21,6 +21,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from leaderboard.measure.lifetime import die_with_parent
 from leaderboard.measure.meters import MeterUnavailable
 
 EXIT_OK = 0
@@ -40,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--weights-path", type=Path, default=None,
                         help="Local weights file (pretrained mode).")
     parser.add_argument("--force", action="store_true", help="Measure even an unchanged entry.")
+    parser.add_argument("--meter", default=None,
+                        help="GPU meter kind: nvml-total-energy (default) or nvml-power-integration.")
     parser.add_argument("--probe", action="store_true",
                         help="Only open the meter and print the hardware slug.")
     return parser
@@ -68,6 +71,7 @@ def probe(device: str) -> dict[str, str]:
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Check the submission, measure it and describe the record written (or kept)."""
+    from leaderboard.measure.meters import open_meter
     from leaderboard.measure.runner import measure_and_write
     from leaderboard.records import record_path
     from leaderboard.submission import load_valid_submission
@@ -76,6 +80,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     outcome = measure_and_write(
         submission, args.submissions, scenario=args.scenario, device=args.device,
         weights_mode=args.weights_mode, weights_path=args.weights_path, force=args.force,
+        meter=open_meter(args.device, args.meter) if args.meter else None,
     )
     record, skipped = outcome[0], bool(outcome[1])  # (record, skipped[, path])
     path = record_path(args.submissions, record.entry_id, record.hardware, record.scenario)
@@ -98,6 +103,7 @@ def _emit(line: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the worker; returns the exit code."""
+    die_with_parent()
     args = build_parser().parse_args(argv)
     if not args.probe and not args.entry:
         build_parser().error("--entry is required (or --probe)")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -166,7 +166,8 @@ def weights_info(submission: Submission, weights_mode: WeightsMode,
 
 def build_model(submission: Submission, weights_mode: WeightsMode, device: str,
                 weights_path: Path | None = None, *,
-                weights: WeightsInfo | None = None) -> tuple[torch.nn.Module, WeightsInfo]:
+                weights: WeightsInfo | None = None,
+                on_device: bool = False) -> tuple[torch.nn.Module, WeightsInfo]:
     """Create the submission's timm model in eval mode on ``device``.
 
     The architecture comes from the pinned timm (``pretrained=False``: nothing is fetched
@@ -180,6 +181,8 @@ def build_model(submission: Submission, weights_mode: WeightsMode, device: str,
         weights_path: Local ``.safetensors`` file of the pretrained weights.
         weights: The result of :func:`weights_info` for these arguments when the caller has
             it already (hashing a large file twice is slow).
+        on_device: Create the parameters on ``device`` directly (protocol v2): initialising
+            a large model on the CPU costs seconds of a GPU lease.
 
     Returns:
         The model and a description of its weights.
@@ -193,9 +196,21 @@ def build_model(submission: Submission, weights_mode: WeightsMode, device: str,
 
     info = weights if weights is not None else weights_info(submission, weights_mode, weights_path)
     torch.manual_seed(RANDOM_INIT_SEED)
-    model = _create_model(timm, submission)
+    model = None
+    if on_device:
+        try:
+            with torch.device(device):
+                model = _create_model(timm, submission)
+        except Exception as exc:  # noqa: BLE001 - retried on the CPU below, the same model
+            if is_out_of_memory(exc):
+                raise
+            # A model whose constructor insists on host tensors is built the v1 way.
+            torch.manual_seed(RANDOM_INIT_SEED)
+    if model is None:
+        model = _create_model(timm, submission)
     if info.kind == "pretrained":
-        state_dict = safetensors.torch.load_file(str(weights_path), device="cpu")
+        state_dict = safetensors.torch.load_file(str(weights_path),
+                                                 device=device if on_device else "cpu")
         try:
             model.load_state_dict(state_dict, strict=True)
         except RuntimeError as exc:
@@ -245,7 +260,7 @@ class Workload:
 
     def __init__(self, model: torch.nn.Module, input_shape: tuple[int, int, int], batch_size: int,
                  device: str, precision: Precision, seed: int = 0, channels_last: bool = False,
-                 compiled: bool = False):
+                 compiled: bool = False, draw_on_device: bool = False):
         import torch
 
         if batch_size < 1:
@@ -256,15 +271,20 @@ class Workload:
         self.channels_last = channels_last
         self.compiled = compiled
         self._device_type = torch.device(device).type
-        self._autocast_dtype = _autocast_dtype(self._device_type, precision)
+        self._autocast_dtype = autocast_dtype_for(self._device_type, precision)
         if precision == "tf32" and self._device_type != "cuda":
             raise WorkloadError(f"tf32 is a CUDA tensor-core mode; not available on {self._device_type}")
         memory_format = torch.channels_last if channels_last else torch.contiguous_format
         model = model.eval().to(memory_format=memory_format)
         self.model = torch.compile(model) if compiled else model
-        generator = torch.Generator().manual_seed(seed)
-        self.inputs = torch.randn((batch_size, *input_shape), generator=generator).to(
-            device, memory_format=memory_format)
+        if draw_on_device:  # no host-side draw and copy of a 150 MB batch
+            torch.manual_seed(seed)
+            self.inputs = torch.randn((batch_size, *input_shape), device=device).contiguous(
+                memory_format=memory_format)
+        else:
+            generator = torch.Generator().manual_seed(seed)
+            self.inputs = torch.randn((batch_size, *input_shape), generator=generator).to(
+                device, memory_format=memory_format)
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         import torch
@@ -303,7 +323,12 @@ class Workload:
             torch.cuda.synchronize(self.device)
 
 
-def _autocast_dtype(device_type: str, precision: str) -> torch.dtype | None:
+def autocast_dtype_for(device_type: str, precision: str) -> torch.dtype | None:
+    """The autocast dtype of a precision on a device type (None: no autocast).
+
+    Raises:
+        WorkloadError: fp16 on the CPU, or an unknown precision.
+    """
     import torch
 
     if precision in ("fp32", "tf32"):
@@ -316,6 +341,26 @@ def _autocast_dtype(device_type: str, precision: str) -> torch.dtype | None:
                                 "use fp32 or bf16")
         return torch.float16
     raise WorkloadError(f"unknown precision '{precision}'; use fp16, bf16, tf32 or fp32")
+
+
+@contextlib.contextmanager
+def tf32_switches(device_type: str, precision: str) -> Iterator[None]:
+    """Set torch's TF32 switches for ``precision`` on CUDA and restore them afterwards.
+
+    Plain fp32 on CUDA would silently use TF32 convolutions (cuDNN's default), so they are set
+    explicitly; restoring them keeps one evaluation from changing another's precision.
+    """
+    if device_type != "cuda":
+        yield
+        return
+    import torch
+
+    saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -343,7 +388,7 @@ def _default_probe(workload: Workload) -> None:
 def make_workload(model: torch.nn.Module, input_shape: tuple[int, int, int], device: str,
                   precision: Precision, batch_size: int = 256,
                   probe: Callable[[Workload], None] = _default_probe, channels_last: bool = False,
-                  compiled: bool = False) -> Workload:
+                  compiled: bool = False, draw_on_device: bool = False) -> Workload:
     """Build a workload at the largest batch size from ``batch_size`` down that fits in memory.
 
     Each candidate is tried with ``probe`` (by default one synchronised forward pass); on
@@ -359,6 +404,7 @@ def make_workload(model: torch.nn.Module, input_shape: tuple[int, int, int], dev
         probe: Runs the workload once; tests inject one that raises out-of-memory.
         channels_last: Channels-last model and inputs.
         compiled: ``torch.compile`` the model (the probe pays the compilation).
+        draw_on_device: Draw the random inputs on the device (protocol v2).
 
     Raises:
         WorkloadError: Out of memory even at batch 1.
@@ -368,7 +414,8 @@ def make_workload(model: torch.nn.Module, input_shape: tuple[int, int, int], dev
         workload: Workload | None = None
         try:
             workload = Workload(model, input_shape, size, device, precision,
-                                channels_last=channels_last, compiled=compiled)
+                                channels_last=channels_last, compiled=compiled,
+                                draw_on_device=draw_on_device)
             probe(workload)
             return workload
         except Exception as exc:

@@ -1,0 +1,155 @@
+"""The lease's helpers: probe's lag estimate, carried-wheel checks, cost order, worker lifetime."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from leaderboard.measure.probe import _edge_lags, format_table
+from leaderboard.measure.selection import order_entries
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _load_checker():
+    spec = importlib.util.spec_from_file_location("check_carried_wheels",
+                                                  REPO / "scripts" / "check_carried_wheels.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_edge_lag_is_recovered_from_a_stepping_counter():
+    # 100 W idle, 500 W loaded, counter published every 40 ms with a constant 30 ms lag.
+    lag_s, edges = 0.030, [(1.0, True), (1.3, False), (1.6, True), (1.9, False)]
+
+    def power_at(t: float) -> float:
+        return 500.0 if any(on and start <= t < start + 0.3 for start, on in edges) else 100.0
+
+    steps, energy_mj, t = [], 0.0, 0.5
+    while t < 2.5:
+        sensed_until = t - lag_s
+        energy_mj = sum(power_at(x / 1000) for x in range(0, int(sensed_until * 1000)))  # 1 ms steps
+        steps.append((t, int(energy_mj)))
+        t += 0.04
+    lags, idle_w, busy_w = _edge_lags(steps, edges)
+    assert idle_w == pytest.approx(100.0, rel=0.05) and busy_w == pytest.approx(500.0, rel=0.05)
+    assert len(lags) == 4 and all(abs(lag - lag_s) < 0.01 for lag in lags)
+
+
+def test_probe_table_says_what_failed():
+    table = format_table({"versions": {"python": "3.12.3"}, "error": "nvmlInit failed: boom",
+                          "nvml": {"nvmlDeviceGetName": {"status": "error", "value": "x"}}})
+    assert "nvmlInit failed: boom" in table and "nvmlDeviceGetName" in table
+
+
+def _wheel(folder: Path, name: str, version: str, requires: list[str]) -> None:
+    dist = f"{name.replace('-', '_')}-{version}"
+    with zipfile.ZipFile(folder / f"{dist}-py3-none-any.whl", "w") as archive:
+        meta = [f"Name: {name}", f"Version: {version}", *(f"Requires-Dist: {r}" for r in requires)]
+        archive.writestr(f"{dist}.dist-info/METADATA", "\n".join(meta) + "\n")
+
+
+def test_a_carried_wheel_set_with_a_too_old_typing_extensions_is_caught(tmp_path):
+    # Issue 11, failure 2: pydantic-core imports typing_extensions.Sentinel (>= 4.14).
+    checker = _load_checker()
+    _wheel(tmp_path, "pydantic-core", "2.41.5", ["typing-extensions>=4.14.1"])
+    _wheel(tmp_path, "typing-extensions", "4.12.2", [])
+    _wheel(tmp_path, "annotated-types", "0.7.0", ['typing-extensions>=4; python_version<"3.9"'])
+    problems = checker.unmet_among_wheels(tmp_path)
+    assert len(problems) == 1 and "pydantic-core 2.41.5 needs typing-extensions>=4.14.1" in problems[0]
+
+
+def test_an_installed_site_with_an_unmet_requirement_is_caught(tmp_path):
+    checker = _load_checker()
+    info = tmp_path / "carried_thing-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Name: carried-thing\nVersion: 1.0\n"
+                                   "Requires-Dist: pytest>=999\nRequires-Dist: no-such-dist-xyz\n"
+                                   'Requires-Dist: pytest; extra == "dev"\n')
+    problems = checker.unmet_requirements(tmp_path)
+    assert len(problems) == 2
+    assert any("needs pytest>=999" in p for p in problems)
+    assert any("no-such-dist-xyz" in p and "not installed" in p for p in problems)
+
+
+def test_cheapest_first_orders_by_gmacs_and_puts_unknown_costs_last(tmp_path):
+    for entry, compute in (("big.x", "compute:\n  gmacs: 40.0\n"), ("small.x", "compute:\n  gmacs: 0.3\n"),
+                           ("unknown.x", ""), ("mid.x", "compute:\n  gmacs: 4.1\n")):
+        (tmp_path / entry).mkdir()
+        (tmp_path / entry / "submission.yaml").write_text(f"id: {entry}\n{compute}")
+    ids = ["big.x", "mid.x", "small.x", "unknown.x"]
+    assert order_entries(tmp_path, ids, "cheapest") == ["small.x", "mid.x", "big.x", "unknown.x"]
+    assert order_entries(tmp_path, list(reversed(ids)), "name") == ids
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_worker_dies_with_its_parent(tmp_path):
+    # Issue 11, failure 3: a worker whose campaign was SIGKILLed kept the GPU busy.
+    pid_file = tmp_path / "worker.pid"
+    parent = textwrap.dedent(f'''
+        import subprocess, sys, time
+        from leaderboard.measure.lifetime import worker_environment
+        child = subprocess.Popen([sys.executable, "-c",
+            "import os, time; from leaderboard.measure.lifetime import die_with_parent; "
+            "die_with_parent(); open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"],
+            env=worker_environment(), process_group=0)
+        time.sleep(60)
+    ''')
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-c", parent], env=env)
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    worker = int(pid_file.read_text())
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while _alive(worker):
+        assert time.monotonic() < deadline, "the worker outlived its parent"
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_the_rehearsal_counter_steps_irregularly_and_power_is_a_one_second_average(monkeypatch):
+    from leaderboard.measure.rehearsal import fake_nvml
+
+    monkeypatch.setattr(fake_nvml, "_device", None)
+    fake_nvml.nvmlInit()
+    try:
+        handle = fake_nvml.nvmlDeviceGetHandleByIndex(0)
+        field = [fake_nvml.NVML_FI_DEV_POWER_INSTANT]
+        time.sleep(1.0)  # idle history
+        first_average_w = fake_nvml.nvmlDeviceGetPowerUsage(handle) / 1000
+        steps, instants = [], []
+        last = fake_nvml.nvmlDeviceGetTotalEnergyConsumption(handle)
+        end = time.perf_counter() + 0.8
+        while time.perf_counter() < end:  # busy: this process's CPU time is the "GPU" load
+            value = fake_nvml.nvmlDeviceGetTotalEnergyConsumption(handle)
+            if value != last:
+                steps.append(time.perf_counter())
+                last = value
+            instants.append(fake_nvml.nvmlDeviceGetFieldValues(handle, field)[0].value.uiVal / 1000)
+        gaps = [b - a for a, b in zip(steps, steps[1:], strict=False)]
+        assert len(steps) >= 4 and max(gaps) - min(gaps) > 0.01  # 20-100 ms, not regular
+        # The instantaneous field follows the load; the plain reading still averages the idle.
+        assert max(instants) > first_average_w + 10 and first_average_w < fake_nvml.IDLE_W + 30
+        assert fake_nvml.nvmlDeviceGetName(handle) == "NVIDIA H200"
+        assert fake_nvml.nvmlDeviceGetEnforcedPowerLimit(handle) == 700_000
+    finally:
+        fake_nvml.nvmlShutdown()

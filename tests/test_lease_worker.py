@@ -1,0 +1,49 @@
+"""The long-lived worker itself, on the rehearsal: model after model, idle once, drift recorded."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from leaderboard.measure.rehearsal import SITE_DIR
+
+REPO = Path(__file__).resolve().parents[1]
+ENTRY = "test_vit.r160_in1k"
+
+
+def test_the_worker_measures_tasks_in_one_process_and_records_drift(tmp_path):
+    submissions = tmp_path / "submissions"
+    (submissions / ENTRY).mkdir(parents=True)
+    (submissions / ENTRY / "submission.yaml").write_text(
+        (REPO / "submissions" / ENTRY / "submission.yaml").read_text("utf-8"), "utf-8")
+    # Loose stability limits: on a shared CPU the records would be "unstable", and only an ok
+    # record becomes the drift reference.
+    overrides = {"warmup_max_s": 1.5, "warmup_chunk_s": 0.1, "windows": 5, "window_mode": "sub-windows",
+                 "counter_period_s": 0.15, "idle_s": 0.5, "unstable_cv": 10.0,
+                 "steady_tolerance": 10.0}
+    env = {**os.environ, "PYTHONPATH": f"{SITE_DIR}{os.pathsep}{REPO}",
+           "LEADERBOARD_V2_OVERRIDES": json.dumps(overrides)}
+    tasks = "".join(json.dumps({"entry_id": ENTRY, "scenario": "single-stream", "force": True}) + "\n"
+                    for _ in range(2))
+    tasks += json.dumps({"entry_id": "no-such-entry", "scenario": "single-stream"}) + "\n"
+    done = subprocess.run(
+        [sys.executable, "-P", "-m", "leaderboard.measure.lease_worker", "--device", "cuda",
+         "--submissions", str(submissions), "--reference-every", "1"],
+        input=tasks, capture_output=True, text=True, env=env, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    ready, results = lines[0], lines[1:]
+    assert ready["ready"] and ready["hardware"] == "nvidia-h200" and ready["idle_power_w"] > 0
+    assert [r["status"] for r in results[:2]] == ["ok"] * 2, results
+    # A bad task costs one error line; the worker goes on (and ends with its input).
+    assert results[2]["status"] == "error" and "no-such-entry" in results[2]["error"]
+    record = json.loads(Path(results[1]["record_path"]).read_text())
+    assert record["protocol_version"] == "2" and record["synthetic"] is True
+    assert record["protocol_details"]["idle_age_s"] > 0  # idle measured once, at the start
+    # The first record is the drift reference, re-measured before the next model.
+    drift = record["drift"]
+    assert drift["reference_entry"] == ENTRY and drift["ratio"] > 0 and drift["models_since"] == 0
+    assert drift["temperature_c"] is not None
