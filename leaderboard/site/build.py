@@ -21,11 +21,10 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from leaderboard.errors import LeaderboardError
-from leaderboard.site import files, pages
+from leaderboard.site import board_pages, compare, files, pages
 from leaderboard.site.data import load_site_data
 from leaderboard.site.findings_data import site_findings
 
@@ -90,15 +89,8 @@ def generate(submissions_dir: Path, site_source: Path, allow_synthetic: bool = F
              site_url: str = "") -> GeneratedSite:
     """Render every page, asset and download in memory."""
     data = load_site_data(submissions_dir, allow_synthetic=allow_synthetic)
-    assets = resources.files("leaderboard.site").joinpath("assets")
     docs: dict[str, str] = {
-        "assets/leaderboard.js": assets.joinpath("leaderboard.js").read_text("utf-8"),
-        "assets/leaderboard.css": assets.joinpath("leaderboard.css").read_text("utf-8"),
-        "assets/vendor/vega-bundle.js": files.vega_bundle(),
-        "assets/vendor/iframe-worker/shim.js":
-            assets.joinpath("iframe-worker", "shim.js").read_text("utf-8"),
-        "assets/vendor/iframe-worker/LICENSE":
-            assets.joinpath("iframe-worker", "LICENSE").read_text("utf-8"),
+        **files.site_assets(),
         f"models/{MODEL_PLACEHOLDER_ID}.md": MODEL_PLACEHOLDER_PAGE,
     }
     downloads, csv_rows = files.downloads(data)
@@ -108,9 +100,10 @@ def generate(submissions_dir: Path, site_source: Path, allow_synthetic: bool = F
     found = site_findings(data)
     docs.update(files.findings_download(found))
     for path, text, extra in [
-        pages.home_page(data),
+        board_pages.home_page(data),
         *pages.leaderboard_pages(data),
-        pages.tradeoffs_page(data),
+        board_pages.tradeoffs_page(data, board_pages.batch_savings_rows(data)),
+        compare.compare_page(data),
         pages.energy_page(data),
         pages.findings_page(data, found),
         pages.methodology_page(),

@@ -198,6 +198,30 @@ def badges(data: SiteData) -> dict[str, str]:
     return files
 
 
+SCRIPTS = ("lb-cost.js", "leaderboard.js", "lb-choose.js", "lb-compare.js")
+"""The site's own scripts, in the order mkdocs.yml's extra_javascript loads them."""
+
+
+def site_assets() -> dict[str, str]:
+    """Scripts, stylesheet, cost defaults and vendored files, by their path in the docs."""
+    from importlib import resources
+
+    from leaderboard.site.cost import defaults_script
+
+    assets = resources.files("leaderboard.site").joinpath("assets")
+    files = {f"assets/{name}": assets.joinpath(name).read_text("utf-8") for name in SCRIPTS}
+    files.update({
+        "assets/leaderboard.css": assets.joinpath("leaderboard.css").read_text("utf-8"),
+        "assets/cost-defaults.js": defaults_script(),
+        "assets/vendor/vega-bundle.js": vega_bundle(),
+        "assets/vendor/iframe-worker/shim.js":
+            assets.joinpath("iframe-worker", "shim.js").read_text("utf-8"),
+        "assets/vendor/iframe-worker/LICENSE":
+            assets.joinpath("iframe-worker", "LICENSE").read_text("utf-8"),
+    })
+    return files
+
+
 def vega_bundle() -> str:
     """vega + vega-lite + vega-embed as one script, cached per vl-convert version.
 

@@ -37,11 +37,10 @@ from leaderboard.scoring import (
     SCORING_VERSION,
     TIER_BOUNDS,
     TIERS,
-    Point,
-    pareto_frontier,
     tier_description,
 )
 from leaderboard.site import breakdown, charts
+from leaderboard.site.board_pages import board_page
 from leaderboard.site.data import Entry, SiteData
 from leaderboard.site.render import (
     PageAssets,
@@ -52,7 +51,6 @@ from leaderboard.site.render import (
     fmt,
     hardware_title,
     model_path,
-    tier_counts,
 )
 from leaderboard.submission import Submission
 
@@ -63,75 +61,28 @@ def _render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
 
-def _scored_rows(data: SiteData, board: str, prefix: str) -> list[dict[str, Any]]:
-    rows = []
-    for entry in data.entries:
-        result = entry.results.get(board)
-        if result and result.score:
-            row = entry_chart_row(entry, prefix)
-            row.update(energy_j=result.energy_j, tier=result.score.tier,
-                       score=round(result.score.score, 1),
-                       gflops=result.record.gflops)
-            rows.append(row)
-    return rows
-
-
-def _tradeoff(data: SiteData, board: str, prefix: str, assets: PageAssets, name: str) -> str:
-    rows = _scored_rows(data, board, prefix)
-    frontier_ids = {p.entry_id for p in pareto_frontier(
-        [Point(r["id"], r["top1"], r["energy_j"]) for r in rows])}
-    frontier = sorted((r for r in rows if r["id"] in frontier_ids), key=lambda r: r["energy_j"])
-    chart = charts.tradeoff_chart(rows, frontier, f"Accuracy against energy — {board_title(board)}")
-    return assets.chart(name, chart, f"accuracy against energy on {board_title(board)}")
-
-
-def home_page(data: SiteData) -> Page:
-    """The home page: headline chart and tier counts, or the claims chart before measurements."""
-    assets = PageAssets(prefix="")
-    headline = None
-    compute_chart_html = ""
-    counts: list[tuple[str, str, int]] = []
-    board = data.headline_board
-    if board:
-        headline = {"title": board_title(board),
-                    "chart_html": _tradeoff(data, board, "", assets, "home-tradeoff")}
-        by_tier = tier_counts(data, board)
-        counts = [(t, tier_description(t), by_tier.get(t, 0)) for t in TIERS]
-    else:
-        rows = [entry_chart_row(e, "") for e in data.entries]
-        chart = charts.compute_chart(rows, "gmacs", "GMACs per image (log scale)",
-                                     "Claimed top-1 against compute", name="home")
-        compute_chart_html = assets.chart("home-compute", chart, "claimed accuracy against GMACs")
-    text = _render(
-        "home.md.j2",
-        entries=data.entries,
-        measured=data.measured_count(),
-        boards=data.boards,
-        families=len({e.family for e in data.entries}),
-        headline=headline,
-        tier_counts=counts,
-        compute_chart_html=compute_chart_html,
-    )
-    return "index.md", text, assets.files
-
-
 CATALOG_COLUMNS = [
-    {"key": "id", "label": "Model", "type": "link", "href": 11, "searchable": True},
+    {"key": "id", "label": "Model", "type": "link", "href": 11, "searchable": True,
+     "narrow": True},
     {"key": "family", "label": "Family", "type": "text", "searchable": True,
      "all": "all families"},
-    {"key": "top1", "label": "Top-1 %", "type": "num", "digits": 2, "descending": True},
+    {"key": "top1", "label": "Top-1 %", "type": "num", "digits": 2, "descending": True,
+     "narrow": True},
     {"key": "top5", "label": "Top-5 %", "type": "num", "digits": 2, "descending": True},
     {"key": "accuracy", "label": "Accuracy", "type": "text",
      "help": "claimed, or verified/rejected by the validator"},
     {"key": "params_m", "label": "Params (M)", "type": "num", "digits": 1},
     {"key": "gmacs", "label": "GMACs", "type": "num", "digits": 2},
     {"key": "energy_j", "label": "J/image", "type": "num", "sig": 3,
-     "missing": "awaiting measurement"},
-    {"key": "tier", "label": "Tier", "type": "tier", "all": "all tiers"},
+     "missing": "awaiting measurement", "narrow": True},
+    {"key": "tier", "label": "Tier", "type": "tier", "all": "all tiers", "narrow": True},
     {"key": "score", "label": "Score", "type": "num", "digits": 0, "descending": True},
     {"key": "vs_resnet50", "label": "× ResNet-50", "type": "num", "digits": 2,
      "help": "energy relative to ResNet-50 on the same board"},
 ]
+
+
+MEASURED_KEYS = frozenset({"energy_j", "tier", "score", "vs_resnet50"})
 
 
 def _catalog_row(entry: Entry, board: str | None, prefix: str) -> list[Any]:
@@ -153,12 +104,22 @@ def leaderboard_pages(data: SiteData) -> Iterator[Page]:
     """The all-entries leaderboard and one page per board."""
     headline = data.headline_board
     assets = PageAssets(prefix="../")
+    rows = [_catalog_row(e, headline, "../") for e in data.entries]
+    columns = CATALOG_COLUMNS
+    if not headline:
+        # nothing measured: no energy, tier or score columns of "awaiting measurement" cells
+        keep = [i for i, c in enumerate(CATALOG_COLUMNS) if c["key"] not in MEASURED_KEYS]
+        columns = [dict(CATALOG_COLUMNS[i]) for i in keep]
+        columns[0]["href"] = len(keep)
+        rows = [[row[i] for i in keep] + [row[-1]] for row in rows]
     table = {
-        "columns": CATALOG_COLUMNS,
-        "rows": [_catalog_row(e, headline, "../") for e in data.entries],
+        "columns": columns,
+        "rows": rows,
         "sort": "score" if headline else "top1",
+        "then": "top1",
         "descending": True,
         "filters": ["family", "tier"] if headline else ["family"],
+        "caption": "Every entry",
     }
     boards = [{"title": board_title(b), "link": f"{b}.md"} for b in data.boards]
     intro = (f"All {len(data.entries):,} entries. Energy, tier and score are from the headline "
@@ -168,113 +129,11 @@ def leaderboard_pages(data: SiteData) -> Iterator[Page]:
              "is **awaiting measurement** and has no tier. Accuracy is as claimed.")
     yield "leaderboard/index.md", _render(
         "leaderboard.md.j2", title="Leaderboard", intro=intro, boards=boards,
+        filters=" or ".join(table["filters"]),
         table="catalog", data_src=assets.table("catalog", table), prefix="../",
     ), assets.files
     for board in data.boards:
-        yield _board_page(data, board)
-
-
-BOARD_COLUMNS = [
-    {"key": "id", "label": "Model", "type": "link", "href": 14, "searchable": True},
-    {"key": "family", "label": "Family", "type": "text", "searchable": True,
-     "all": "all families"},
-    {"key": "top1", "label": "Top-1 %", "type": "num", "digits": 2, "descending": True},
-    {"key": "energy_j", "label": "J/image", "type": "num", "sig": 3},
-    {"key": "ci", "label": "95% CI ±", "type": "num", "sig": 2},
-    {"key": "tier", "label": "Tier", "type": "tier", "all": "all tiers"},
-    {"key": "score", "label": "Score", "type": "num", "digits": 0, "descending": True},
-    {"key": "excess", "label": "× frontier", "type": "num", "digits": 2},
-    {"key": "vs_resnet50", "label": "× ResNet-50", "type": "num", "digits": 2},
-    {"key": "throughput", "label": "Images/s", "type": "num", "digits": 0, "descending": True},
-    {"key": "batch", "label": "Batch", "type": "num", "digits": 0},
-    {"key": "status", "label": "Status", "type": "text", "all": "all statuses"},
-    {"key": "weights", "label": "Weights", "type": "text"},
-    {"key": "gmacs", "label": "GMACs", "type": "num", "digits": 2},
-]
-
-
-def _board_page(data: SiteData, board: str) -> Page:
-    assets = PageAssets(prefix="../")
-    rows = []
-    for entry in data.entries:
-        result = entry.results.get(board)
-        if not result:
-            continue
-        record, score, energy = result.record, result.score, result.record.energy
-        rows.append([
-            entry.id, entry.family, round(entry.top1, 3),
-            energy.gross_j_per_image if energy else None,
-            (energy.ci95_high_j - energy.ci95_low_j) / 2 if energy else None,
-            score.tier if score else None,
-            round(score.score, 1) if score else None,
-            round(score.excess_factor, 3) if score else None,
-            round(result.relative_to_reference, 3) if result.relative_to_reference else None,
-            record.performance.throughput_img_s if record.performance else None,
-            record.batch_size, record.status, record.weights.kind, entry.gmacs,
-            "../" + model_path(entry.id),
-        ])
-    table = {"columns": BOARD_COLUMNS, "rows": rows, "sort": "score", "descending": True,
-             "filters": ["family", "tier", "status"]}
-    title = f"Leaderboard: {board_title(board)}"
-    intro = (f"{len(rows):,} entries measured on this board. Tiers compare each entry with the "
-             "cheapest entry of equal or better accuracy (within 0.5 points) on the same board.")
-    name = board.replace("--", "-")
-    text = _render("leaderboard.md.j2", title=title, intro=intro, boards=[], table=name,
-                   data_src=assets.table(name, table), prefix="../")
-    return board_md(board), text, assets.files
-
-
-def tradeoffs_page(data: SiteData) -> Page:
-    """Accuracy/energy/compute trade-offs across boards."""
-    assets = PageAssets(prefix="")
-    boards = []
-    for index, board in enumerate(data.boards):
-        rows = _scored_rows(data, board, "")
-        title = board_title(board)
-        gmacs_chart = charts.compute_chart(
-            rows, "gmacs", "GMACs per image (log)", f"Energy against compute — {title}",
-            y_field="energy_j", y_title="energy per image (J, log)", name=f"b{index}g")
-        params_chart = charts.compute_chart(
-            rows, "params_m", "parameters (M, log)", f"Energy against parameters — {title}",
-            y_field="energy_j", y_title="energy per image (J, log)", name=f"b{index}p")
-        boards.append({
-            "title": title,
-            "tradeoff_html": _tradeoff(data, board, "", assets, f"tradeoff-{index}"),
-            "energy_vs_gmacs_html": assets.chart(f"energy-gmacs-{index}", gmacs_chart,
-                                                 f"energy against GMACs on {title}"),
-            "energy_vs_params_html": assets.chart(f"energy-params-{index}", params_chart,
-                                                  f"energy against parameters on {title}"),
-        })
-    savings_rows = _batch_savings_rows(data)
-    savings_html = ""
-    if savings_rows:
-        savings_html = assets.chart("batch-savings", charts.savings_chart(
-            savings_rows, "Batch 1 against batch 256, per image"), "batch-1 against batch-256 energy")
-    rows = [entry_chart_row(e, "") for e in data.entries]
-    acc_gmacs = assets.chart("acc-gmacs", charts.compute_chart(
-        rows, "gmacs", "GMACs per image (log)", "Claimed top-1 against GMACs", name="ag"),
-        "claimed accuracy against GMACs")
-    acc_params = assets.chart("acc-params", charts.compute_chart(
-        rows, "params_m", "parameters (M, log)", "Claimed top-1 against parameters", name="ap"),
-        "claimed accuracy against parameters")
-    text = _render("tradeoffs.md.j2", boards=boards, savings_html=savings_html,
-                   acc_vs_gmacs_html=acc_gmacs, acc_vs_params_html=acc_params)
-    return "tradeoffs.md", text, assets.files
-
-
-def _batch_savings_rows(data: SiteData) -> list[dict[str, Any]]:
-    rows = []
-    for entry in data.entries:
-        for board, result in sorted(entry.results.items()):
-            if not board.endswith("--offline") or not result.score:
-                continue
-            single = entry.results.get(board.replace("--offline", "--single-stream"))
-            if single and single.score and single.energy_j and result.energy_j:
-                row = entry_chart_row(entry, "")
-                row["ratio"] = single.energy_j / result.energy_j
-                rows.append(row)
-                break
-    return rows
+        yield board_page(data, board)
 
 
 def model_page_body(entry: Entry, data: SiteData, site_url: str) -> str:
