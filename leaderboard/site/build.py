@@ -20,11 +20,11 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from leaderboard.errors import LeaderboardError
-from leaderboard.site import board_pages, compare, files, pages
+from leaderboard.site import board_pages, compare, files, pages, search_index
 from leaderboard.site.data import load_site_data
 from leaderboard.site.findings_data import site_findings
 
@@ -56,6 +56,8 @@ class GeneratedSite:
     """Files written straight into the built site (tier badges)."""
     entries: int
     measured: int
+    search_docs: list[dict[str, str]] = field(default_factory=list)
+    """Search documents for the model pages (they bypass the engine's search plugin)."""
 
     @property
     def pages(self) -> int:
@@ -114,7 +116,7 @@ def generate(submissions_dir: Path, site_source: Path, allow_synthetic: bool = F
         docs.update(extra)
     bodies = {entry.id: pages.model_page_body(entry, data, site_url) for entry in data.entries}
     return GeneratedSite(docs, bodies, files.badges(data), len(data.entries),
-                         data.measured_count())
+                         data.measured_count(), search_index.model_documents(data))
 
 
 def write_files(root: Path, outputs: dict[str, str]) -> None:
@@ -218,6 +220,10 @@ def _build(submissions_dir: Path, site_source: Path, output: Path, allow_synthet
         config = load_config(str(config_file), docs_dir=str(staging), site_dir=site_tmp)
         site = generate_docs(submissions_dir, site_source, staging, allow_synthetic,
                              config.get("site_url") or "")
+        if not config.get("site_url"):
+            log.warning("site_url is not set (site/mkdocs.yml or LEADERBOARD_SITE_URL): badge "
+                        "and label embed snippets will carry relative links that break in a "
+                        "README; set it to the published address")
         config["strict"] = True  # a broken internal link fails the build
         _quiet_mkdocs()
         try:
@@ -225,6 +231,7 @@ def _build(submissions_dir: Path, site_source: Path, output: Path, allow_synthet
         except (MkDocsException, SystemExit) as exc:
             raise LeaderboardError(f"mkdocs build failed: {exc}") from exc
         pour_model_pages(Path(site_tmp), site.model_bodies)
+        search_index.add_model_pages(Path(site_tmp), site.search_docs)
         write_files(Path(site_tmp), site.direct)
         # Build beside the target, then swap: a failed build never leaves a half-written site.
         if output.exists():

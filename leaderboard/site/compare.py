@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from leaderboard.site.data import SiteData
-from leaderboard.site.render import js_assign, board_title, environment
+from leaderboard.site.render import board_title, environment, js_assign
 
 MAX_ENTRIES = 4
 ENTRY_FIELDS = ["family", "top1", "accuracy", "params_m", "gmacs", "results"]

@@ -12,8 +12,6 @@ from typing import Any
 from leaderboard.analysis_records import LAYER_TYPES
 from leaderboard.findings import Findings
 from leaderboard.records import atomic_write_text
-from leaderboard.scoring import TIERS
-from leaderboard.site.charts import TIER_COLORS
 from leaderboard.site.data import SiteData
 
 CSV_COLUMNS: list[tuple[str, str]] = [
@@ -166,36 +164,11 @@ def _csv_cells(values: list[Any]) -> list[str]:
     return ["" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v)) for v in values]
 
 
-def badge_svg(tier: str | None) -> str:
-    """A flat badge: 'energy tier | B' in the tier colour, or 'awaiting measurement'."""
-    label, value = "energy tier", tier or "awaiting measurement"
-    color = TIER_COLORS[TIERS.index(tier)] if tier else "#9f9f9f"
-    left_w = 6 * len(label) + 10
-    right_w = 7 * len(value) + 10
-    width = left_w + right_w
-    text_color = "#fff" if tier in (None, "A", "F", "G") else "#111"
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" '
-        f'aria-label="{label}: {value}"><title>{label}: {value}</title>'
-        f'<rect width="{left_w}" height="20" rx="3" fill="#555"/>'
-        f'<rect x="{left_w}" width="{right_w}" height="20" rx="3" fill="{color}"/>'
-        f'<rect x="{left_w}" width="4" height="20" fill="{color}"/>'
-        f'<g font-family="Verdana,DejaVu Sans,sans-serif" font-size="11">'
-        f'<text x="{left_w / 2}" y="14" fill="#fff" text-anchor="middle">{label}</text>'
-        f'<text x="{left_w + right_w / 2}" y="14" fill="{text_color}" text-anchor="middle" '
-        f'font-weight="bold">{value}</text></g></svg>\n'
-    )
-
-
 def badges(data: SiteData) -> dict[str, str]:
-    """One badge per entry, for its headline-board tier."""
-    board = data.headline_board
-    files = {}
-    for entry in data.entries:
-        result = entry.results.get(board) if board else None
-        files[f"badges/{entry.id}.svg"] = badge_svg(result.score.tier if result and result.score
-                                                    else None)
-    return files
+    """One badge and one label per entry, for its headline-board figures."""
+    from leaderboard.site.badge import badge_files
+
+    return badge_files(data)
 
 
 SCRIPTS = ("lb-cost.js", "leaderboard.js", "lb-choose.js", "lb-compare.js")

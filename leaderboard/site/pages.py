@@ -41,6 +41,8 @@ from leaderboard.scoring import (
 )
 from leaderboard.site import breakdown, charts
 from leaderboard.site.board_pages import board_page
+from leaderboard.site.cost import CURRENCY
+from leaderboard.site.cost import DEFAULTS as COST_DEFAULTS
 from leaderboard.site.data import Entry, SiteData
 from leaderboard.site.render import (
     PageAssets,
@@ -157,6 +159,7 @@ def model_page_body(entry: Entry, data: SiteData, site_url: str) -> str:
         results.append({
             "title": board_title(board),
             "link": f"{prefix}{board_md(board)[:-3]}.html",
+            "energy_j": energy.gross_j_per_image if energy else None,
             "energy": (f"{energy.gross_j_per_image:.4g} ({energy.ci95_low_j:.4g}–"
                        f"{energy.ci95_high_j:.4g})") if energy else "—",
             "tier": score.tier if score else None,
@@ -221,6 +224,8 @@ def model_page_body(entry: Entry, data: SiteData, site_url: str) -> str:
         "model.html.j2", e=entry, prefix=prefix, results=results, provenance=provenance,
         measured_accuracy=measured_accuracy, input_desc=input_desc, weights_desc=weights_desc,
         badge_url=f"{base}badges/{entry.id}.svg", page_url=f"{base}{model_path(entry.id)}",
+        label_url=f"{base}badges/{entry.id}-label.svg", currency=CURRENCY,
+        badge_board=board_title(data.headline_board) if data.headline_board else None,
         absolute_urls=bool(base),
         profile=_profile_context(profile) if profile else None,
         savings=_savings_context(sweep) if sweep else None,
@@ -393,7 +398,8 @@ def methodology_page() -> Page:
     text = _render("methodology.md.j2", tiers=tiers, band=ACCURACY_BAND_POINTS,
                    scoring_version=SCORING_VERSION, protocol_version=PROTOCOL_VERSION,
                    layer_types=LAYER_TYPES, variants=sweep_variants(),
-                   headline=HEADLINE_VARIANT.label + ", NCHW, eager")
+                   headline=HEADLINE_VARIANT.label + ", NCHW, eager",
+                   cost_defaults=COST_DEFAULTS, currency=CURRENCY)
     return "methodology.md", text, {}
 
 

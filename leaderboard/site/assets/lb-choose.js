@@ -53,7 +53,7 @@
   function field(form, key, label, attrs, value) {
     var id = "lb-choose-" + key;
     var wrap = LB.el("span", { class: "lb-choose-field" });
-    wrap.appendChild(LB.el("label", { for: id }, label));
+    wrap.appendChild(LB.el("label", { for: id, title: label }, label));
     var input = LB.el("input", Object.assign({ type: "number", id: id, name: key, inputmode: "decimal" }, attrs));
     if (value !== null) {
       input.value = String(value);
@@ -112,9 +112,9 @@
     var form = LB.el("form", { class: "lb-choose-form", "aria-label": "Choose a model" });
     form.addEventListener("submit", function (event) { event.preventDefault(); });
     this.inputs = {
-      top1: field(form, "top1", "Minimum top-1 (%)", { min: "0", max: "100", step: "0.1", placeholder: "e.g. 80" }, this.choice.top1),
-      maxj: field(form, "maxj", "Maximum J/image (optional)", { min: "0", step: "any", placeholder: "any" }, this.choice.maxj),
-      maxms: field(form, "maxms", "Maximum latency, ms per batch (optional)", { min: "0", step: "any", placeholder: "any" }, this.choice.maxms),
+      top1: field(form, "top1", "Min top-1 %", { min: "0", max: "100", step: "0.1", placeholder: "e.g. 80" }, this.choice.top1),
+      maxj: field(form, "maxj", "Max J/image", { min: "0", step: "any", placeholder: "any" }, this.choice.maxj),
+      maxms: field(form, "maxms", "Max ms/batch", { min: "0", step: "any", placeholder: "any" }, this.choice.maxms),
     };
     var hardware = unique(this.boards.map(function (b) { return b.hardware; }));
     this.hardware = select(form, "hardware", "Hardware", hardware.map(function (h) {
@@ -273,8 +273,8 @@
     var c = this.choice;
     if (!this.chosen()) {
       out.appendChild(LB.el("p", { class: "lb-answer-hint" },
-        "Type the top-1 accuracy you need: the cheapest entries that reach it on " + this.board.title +
-        " appear here, and the chart and table follow."));
+        "Type the top-1 you need: the cheapest entries on " + this.board.title +
+        " that reach it appear here; chart and table follow."));
       return;
     }
     var parts = [];

@@ -104,8 +104,8 @@
       this.root.setAttribute("data-ready", "true");
       return;
     }
-    var wrapper = LB.el("div", { class: "lb-table-wrapper" });
-    var table = LB.el("table", { class: "lb-compare-table" });
+    var wrapper = LB.el("div", { class: "lb-compare-table" });
+    var table = LB.el("table");
     table.appendChild(LB.el("caption", { class: "lb-sr-only" }, "Compared entries"));
     var head = LB.el("tr");
     head.appendChild(LB.el("th", { scope: "col" }, "Entry"));
@@ -151,7 +151,14 @@
       });
       row("J/image", energies.map(function (v) { return v === null ? "not measured" : Number(v).toPrecision(3); }),
         energies.filter(function (v) { return v !== null; }).length > 1 ? lowest : undefined);
-      row("Tier", results.map(function (r) { return r && r[1] ? r[1] : null; }));
+      var tiers = row("Tier", results.map(function (r) { return r && r[1] ? r[1] : null; }));
+      tiers.querySelectorAll("td").forEach(function (td) {
+        if (/^[A-G]$/.test(td.textContent)) {
+          var tier = td.textContent;
+          td.textContent = "";
+          td.appendChild(LB.el("span", { class: "lb-tier lb-tier-" + tier }, tier));
+        }
+      });
       row("× ResNet-50", results.map(function (r) { return r && r[3] !== null ? Number(r[3]).toFixed(2) : null; }));
       row("Images/s", results.map(function (r) { return r && r[4] !== null ? Math.round(r[4]) : null; }));
       if (LB.cost) {

@@ -135,7 +135,7 @@
       }
       var legend = document.createElement("p");
       legend.className = "lb-cost-legend";
-      legend.textContent = "Cost and carbon per million images, from measured J/image:";
+      legend.textContent = "Per million images, at:";
       root.appendChild(legend);
       input(root, "grid_g_per_kwh", "Grid intensity", "1", "g CO₂e/kWh");
       input(root, "pue", "PUE", "0.01", "×");

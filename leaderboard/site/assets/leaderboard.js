@@ -574,6 +574,8 @@
         renderer: "canvas",
         actions: { export: true, source: false, compiled: false, editor: false },
         loader: { target: "_self" },
+        // an empty layer (no threshold chosen yet) makes vega warn about infinite extents
+        logLevel: 1,
       })
       .then(function (result) {
         LB.views[name] = result.view;

@@ -1,0 +1,53 @@
+"""Model pages in the header search.
+
+Model pages are poured into the theme's shell outside mkdocs (see build.py), so the search
+plugin never sees them; without this the header search finds no model ("convnext_tiny" returned
+nothing). After the engine has written ``search/search_index.json`` (and the offline plugin its
+``search_index.js`` copy), one short document per model page is appended to both. Documents are
+kept small: the index is loaded by every page that opens the search.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from leaderboard.site.data import SiteData
+from leaderboard.site.render import model_path
+
+INDEX_JSON = Path("search") / "search_index.json"
+INDEX_JS = Path("search") / "search_index.js"
+JS_PREFIX = "var __index = "  # what mkdocs-material's offline plugin writes before the JSON
+
+
+def model_documents(data: SiteData) -> list[dict[str, str]]:
+    """One search document per entry: its id as the title, family and id parts as text.
+
+    The id's parts ("convnext", "tiny", "fb", "in1k") are in the text because the search splits
+    words only on spaces and dashes, so "convnext tiny" or "in1k" would not reach the id.
+    """
+    documents = []
+    for entry in data.entries:
+        parts = " ".join(p for p in re.split(r"[._\-]+", entry.id) if p)
+        documents.append({"location": model_path(entry.id), "title": entry.id,
+                          "text": f"{entry.family} model, top-1 {entry.top1:.2f} %. {parts}"})
+    return documents
+
+
+def add_model_pages(site_dir: Path, documents: list[dict[str, str]]) -> int:
+    """Append ``documents`` to the built site's search index; returns how many were added.
+
+    A site built without the search plugin has no index, and nothing is added.
+    """
+    index_path = site_dir / INDEX_JSON
+    if not index_path.is_file():
+        return 0
+    index = json.loads(index_path.read_text("utf-8"))
+    index["docs"].extend(documents)
+    text = json.dumps(index, ensure_ascii=False, separators=(",", ":"))
+    index_path.write_text(text, encoding="utf-8")
+    js_path = site_dir / INDEX_JS
+    if js_path.is_file():
+        js_path.write_text(JS_PREFIX + text, encoding="utf-8")
+    return len(documents)
