@@ -579,6 +579,11 @@
       })
       .then(function (result) {
         LB.views[name] = result.view;
+        // vega-embed's export menu is a <summary> holding only an icon: give it a name
+        root.querySelectorAll("details > summary").forEach(function (summary) {
+          summary.setAttribute("aria-label", "Export this chart");
+          summary.setAttribute("title", "Export this chart");
+        });
         root.setAttribute("data-ready", "true");
         addReset(root);
         document.dispatchEvent(new CustomEvent("lb-chart-ready", { detail: { name: name, view: result.view } }));
@@ -687,6 +692,13 @@
     }).observe(document.body, { attributes: true, attributeFilter: ["data-md-color-scheme"] });
   }
 
+  // Material's search dialog has no accessible name (axe: aria-dialog-name).
+  function nameSearchDialog() {
+    document.querySelectorAll(".md-search[role='dialog']:not([aria-label])").forEach(function (dialog) {
+      dialog.setAttribute("aria-label", "Search the site");
+    });
+  }
+
   function copyButtons() {
     document.querySelectorAll("[data-copy-target]").forEach(function (button) {
       button.addEventListener("click", function () {
@@ -704,6 +716,7 @@
     mountCharts();
     watchLazyCharts();
     copyButtons();
+    nameSearchDialog();
     watchScheme();
     LB.started = true;
     document.dispatchEvent(new CustomEvent("lb-ready"));
