@@ -153,8 +153,10 @@ def open_page(browser: Any, server: str) -> Iterator[Callable[..., Watched]]:
     """
     contexts = []
 
-    def make(capture_views: bool = False, base: str = server) -> Watched:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+    def make(capture_views: bool = False, base: str = server, width: int = 1280,
+             height: int = 900, color_scheme: str = "light") -> Watched:
+        context = browser.new_context(viewport={"width": width, "height": height},
+                                      color_scheme=color_scheme)
         contexts.append(context)
         page = context.new_page()
         watched = Watched(page, base)

@@ -71,7 +71,7 @@
       return sig(figures.co2_kg, 3);
     }
     var money = figures.money;
-    return (money >= 1 ? money.toFixed(2) : sig(money, 2));
+    return money >= 1 ? money.toFixed(2) : sig(money, 3);
   }
 
   /** A table cell: column {type: "cost", of: "energy_j", unit: "kwh"|"co2"|"money"}. */

@@ -164,8 +164,9 @@
 
   LeaderboardTable.prototype.readUrl = function () {
     var query = params();
-    // ?q= and ?family= work on every table (model pages link with ?family=)
-    this.query = (query.get("q") || "").trim();
+    // ?search= and ?family= work on every table (model pages link with ?family=); not ?q=,
+    // which Material's header search takes (it opens the site search with that query)
+    this.query = (query.get("search") || "").trim();
     if (!this.urlState) {
       return;
     }
@@ -185,7 +186,7 @@
     var sortKey = this.columns[this.sortIndex].key;
     var isDefault = sortKey === this.defaultSort && this.sortDescending === this.defaultDescending;
     var values = {
-      q: this.query,
+      search: this.query,
       sort: isDefault ? "" : sortKey,
       desc: isDefault ? "" : this.sortDescending ? "1" : "0",
       page: this.page > 0 ? String(this.page + 1) : "",
@@ -569,6 +570,7 @@
     spec = JSON.parse(JSON.stringify(spec));
     spec.config = Object.assign({}, spec.config || {}, themeConfig());
     root.removeAttribute("data-ready");
+    root.setAttribute("data-scheme", darkScheme() ? "dark" : "light");
     return window
       .vegaEmbed(root, spec, {
         renderer: "canvas",
