@@ -121,6 +121,25 @@ def test_choose_state_is_in_the_url_and_survives_a_reload(
     watched.assert_clean()
 
 
+def test_choose_with_a_latency_ceiling_loads_the_detail_columns(
+        open_page: Callable[..., Watched], entries: list[dict[str, Any]]) -> None:
+    latency = {e["id"]: e["boards"][HEADLINE]["record"]["performance"]["batch_latency_ms"]
+               for e in entries}
+    ordered = sorted(latency.values())
+    ceiling = (ordered[40] + ordered[41]) / 2  # between two entries: rounding cannot cross it
+    expected = [i for i in cheapest_meeting(entries, HEADLINE, 65.0) if latency[i] <= ceiling]
+    assert expected and expected != cheapest_meeting(entries, HEADLINE, 65.0)
+    watched = open_page()
+    watched.goto(f"{BOARD_PAGE}?top1=65&maxms={ceiling:.6g}")
+    page = watched.page
+    page.wait_for_selector("th[data-key='latency_ms']")  # loaded because the choice needs it
+    wait_answer(page)
+    assert answer_ids(page) == expected[:3]
+    shown = page.locator(".lb-table tbody td[data-key='id']").all_inner_texts()
+    assert shown == expected[:50]
+    watched.assert_clean()
+
+
 def test_home_chooser_switches_board_in_place(
         open_page: Callable[..., Watched], entries: list[dict[str, Any]]) -> None:
     watched = open_page(capture_views=True)

@@ -47,8 +47,12 @@ def tradeoff_mount(data: SiteData, board: str, assets: PageAssets, name: str, ti
                         table=choose.table_name(board), lazy=lazy)
 
 
-def _board_table_file(data: SiteData, board: str, assets: PageAssets) -> str:
-    return assets.table(choose.table_name(board), choose.board_table(data, board))
+def _board_table_files(data: SiteData, board: str, assets: PageAssets) -> tuple[str, int, int]:
+    """Write a board's table and detail files; returns the table's src, rows and scored rows."""
+    table, details = choose.board_table(data, board)
+    assets.table(choose.details_name(board), details)
+    scored = sum(r[4] is not None for r in table["rows"])
+    return assets.table(choose.table_name(board), table), len(table["rows"]), scored
 
 
 def home_page(data: SiteData) -> Page:
@@ -82,13 +86,12 @@ def home_page(data: SiteData) -> Page:
 def board_page(data: SiteData, board: str) -> Page:
     """One board: chooser, cost settings, chart and the table of every record on it."""
     assets = PageAssets(prefix="../")
-    table = choose.board_table(data, board)
-    data_src = _board_table_file(data, board, assets)
+    data_src, entries, scored = _board_table_files(data, board, assets)
     title = f"Leaderboard: {board_title(board)}"
     chart_name = f"{BOARD_CHART}-{choose.table_name(board)}"  # spec files are per board
     text = _render(
-        "board.md.j2", title=title, board_title=board_title(board), entries=len(table["rows"]),
-        scored=sum(r[4] is not None for r in table["rows"]), data_src=data_src,
+        "board.md.j2", title=title, board_title=board_title(board), entries=entries,
+        scored=scored, data_src=data_src,
         table=choose.table_name(board), prefix="../",
         chooser_html=choose.chooser_html(data, board, "../", "board", chart_name),
         chart_html=tradeoff_mount(data, board, assets, chart_name,

@@ -22,7 +22,7 @@ JS_PREFIX = "var __index = "  # what mkdocs-material's offline plugin writes bef
 
 
 def model_documents(data: SiteData) -> list[dict[str, str]]:
-    """One search document per entry: its id as the title, family and id parts as text.
+    """One search document per entry: its id as the title, the id's parts as text.
 
     The id's parts ("convnext", "tiny", "fb", "in1k") are in the text because the search splits
     words only on spaces and dashes, so "convnext tiny" or "in1k" would not reach the id.
@@ -30,8 +30,7 @@ def model_documents(data: SiteData) -> list[dict[str, str]]:
     documents = []
     for entry in data.entries:
         parts = " ".join(p for p in re.split(r"[._\-]+", entry.id) if p)
-        documents.append({"location": model_path(entry.id), "title": entry.id,
-                          "text": f"{entry.family} model, top-1 {entry.top1:.2f} %. {parts}"})
+        documents.append({"location": model_path(entry.id), "title": entry.id, "text": parts})
     return documents
 
 

@@ -126,7 +126,7 @@
     Object.keys(this.inputs).forEach(function (key) {
       self.inputs[key].addEventListener("input", function () {
         self.choice[key] = number(self.inputs[key].value);
-        self.update();
+        self.withLatency().then(function () { self.update(); });
       });
     });
     var pick = function () {
@@ -161,6 +161,19 @@
     });
   };
 
+  /** A latency ceiling needs the board's detail columns (latency is one): load them first. */
+  Chooser.prototype.withLatency = function () {
+    var data = (window.LB_TABLES || {})[this.board.table];
+    if (this.choice.maxms === null || !data || !data.details || data._detailsLoaded) {
+      return Promise.resolve();
+    }
+    var table = LB.table(this.board.table);
+    if (table) {
+      return table.showDetails(); // the table shows the latency it filters on
+    }
+    return LB.loadDetails(data, this.root.getAttribute("data-prefix") || "");
+  };
+
   Chooser.prototype.query = function () {
     var c = this.choice;
     var text = (c.top1 === null ? "" : "top1=" + c.top1) + (c.maxj === null ? "" : "&maxj=" + c.maxj) +
@@ -181,6 +194,8 @@
     this.root.removeAttribute("data-ready");
     var ready = (window.LB_TABLES || {})[board.table] ? Promise.resolve() : LB.loadScript(board.src);
     ready.then(function () {
+      return self.withLatency();
+    }).then(function () {
       if (self.mode === "home") {
         self.redrawChart();
       }

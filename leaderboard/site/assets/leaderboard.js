@@ -115,6 +115,43 @@
     return loading[src];
   }
 
+  /**
+   * A link cell's target: ``col.link`` is a template ("../models/{}.html", the cell's value
+   * in place of {}) so board rows need not repeat the path; ``col.href`` indexes a row cell.
+   */
+  function hrefOf(col, row, index) {
+    if (col.link) {
+      return col.link.replace("{}", row[index]);
+    }
+    return row[col.href];
+  }
+
+  /**
+   * Load a table's detail columns (table.details: {name, src}) and join them to its rows,
+   * in place, so the table, its chart and the chooser all see them. Resolves to the table.
+   */
+  function loadDetails(table, prefix) {
+    if (!table.details || table._detailsLoaded) {
+      return Promise.resolve(table);
+    }
+    if (!table._details) {
+      table._details = loadScript((prefix || "") + table.details.src).then(function () {
+        var extra = (window.LB_TABLES || {})[table.details.name];
+        if (!extra || extra.rows.length !== table.rows.length) {
+          throw new Error("the detail columns of " + table.details.name + " do not match its rows");
+        }
+        table.columns = table.columns.concat(extra.columns);
+        table.rows.forEach(function (row, i) {
+          Array.prototype.push.apply(row, extra.rows[i]);
+        });
+        table._detailsLoaded = true;
+        return table;
+      });
+    }
+    return table._details;
+  }
+
+  LB.loadDetails = loadDetails;
   LB.fmt = fmt;
   LB.el = el;
   LB.normalise = normalise;
@@ -131,12 +168,8 @@
     this.table = table;
     this.columns = table.columns;
     this.rows = table.rows;
-    var self = this;
-    this.columns.forEach(function (col) {
-      if (col.type === "cost") {
-        col._of = self.indexOf(col.of); // derived from another column of the same row
-      }
-    });
+    this.prefix = root.getAttribute("data-prefix") || "";
+    this.resolveCost();
     // Only the page's main table keeps its state in the URL (a page has one such table).
     this.urlState = root.hasAttribute("data-url-state");
     this.defaultSort = table.sort || this.columns[0].key;
@@ -152,6 +185,31 @@
     this.build();
     this.refresh();
   }
+
+  LeaderboardTable.prototype.resolveCost = function () {
+    var self = this;
+    this.columns.forEach(function (col) {
+      if (col.type === "cost") {
+        col._of = self.indexOf(col.of); // derived from another column of the same row
+      }
+    });
+  };
+
+  /** Show the detail columns: load them, then draw the table again with every column. */
+  LeaderboardTable.prototype.showDetails = function () {
+    var self = this;
+    var sortKey = this.columns[this.sortIndex].key;
+    return loadDetails(this.table, this.prefix).then(function () {
+      self.columns = self.table.columns;
+      self.sortIndex = self.indexOf(sortKey);
+      self.thenIndex = self.table.then ? self.indexOf(self.table.then) : -1;
+      self.constraints = self.constraintSpec ? self.resolveConstraints(self.constraintSpec) : [];
+      self.root.textContent = "";
+      self.build();
+      self.refresh();
+      return self;
+    });
+  };
 
   LeaderboardTable.prototype.indexOf = function (key) {
     for (var i = 0; i < this.columns.length; i++) {
@@ -175,6 +233,7 @@
       this.sortIndex = sort;
       this.sortDescending = query.get("desc") === "1";
     }
+    this.wantDetails = query.get("columns") === "all";
     this.page = Math.max(0, (parseInt(query.get("page"), 10) || 1) - 1);
   };
 
@@ -190,9 +249,12 @@
       sort: isDefault ? "" : sortKey,
       desc: isDefault ? "" : this.sortDescending ? "1" : "0",
       page: this.page > 0 ? String(this.page + 1) : "",
+      columns: this.table._detailsLoaded ? "all" : "",
     };
     (this.table.filters || []).forEach(function (key) {
-      values[key] = self.filters[self.indexOf(key)] || "";
+      if (self.indexOf(key) >= 0) {
+        values[key] = self.filters[self.indexOf(key)] || "";
+      }
     });
     setParams(values);
   };
@@ -246,6 +308,9 @@
     var query = params();
     (this.table.filters || []).forEach(function (key) {
       var index = self.indexOf(key);
+      if (index < 0) {
+        return; // a detail column, not loaded yet
+      }
       var select = el("select", { class: "lb-filter", "data-filter": key, "aria-label": "Filter by " + key });
       select.appendChild(el("option", { value: "" }, self.columns[index].all || "all"));
       var values = uniqueValues(self.rows, index);
@@ -265,6 +330,15 @@
       }
       controls.appendChild(select);
     });
+    if (this.table.details && !this.table._detailsLoaded) {
+      var more = el("button", { type: "button", class: "lb-more" }, "All columns");
+      more.setAttribute("title", "Load the confidence interval, throughput, latency, batch, status, weights, parameters and GMACs");
+      more.addEventListener("click", function () {
+        more.disabled = true;
+        self.showDetails();
+      });
+      controls.appendChild(more);
+    }
     this.count = el("span", { class: "lb-count", role: "status" });
     controls.appendChild(this.count);
     this.root.appendChild(controls);
@@ -319,11 +393,16 @@
   };
 
   /** Keep only rows within [min, max] of a column ("Choose a model"); null lifts a bound. */
-  LeaderboardTable.prototype.constrain = function (constraints, sortKey) {
+  LeaderboardTable.prototype.resolveConstraints = function (constraints) {
     var self = this;
-    this.constraints = constraints.map(function (c) {
+    return constraints.map(function (c) {
       return { index: self.indexOf(c.key), min: c.min, max: c.max };
-    }).filter(function (c) { return c.index >= 0; });
+    }).filter(function (c) { return c.index >= 0 && (c.min !== null || c.max !== null); });
+  };
+
+  LeaderboardTable.prototype.constrain = function (constraints, sortKey) {
+    this.constraintSpec = constraints;
+    this.constraints = this.resolveConstraints(constraints);
     if (sortKey && this.indexOf(sortKey) >= 0) {
       this.sortIndex = this.indexOf(sortKey);
       this.sortDescending = false;
@@ -403,8 +482,9 @@
       self.columns.forEach(function (col, i) {
         var td = el("td", { "data-key": col.key });
         var text = fmt(row[i], col, row);
-        if (col.type === "link" && row[col.href] !== undefined) {
-          td.appendChild(el("a", { href: row[col.href] }, text));
+        var href = col.type === "link" ? hrefOf(col, row, i) : undefined;
+        if (href !== undefined) {
+          td.appendChild(el("a", { href: href }, text));
         } else if (col.type === "tier" && row[i]) {
           td.appendChild(el("span", { class: "lb-tier lb-tier-" + row[i] }, text));
         } else {
@@ -469,7 +549,11 @@
     document.querySelectorAll(".lb-table[data-table]").forEach(function (root) {
       var table = tables[root.getAttribute("data-table")];
       if (table && !root.getAttribute("data-ready")) {
-        LB.tables.push(new LeaderboardTable(root, table));
+        var instance = new LeaderboardTable(root, table);
+        LB.tables.push(instance);
+        if (instance.wantDetails) {
+          instance.showDetails();
+        }
       }
     });
   }
@@ -509,17 +593,17 @@
    */
   function tableRecords(table, prefix) {
     var keys = table.columns.map(function (col) { return col.key; });
-    var hrefIndex = -1;
-    table.columns.forEach(function (col) {
+    var linkIndex = -1;
+    table.columns.forEach(function (col, i) {
       if (col.type === "link") {
-        hrefIndex = col.href;
+        linkIndex = i;
       }
     });
     return table.rows.map(function (row) {
       var record = {};
       keys.forEach(function (key, i) { record[key] = row[i]; });
-      if (hrefIndex >= 0) {
-        record.url = row[hrefIndex];
+      if (linkIndex >= 0) {
+        record.url = hrefOf(table.columns[linkIndex], row, linkIndex);
         if (record.url && prefix !== undefined && prefix !== null) {
           record.url = prefix + record.url.replace(/^(\.\.\/)+/, "");
         }
