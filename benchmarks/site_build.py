@@ -293,7 +293,9 @@ def bare_page(index: int, target_bytes: int, rng: random.Random) -> str:
 
 def bare_config(site_source: Path, nav: list[str]) -> dict[str, Any]:
     """``site/mkdocs.yml`` with the nav replaced and our own CSS/JS dropped."""
-    config = yaml.safe_load((site_source / "mkdocs.yml").read_text("utf-8"))
+    from mkdocs.utils.yaml import yaml_load  # resolves mkdocs.yml's !ENV tags
+
+    config = yaml_load((site_source / "mkdocs.yml").read_text("utf-8"))
     for key in ("extra_css", "extra_javascript"):
         config.pop(key, None)
     config["site_name"] = "Bare baseline"

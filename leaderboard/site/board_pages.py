@@ -127,10 +127,11 @@ def tradeoffs_page(data: SiteData, savings_rows: list[dict[str, Any]]) -> Page:
                                             f"Accuracy against energy — {title}", lazy=True),
             "energy_vs_gmacs_html": assets.chart(
                 f"energy-gmacs-{index}", charts.ChartSpec(gmacs_chart.chart, {}),
-                f"energy against GMACs on {title}", table=table, lazy=True),
+                f"energy against GMACs on {title}", table=table, lazy=True, details=True),
             "energy_vs_params_html": assets.chart(
                 f"energy-params-{index}", charts.ChartSpec(params_chart.chart, {}),
-                f"energy against parameters on {title}", table=table, lazy=True),
+                f"energy against parameters on {title}", table=table, lazy=True,
+                details=True),
         })
     savings_html = ""
     if savings_rows:

@@ -171,7 +171,8 @@ def badges(data: SiteData) -> dict[str, str]:
     return badge_files(data)
 
 
-SCRIPTS = ("lb-cost.js", "leaderboard.js", "lb-choose.js", "lb-compare.js")
+SCRIPTS = ("lb-util.js", "lb-cost.js", "leaderboard.js", "lb-charts.js", "lb-choose.js",
+           "lb-compare.js")
 """The site's own scripts, in the order mkdocs.yml's extra_javascript loads them."""
 
 

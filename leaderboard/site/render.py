@@ -68,13 +68,14 @@ class PageAssets:
     _has_chart: bool = False
 
     def chart(self, name: str, chart: ChartSpec, label: str, min_height_px: int | None = None,
-              table: str | None = None, lazy: bool = False) -> str:
+              table: str | None = None, lazy: bool = False, details: bool = False) -> str:
         """Write a chart's spec file and return the HTML that mounts it.
 
         ``min_height_px`` reserves the chart's height (default: the stylesheet's, for the tall
         scatter charts) so the page does not jump when it draws. ``table`` names the page's
-        table whose rows are the chart's data (sent once for both). ``lazy`` leaves the spec
-        (and vega) to be loaded by the page's script when the chart is wanted.
+        table whose rows are the chart's data (sent once for both); ``details`` says the chart
+        needs the table's detail columns too. ``lazy`` leaves the spec (and vega) to be loaded
+        by the page's script when the chart is wanted.
         """
         # Not validated here: Altair's schema check took a third of a small site's build, and
         # the structure is the same at every build. tests/test_site_build.py validates every
@@ -83,7 +84,7 @@ class PageAssets:
         src = f"{self.prefix}assets/charts/{name}.js"
         self.files[f"assets/charts/{name}.js"] = js_assign("LB_SPECS", name, spec)
         mount = environment().get_template("_chart.md.j2").render(
-            chart=name, label=label, min_height_px=min_height_px, table=table,
+            chart=name, label=label, min_height_px=min_height_px, table=table, details=details,
             prefix=self.prefix, src=src if lazy else None).strip()
         if lazy:
             return f"{mount}\n"

@@ -5,21 +5,23 @@
  * Tables are rendered in pages of rows: a 10,000-row server-rendered table takes seconds to
  * load; a page of 50 rows is instant and sorting/filtering run on the arrays.
  *
- * window.LB is the small shared toolkit the other scripts (lb-cost.js, lb-choose.js,
- * lb-compare.js) use: URL state, lazy script loading, chart views and table instances.
+ * window.LB is the small shared toolkit the other scripts (lb-cost.js, lb-charts.js,
+ * lb-choose.js, lb-compare.js) use: URL state, lazy script loading and table instances.
  */
 (function () {
   "use strict";
 
   var PAGE_SIZE = 50;
-  var LABEL_STEP_TOP1 = 2.0; // charts.LABEL_STEP_TOP1
   var LB = (window.LB = window.LB || {});
   LB.tables = LB.tables || [];
-  LB.views = LB.views || {};
-
-  function missing(value) {
-    return value === null || value === undefined || value === "";
-  }
+  // from lb-util.js
+  var missing = LB.missing;
+  var el = LB.el;
+  var normalise = LB.normalise;
+  var params = LB.params;
+  var setParams = LB.setParams;
+  var hrefOf = LB.hrefOf;
+  var loadDetails = LB.loadDetails;
 
   function fmt(value, col, row) {
     if (col.type === "cost" && LB.cost) {
@@ -50,23 +52,6 @@
     return String(a).localeCompare(String(b));
   }
 
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (key) {
-      node.setAttribute(key, attrs[key]);
-    });
-    if (text !== undefined) {
-      node.textContent = text;
-    }
-    return node;
-  }
-
-  // "ResNet-50" and "resnet50" find the same entries: case, dashes, dots and underscores
-  // are not what a visitor means when they type a model name.
-  function normalise(text) {
-    return String(text).toLowerCase().replace(/[^a-z0-9]+/g, "");
-  }
-
   function uniqueValues(rows, index) {
     var seen = {};
     rows.forEach(function (row) {
@@ -78,87 +63,7 @@
     return Object.keys(seen).sort();
   }
 
-  // --- URL state: what a visitor chose lives in the query string, so it can be shared ------
-
-  function params() {
-    return new URLSearchParams(window.location.search);
-  }
-
-  function setParams(values) {
-    var query = params();
-    Object.keys(values).forEach(function (key) {
-      var value = values[key];
-      if (missing(value)) {
-        query.delete(key);
-      } else {
-        query.set(key, value);
-      }
-    });
-    var text = query.toString();
-    window.history.replaceState(null, "", window.location.pathname + (text ? "?" + text : "") +
-      window.location.hash);
-  }
-
-  // Scripts loaded on demand (a board's data when it is chosen); one request per src.
-  var loading = {};
-  function loadScript(src) {
-    if (!loading[src]) {
-      loading[src] = new Promise(function (resolve, reject) {
-        var script = el("script", { src: src });
-        script.onload = resolve;
-        script.onerror = function () {
-          reject(new Error("could not load " + src));
-        };
-        document.head.appendChild(script);
-      });
-    }
-    return loading[src];
-  }
-
-  /**
-   * A link cell's target: ``col.link`` is a template ("../models/{}.html", the cell's value
-   * in place of {}) so board rows need not repeat the path; ``col.href`` indexes a row cell.
-   */
-  function hrefOf(col, row, index) {
-    if (col.link) {
-      return col.link.replace("{}", row[index]);
-    }
-    return row[col.href];
-  }
-
-  /**
-   * Load a table's detail columns (table.details: {name, src}) and join them to its rows,
-   * in place, so the table, its chart and the chooser all see them. Resolves to the table.
-   */
-  function loadDetails(table, prefix) {
-    if (!table.details || table._detailsLoaded) {
-      return Promise.resolve(table);
-    }
-    if (!table._details) {
-      table._details = loadScript((prefix || "") + table.details.src).then(function () {
-        var extra = (window.LB_TABLES || {})[table.details.name];
-        if (!extra || extra.rows.length !== table.rows.length) {
-          throw new Error("the detail columns of " + table.details.name + " do not match its rows");
-        }
-        table.columns = table.columns.concat(extra.columns);
-        table.rows.forEach(function (row, i) {
-          Array.prototype.push.apply(row, extra.rows[i]);
-        });
-        table._detailsLoaded = true;
-        return table;
-      });
-    }
-    return table._details;
-  }
-
-  LB.loadDetails = loadDetails;
   LB.fmt = fmt;
-  LB.el = el;
-  LB.normalise = normalise;
-  LB.params = params;
-  LB.setParams = setParams;
-  LB.loadScript = loadScript;
-  LB.missing = missing;
 
   // --- tables -------------------------------------------------------------------------------
 
@@ -567,217 +472,6 @@
     return null;
   };
 
-  // --- charts -------------------------------------------------------------------------------
-
-  function darkScheme() {
-    return document.body.getAttribute("data-md-color-scheme") === "slate";
-  }
-
-  // Vega config for the page's colour scheme: axis, legend and title text readable on both.
-  function themeConfig() {
-    var fg = darkScheme() ? "#e2e4e9" : "#222";
-    var grid = darkScheme() ? "#3b3f4a" : "#e6e6e6";
-    return {
-      background: null,
-      axis: { labelColor: fg, titleColor: fg, gridColor: grid, domainColor: fg, tickColor: fg },
-      legend: { labelColor: fg, titleColor: fg },
-      title: { color: fg },
-      text: { color: fg },
-    };
-  }
-
-  /**
-   * Rows of a table as chart data: one object per row, keyed by column key, with ``url`` from
-   * the link column. With ``prefix``, links are rewritten relative to the page the data is
-   * shown on (a board's rows link from leaderboard/, the home page links from the root).
-   */
-  function tableRecords(table, prefix) {
-    var keys = table.columns.map(function (col) { return col.key; });
-    var linkIndex = -1;
-    table.columns.forEach(function (col, i) {
-      if (col.type === "link") {
-        linkIndex = i;
-      }
-    });
-    return table.rows.map(function (row) {
-      var record = {};
-      keys.forEach(function (key, i) { record[key] = row[i]; });
-      if (linkIndex >= 0) {
-        record.url = hrefOf(table.columns[linkIndex], row, linkIndex);
-        if (record.url && prefix !== undefined && prefix !== null) {
-          record.url = prefix + record.url.replace(/^(\.\.\/)+/, "");
-        }
-      }
-      return record;
-    });
-  }
-  LB.tableRecords = tableRecords;
-
-  /** A spec with data from its table: the board's rows are sent once, for chart and table. */
-  function withTableData(spec, table, prefix) {
-    var copy = JSON.parse(JSON.stringify(spec));
-    // chart links are relative to the page the chart is on, like the table's
-    var records = tableRecords(table, prefix).filter(function (r) { return !missing(r.energy_j) && !missing(r.tier); });
-    var frontier = {};
-    (table.frontier || []).forEach(function (id) { frontier[id] = true; });
-    copy.datasets = copy.datasets || {};
-    copy.datasets.points = records;
-    copy.datasets.frontier = records
-      .filter(function (r) { return frontier[r.id]; })
-      .sort(function (a, b) { return a.energy_j - b.energy_j; });
-    // names only where they do not overlap: as charts.frontier_labels_rows (2 points of top-1)
-    var labels = [];
-    copy.datasets.frontier.slice().sort(function (a, b) { return b.top1 - a.top1; }).forEach(function (r) {
-      if (!labels.length || labels[labels.length - 1].top1 - r.top1 >= LABEL_STEP_TOP1) {
-        labels.push(r);
-      }
-    });
-    copy.datasets.frontier_labels = labels;
-    return copy;
-  }
-
-  function embed(root) {
-    var specs = window.LB_SPECS || {};
-    var name = root.getAttribute("data-spec");
-    var spec = specs[name];
-    if (!spec || typeof window.vegaEmbed !== "function") {
-      return Promise.resolve(null);
-    }
-    var tableName = root.getAttribute("data-table");
-    if (tableName) {
-      var table = (window.LB_TABLES || {})[tableName];
-      if (!table) {
-        return Promise.resolve(null);
-      }
-      spec = withTableData(spec, table, root.getAttribute("data-prefix") || "");
-    }
-    spec = JSON.parse(JSON.stringify(spec));
-    spec.config = Object.assign({}, spec.config || {}, themeConfig());
-    root.removeAttribute("data-ready");
-    root.setAttribute("data-scheme", darkScheme() ? "dark" : "light");
-    return window
-      .vegaEmbed(root, spec, {
-        renderer: "canvas",
-        actions: { export: true, source: false, compiled: false, editor: false },
-        loader: { target: "_self" },
-        // an empty layer (no threshold chosen yet) makes vega warn about infinite extents
-        logLevel: 1,
-      })
-      .then(function (result) {
-        LB.views[name] = result.view;
-        // vega-embed's export menu is a <summary> holding only an icon: give it a name
-        root.querySelectorAll("details > summary").forEach(function (summary) {
-          summary.setAttribute("aria-label", "Export this chart");
-          summary.setAttribute("title", "Export this chart");
-        });
-        root.setAttribute("data-ready", "true");
-        addReset(root);
-        document.dispatchEvent(new CustomEvent("lb-chart-ready", { detail: { name: name, view: result.view } }));
-        return result.view;
-      })
-      .catch(function (error) {
-        root.setAttribute("data-error", String(error));
-        console.error("chart failed:", error);
-      });
-  }
-  LB.embed = embed;
-
-  // Zoom is shift + wheel (the wheel alone scrolls the page); a button puts the axes back.
-  function addReset(root) {
-    var holder = root.parentNode;
-    if (!holder || holder.querySelector(".lb-reset[data-for='" + root.getAttribute("data-spec") + "']")) {
-      return;
-    }
-    var button = el("button", { type: "button", class: "lb-reset", "data-for": root.getAttribute("data-spec") },
-      "Reset zoom");
-    button.addEventListener("click", function () {
-      embed(root);
-    });
-    var hint = el("span", { class: "lb-chart-hint" }, "Shift + wheel zooms, drag pans.");
-    var bar = el("div", { class: "lb-chart-tools" });
-    bar.appendChild(hint);
-    bar.appendChild(button);
-    holder.insertBefore(bar, root.nextSibling);
-  }
-
-  function mountCharts() {
-    document.querySelectorAll(".lb-chart[data-spec]").forEach(function (root) {
-      if (!root.getAttribute("data-ready") && !root.hasAttribute("data-lazy")) {
-        embed(root);
-      }
-    });
-  }
-
-  // Lazy charts (trade-offs: 10,000 points a chart) load vega, their data and spec only when
-  // they come near the screen; a board section that is hidden never does until it is chosen.
-  function loadLazy(root) {
-    if (root.getAttribute("data-loading")) {
-      return;
-    }
-    root.setAttribute("data-loading", "true");
-    var sources = [root.getAttribute("data-vega-src"), root.getAttribute("data-table-src"),
-      root.getAttribute("data-spec-src")].filter(function (src) { return src; });
-    Promise.all(sources.map(loadScript)).then(function () {
-      return embed(root);
-    }).catch(function (error) {
-      root.setAttribute("data-error", String(error));
-      console.error("chart failed:", error);
-    });
-  }
-
-  function watchLazyCharts() {
-    var lazy = document.querySelectorAll(".lb-chart[data-lazy]");
-    if (!lazy.length) {
-      return;
-    }
-    if (!("IntersectionObserver" in window)) {
-      lazy.forEach(loadLazy);
-      return;
-    }
-    var observer = new IntersectionObserver(function (seen) {
-      seen.forEach(function (item) {
-        if (item.isIntersecting) {
-          observer.unobserve(item.target);
-          loadLazy(item.target);
-        }
-      });
-    }, { rootMargin: "300px 0px" });
-    lazy.forEach(function (root) { observer.observe(root); });
-  }
-
-  // A board picker shows one board's section (?board= keeps the choice in the URL).
-  function boardPickers() {
-    document.querySelectorAll("select.lb-board-pick").forEach(function (select) {
-      var sections = document.querySelectorAll("[data-board-section]");
-      var show = function (board) {
-        sections.forEach(function (section) {
-          section.hidden = section.getAttribute("data-board-section") !== board;
-        });
-      };
-      var wanted = params().get("board");
-      if (wanted && select.querySelector("option[value='" + wanted.replace(/'/g, "") + "']")) {
-        select.value = wanted;
-      }
-      show(select.value);
-      select.addEventListener("change", function () {
-        show(select.value);
-        setParams({ board: select.value === select.getAttribute("data-default") ? "" : select.value });
-      });
-    });
-  }
-
-  // Re-draw charts when the visitor switches between light and dark.
-  function watchScheme() {
-    var last = darkScheme();
-    new MutationObserver(function () {
-      var now = darkScheme();
-      if (now !== last) {
-        last = now;
-        document.querySelectorAll(".lb-chart[data-ready='true']").forEach(embed);
-      }
-    }).observe(document.body, { attributes: true, attributeFilter: ["data-md-color-scheme"] });
-  }
-
   // Material's search dialog has no accessible name (axe: aria-dialog-name).
   function nameSearchDialog() {
     document.querySelectorAll(".md-search[role='dialog']:not([aria-label])").forEach(function (dialog) {
@@ -798,12 +492,11 @@
 
   function start() {
     mountTables();
-    boardPickers();
-    mountCharts();
-    watchLazyCharts();
+    if (LB.startCharts) {
+      LB.startCharts(); // lb-charts.js: before "lb-ready", so the chooser finds them mounting
+    }
     copyButtons();
     nameSearchDialog();
-    watchScheme();
     LB.started = true;
     document.dispatchEvent(new CustomEvent("lb-ready"));
   }
