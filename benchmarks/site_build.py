@@ -144,6 +144,7 @@ class SizeResult:
     baseline_weights: dict[str, Any] | None = None
     baseline_note: str = ""
     baseline_revision: str = ""
+    baseline_chart_ms: list[float] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -454,6 +455,16 @@ def measure_size(count: int, site_source: Path, page_bytes: int, browser: Any | 
                 else:
                     result.baseline_weights = page_weight.weigh_site(browser, tmp / "base",
                                                                      HEADLINE)
+                    from leaderboard.site.serve import serving
+
+                    with serving(tmp / "base") as base:
+                        result.baseline_chart_ms = [ready_ms(browser, base + "index.html", "chart")
+                                                    for _ in range(repeats)]
+                    ratio = (statistics.median(result.chart_ms)
+                             / statistics.median(result.baseline_chart_ms))
+                    log(f"[{count}] {weight_baseline} home chart ready ms: "
+                        f"{samples(result.baseline_chart_ms)} (ours / {weight_baseline}: "
+                        f"{ratio:.2f})")
     return result
 
 
