@@ -101,10 +101,14 @@ def build_baseline(revision: str, submissions: Path, output: Path) -> str | None
         with tarfile.open(archive) as tar:
             tar.extractall(tree / "code", filter="data")
         code = tree / "code"
-        script = ("import sys; from pathlib import Path; "
+        # revisions differ in build_site's keywords (policy_rows arrived with the thin CLI)
+        script = ("import inspect, sys; from pathlib import Path; "
                   "from leaderboard.site.build import build_site; "
+                  "kw = {}\n"
+                  "if 'policy_rows' in inspect.signature(build_site).parameters:\n"
+                  "    from leaderboard.policy import policy_table; kw['policy_rows'] = policy_table()\n"
                   "build_site(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), "
-                  "allow_synthetic=True)")
+                  "allow_synthetic=True, **kw)")
         env = {**os.environ, "PYTHONPATH": str(code)}
         done = subprocess.run([sys.executable, "-c", script, str(submissions),
                                str(code / "site"), str(output)], cwd=code, env=env,

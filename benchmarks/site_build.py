@@ -225,11 +225,14 @@ def model_page_bytes(docs: Path, generated: Any = None, sample: int = 200) -> fl
 
 def time_generation(submissions: Path, site_source: Path) -> tuple[list[float], float]:
     """[wall, CPU] seconds of a separate ``generate_docs`` call, and its model page size."""
+    from leaderboard.policy import policy_table
     from leaderboard.site.build import generate_docs
 
+    rows = policy_table()
     with tempfile.TemporaryDirectory(prefix="bench-gen-", dir=scratch_dir()) as name:
         with stopwatch() as times:
-            generated = generate_docs(submissions, site_source, Path(name), allow_synthetic=True)
+            generated = generate_docs(submissions, site_source, Path(name), allow_synthetic=True,
+                                      policy_rows=rows)
         return times, model_page_bytes(Path(name), generated)
 
 
@@ -250,8 +253,10 @@ def time_ours(submissions: Path, site_source: Path, output: Path) -> OursTimes:
     instead of a second generation run. Should the wrapper not be reached, an empty ``generate``
     tells the caller to time a separate run.
     """
+    from leaderboard.policy import policy_table
     from leaderboard.site import build as build_module
 
+    rows = policy_table()
     original = build_module.generate_docs
     generate: list[float] = []
     page_bytes: list[float] = []
@@ -268,7 +273,8 @@ def time_ours(submissions: Path, site_source: Path, output: Path) -> OursTimes:
     build_module.generate_docs = timed_generate_docs
     try:
         with stopwatch() as times:
-            build_module.build_site(submissions, site_source, output, allow_synthetic=True)
+            build_module.build_site(submissions, site_source, output, allow_synthetic=True,
+                                    policy_rows=rows)
     finally:
         build_module.generate_docs = original
     return OursTimes(times, generate, page_bytes[0] if page_bytes else 0.0)

@@ -30,7 +30,15 @@ from leaderboard.records import (
     Status,
     Weights,
     atomic_write_text,
+    iter_checked_records,
     read_json_file,
+)
+from leaderboard.vocabulary import (
+    HEADLINE_PRECISION,
+    HEADLINE_SCENARIO,
+    PRECISIONS,
+    SCENARIO_BATCH_SIZE,
+    Precision,
 )
 
 PROFILE_DIRNAME = "profile"
@@ -40,13 +48,11 @@ SWEEP_DIRNAME = "sweep"
 LAYER_TYPES = ("convolution", "linear", "attention", "normalisation", "activation", "pooling", "other")
 LayerType = Literal["convolution", "linear", "attention", "normalisation", "activation", "pooling",
                     "other"]
-Precision = Literal["fp32", "tf32", "fp16", "bf16"]
 ArchitectureKind = Literal["cnn", "vit", "hybrid"]
 
 # The headline scenario's workload (protocol v1 offline); savings are relative to it.
-HEADLINE_PRECISION: Precision = "fp16"
-HEADLINE_BATCH_SIZE = 256
-SWEEP_PRECISIONS: tuple[Precision, ...] = ("fp32", "tf32", "fp16", "bf16")
+HEADLINE_BATCH_SIZE = SCENARIO_BATCH_SIZE[HEADLINE_SCENARIO]
+SWEEP_PRECISIONS: tuple[Precision, ...] = PRECISIONS
 SWEEP_BATCH_SIZES = (1, 8, 32, 64, 128, 256)
 
 
@@ -270,16 +276,5 @@ def analysis_record_paths(submissions_dir: Path) -> list[Path]:
 
 def iter_analysis_records(submissions_dir: Path) -> Iterator[tuple[Path, AnalysisRecord | Problem]]:
     """Every profile and sweep record, or a Problem for each unreadable or misplaced one."""
-    for path in analysis_record_paths(submissions_dir):
-        try:
-            record = read_analysis_record(path)
-        except ValueError as exc:
-            yield path, Problem(str(path), "", str(exc).removeprefix(f"{path}: "),
-                                "records are written by the validator; re-run it for this entry")
-            continue
-        expected = canonical_path(submissions_dir, record)
-        if expected != path:
-            yield path, Problem(str(path), "entry_id", f"record belongs at {expected}",
-                                "do not rename or move records by hand")
-            continue
-        yield path, record
+    yield from iter_checked_records(analysis_record_paths(submissions_dir), read_analysis_record,
+                                    lambda r: canonical_path(submissions_dir, r))

@@ -7,29 +7,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from leaderboard.analysis_records import iter_analysis_records
-from leaderboard.errors import Problem
+from leaderboard.errors import Problem, ProblemsReport
 from leaderboard.records import MEASUREMENTS_DIRNAME, iter_records
 from leaderboard.submission import SUBMISSION_FILENAME, Submission, check_submission_file
 from leaderboard.timm_catalog import load_catalog
 
 
 @dataclass
-class CheckReport:
+class CheckReport(ProblemsReport):
     """Everything a check found."""
 
     files_checked: int = 0
     submissions: list[Submission] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Problem]:
-        """Problems that fail the check."""
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        """Problems reported but not failing."""
-        return [p for p in self.problems if p.severity == "warning"]
 
 
 def find_submission_files(paths: Sequence[Path], submissions_dir: Path) -> tuple[list[Path], list[Problem]]:

@@ -1,7 +1,8 @@
 """The `leaderboard` command: parse arguments, call one library function, map errors to exits.
 
 Heavy imports (pandas, altair, mkdocs, torch) happen inside commands so `leaderboard check`
-stays fast and never imports torch.
+stays fast and never imports torch. Options that several commands share are declared once, in
+``leaderboard.cli_options``, so their names, defaults and help cannot drift apart.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from pathlib import Path
 import click
 
 from leaderboard import __version__
+from leaderboard import cli_options as opt
 from leaderboard.errors import LeaderboardError, ProblemsFound
+from leaderboard.vocabulary import EXIT_ABORTED, HEADLINE_SCENARIO, PRECISIONS, SCENARIO_BATCH_SIZE, SCENARIOS
 
-DEFAULT_SUBMISSIONS = Path("submissions")
 DEFAULT_SITE_SOURCE = Path("site")
-DEFAULT_OUTPUT = Path("build/site")
-MAX_WARNINGS_SHOWN = 5
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,36 +27,105 @@ def cli() -> None:
     """ImageNet classifiers ranked by inference energy per image, beside their accuracy."""
 
 
+# --- Contributors: checks, schema, site
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS, show_default=True,
-              type=click.Path(path_type=Path), help="The submissions folder.")
-@click.option("--all-warnings", is_flag=True, help="List every warning, not the first few.")
-def check(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: bool) -> None:
+@opt.submissions_option()
+@opt.all_warnings_option
+@click.option("--changed-against", metavar="BASE", default=None,
+              help="Check a pull request: only what changed since BASE (origin/main, a SHA), "
+                   "and the policy: a submission pull request adds or edits only "
+                   "submissions/<id>/submission.yaml. Without changes under submissions/, "
+                   "every submission is checked.")
+@click.option("--committed", is_flag=True,
+              help="With --changed-against: compare commits only (BASE...HEAD), ignoring "
+                   "uncommitted and untracked files (CI).")
+@click.option("--allow-records", is_flag=True,
+              help="Maintainers: measurement records may change (the validator's records).")
+@click.option("--allow-delete", is_flag=True,
+              help="Maintainers: entries may be deleted or renamed.")
+@click.option("--allow-code", is_flag=True,
+              help="Maintainers: files outside entry folders may change next to submissions.")
+def check(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: bool,
+          changed_against: str | None, committed: bool, allow_records: bool, allow_delete: bool,
+          allow_code: bool) -> None:
     """Check submission files (all, or PATHS) and report every problem at once.
 
     Exits 1 when any error is found. Warnings (such as imported entries whose weights are
     not pinned yet) are reported but do not fail the check.
     """
+    from leaderboard.errors import UsageError
+
+    if changed_against is None:
+        if allow_records or allow_delete or allow_code or committed:
+            raise UsageError("--allow-records, --allow-delete, --allow-code and --committed apply "
+                             "only with --changed-against BASE")
+        _check_files(paths, submissions_dir, all_warnings)
+        return
+    if paths:
+        raise UsageError("give PATHS or --changed-against BASE, not both")
+    _check_pull_request(changed_against, submissions_dir, all_warnings, committed=committed,
+                        allow_records=allow_records, allow_delete=allow_delete,
+                        allow_code=allow_code)
+
+
+def _check_files(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: bool) -> None:
+    """`check [PATHS]`: every submission (and its records), or the files named."""
     from leaderboard.check import check_paths
     from leaderboard.timm_catalog import load_catalog
 
     report = check_paths(list(paths), submissions_dir, check_records=not paths)
-    for problem in report.errors:
-        click.echo(problem.format(), err=True)
-    shown_warnings = report.warnings if all_warnings else report.warnings[:MAX_WARNINGS_SHOWN]
-    for problem in shown_warnings:
-        click.echo(problem.format(), err=True)
-    if len(shown_warnings) < len(report.warnings):
-        click.echo(f"... and {len(report.warnings) - len(shown_warnings)} more warning(s); "
-                   "--all-warnings lists them", err=True)
-    summary = (f"checked {report.files_checked} submission(s) against timm "
-               f"{load_catalog().timm_version}: {len(report.errors)} error(s), "
-               f"{len(report.warnings)} warning(s)")
-    if report.errors:
-        click.echo(summary, err=True)
-        sys.exit(1)
-    click.echo(summary)
+    opt.echo_problems([*report.errors, *report.warnings], all_warnings)
+    opt.echo_summary(f"checked {report.files_checked} submission(s) against timm "
+                 f"{load_catalog().timm_version}: {len(report.errors)} error(s), "
+                 f"{len(report.warnings)} warning(s)", failed=bool(report.errors))
+
+
+def _check_pull_request(base: str, submissions_dir: Path, all_warnings: bool,
+                        **policy: bool) -> None:
+    """`check --changed-against BASE`: the pull-request policy plus the changed files."""
+    from leaderboard.policy import check_pull_request
+    from leaderboard.timm_catalog import load_catalog
+
+    catalog = load_catalog()
+    result = check_pull_request(base, Path("."), committed_only=policy.pop("committed"),
+                                known_architectures=catalog.architectures, **policy)
+    if result.policy.kind != "submission":
+        what = "no changes" if result.policy.kind == "empty" else "no changes under submissions/"
+        click.echo(f"{what} against {base}: not a submission pull request; "
+                   "checking every submission", err=True)
+        _check_files((), submissions_dir, all_warnings)
+        return
+    opt.echo_problems(result.problems, all_warnings)
+    opt.echo_summary(f"checked {len(result.policy.submission_files)} changed submission(s) against "
+                 f"{base} (timm {catalog.timm_version}): {len(result.errors)} error(s), "
+                 f"{len(result.warnings)} warning(s)", failed=bool(result.errors))
+
+
+@cli.command("changed-entries")
+@click.argument("base")
+@click.option("--committed", is_flag=True,
+              help="Compare commits only (BASE...HEAD), ignoring uncommitted and untracked files.")
+def changed_entries(base: str, committed: bool) -> None:
+    """Print the ids of the entries added or edited since BASE, one per line.
+
+    Refuses (exit 1, nothing printed) when `check --changed-against BASE` would fail: the
+    changes break the pull-request policy or a changed submission has errors. The GPU
+    validation measures what this prints, so a refused pull request is never measured.
+    """
+    from leaderboard.policy import check_pull_request
+    from leaderboard.timm_catalog import load_catalog
+
+    result = check_pull_request(base, Path("."), committed_only=committed,
+                                known_architectures=load_catalog().architectures)
+    if result.errors:
+        opt.echo_problems(result.errors, all_warnings=True)
+        raise LeaderboardError(f"{len(result.errors)} error(s) in the changes against {base}; "
+                               "nothing to measure")
+    for entry_id in result.policy.entries:
+        click.echo(entry_id)
 
 
 @cli.command()
@@ -71,8 +140,7 @@ def schema() -> None:
 @click.argument("results_csv", type=click.Path(path_type=Path))
 @click.option("--benchmark", "benchmark_csv", type=click.Path(path_type=Path), default=None,
               help="timm inference benchmark CSV to join params/GMACs from.")
-@click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS, show_default=True,
-              type=click.Path(path_type=Path))
+@opt.submissions_option("The submissions folder the entries are written into.")
 @click.option("--commit", default=None, help="timm commit the CSV comes from (40 hex).")
 def import_timm_command(results_csv: Path, benchmark_csv: Path | None, submissions_dir: Path,
                         commit: str | None) -> None:
@@ -83,38 +151,6 @@ def import_timm_command(results_csv: Path, benchmark_csv: Path | None, submissio
                           commit or TIMM_RESULTS_COMMIT)
     click.echo(f"imported {results_csv}: {len(summary.created)} created, "
                f"{len(summary.updated)} updated, {len(summary.unchanged)} unchanged")
-
-
-@cli.command()
-@click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS, show_default=True,
-              type=click.Path(path_type=Path))
-@click.option("--site-source", default=DEFAULT_SITE_SOURCE, show_default=True,
-              type=click.Path(path_type=Path), help="mkdocs project with hand-written pages.")
-@click.option("--output", "-o", default=DEFAULT_OUTPUT, show_default=True,
-              type=click.Path(path_type=Path), help="Where the static site is written.")
-@click.option("--allow-synthetic", is_flag=True,
-              help="Accept records marked synthetic (tests and benchmarks only).")
-def build(submissions_dir: Path, site_source: Path, output: Path, allow_synthetic: bool) -> None:
-    """Build the static site from submissions and measurement records."""
-    from leaderboard.site.build import build_site
-
-    result = build_site(submissions_dir, site_source, output, allow_synthetic=allow_synthetic)
-    click.echo(f"built {result.pages} pages for {result.entries} entries "
-               f"({result.measured} measured) into {output} in {result.seconds:.1f} s")
-
-
-@cli.command()
-@click.option("--output", "-o", default=DEFAULT_OUTPUT, show_default=True,
-              type=click.Path(path_type=Path), help="A built site (see `leaderboard build`).")
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--host", default="127.0.0.1", show_default=True)
-def serve(output: Path, port: int, host: str) -> None:
-    """Serve a built site for local browsing."""
-    from leaderboard.site.serve import serve_directory
-
-    if not (output / "index.html").is_file():
-        raise LeaderboardError(f"{output}: no built site here; run `leaderboard build` first")
-    serve_directory(output, host, port)
 
 
 @cli.command("timm-catalog")
@@ -133,20 +169,113 @@ def timm_catalog(write_path: Path | None) -> None:
                f"{len(catalog.pretrained)} pretrained tags")
 
 
-# ---------------------------------------------------------------------------------------------
-# Validator sweeps and record archives (leaderboard.measure.campaign, leaderboard.records_archive)
+@cli.command()
+@opt.submissions_option("The submissions folder with the entries and their records.")
+@click.option("--site-source", default=DEFAULT_SITE_SOURCE, show_default=True,
+              type=click.Path(path_type=Path), help="mkdocs project with hand-written pages.")
+@opt.site_output_option("Where the static site is written.")
+@opt.allow_synthetic_option
+def build(submissions_dir: Path, site_source: Path, output: Path, allow_synthetic: bool) -> None:
+    """Build the static site from submissions and measurement records."""
+    from leaderboard.policy import policy_table
+    from leaderboard.site.build import build_site
+
+    result = build_site(submissions_dir, site_source, output, allow_synthetic=allow_synthetic,
+                        policy_rows=policy_table())
+    click.echo(f"built {result.pages} pages for {result.entries} entries "
+               f"({result.measured} measured) into {output} in {result.seconds:.1f} s")
 
 
 @cli.command()
-@click.argument("entries", nargs=-1, metavar="[IDS_OR_GLOBS]...")
-@click.option("--all", "all_entries", is_flag=True, help="Measure every entry under --submissions.")
-@click.option("--scenario", "scenarios", multiple=True, default=("offline",), show_default=True,
-              type=click.Choice(["offline", "single-stream"]),
-              help="offline = batch 256, single-stream = batch 1; repeat for both.")
-@click.option("--device", default="cuda", show_default=True, help="cuda, cuda:N or cpu.")
-@click.option("--shard", default=None, metavar="I/N",
-              help="Measure only shard I of N (1-based; every N-th of the sorted ids), for job "
-                   "arrays and CI matrices. Shards are disjoint and cover every entry.")
+@opt.site_output_option("A built site (see `leaderboard build`).")
+@click.option("--port", default=8000, show_default=True, type=int,
+              help="TCP port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (the default is reachable from this machine only).")
+def serve(output: Path, port: int, host: str) -> None:
+    """Serve a built site for local browsing."""
+    from leaderboard.site.serve import serve_directory
+
+    if not (output / "index.html").is_file():
+        raise LeaderboardError(f"{output}: no built site here; run `leaderboard build` first")
+    serve_directory(output, host, port)
+
+
+@cli.command()
+@opt.submissions_option()
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
+@opt.allow_synthetic_option
+def findings(submissions_dir: Path, as_json: bool, allow_synthetic: bool) -> None:
+    """Print the Findings page's numbers from the records: fits, correlations, batching, frontier.
+
+    The same code computes the page at `leaderboard build`, so every number here is the one the
+    page shows (and downloads/findings.json holds). With too few measured entries each finding
+    says how many are missing.
+    """
+    from leaderboard.boards import load_boards
+    from leaderboard.findings.from_boards import board_findings
+    from leaderboard.findings.text import findings_text
+
+    found = board_findings(load_boards(submissions_dir, allow_synthetic=allow_synthetic))
+    click.echo(found.to_json() if as_json else findings_text(found), nl=not as_json)
+
+
+# --- Pull requests: the validator's comment (leaderboard.report)
+
+
+@cli.command()
+@click.option("--records", "records_path", required=True,
+              type=click.Path(path_type=Path, exists=True),
+              help="The validator's records: an archive from `records export`, or a folder of "
+                   "<id>/measurements/<hardware>--<scenario>.json.")
+@click.option("--pr-entries", "pr_entries", multiple=True, required=True, metavar="IDS",
+              help="Entries the pull request adds or edits (space- or comma-separated; repeatable).")
+@opt.submissions_option("Trusted submissions (the default branch): the boards the records are "
+                    "scored on.")
+@click.option("--pr-submissions", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder with the pull request's <id>/submission.yaml files, read as data "
+                   "[default: --submissions].")
+@click.option("--pr-number", type=click.IntRange(min=1), default=None, help="Shown in the header.")
+@click.option("--head-sha", default=None, metavar="SHA", help="The validated commit (hex).")
+@click.option("--format", "output_format", default="markdown", show_default=True,
+              type=click.Choice(["markdown", "json"]),
+              help="markdown: the comment; json: the same content as data.")
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write here instead of stdout.")
+def report(records_path: Path, pr_entries: tuple[str, ...], submissions_dir: Path,
+           pr_submissions: Path | None, pr_number: int | None, head_sha: str | None,
+           output_format: str, output: Path | None) -> None:
+    """Render the pull-request comment: claims vs measured, tier, cheaper alternative, warnings.
+
+    Records are read as data (the archive's safe reader, schema-validated) and scored against
+    the boards of --submissions plus the pull request's entries. The Markdown starts with a
+    hidden marker (<!-- leaderboard-report -->) so a workflow updates one comment.
+    """
+    from leaderboard.records import atomic_write_text
+    from leaderboard.report import build_report, render_report
+
+    result = build_report(records_path, submissions_dir, pr_entries, pr_submissions=pr_submissions,
+                          pr_number=pr_number, head_sha=head_sha)
+    text = render_report(result, output_format)
+    if output:
+        atomic_write_text(output, text)  # a workflow posts this file: never a torn one
+    else:
+        click.echo(text, nl=False)
+    boards = sum(len(e.boards) for e in result.entries)
+    click.echo(f"report: {len(result.entries)} entr{'y' if len(result.entries) == 1 else 'ies'}, "
+               f"{boards} record(s), {len(result.refused)} refused member(s)", err=True)
+
+
+# --- Validator sweeps and record archives (leaderboard.measure.campaign, leaderboard.records_archive)
+
+
+@cli.command()
+@opt.entry_selection("Measure")
+@click.option("--scenario", "scenarios", multiple=True, default=(HEADLINE_SCENARIO,),
+              show_default=True, type=click.Choice(SCENARIOS),
+              help=", ".join(f"{s} = batch {SCENARIO_BATCH_SIZE[s]}" for s in SCENARIOS)
+              + "; repeat for both.")
+@opt.device_option
 @click.option("--resume", is_flag=True,
               help="Skip, without starting a worker, entries whose record on this GPU has status "
                    "ok or unstable (refused and error records are retried).")
@@ -155,22 +284,18 @@ def timm_catalog(write_path: Path | None) -> None:
 @click.option("--time-budget", default=None, metavar="DURATION",
               help="Start no new model once elapsed time plus the median model time would "
                    "exceed this: 2h, 90m, 1h30m or seconds (3600).")
-@click.option("--weights-mode", default="random-init", show_default=True,
-              type=click.Choice(["random-init", "pretrained"]),
-              help="Measure with random weights (energy only) or the pinned pretrained weights.")
-@click.option("--weights-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Pretrained mode: folder with <id>.safetensors for each entry (fetched beforehand).")
+@opt.weights_options
 @click.option("--timeout-per-model", "timeout_per_model_s", default=900.0, show_default=True,
               type=click.FloatRange(min=1.0), metavar="SECONDS",
               help="Seconds before a model's worker is killed.")
 @click.option("--log-dir", type=click.Path(path_type=Path), default=None,
               help="Keep each worker's output as LOG_DIR/<id>--<scenario>.log.")
-@click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS, show_default=True,
-              type=click.Path(path_type=Path), help="The submissions folder.")
-def measure(entries: tuple[str, ...], all_entries: bool, scenarios: tuple[str, ...], device: str,
-            shard: str | None, resume: bool, force: bool, time_budget: str | None,
-            weights_mode: str, weights_dir: Path | None, timeout_per_model_s: float,
-            log_dir: Path | None, submissions_dir: Path) -> None:
+@opt.submissions_option()
+@opt.fill_help
+def measure(entries: tuple[str, ...], all_entries: bool, shard: str | None,
+            scenarios: tuple[str, ...], device: str, resume: bool, force: bool,
+            time_budget: str | None, weights_mode: str, weights_dir: Path | None,
+            timeout_per_model_s: float, log_dir: Path | None, submissions_dir: Path) -> None:
     """Measure energy per image of entries (ids or globs such as 'resnet*', or --all).
 
     Each entry and scenario runs in its own worker process, so a crash or an out-of-memory
@@ -179,8 +304,9 @@ def measure(entries: tuple[str, ...], all_entries: bool, scenarios: tuple[str, .
     last record on this GPU is skipped unless --force. Progress goes to stderr, a summary to
     stdout.
 
-    Exit codes: 0 all measured (or skipped); 1 some models failed (error records written);
-    2 bad usage; 3 no usable energy meter (no NVIDIA driver / NVML), nothing measured.
+    Exit codes: {exit_ok} all measured (or skipped); {exit_failed} some models failed (error records
+    written); {exit_usage} bad usage; {exit_no_meter} no usable energy meter (no NVIDIA driver / NVML),
+    nothing measured.
 
     \b
     Examples:
@@ -189,15 +315,10 @@ def measure(entries: tuple[str, ...], all_entries: bool, scenarios: tuple[str, .
       leaderboard measure --all --shard 2/8 --resume --time-budget 5h30m
     """
     from leaderboard.errors import UsageError
-    from leaderboard.measure.campaign import parse_duration_s, parse_shard, run_campaign, select_entries
-    from leaderboard.measure.campaign import shard as take_shard
+    from leaderboard.measure.campaign import parse_duration_s, run_campaign
     from leaderboard.measure.meters import MeterUnavailable
 
-    ids = select_entries(submissions_dir, list(entries), all_entries)
-    if shard:
-        index, count = parse_shard(shard)
-        ids = take_shard(ids, index, count)
-        click.echo(f"shard {index}/{count}: {len(ids)} entr{'y' if len(ids) == 1 else 'ies'}", err=True)
+    ids = opt.selected_ids(submissions_dir, entries, all_entries, shard)
     budget_s = parse_duration_s(time_budget) if time_budget else None
     if len(set(scenarios)) != len(scenarios):
         raise UsageError("each --scenario may be given once")
@@ -225,8 +346,7 @@ def records() -> None:
 @records.command("export")
 @click.argument("archive", type=click.Path(path_type=Path))
 @click.argument("ids", nargs=-1)
-@click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS, show_default=True,
-              type=click.Path(path_type=Path), help="The submissions folder.")
+@opt.submissions_option()
 def records_export(archive: Path, ids: tuple[str, ...], submissions_dir: Path) -> None:
     """Pack every record (or those of IDS) into ARCHIVE (.tar.gz) with a sha256 manifest.
 
@@ -243,8 +363,7 @@ def records_export(archive: Path, ids: tuple[str, ...], submissions_dir: Path) -
 
 @records.command("import")
 @click.argument("archive", type=click.Path(path_type=Path, exists=True, dir_okay=False))
-@click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS, show_default=True,
-              type=click.Path(path_type=Path), help="The submissions folder.")
+@opt.submissions_option()
 @click.option("--overwrite", is_flag=True, help="Replace existing records whose content differs.")
 def records_import(archive: Path, submissions_dir: Path, overwrite: bool) -> None:
     """Check every record in ARCHIVE and write them all, or nothing if any is refused.
@@ -265,155 +384,7 @@ def records_import(archive: Path, submissions_dir: Path, overwrite: bool) -> Non
                f"updated, {len(result.unchanged)} unchanged")
 
 
-# ---------------------------------------------------------------------------------------------
-# Pull requests: the policy check and the validator's comment (leaderboard.policy, .report).
-# `check --changed-against BASE` extends the `check` command above from here, so that this
-# block stays in one piece: its options are appended to `check` and its callback is wrapped.
-
-_plain_check = check.callback
-
-
-def _echo_problems(problems: list, all_warnings: bool) -> None:
-    errors = [p for p in problems if p.severity == "error"]
-    warnings = [p for p in problems if p.severity == "warning"]
-    for problem in errors:
-        click.echo(problem.format(), err=True)
-    shown = warnings if all_warnings else warnings[:MAX_WARNINGS_SHOWN]
-    for problem in shown:
-        click.echo(problem.format(), err=True)
-    if len(shown) < len(warnings):
-        click.echo(f"... and {len(warnings) - len(shown)} more warning(s); --all-warnings lists "
-                   "them", err=True)
-
-
-def _check_changed(changed_against: str | None, allow_records: bool, allow_delete: bool,
-                   allow_code: bool, committed: bool, **plain) -> None:
-    """`check`, or with --changed-against: the pull-request policy plus the changed files."""
-    from leaderboard.errors import UsageError
-
-    if changed_against is None:
-        if allow_records or allow_delete or allow_code or committed:
-            raise UsageError("--allow-records, --allow-delete, --allow-code and --committed apply "
-                             "only with --changed-against BASE")
-        return _plain_check(**plain)
-    if plain["paths"]:
-        raise UsageError("give PATHS or --changed-against BASE, not both")
-    from leaderboard.policy import check_pull_request
-    from leaderboard.timm_catalog import load_catalog
-
-    catalog = load_catalog()
-    result = check_pull_request(changed_against, Path("."), committed_only=committed,
-                                allow_records=allow_records, allow_delete=allow_delete,
-                                allow_code=allow_code, known_architectures=catalog.architectures)
-    if result.policy.kind != "submission":
-        what = "no changes" if result.policy.kind == "empty" else "no changes under submissions/"
-        click.echo(f"{what} against {changed_against}: not a submission pull request; "
-                   "checking every submission", err=True)
-        return _plain_check(**plain)
-    _echo_problems(result.problems, plain["all_warnings"])
-    summary = (f"checked {len(result.policy.submission_files)} changed submission(s) against "
-               f"{changed_against} (timm {catalog.timm_version}): {len(result.errors)} error(s), "
-               f"{len(result.warnings)} warning(s)")
-    if result.errors:
-        click.echo(summary, err=True)
-        sys.exit(1)
-    click.echo(summary)
-
-
-for _option in (
-    click.option("--changed-against", metavar="BASE", default=None,
-                 help="Check a pull request: only what changed since BASE (origin/main, a SHA), "
-                      "and the policy: a submission pull request adds or edits only "
-                      "submissions/<id>/submission.yaml. Without changes under submissions/, "
-                      "every submission is checked."),
-    click.option("--committed", is_flag=True,
-                 help="With --changed-against: compare commits only (BASE...HEAD), ignoring "
-                      "uncommitted and untracked files (CI)."),
-    click.option("--allow-records", is_flag=True,
-                 help="Maintainers: measurement records may change (the validator's records)."),
-    click.option("--allow-delete", is_flag=True,
-                 help="Maintainers: entries may be deleted or renamed."),
-    click.option("--allow-code", is_flag=True,
-                 help="Maintainers: files outside entry folders may change next to submissions."),
-):
-    _option(check)
-check.callback = _check_changed
-
-
-@cli.command("changed-entries")
-@click.argument("base")
-@click.option("--committed", is_flag=True,
-              help="Compare commits only (BASE...HEAD), ignoring uncommitted and untracked files.")
-def changed_entries(base: str, committed: bool) -> None:
-    """Print the ids of the entries added or edited since BASE, one per line.
-
-    Refuses (exit 1, nothing printed) when `check --changed-against BASE` would fail: the
-    changes break the pull-request policy or a changed submission has errors. The GPU
-    validation measures what this prints, so a refused pull request is never measured.
-    """
-    from leaderboard.policy import check_pull_request
-    from leaderboard.timm_catalog import load_catalog
-
-    result = check_pull_request(base, Path("."), committed_only=committed,
-                                known_architectures=load_catalog().architectures)
-    if result.errors:
-        _echo_problems(result.errors, all_warnings=True)
-        raise LeaderboardError(f"{len(result.errors)} error(s) in the changes against {base}; "
-                               "nothing to measure")
-    for entry_id in result.policy.entries:
-        click.echo(entry_id)
-
-
-@cli.command()
-@click.option("--records", "records_path", required=True,
-              type=click.Path(path_type=Path, exists=True),
-              help="The validator's records: an archive from `records export`, or a folder of "
-                   "<id>/measurements/<hardware>--<scenario>.json.")
-@click.option("--pr-entries", "pr_entries", multiple=True, required=True, metavar="IDS",
-              help="Entries the pull request adds or edits (space- or comma-separated; repeatable).")
-@click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS, show_default=True,
-              type=click.Path(path_type=Path, file_okay=False),
-              help="Trusted submissions (the default branch): the boards the records are scored on.")
-@click.option("--pr-submissions", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Folder with the pull request's <id>/submission.yaml files, read as data "
-                   "[default: --submissions].")
-@click.option("--pr-number", type=click.IntRange(min=1), default=None, help="Shown in the header.")
-@click.option("--head-sha", default=None, metavar="SHA", help="The validated commit (hex).")
-@click.option("--format", "output_format", default="markdown", show_default=True,
-              type=click.Choice(["markdown", "json"]))
-@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write here instead of stdout.")
-def report(records_path: Path, pr_entries: tuple[str, ...], submissions_dir: Path,
-           pr_submissions: Path | None, pr_number: int | None, head_sha: str | None,
-           output_format: str, output: Path | None) -> None:
-    """Render the pull-request comment: claims vs measured, tier, cheaper alternative, warnings.
-
-    Records are read as data (the archive's safe reader, schema-validated) and scored against
-    the boards of --submissions plus the pull request's entries. The Markdown starts with a
-    hidden marker (<!-- leaderboard-report -->) so a workflow updates one comment.
-    """
-    import re
-
-    from leaderboard.errors import UsageError
-    from leaderboard.report import build_report, render_markdown
-
-    if head_sha is not None and not re.fullmatch(r"[0-9a-f]{7,40}", head_sha):
-        raise UsageError(f"--head-sha {head_sha!r}: expected a hex commit id")
-    result = build_report(records_path, submissions_dir, pr_entries, pr_submissions=pr_submissions,
-                          pr_number=pr_number, head_sha=head_sha)
-    text = (render_markdown(result) if output_format == "markdown"
-            else json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
-        click.echo(text, nl=False)
-    boards = sum(len(e.boards) for e in result.entries)
-    click.echo(f"report: {len(result.entries)} entr{'y' if len(result.entries) == 1 else 'ies'}, "
-               f"{boards} record(s), {len(result.refused)} refused member(s)", err=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# Accuracy validation (leaderboard.measure.accuracy, .weights, .imagenet)
+# --- Accuracy validation (leaderboard.measure.accuracy, .weights, .imagenet)
 
 
 @cli.command("validate-accuracy")
@@ -439,20 +410,21 @@ def report(records_path: Path, pr_entries: tuple[str, ...], submissions_dir: Pat
                    "~/.cache/leaderboard/weights].")
 @click.option("--offline", is_flag=True,
               help="Do not contact the Hugging Face Hub: use its local cache (like HF_HUB_OFFLINE=1).")
-@click.option("--device", default="cuda", show_default=True, help="cuda, cuda:N or cpu.")
+@opt.device_option
 @click.option("--path", "eval_path", default="auto", show_default=True,
               type=click.Choice(["auto", "gpu", "cpu"]),
               help="gpu: decode and resize on the device; cpu: timm's PIL transform in loader "
                    "workers; auto: gpu on CUDA when the transform allows it.")
-@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1))
+@opt.batch_size_option("Images per batch.")
 @click.option("--workers", default=None, type=click.IntRange(min=0),
               help="Reader threads (gpu path) or loader processes (cpu path) [default: cores, <= 16].")
 @click.option("--hardware", default=None, metavar="SLUG",
               help="Board whose record gets the accuracy [default: from the device's name].")
-@click.option("--scenario", default="offline", show_default=True,
-              type=click.Choice(["offline", "single-stream"]))
-@click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS, show_default=True,
-              type=click.Path(path_type=Path, file_okay=False), help="The submissions folder.")
+@click.option("--scenario", default=HEADLINE_SCENARIO, show_default=True,
+              type=click.Choice(SCENARIOS),
+              help="Board whose record gets the accuracy: offline (batch 256) or single-stream.")
+@opt.submissions_option()
+@opt.fill_help
 def validate_accuracy_command(entry_id: str, imagenet_root: Path, labels_file: Path | None,
                               per_class: int | None, expect_images: int, weights_file: Path | None,
                               weights_dir: Path | None, cache_dir: Path | None, offline: bool,
@@ -464,9 +436,9 @@ def validate_accuracy_command(entry_id: str, imagenet_root: Path, labels_file: P
     checked before loading, safetensors first, pickles only through torch's weights_only
     loader), from --weights or from --weights-dir. The accuracy block is added to
     submissions/<id>/measurements/<hardware>--<scenario>.json, keeping an energy record that
-    is there. Verified when top-1 is within 0.3 points of the claim, else rejected.
+    is there. Verified when top-1 is within {tolerance} points of the claim, else rejected.
 
-    Exit codes: 0 verified or subset; 1 rejected (record written) or any error.
+    Exit codes: {exit_ok} verified or subset; {exit_failed} rejected (record written) or any error.
 
     \b
     Examples:
@@ -507,63 +479,23 @@ def validate_accuracy_command(entry_id: str, imagenet_root: Path, labels_file: P
         raise LeaderboardError(f"{entry_id}: accuracy claim rejected (the record says so)")
 
 
-# ---------------------------------------------------------------------------------------------
-# Where the energy goes (leaderboard.measure.profile, .sweep)
-
-
-def _selected_ids(submissions_dir: Path, entries: tuple[str, ...], all_entries: bool,
-                  shard: str | None) -> list[str]:
-    from leaderboard.measure.campaign import parse_shard, select_entries
-    from leaderboard.measure.campaign import shard as take_shard
-
-    ids = select_entries(submissions_dir, list(entries), all_entries)
-    if shard:
-        index, count = parse_shard(shard)
-        ids = take_shard(ids, index, count)
-        click.echo(f"shard {index}/{count}: {len(ids)} entr{'y' if len(ids) == 1 else 'ies'}", err=True)
-    return ids
-
-
-def _weights_path(weights_mode: str, weights_dir: Path | None, entry_id: str) -> Path | None:
-    if weights_mode != "pretrained":
-        return None
-    if weights_dir is None:
-        from leaderboard.errors import UsageError
-
-        raise UsageError("--weights-mode pretrained needs --weights-dir with <id>.safetensors files")
-    return weights_dir / f"{entry_id}.safetensors"
-
-
-_weights_options = [
-    click.option("--weights-mode", default="random-init", show_default=True,
-                 type=click.Choice(["random-init", "pretrained"]),
-                 help="Random weights (energy only) or the pinned pretrained weights."),
-    click.option("--weights-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-                 help="Pretrained mode: folder with <id>.safetensors for each entry."),
-]
-
-
-def _with_weights_options(command):  # noqa: ANN001, ANN202 - a click decorator
-    for option in reversed(_weights_options):
-        command = option(command)
-    return command
+# --- Where the energy goes (leaderboard.measure.profile, .sweep)
 
 
 @cli.command()
-@click.argument("entries", nargs=-1, metavar="[IDS_OR_GLOBS]...")
-@click.option("--all", "all_entries", is_flag=True, help="Profile every entry under --submissions.")
-@click.option("--shard", default=None, metavar="I/N", help="Only shard I of N of the sorted ids.")
-@click.option("--device", default="cuda", show_default=True, help="cuda, cuda:N or cpu.")
-@click.option("--precision", default=None, type=click.Choice(["fp32", "tf32", "fp16", "bf16"]),
+@opt.entry_selection("Profile")
+@opt.device_option
+@click.option("--precision", default=None, type=click.Choice(PRECISIONS),
               help="Default: the headline's (fp16 on CUDA, fp32 on CPU).")
-@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1))
+@opt.batch_size_option("Images per batch of the profiled workload.")
 @click.option("--ablate", default="activation,normalisation", show_default=True,
               help="Layer types to check by replacing them with identity ('' for none).")
-@click.option("--profiled-batches", default=5, show_default=True, type=click.IntRange(min=1))
+@click.option("--profiled-batches", default=5, show_default=True, type=click.IntRange(min=1),
+              help="Batches recorded by torch.profiler (more averages out launch noise).")
 @click.option("--force", is_flag=True, help="Profile entries that already have a profile here.")
-@_with_weights_options
-@click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS, show_default=True,
-              type=click.Path(path_type=Path, file_okay=False), help="The submissions folder.")
+@opt.weights_options
+@opt.submissions_option()
+@opt.fill_help
 def profile(entries: tuple[str, ...], all_entries: bool, shard: str | None, device: str,
             precision: str | None, batch_size: int, ablate: str, profiled_batches: int, force: bool,
             weights_mode: str, weights_dir: Path | None, submissions_dir: Path) -> None:
@@ -576,60 +508,26 @@ def profile(entries: tuple[str, ...], all_entries: bool, shard: str | None, devi
     saving beside the one the attribution predicts. Writes
     submissions/<id>/measurements/profile/<hardware>.json.
 
-    Exit codes: 0 all profiled; 1 some failed; 2 bad usage; 3 no energy meter.
+    Exit codes: {exit_ok} all profiled; {exit_failed} some failed; {exit_usage} bad usage;
+    {exit_no_meter} no energy meter.
 
     \b
     Examples:
       leaderboard profile resnet50.a1_in1k vit_base_patch16_224.augreg2_in21k_ft_in1k
       leaderboard profile --all --shard 1/4 --ablate ''
     """
-    from leaderboard.analysis_records import profile_path, write_analysis_record
-    from leaderboard.errors import UsageError
-    from leaderboard.measure.profile import ABLATABLE_LAYER_TYPES, profile_entry
-    from leaderboard.measure.runner import metered
-    from leaderboard.submission import load_valid_submission
+    from leaderboard.breakdown_runs import profile_entries
 
-    ids = _selected_ids(submissions_dir, entries, all_entries, shard)
-    ablate_types = tuple(t.strip() for t in ablate.split(",") if t.strip())
-    unknown = sorted(set(ablate_types) - set(ABLATABLE_LAYER_TYPES))
-    if unknown:
-        raise UsageError(f"--ablate {','.join(unknown)}: only {', '.join(ABLATABLE_LAYER_TYPES)} "
-                         "can be replaced by identity without changing tensor shapes")
-    failures: list[str] = []
-    # The meter opens before any model is built: no meter is exit 3 at once.
-    with metered(device) as session:
-        for entry_id in ids:
-            path = profile_path(submissions_dir, entry_id, session.hardware)
-            if path.is_file() and not force:
-                click.echo(f"{entry_id}: kept {path} (--force to profile again)", err=True)
-                continue
-            try:
-                submission = load_valid_submission(submissions_dir, entry_id)
-                record = profile_entry(
-                    submission, device=device, precision=precision, batch_size=batch_size,
-                    ablate=ablate_types, profiled_batches=profiled_batches, meter=session.meter,
-                    weights_mode=weights_mode,
-                    weights_path=_weights_path(weights_mode, weights_dir, entry_id))
-            except LeaderboardError as exc:
-                failures.append(f"{entry_id}: {exc}")
-                click.echo(f"{entry_id}: failed: {exc}", err=True)
-                continue
-            written = write_analysis_record(submissions_dir, record)
-            top = sorted(record.shares, key=lambda s: -s.share)[:3]
-            shares = ", ".join(f"{s.layer_type} {s.share:.0%}" for s in top)
-            checks = "; ".join(f"{a.layer_type}: predicted {a.predicted_saving_j * 1e3:.3f} mJ, "
-                               f"measured {a.measured_saving_j * 1e3:.3f} mJ" for a in record.ablations)
-            click.echo(f"{entry_id}: {record.status}; {shares}" + (f"; {checks}" if checks else "")
-                       + f" -> {written}")
-    if failures:
-        raise LeaderboardError(f"{len(failures)} of {len(ids)} entr(ies) failed:\n" + "\n".join(failures))
+    ids = opt.selected_ids(submissions_dir, entries, all_entries, shard)
+    profile_entries(ids, submissions_dir, device=device, precision=precision,
+                    batch_size=batch_size, ablate=ablate, profiled_batches=profiled_batches,
+                    force=force, weights_mode=weights_mode, weights_dir=weights_dir,
+                    progress=lambda line: click.echo(line, err=True), result=click.echo)
 
 
 @cli.command()
-@click.argument("entries", nargs=-1, metavar="[IDS_OR_GLOBS]...")
-@click.option("--all", "all_entries", is_flag=True, help="Sweep every entry under --submissions.")
-@click.option("--shard", default=None, metavar="I/N", help="Only shard I of N of the sorted ids.")
-@click.option("--device", default="cuda", show_default=True, help="cuda, cuda:N or cpu.")
+@opt.entry_selection("Sweep")
+@opt.device_option
 @click.option("--variants", default=None, metavar="SLUGS",
               help="Comma-separated subset, e.g. fp32-b256,fp16-b1 [default: all 11].")
 @click.option("--imagenet", "imagenet_root", type=click.Path(path_type=Path, file_okay=False),
@@ -638,20 +536,22 @@ def profile(entries: tuple[str, ...], all_entries: bool, shard: str | None, devi
 @click.option("--per-class", type=click.IntRange(min=1), default=10, show_default=True,
               help="Images per class for that accuracy check.")
 @click.option("--force", is_flag=True, help="Measure variants that already have a good record.")
-@_with_weights_options
-@click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS, show_default=True,
-              type=click.Path(path_type=Path, file_okay=False), help="The submissions folder.")
+@opt.weights_options
+@opt.submissions_option()
+@opt.fill_help
 def sweep(entries: tuple[str, ...], all_entries: bool, shard: str | None, device: str,
           variants: str | None, imagenet_root: Path | None, per_class: int, force: bool,
           weights_mode: str, weights_dir: Path | None, submissions_dir: Path) -> None:
     """Measure J/image under each switch: precision, batch size, channels-last, torch.compile.
 
-    One switch at a time from the headline workload (fp16, batch 256, NCHW, eager): fp32, tf32,
-    bf16; batch 1, 8, 32, 64, 128; channels-last; torch.compile. Each variant is written to
-    submissions/<id>/measurements/sweep/<hardware>--<variant>.json as soon as it is measured;
+    One switch at a time from the headline workload ({headline_precision}, batch {offline_batch},
+    NCHW, eager): fp32, tf32, bf16; batch 1, 8, 32, 64, 128; channels-last; torch.compile. Each
+    variant is written to submissions/<id>/measurements/sweep/<hardware>--<variant>.json as soon
+    as it is measured;
     variants with a good record are skipped unless --force, so a stopped sweep resumes.
 
-    Exit codes: 0 all measured; 1 some variants failed (their records say why); 3 no meter.
+    Exit codes: {exit_ok} all measured; {exit_failed} some variants failed (their records say why);
+    {exit_no_meter} no meter.
 
     \b
     Examples:
@@ -659,63 +559,13 @@ def sweep(entries: tuple[str, ...], all_entries: bool, shard: str | None, device
       leaderboard sweep 'convnext*' --variants fp32-b256,bf16-b256 --weights-mode pretrained \\
           --weights-dir ./weights --imagenet /data/imagenet/val
     """
-    from leaderboard.errors import UsageError
-    from leaderboard.measure.runner import metered
-    from leaderboard.measure.sweep import AccuracyCheck, parse_variants, sweep_entry
-    from leaderboard.submission import load_valid_submission
+    from leaderboard.breakdown_runs import sweep_entries
 
-    ids = _selected_ids(submissions_dir, entries, all_entries, shard)
-    try:
-        chosen = parse_variants(variants)
-    except ValueError as exc:
-        raise UsageError(f"--variants: {exc}") from exc
-    accuracy = None
-    if imagenet_root is not None:
-        if weights_mode != "pretrained":
-            raise UsageError("--imagenet needs --weights-mode pretrained: random weights have no accuracy")
-        from leaderboard.measure.imagenet import fingerprint, load_dataset, per_class_subset
-
-        samples = per_class_subset(load_dataset(imagenet_root).samples, per_class)
-        accuracy = AccuracyCheck(samples, fingerprint(samples))
-    failed = 0
-    with metered(device) as session:
-        for entry_id in ids:
-            try:
-                submission = load_valid_submission(submissions_dir, entry_id)
-                points = sweep_entry(
-                    submission, submissions_dir, device=device, variants=chosen, meter=session.meter,
-                    force=force, accuracy=accuracy, weights_mode=weights_mode,
-                    weights_path=_weights_path(weights_mode, weights_dir, entry_id),
-                    progress=lambda line: click.echo(line, err=True))
-            except LeaderboardError as exc:
-                failed += len(chosen)
-                click.echo(f"{entry_id}: failed: {exc}", err=True)
-                continue
-            failed += sum(1 for p in points if p.record.status in ("error", "refused"))
-    click.echo(f"{len(ids)} entr(ies) x {len(chosen)} variant(s); {failed} failed")
-    if failed:
-        raise LeaderboardError(f"{failed} variant(s) failed; their records say why")
-
-
-@cli.command()
-@click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS, show_default=True,
-              type=click.Path(path_type=Path), help="The submissions folder.")
-@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
-@click.option("--allow-synthetic", is_flag=True,
-              help="Accept synthetic (test) records, as `build --allow-synthetic` does.")
-def findings(submissions_dir: Path, as_json: bool, allow_synthetic: bool) -> None:
-    """Print the Findings page's numbers from the records: fits, correlations, batching, frontier.
-
-    The same code computes the page at `leaderboard build`, so every number here is the one the
-    page shows (and downloads/findings.json holds). With too few measured entries each finding
-    says how many are missing.
-    """
-    from leaderboard.findings_text import findings_text
-    from leaderboard.site.data import load_site_data
-    from leaderboard.site.findings_data import site_findings
-
-    found = site_findings(load_site_data(submissions_dir, allow_synthetic=allow_synthetic))
-    click.echo(found.to_json() if as_json else findings_text(found), nl=not as_json)
+    ids = opt.selected_ids(submissions_dir, entries, all_entries, shard)
+    sweep_entries(ids, submissions_dir, device=device, variants=variants,
+                  imagenet_root=imagenet_root, per_class=per_class, force=force,
+                  weights_mode=weights_mode, weights_dir=weights_dir,
+                  progress=lambda line: click.echo(line, err=True), result=click.echo)
 
 
 def main() -> None:
@@ -724,7 +574,7 @@ def main() -> None:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_ABORTED)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

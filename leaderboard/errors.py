@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from leaderboard.vocabulary import EXIT_FAILED, EXIT_USAGE
+
 Severity = Literal["error", "warning"]
 
 
@@ -35,10 +37,26 @@ class Problem:
         return text
 
 
+class ProblemsReport:
+    """What a check found, split by severity; for dataclasses with a ``problems`` list."""
+
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that fail the check."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems reported but not failing."""
+        return [p for p in self.problems if p.severity == "warning"]
+
+
 class LeaderboardError(Exception):
     """Base class for errors the CLI maps to a clean message and a non-zero exit."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILED
 
 
 class ProblemsFound(LeaderboardError):
@@ -53,4 +71,4 @@ class ProblemsFound(LeaderboardError):
 class UsageError(LeaderboardError):
     """Bad command-line usage that argument parsing could not catch."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE

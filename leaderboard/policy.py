@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from leaderboard.errors import LeaderboardError, Problem
+from leaderboard.errors import LeaderboardError, Problem, ProblemsReport
 from leaderboard.records import MEASUREMENTS_DIRNAME, read_record, record_path
 from leaderboard.submission import SUBMISSION_FILENAME, Submission, check_submission_file
 
@@ -323,23 +323,13 @@ def git_changes(base: str, repo: Path = Path("."), *, committed_only: bool = Fal
 
 
 @dataclass
-class PullRequestCheck:
+class PullRequestCheck(ProblemsReport):
     """Policy problems plus the problems of the changed submission and record files."""
 
     base: str
     policy: PolicyResult
     submissions: list[Submission] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Problem]:
-        """Problems that fail the check."""
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        """Problems reported but not failing."""
-        return [p for p in self.problems if p.severity == "warning"]
 
 
 def check_pull_request(

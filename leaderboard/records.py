@@ -10,20 +10,20 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from leaderboard.errors import Problem
+from leaderboard.vocabulary import PROTOCOL_VERSION, Precision, Scenario, Status
+
+R = TypeVar("R")  # a record model: MeasurementRecord, ProfileRecord, SweepRecord
 
 RECORD_SCHEMA_VERSION = 1
-PROTOCOL_VERSION = "1"
 MEASUREMENTS_DIRNAME = "measurements"
 
-Scenario = Literal["offline", "single-stream"]
-Status = Literal["ok", "unstable", "refused", "error"]
 HARDWARE_SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"
 
 
@@ -129,7 +129,7 @@ class MeasurementRecord(_Record):
     weights: Weights
     input_shape: list[int]
     batch_size: Annotated[int, Field(ge=1)]
-    precision: Literal["fp32", "tf32", "fp16", "bf16"]
+    precision: Precision
     params_m: Annotated[float | None, Field(ge=0.0)] = None
     gflops: Annotated[float | None, Field(ge=0.0)] = None
     energy: EnergyStats | None = None
@@ -152,6 +152,11 @@ def record_path(submissions_dir: Path, entry_id: str, hardware: str, scenario: s
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    """Write UTF-8 text the way :func:`atomic_write_bytes` writes bytes."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file so readers see the old or the new content, never a torn one.
 
     Temp file in the same directory, fsync, ``os.replace``, then fsync the directory so the
@@ -160,8 +165,8 @@ def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
@@ -205,14 +210,23 @@ def read_record(path: Path) -> MeasurementRecord:
 
 def iter_records(submissions_dir: Path) -> Iterator[tuple[Path, MeasurementRecord | Problem]]:
     """Every record under ``submissions/``, or a Problem for each unreadable one."""
-    for path in sorted(submissions_dir.glob(f"*/{MEASUREMENTS_DIRNAME}/*.json")):
+    yield from iter_checked_records(
+        sorted(submissions_dir.glob(f"*/{MEASUREMENTS_DIRNAME}/*.json")), read_record,
+        lambda r: record_path(submissions_dir, r.entry_id, r.hardware, r.scenario))
+
+
+def iter_checked_records(paths: Iterable[Path], read: Callable[[Path], R],
+                         expected_path: Callable[[R], Path]) -> Iterator[tuple[Path, R | Problem]]:
+    """Read each file with ``read``; a Problem where it fails or the record is not where it
+    belongs (``expected_path``), else the record."""
+    for path in paths:
         try:
-            record = read_record(path)
+            record = read(path)
         except ValueError as exc:
             yield path, Problem(str(path), "", str(exc).removeprefix(f"{path}: "),
                                 "records are written by the validator; re-run it for this entry")
             continue
-        expected = record_path(submissions_dir, record.entry_id, record.hardware, record.scenario)
+        expected = expected_path(record)
         if expected != path:
             yield path, Problem(str(path), "entry_id", f"record belongs at {expected}",
                                 "do not rename or move records by hand")

@@ -16,10 +16,8 @@ import gzip
 import hashlib
 import io
 import json
-import os
 import re
 import tarfile
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,10 +37,12 @@ from leaderboard.records import (
     HARDWARE_SLUG_PATTERN,
     MEASUREMENTS_DIRNAME,
     MeasurementRecord,
+    atomic_write_bytes,
     atomic_write_text,
     read_record,
 )
 from leaderboard.submission import ID_PATTERN, SUBMISSION_FILENAME
+from leaderboard.vocabulary import SCENARIOS
 
 MANIFEST_NAME = "manifest.json"
 ARCHIVE_FORMAT = "leaderboard-records"
@@ -51,11 +51,10 @@ MAX_MEMBER_BYTES = 1024 * 1024
 MAX_MEMBERS = 200_000
 # Members are held in memory until the manifest is checked: cap the total too.
 MAX_TOTAL_BYTES = 256 * 1024 * 1024
-_SCENARIOS = ("offline", "single-stream")
 _MEMBER_PATTERN = re.compile(
     "^(?P<entry>" + ID_PATTERN.strip("^$") + ")/" + re.escape(MEASUREMENTS_DIRNAME) + "/"
     "(?P<hardware>" + HARDWARE_SLUG_PATTERN.strip("^$") + ")--(?P<scenario>"
-    + "|".join(_SCENARIOS) + r")\.json$"
+    + "|".join(SCENARIOS) + r")\.json$"
 )
 _ANALYSIS_MEMBER_PATTERN = re.compile(
     "^(?P<entry>" + ID_PATTERN.strip("^$") + ")/" + re.escape(MEASUREMENTS_DIRNAME) + "/"
@@ -138,27 +137,13 @@ def export_records(submissions_dir: Path, archive: Path, ids: Iterable[str] | No
                 info.uid = info.gid = 0
                 info.uname = info.gname = ""
                 tar.addfile(info, io.BytesIO(data))
-    _atomic_write_bytes(archive, buffer.getvalue())
+    atomic_write_bytes(archive, buffer.getvalue())  # fsyncs the folder too
     return len(members)
 
 
 def _canonical_name(record: object) -> str:
     """The archive member name of a profile or sweep record."""
     return canonical_path(Path("."), record).as_posix()  # type: ignore[arg-type]
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 @dataclass

@@ -8,11 +8,12 @@ are read with the safe YAML loader, and nothing from the pull request is importe
 
 The new records are scored against the current boards: the trusted submissions (the default
 branch) plus the pull request's entries and their records, through
-:func:`leaderboard.site.data.load_site_data`, exactly as the published site scores them.
+:func:`leaderboard.boards.load_boards`, exactly as the published site scores them.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tempfile
@@ -21,22 +22,28 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leaderboard.boards import load_boards
 from leaderboard.errors import LeaderboardError, ProblemsFound, UsageError
-from leaderboard.records import MEASUREMENTS_DIRNAME, PROTOCOL_VERSION, MeasurementRecord, read_record
+from leaderboard.records import MEASUREMENTS_DIRNAME, MeasurementRecord, read_record
 from leaderboard.records_archive import export_records, import_records
-from leaderboard.scoring import SCORING_VERSION, tier_description
+from leaderboard.scoring import tier_description
 from leaderboard.submission import ID_PATTERN, SUBMISSION_FILENAME, Submission, check_submission_file
+from leaderboard.timm_catalog import load_catalog
+from leaderboard.vocabulary import (
+    HEADLINE_SCENARIO,
+    PROTOCOL_VERSION,
+    REPORT_MARKER,
+    SCORING_VERSION,
+    UNSTABLE_CV,
+)
 
-REPORT_MARKER = "<!-- leaderboard-report -->"
-"""Hidden first line of the comment; the report workflow updates the comment that has it."""
-UNSTABLE_CV = 0.02
 MAX_TEXT = 300
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 
 
 @dataclass
-class Provenance:
-    """Where a number comes from, in short."""
+class ProvenanceSummary:
+    """Where a number comes from, in short: the comment's digest of a record's provenance."""
 
     gpu: str
     driver: str | None
@@ -78,7 +85,7 @@ class BoardReport:
     cheaper_energy_j: float | None
     cheaper_top1: float | None
     board_entries: int
-    provenance: Provenance
+    provenance: ProvenanceSummary
 
 
 @dataclass
@@ -190,11 +197,11 @@ def build_report(
         head_sha: The validated commit, shown in the header.
 
     Raises:
+        UsageError: A bad entry id or head SHA.
         LeaderboardError: The records cannot be read at all, or the trusted tree is invalid.
     """
-    from leaderboard.site.data import load_site_data
-    from leaderboard.timm_catalog import load_catalog
-
+    if head_sha is not None and not re.fullmatch(r"[0-9a-f]{7,40}", head_sha):
+        raise UsageError(f"--head-sha {head_sha!r}: expected a hex commit id")
     ids = parse_entry_ids(pr_entries)
     known = load_catalog().architectures
     report = Report([], pr_number=pr_number, head_sha=head_sha)
@@ -214,6 +221,8 @@ def build_report(
         new_records: dict[str, list[MeasurementRecord]] = {i: [] for i in ids}
         if imported.written:
             for name in imported.created:
+                if Path(name).parent.name != MEASUREMENTS_DIRNAME:
+                    continue  # a profile or sweep record: not on any board, not in the comment
                 record = read_record(staging / name)
                 new_records[record.entry_id].append(record)
 
@@ -232,7 +241,7 @@ def build_report(
                 shutil.copyfile(staging / entry_id / MEASUREMENTS_DIRNAME / name,
                                 target / MEASUREMENTS_DIRNAME / name)
         try:
-            data = load_site_data(board_tree, allow_synthetic=True)
+            data = load_boards(board_tree, allow_synthetic=True)
         except ProblemsFound as exc:
             details = "; ".join(p.format().replace(str(board_tree), "submissions")
                                 for p in exc.problems[:5])
@@ -267,7 +276,7 @@ def build_report(
                 avg_power_w=record.energy.avg_power_w if record.energy else None,
                 throughput_img_s=record.performance.throughput_img_s if record.performance else None,
                 claimed_energy_j=(submission.claims.energy_j_per_image
-                                  if record.scenario == "offline" else None),
+                                  if record.scenario == HEADLINE_SCENARIO else None),
                 tier=result.score.tier if result.score else None,
                 score=result.score.score if result.score else None,
                 excess_factor=result.score.excess_factor if result.score else None,
@@ -336,11 +345,11 @@ def _record_warnings(record: MeasurementRecord) -> list[str]:
     return warnings
 
 
-def _provenance(record: MeasurementRecord) -> Provenance:
+def _provenance(record: MeasurementRecord) -> ProvenanceSummary:
     p = record.provenance
     weights = record.weights.kind + (f" sha256 {record.weights.sha256[:12]}" if record.weights.sha256
                                      else "")
-    return Provenance(gpu=p.gpu_name, driver=p.driver, cuda=p.cuda, torch=p.torch, timm=p.timm,
+    return ProvenanceSummary(gpu=p.gpu_name, driver=p.driver, cuda=p.cuda, torch=p.torch, timm=p.timm,
                       nvidia_ml_py=p.nvidia_ml_py, validator=p.validator_version, git_sha=p.git_sha,
                       protocol=record.protocol_version, power_limit_w=p.power_limit_w,
                       batch_size=record.batch_size, precision=record.precision,
@@ -403,6 +412,13 @@ def _accuracy_line(accuracy: AccuracyReport) -> str:
                 f"{_num(accuracy.measured_top5, '.2f')} on {accuracy.images:,} images "
                 f"(Δ {accuracy.delta_top1:+.2f}, {accuracy.verdict})")
     return f"**Accuracy:** {claimed}; {measured}."
+
+
+def render_report(report: Report, output_format: str) -> str:
+    """The comment as ``markdown``, or its content as sorted, indented ``json``."""
+    if output_format == "json":
+        return json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n"
+    return render_markdown(report)
 
 
 def render_markdown(report: Report) -> str:
@@ -482,5 +498,5 @@ def _render_entry(entry: EntryReport) -> list[str]:
     return lines
 
 
-def _power(p: Provenance) -> str:
+def _power(p: ProvenanceSummary) -> str:
     return f" ({p.power_limit_w:g} W limit)" if p.power_limit_w is not None else ""

@@ -14,8 +14,7 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-SCORING_VERSION = "1"
-ACCURACY_BAND_POINTS = 0.5
+from leaderboard.vocabulary import ACCURACY_BAND_POINTS
 
 # (tier, largest excess factor in it); G takes everything above the last bound.
 TIER_BOUNDS: tuple[tuple[str, float], ...] = (

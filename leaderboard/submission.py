@@ -415,3 +415,60 @@ def load_valid_submission(submissions_dir: Path, entry_id: str) -> Submission:
         details = "\n".join(p.format() for p in problems if p.severity == "error")
         raise LeaderboardError(f"{path}: the submission has errors; fix them first:\n{details}")
     return submission
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema reflection: the fields of the models above, in words, for the how-to-submit page
+
+
+def _type_name(annotation: Any) -> str:
+    """A field type in words: ``text``, ``number or null``, a link to a nested model."""
+    import typing  # here, not at the top: this section is appended to keep merges small
+
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _type_name(args[0])
+    if typing.get_origin(annotation) is typing.Literal:
+        return " or ".join(f"`{a!r}`" for a in args)
+    if args:
+        names = [_type_name(a) for a in args if a is not type(None)]
+        return " or ".join(names) + (" or null" if type(None) in args else "")
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
+    return {str: "text", int: "integer", float: "number", bool: "true/false"}.get(
+        annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def schema_blocks(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """Every model reachable from ``model`` (say :class:`Submission`) with its fields.
+
+    The how-to-submit page prints these as its schema reference, so the page follows the
+    code: descriptions, patterns and bounds come from the fields themselves.
+    """
+    import typing
+
+    blocks: list[dict[str, Any]] = []
+    queue, seen = [model], set()
+    while queue:
+        current = queue.pop(0)
+        if current in seen:
+            continue
+        seen.add(current)
+        fields = []
+        for name, info in current.model_fields.items():
+            description = info.description or ""
+            for meta in info.metadata:
+                pattern = getattr(meta, "pattern", None)
+                if pattern:
+                    description += f" Pattern `{pattern}`."
+                for bound, word in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
+                    if getattr(meta, bound, None) is not None:
+                        description += f" {word} {getattr(meta, bound)}."
+            fields.append({"name": name, "type": _type_name(info.annotation),
+                           "required": info.is_required(), "description": description.strip()})
+            for candidate in (info.annotation, *typing.get_args(info.annotation)):
+                if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                    queue.append(candidate)
+        blocks.append({"name": current.__name__,
+                       "doc": (current.__doc__ or "").strip().splitlines()[0], "fields": fields})
+    return blocks

@@ -7,9 +7,11 @@ the site tests go below it.
 from __future__ import annotations
 
 import copy
+import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 # ---------------------------------------------------------------------------------------------
@@ -78,14 +80,61 @@ def write_submission(root: Path, data_or_text: dict[str, Any] | str, folder: str
 
 
 # ---------------------------------------------------------------------------------------------
+# The whole suite in two processes.
+
+SUITE_WORKERS = 2  # this project's machines have 2 cores
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist turns -n into workers
+def pytest_cmdline_main(config):  # noqa: ANN001, ANN201 - a pytest hook
+    """Run the whole suite (no paths given) on two xdist workers, one test file per worker.
+
+    Only then: a run of chosen files stays in one process (no worker start-up to pay), an
+    explicit ``-n`` wins (``-n 0`` for one process), GPU tests (``-m gpu``) stay serial so
+    two measurements never share the GPU, and without pytest-xdist nothing changes.
+    ``--dist loadfile`` keeps each file whole, so module-scoped fixtures are made once.
+    """
+    import importlib.util
+
+    whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    if (whole_suite and importlib.util.find_spec("xdist") is not None
+            and config.pluginmanager.hasplugin("xdist")
+            and getattr(config.option, "numprocesses", None) is None
+            and config.option.markexpr == "not gpu"):
+        config.option.numprocesses = SUITE_WORKERS
+        config.option.dist = "loadfile"
+
+
+# ---------------------------------------------------------------------------------------------
+# Global torch state: put back what a test changed.
+
+@pytest.fixture(autouse=True)
+def _restore_torch_threads_and_denormals():
+    """Put back torch's thread count and denormal mode after each test.
+
+    CPU measurement tests pin torch to one thread and flush denormals for stable timings;
+    left so, every later torch test in the session ran single-threaded. torch has no getter
+    for the denormal mode, and nothing in the package turns it on, so it goes back to off.
+    Torch is only looked at when a test module already imported it: this never imports it.
+    """
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch is not None else None
+    yield
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return
+    if threads is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    torch.set_flush_denormal(False)
+
+
+# ---------------------------------------------------------------------------------------------
 # Site fixtures (below).
 
 
 # ==== site build and browser fixtures (tests/test_site_build.py, tests/test_browser.py) ====
 # One synthetic site, built once per session and shared by the build and browser tests.
 # Imports stay inside the fixtures so this section can sit below the file's own imports.
-
-import pytest  # noqa: E402
 
 SYNTHETIC_SITE_ENTRIES = 60  # more than one table page (50 rows) and every 5th has single-stream
 
@@ -110,10 +159,11 @@ def synthetic_site_tree(tmp_path_factory):
 @pytest.fixture(scope="session")
 def synthetic_site(synthetic_site_tree, site_source):
     """The built static site of ``synthetic_site_tree`` (read-only for tests)."""
+    from leaderboard.policy import policy_table
     from leaderboard.site.build import build_site
 
     output = synthetic_site_tree.parent / "site"
-    build_site(synthetic_site_tree, site_source, output, allow_synthetic=True)
+    build_site(synthetic_site_tree, site_source, output, allow_synthetic=True, policy_rows=policy_table())
     return output
 
 # ==== end of site build and browser fixtures ====

@@ -4,6 +4,11 @@ The fixture writes scikit-learn's handwritten digits (1,797 real 8x8 scans) as u
 tinted RGB JPEGs in ImageFolder layout, trains timm's ``test_resnet`` on half of them for a few
 epochs and saves it as safetensors. Everything downstream is the real code path: the same
 validator a maintainer runs on ImageNet, with ``--expect-images 0`` because the set is small.
+
+Images and weights are made once and kept in a cache folder (``$LEADERBOARD_TEST_CACHE``, else
+``~/.cache/leaderboard-tests``) under a key of the code that makes them and the library
+versions; each session copies them into its own temporary folder. Writing and training took
+a sixth of the suite's time on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -50,6 +56,8 @@ ENTRY = "test_resnet.digits"
 IMG_SIZE = 48
 EVAL = {"img_size": IMG_SIZE, "crop_pct": 0.875, "interpolation": "bicubic"}
 WORKERS = 2
+CACHE_ROOT = Path(os.environ.get("LEADERBOARD_TEST_CACHE")
+                  or Path.home() / ".cache" / "leaderboard-tests")
 
 
 def _write_digits(root: Path) -> None:
@@ -94,21 +102,78 @@ def _train(dataset_root: Path, prep: acc.EvalPreprocessing) -> torch.nn.Module:
     return model.eval()
 
 
+def _preprocessing() -> acc.EvalPreprocessing:
+    return acc.EvalPreprocessing((3, IMG_SIZE, IMG_SIZE), EVAL["crop_pct"], EVAL["interpolation"],
+                                 (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+
+
+def _cache_key() -> str:
+    """Changes with the code that writes and trains the fixture and with the libraries it uses."""
+    import inspect
+
+    import PIL
+    import sklearn
+    import timm
+
+    parts = [inspect.getsource(_write_digits), inspect.getsource(_train), repr(EVAL),
+             torch.__version__, timm.__version__, np.__version__, PIL.__version__,
+             sklearn.__version__]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def _make_fixture(folder: Path) -> None:
+    """Write the images to ``folder/digits`` and the trained weights to ``folder/weights``."""
+    import safetensors.torch
+
+    _write_digits(folder / "digits")
+    model = _train(folder / "digits", _preprocessing())
+    (folder / "weights").mkdir()
+    safetensors.torch.save_file(model.state_dict(), str(folder / "weights" / f"{ENTRY}.safetensors"))
+
+
+def _cached_fixture() -> Path | None:
+    """The cache folder with images and weights, made now when missing; None if uncachable."""
+    folder = CACHE_ROOT / f"digits-{_cache_key()}"
+    if (folder / "complete").is_file():
+        return folder
+    try:
+        CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".digits-", dir=CACHE_ROOT))
+    except OSError:
+        return None
+    try:
+        _make_fixture(staging)
+        (staging / "complete").write_text("images and weights are whole\n", encoding="utf-8")
+        try:
+            os.replace(staging, folder)  # whole or not at all; a parallel session may win
+        except OSError:
+            shutil.rmtree(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder
+
+
 class Digits:
     """Paths and numbers of the trained digits fixture."""
 
     def __init__(self, root: Path):
         import safetensors.torch
+        import timm
 
         self.root = root
+        cached = _cached_fixture()
+        if cached is None:
+            _make_fixture(root)
+        else:  # a private copy: no test can change the cache for the next session
+            shutil.copytree(cached / "digits", root / "digits")
+            shutil.copytree(cached / "weights", root / "weights")
         self.images = root / "digits"
-        _write_digits(self.images)
-        self.prep = acc.EvalPreprocessing((3, IMG_SIZE, IMG_SIZE), EVAL["crop_pct"], EVAL["interpolation"],
-                                          (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
-        self.model = _train(self.images, self.prep)
+        self.prep = _preprocessing()
         self.weights = root / "weights" / f"{ENTRY}.safetensors"
-        self.weights.parent.mkdir()
-        safetensors.torch.save_file(self.model.state_dict(), str(self.weights))
+        self.model = timm.create_model("test_resnet", num_classes=1000)
+        self.model.load_state_dict(safetensors.torch.load_file(str(self.weights)))
+        self.model.eval()
         self.sha256 = hashlib.sha256(self.weights.read_bytes()).hexdigest()
         self.samples = load_dataset(self.images).samples
         self.reference = acc.evaluate(self.model, self.samples, self.prep, device="cpu", path="cpu",

@@ -20,7 +20,8 @@ from conftest import (
 )
 
 from leaderboard import cli as cli_module
-from leaderboard.cli import MAX_WARNINGS_SHOWN, cli
+from leaderboard.cli import cli
+from leaderboard.cli_options import MAX_WARNINGS_SHOWN
 from leaderboard.testing import synthetic_record
 from leaderboard.timm_catalog import load_catalog
 
@@ -230,6 +231,27 @@ def test_every_command_has_help(command):
     assert "Show this message and exit." in result.stdout
 
 
+@pytest.mark.parametrize("command", list(_command_paths(cli)), ids=" ".join)
+def test_every_option_says_what_it_does(command):
+    target = cli
+    for name in command:
+        target = target.commands[name]
+    undocumented = [p.opts[0] for p in target.params
+                    if isinstance(p, click.Option) and not (p.help or "").strip()]
+    assert undocumented == [], f"{' '.join(command)}: options without help: {undocumented}"
+
+
+def test_check_changed_against_is_one_command_not_a_rewired_callback():
+    # the pull-request path is a branch of `check` itself, so `check --help` documents it
+    # and nothing replaces the callback after the fact
+    from leaderboard import cli as cli_module
+
+    assert cli.commands["check"].callback is cli_module.check.callback
+    names = [p.name for p in cli.commands["check"].params]
+    assert names == ["paths", "submissions_dir", "all_warnings", "changed_against", "committed",
+                     "allow_records", "allow_delete", "allow_code"]
+
+
 def test_group_help_lists_every_command():
     result = run_cli("-h")
     assert result.exit_code == 0
@@ -285,3 +307,14 @@ def test_installed_command_checks_the_shipped_submissions_without_torch():
     assert {"leaderboard.check", "leaderboard.submission", "pydantic"} <= imported
     heavy = sorted(m for m in imported if m.split(".")[0] in {"torch", "timm", "numpy", "pandas"})
     assert heavy == []
+
+
+def test_command_help_prints_the_vocabulary_numbers():
+    from leaderboard.vocabulary import ACCURACY_TOLERANCE_POINTS, EXIT_NO_METER, SCENARIO_BATCH_SIZE
+
+    accuracy = " ".join(run_cli("validate-accuracy", "--help").stdout.split())
+    assert f"within {ACCURACY_TOLERANCE_POINTS:g} points of the claim" in accuracy
+    measure = " ".join(run_cli("measure", "--help").stdout.split())
+    assert f"{EXIT_NO_METER} no usable energy meter" in measure
+    assert f"offline = batch {SCENARIO_BATCH_SIZE['offline']}, single-stream = batch 1" in measure
+    assert "{" not in measure and "{" not in accuracy  # every field was filled

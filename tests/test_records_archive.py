@@ -264,3 +264,21 @@ def test_a_symlinked_measurements_folder_is_not_followed(fresh, entries, tmp_pat
     result = import_records(archive, fresh)
     assert "resolves outside" in dict(result.refused)[good(entries[0])[0]]
     assert list(outside.iterdir()) == []
+
+
+def test_export_fsyncs_the_archive_and_its_folder(source, tmp_path, monkeypatch):
+    # Like a record write: the rename that publishes the archive must survive a crash too.
+    import os
+    import stat
+
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append("dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    archive = tmp_path / "out" / "records.tar.gz"
+    export_records(source, archive)
+    assert archive.is_file() and synced == ["file", "dir"]

@@ -264,3 +264,20 @@ def test_a_failed_run_and_unpinned_weights_are_warned_about(base, tmp_path):
         f"error: worker failed (exit -9, killed: out of memory?); Traceback ... ({HW}--offline)",
     ]
     assert f"| `{HW}--offline` | error | — | — | not scored | — | — | — |" in render_markdown(report)
+
+
+def test_profile_and_sweep_records_in_the_artifact_are_left_out_not_a_crash(base, pr, tmp_path):
+    # A validation run that also profiled and swept the entry: those records are not on a
+    # board, and reading them as board records was a traceback.
+    from leaderboard.analysis_records import write_analysis_record
+    from leaderboard.testing import synthetic_profile, synthetic_sweep
+
+    write_analysis_record(pr, synthetic_profile(NEW, 0.015))
+    write_analysis_record(pr, synthetic_sweep(NEW, 0.015)[0])
+    path = tmp_path / "artifact" / "with-analysis.tar.gz"
+    export_records(pr, path)
+    report = build_report(path, base, [NEW], pr_submissions=pr)
+    assert report.refused == []
+    [new] = report.entries
+    assert [b.board for b in new.boards] == [f"{HW}--offline", f"{HW}--single-stream"]
+    assert new.boards[0].tier == "B"

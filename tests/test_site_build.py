@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from leaderboard.errors import ProblemsFound
+from leaderboard.policy import policy_table
 from leaderboard.site.badge import energy_text
 from leaderboard.site.build import build_site
 from leaderboard.testing import write_synthetic_tree
@@ -321,8 +322,8 @@ def test_build_is_byte_for_byte_deterministic(tmp_path: Path, site_source: Path,
     # Two copies of the same input at different paths, built into different folders.
     first = write_synthetic_tree(tmp_path / "a", 30)
     second = write_synthetic_tree(tmp_path / "b", 30)
-    build_site(first, site_source, tmp_path / "out-1", allow_synthetic=True)
-    build_site(second, site_source, tmp_path / "out-2", allow_synthetic=True)
+    build_site(first, site_source, tmp_path / "out-1", allow_synthetic=True, policy_rows=policy_table())
+    build_site(second, site_source, tmp_path / "out-2", allow_synthetic=True, policy_rows=policy_table())
     one, two = tree_digest(tmp_path / "out-1"), tree_digest(tmp_path / "out-2")
     assert len(one) > 30 * 2
     assert sorted(one) == sorted(two)
@@ -333,7 +334,7 @@ def test_synthetic_records_are_refused_without_allow_synthetic(
         synthetic_site_tree: Path, site_source: Path, tmp_path: Path) -> None:
     fresh = tmp_path / "never-made"
     with pytest.raises(ProblemsFound) as caught:
-        build_site(synthetic_site_tree, site_source, fresh, allow_synthetic=False)
+        build_site(synthetic_site_tree, site_source, fresh, allow_synthetic=False, policy_rows=policy_table())
     problems = caught.value.problems
     assert len(problems) == 60 + 12  # every record: 60 offline, 12 single-stream
     assert {p.location for p in problems} == {"synthetic"}
@@ -344,7 +345,8 @@ def test_synthetic_records_are_refused_without_allow_synthetic(
     (existing / "index.html").write_text("the published site\n", encoding="utf-8")
     before = tree_digest(existing)
     with pytest.raises(ProblemsFound):
-        build_site(synthetic_site_tree, site_source, existing, allow_synthetic=False)
+        build_site(synthetic_site_tree, site_source, existing, allow_synthetic=False,
+                   policy_rows=policy_table())
     assert tree_digest(existing) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["published"]  # no staging left
 
@@ -402,7 +404,7 @@ def awaiting_site(tmp_path_factory: pytest.TempPathFactory, site_source: Path) -
     for folder in submissions.glob("*/measurements"):
         shutil.rmtree(folder)
     output = root / "site"
-    result = build_site(submissions, site_source, output, allow_synthetic=False)
+    result = build_site(submissions, site_source, output, allow_synthetic=False, policy_rows=policy_table())
     assert (result.entries, result.measured) == (12, 0)
     return output
 
@@ -448,7 +450,8 @@ def test_shipped_submissions_build(tmp_path: Path, site_source: Path) -> None:
     submissions = REPO / "submissions"
     ids = submission_ids(submissions)
     assert len(ids) >= 1556
-    result = build_site(submissions, site_source, tmp_path / "site", allow_synthetic=False)
+    result = build_site(submissions, site_source, tmp_path / "site", allow_synthetic=False,
+                        policy_rows=policy_table())
     site = tmp_path / "site"
     assert (result.entries, result.measured) == (len(ids), 0)
     assert sorted(p.stem for p in (site / "models").glob("*.html")) == ids
@@ -507,3 +510,63 @@ def test_sitemap_lists_every_model_page_when_the_site_has_an_address(tmp_path: P
     assert MODEL_PLACEHOLDER_ID not in sitemap and sitemap.count("<url>") == 3
     assert gzip.decompress((tmp_path / "sitemap.xml.gz").read_bytes()).decode() == sitemap
     assert (tmp_path / "models" / "a.one.html").read_text() == "<p>1</p>"
+
+
+# --- tables: cells addressed by column key --------------------------------------------------
+
+
+def test_table_rows_follow_their_columns_and_link_cell_by_key() -> None:
+    from leaderboard.site.tables import LINK, table_spec
+
+    columns = [{"key": "id", "label": "Model", "type": "link"},
+               {"key": "top1", "label": "Top-1 %", "type": "num"}]
+    table = table_spec(columns, [{"top1": 80.1, LINK: "models/a.html", "id": "a"}], sort="top1")
+    assert table == {"columns": [{"key": "id", "label": "Model", "type": "link", "href": 2},
+                                 {"key": "top1", "label": "Top-1 %", "type": "num"}],
+                     "rows": [["a", 80.1, "models/a.html"]], "sort": "top1"}
+
+
+def test_a_table_row_that_does_not_match_its_columns_is_refused() -> None:
+    from leaderboard.site.tables import LINK, table_spec
+
+    columns = [{"key": "id", "label": "Model", "type": "link"}]
+    with pytest.raises(ValueError, match=r"'a': missing keys \['link'\], unknown keys \['top1'\]"):
+        table_spec(columns, [{"id": "a", "top1": 80.1}])
+    with pytest.raises(ValueError, match=r"missing keys \['id'\]"):
+        table_spec(columns, [{LINK: "x"}])
+
+
+# --- one vocabulary ---------------------------------------------------------------------------
+
+
+def test_the_stylesheet_tier_chips_use_the_vocabulary_colours() -> None:
+    # The chips' colours live in a static stylesheet; this keeps them the charts' and badges'.
+    from importlib import resources
+
+    from leaderboard.vocabulary import TIER_COLORS, WHITE_TEXT_TIERS
+
+    css = resources.files("leaderboard.site").joinpath("assets", "leaderboard.css").read_text("utf-8")
+    rules = dict(re.findall(r"\.lb-tier-([A-G]) \{ ([^}]*)\}", css))
+    assert sorted(rules) == sorted(TIER_COLORS)
+    for tier, rule in rules.items():
+        assert f"background: {TIER_COLORS[tier]};" in rule, tier
+        assert ("color: #fff;" in rule) == (tier in WHITE_TEXT_TIERS), tier
+
+
+def test_pages_print_the_numbers_the_code_uses(synthetic_site: Path) -> None:
+    from leaderboard.vocabulary import (
+        ACCURACY_BAND_POINTS,
+        ACCURACY_TOLERANCE_POINTS,
+        SCENARIO_BATCH_SIZE,
+        UNSTABLE_CV,
+    )
+
+    methodology = (synthetic_site / "methodology.html").read_text("utf-8")
+    assert f"is within {ACCURACY_TOLERANCE_POINTS:g} points." in methodology
+    assert f"CV above {UNSTABLE_CV:.0%} marks the record" in methodology
+    assert f"at least\n{80.0 - ACCURACY_BAND_POINTS:.1f} % uses" in methodology
+    assert f"<td>offline</td>\n<td style=\"text-align: right;\">{SCENARIO_BATCH_SIZE['offline']} (" \
+        in methodology
+    models = list((synthetic_site / "models").glob("*.html"))
+    assert any(f"(within {ACCURACY_BAND_POINTS:g} points of this model or better)"
+               in p.read_text("utf-8") for p in models)

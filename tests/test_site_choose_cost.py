@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from leaderboard.boards import Boards, load_boards
+from leaderboard.policy import policy_table
 from leaderboard.scoring import Point, pareto_frontier
 from leaderboard.site import choose, cost
 from leaderboard.site.badge import BadgeFacts, badge_svg, energy_text, label_svg
 from leaderboard.site.build import build_site
-from leaderboard.site.data import SiteData, load_site_data
 from leaderboard.site.search_index import JS_PREFIX, add_model_pages, model_documents
 from leaderboard.testing import write_synthetic_tree
 
@@ -45,12 +46,12 @@ def test_sig_rounds_to_significant_figures() -> None:
 
 
 @pytest.fixture(scope="module")
-def site_data(tmp_path_factory: pytest.TempPathFactory) -> SiteData:
+def site_data(tmp_path_factory: pytest.TempPathFactory) -> Boards:
     tree = write_synthetic_tree(tmp_path_factory.mktemp("choose"), 40)
-    return load_site_data(tree, allow_synthetic=True)
+    return load_boards(tree, allow_synthetic=True)
 
 
-def test_board_table_rows_details_and_frontier(site_data: SiteData) -> None:
+def test_board_table_rows_details_and_frontier(site_data: Boards) -> None:
     table, details = choose.board_table(site_data, HEADLINE)
     keys = [c["key"] for c in table["columns"]]
     assert len(table["rows"]) == len(details["rows"]) == 40
@@ -84,7 +85,7 @@ def test_badge_and_label_say_energy_tier_hardware_scenario_and_date() -> None:
     assert "awaiting measurement" in waiting
 
 
-def test_model_pages_join_the_search_index(tmp_path: Path, site_data: SiteData) -> None:
+def test_model_pages_join_the_search_index(tmp_path: Path, site_data: Boards) -> None:
     assert add_model_pages(tmp_path, []) == 0  # no index: a build without the search plugin
     index = {"config": {"lang": ["en"]}, "docs": [{"location": "index.html", "title": "Home",
                                                    "text": ""}]}
@@ -107,14 +108,16 @@ def test_build_warns_when_site_url_is_unset(tmp_path: Path, site_source: Path,
     tree = write_synthetic_tree(tmp_path, 3)
     monkeypatch.delenv("LEADERBOARD_SITE_URL", raising=False)
     with caplog.at_level(logging.WARNING, logger="leaderboard.site.build"):
-        build_site(tree, site_source, tmp_path / "site", allow_synthetic=True)
+        build_site(tree, site_source, tmp_path / "site", allow_synthetic=True,
+                   policy_rows=policy_table())
     assert any("site_url is not set" in r.getMessage() for r in caplog.records)
     page = (tmp_path / "site/models").glob("*.html").__next__().read_text("utf-8")
     assert "links above are relative" in page
     caplog.clear()
     monkeypatch.setenv("LEADERBOARD_SITE_URL", "https://example.org/board/")
     with caplog.at_level(logging.WARNING, logger="leaderboard.site.build"):
-        build_site(tree, site_source, tmp_path / "site2", allow_synthetic=True)
+        build_site(tree, site_source, tmp_path / "site2", allow_synthetic=True,
+                   policy_rows=policy_table())
     assert not any("site_url is not set" in r.getMessage() for r in caplog.records)
     page = next((tmp_path / "site2/models").glob("*.html"))
     text = page.read_text("utf-8")

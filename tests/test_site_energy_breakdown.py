@@ -26,11 +26,13 @@ from leaderboard.analysis_records import (
     profile_path,
     write_analysis_record,
 )
+from leaderboard.boards import load_boards
 from leaderboard.cli import cli
 from leaderboard.errors import ProblemsFound
-from leaderboard.site import breakdown, pages
+from leaderboard.policy import policy_table
+from leaderboard.site import breakdown
 from leaderboard.site.build import build_site
-from leaderboard.site.data import load_site_data
+from leaderboard.site.pages import energy as energy_pages
 from leaderboard.site.serve import serving
 from leaderboard.testing import synthetic_profile, synthetic_sweep, write_synthetic_tree
 
@@ -186,7 +188,7 @@ def test_saving_rows_without_a_headline_or_accuracy_compare_nothing() -> None:
     data["accuracy"] = None
     unmeasured = sweep_by_slug([records[0], parse_analysis_record(data)])
     assert breakdown.saving_rows(unmeasured)[1].top1_delta is None
-    context = pages._savings_context(unmeasured)
+    context = energy_pages.savings_context(unmeasured)
     assert [r["top1"] for r in context["rows"]] == ["reference (79.98 %)", "not measured"]
     assert context["missing"] == 9
 
@@ -208,9 +210,9 @@ def test_switch_savings_take_the_median_and_best_across_entries() -> None:
 
 
 def test_formatting_of_millijoules_and_changes() -> None:
-    assert [pages.mj(v) for v in (1.234, 0.05, 0.00123, 0.0, None)] == \
+    assert [energy_pages.mj(v) for v in (1.234, 0.05, 0.00123, 0.0, None)] == \
         ["1,234", "50.0", "1.23", "0", "—"]
-    assert [pages.percent_change(v) for v in (-0.15, 1.6, 0.02, None)] == \
+    assert [energy_pages.percent_change(v) for v in (-0.15, 1.6, 0.02, None)] == \
         ["−15.0 %", "+160 %", "+2.0 %", "—"]
 
 
@@ -235,13 +237,13 @@ def test_synthetic_profile_and_sweep_are_refused_without_allow_synthetic(tmp_pat
     profile = write_analysis_record(submissions, synthetic_profile(first, 0.1))
     sweep = write_analysis_record(submissions, synthetic_sweep(first, 0.1)[0])
     with pytest.raises(ProblemsFound) as caught:
-        load_site_data(submissions, allow_synthetic=False)
+        load_boards(submissions, allow_synthetic=False)
     problems = caught.value.problems
     assert sorted(p.file for p in problems) == sorted([str(profile), str(sweep)])
     assert {p.location for p in problems} == {"synthetic"}
     assert all("--allow-synthetic" in p.fix for p in problems)
 
-    data = load_site_data(submissions, allow_synthetic=True)
+    data = load_boards(submissions, allow_synthetic=True)
     entry = data.by_id()[first]
     assert list(entry.profiles) == ["synthetic-gpu"]
     assert list(entry.sweeps["synthetic-gpu"]) == ["fp16-b256"]
@@ -257,7 +259,7 @@ def test_a_broken_profile_stops_the_build_and_fails_check_with_a_clear_problem(
     path.write_text(json.dumps(data), encoding="utf-8")
 
     with pytest.raises(ProblemsFound) as caught:
-        load_site_data(submissions, allow_synthetic=True)
+        load_boards(submissions, allow_synthetic=True)
     assert [p.file for p in caught.value.problems] == [str(path)]
 
     result = CliRunner().invoke(cli, ["check", "--submissions", str(submissions)])
@@ -304,7 +306,7 @@ def breakdown_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def breakdown_site(breakdown_tree: Path, site_source: Path) -> Path:
     output = breakdown_tree.parent / "site"
-    build_site(breakdown_tree, site_source, output, allow_synthetic=True)
+    build_site(breakdown_tree, site_source, output, allow_synthetic=True, policy_rows=policy_table())
     return output
 
 
@@ -328,7 +330,7 @@ def test_model_page_draws_the_bar_table_and_savings(breakdown_site: Path,
     assert sum(float(w) for w, _ in widths) == pytest.approx(100.0, abs=0.01)
     conv = profile.share_of("convolution")
     assert (f'aria-label="convolution: {conv:.1%} of kernel time, '
-            f'{pages.mj(0.2 * conv)} mJ/image"') in energy
+            f'{energy_pages.mj(0.2 * conv)} mJ/image"') in energy
     for layer_type in LAYER_TYPES:  # the table has a row per type, the legend an item per type
         assert energy.count(f"</span>{layer_type}</") == 2, layer_type
     assert "equal power across kernels" in energy

@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from leaderboard.scoring import TIERS
-from leaderboard.site.charts import TIER_COLORS
-from leaderboard.site.data import SiteData
+from leaderboard.boards import Boards
 from leaderboard.site.render import board_title, hardware_title
+from leaderboard.vocabulary import NO_TIER_COLOR, TIER_COLORS, WHITE_TEXT_TIERS
 
 AWAITING = "awaiting measurement"
 FONT = "Verdana,DejaVu Sans,sans-serif"
@@ -43,9 +42,8 @@ def energy_text(energy_j: float) -> str:
 
 def _tier_colours(tier: str | None) -> tuple[str, str]:
     if tier is None:
-        return "#6b6b6b", "#fff"
-    text = "#fff" if tier in ("A", "F", "G") else "#111"
-    return TIER_COLORS[TIERS.index(tier)], text
+        return NO_TIER_COLOR, "#fff"
+    return TIER_COLORS[tier], "#fff" if tier in WHITE_TEXT_TIERS else "#111"
 
 
 def badge_svg(facts: BadgeFacts) -> str:
@@ -105,7 +103,7 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def entry_facts(data: SiteData) -> list[BadgeFacts]:
+def entry_facts(data: Boards) -> list[BadgeFacts]:
     """Every entry's facts on the headline board (energy and tier absent when unmeasured)."""
     board = data.headline_board
     hardware, _, scenario = (board or "").partition("--")
@@ -120,7 +118,7 @@ def entry_facts(data: SiteData) -> list[BadgeFacts]:
     return facts
 
 
-def badge_files(data: SiteData) -> dict[str, str]:
+def badge_files(data: Boards) -> dict[str, str]:
     """``badges/<id>.svg`` and ``badges/<id>-label.svg`` for every entry."""
     files = {}
     for facts in entry_facts(data):
@@ -129,6 +127,6 @@ def badge_files(data: SiteData) -> dict[str, str]:
     return files
 
 
-def headline_title(data: SiteData) -> str | None:
+def headline_title(data: Boards) -> str | None:
     """The board the badges describe, for the model page's text."""
     return board_title(data.headline_board) if data.headline_board else None

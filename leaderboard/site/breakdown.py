@@ -1,6 +1,6 @@
 """Where the energy goes and what each switch saves: profile and sweep records -> page figures.
 
-Pure functions over the records attached to :class:`~leaderboard.site.data.Entry`; the pages
+Pure functions over the records attached to :class:`~leaderboard.boards.Entry`; the pages
 format what they return. A share of kernel time is also the share of energy: the profile
 gives each layer type the measured energy in proportion to its kernel time.
 """
@@ -18,11 +18,11 @@ from leaderboard.analysis_records import (
     Variant,
     sweep_variants,
 )
-from leaderboard.site.data import SCORED_STATUSES, Entry
+from leaderboard.boards import Entry
+from leaderboard.vocabulary import SCORED_STATUSES
 
 KIND_ORDER = ("cnn", "vit", "hybrid")
 KIND_LABELS = {"cnn": "CNN", "vit": "ViT", "hybrid": "hybrid"}
-KIND_PLURALS = {"cnn": "CNNs", "vit": "ViTs", "hybrid": "hybrids"}
 
 
 def _pick(by_hardware: dict[str, object], hardware: str | None) -> str | None:

@@ -20,15 +20,18 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from leaderboard.boards import load_boards
 from leaderboard.errors import LeaderboardError
-from leaderboard.site import board_pages, compare, files, pages, search_index
-from leaderboard.site.data import load_site_data
-from leaderboard.site.findings_data import site_findings
+from leaderboard.findings.from_boards import board_findings
+from leaderboard.site import files, pages, search_index
 
 log = logging.getLogger(__name__)
+
+PolicyRows = Sequence[Mapping[str, str]]
 
 MODEL_PLACEHOLDER_ID = "__lb_model__"
 MODEL_SLOT = '<div id="lb-model-slot"></div>'
@@ -88,9 +91,14 @@ def _source_date_epoch(repo: Path) -> str:
 
 
 def generate(submissions_dir: Path, site_source: Path, allow_synthetic: bool = False,
-             site_url: str = "") -> GeneratedSite:
-    """Render every page, asset and download in memory."""
-    data = load_site_data(submissions_dir, allow_synthetic=allow_synthetic)
+             site_url: str = "", *, policy_rows: PolicyRows) -> GeneratedSite:
+    """Render every page, asset and download in memory.
+
+    Args:
+        policy_rows: What a submission pull request may change
+            (:func:`leaderboard.policy.policy_table`), for the how-to-submit page.
+    """
+    data = load_boards(submissions_dir, allow_synthetic=allow_synthetic)
     docs: dict[str, str] = {
         **files.site_assets(),
         f"models/{MODEL_PLACEHOLDER_ID}.md": MODEL_PLACEHOLDER_PAGE,
@@ -99,17 +107,17 @@ def generate(submissions_dir: Path, site_source: Path, allow_synthetic: bool = F
     docs.update(downloads)
     analysis_downloads, analysis_rows = files.analysis_downloads(data)
     docs.update(analysis_downloads)
-    found = site_findings(data)
+    found = board_findings(data)
     docs.update(files.findings_download(found))
     for path, text, extra in [
-        board_pages.home_page(data),
+        pages.home_page(data),
         *pages.leaderboard_pages(data),
-        board_pages.tradeoffs_page(data, board_pages.batch_savings_rows(data)),
-        compare.compare_page(data),
+        pages.tradeoffs_page(data),
+        pages.compare_page(data),
         pages.energy_page(data),
         pages.findings_page(data, found),
         pages.methodology_page(),
-        pages.submit_page(data.timm_version),
+        pages.submit_page(data.timm_version, policy_rows),
         pages.downloads_page(data, csv_rows, files.CSV_COLUMNS, analysis_rows),
     ]:
         docs[path] = text
@@ -131,9 +139,11 @@ def write_files(root: Path, outputs: dict[str, str]) -> None:
 
 
 def generate_docs(submissions_dir: Path, site_source: Path, docs_dir: Path,
-                  allow_synthetic: bool = False, site_url: str = "") -> GeneratedSite:
+                  allow_synthetic: bool = False, site_url: str = "", *,
+                  policy_rows: PolicyRows) -> GeneratedSite:
     """Generate and write the engine's docs folder (hand-written pages included)."""
-    site = generate(submissions_dir, site_source, allow_synthetic, site_url)
+    site = generate(submissions_dir, site_source, allow_synthetic, site_url,
+                    policy_rows=policy_rows)
     hand_written = site_source / "docs"
     if hand_written.is_dir():
         shutil.copytree(hand_written, docs_dir, dirs_exist_ok=True)
@@ -181,8 +191,13 @@ def _pour_sitemap(site_dir: Path, entry_ids: list[str]) -> None:
 
 
 def build_site(submissions_dir: Path, site_source: Path, output: Path,
-               allow_synthetic: bool = False) -> BuildResult:
+               allow_synthetic: bool = False, *, policy_rows: PolicyRows) -> BuildResult:
     """Build the static site into ``output`` (replaced as a whole).
+
+    Args:
+        policy_rows: What a submission pull request may change, from
+            :func:`leaderboard.policy.policy_table`. The caller passes it so that the site
+            depends on the policy's output, not on the policy module.
 
     Raises:
         ProblemsFound: A submission or record is invalid (nothing is written).
@@ -196,7 +211,8 @@ def build_site(submissions_dir: Path, site_source: Path, output: Path,
     previous_epoch = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = _source_date_epoch(site_source.resolve().parent)
     try:
-        result = _build(submissions_dir, site_source, output, allow_synthetic, config_file, started)
+        result = _build(submissions_dir, site_source, output, allow_synthetic, config_file, started,
+                        policy_rows)
     finally:
         if previous_epoch is None:
             del os.environ["SOURCE_DATE_EPOCH"]
@@ -206,7 +222,7 @@ def build_site(submissions_dir: Path, site_source: Path, output: Path,
 
 
 def _build(submissions_dir: Path, site_source: Path, output: Path, allow_synthetic: bool,
-           config_file: Path, started: float) -> BuildResult:
+           config_file: Path, started: float, policy_rows: PolicyRows) -> BuildResult:
     """Generate into a staging folder, run mkdocs beside ``output``, then swap it in."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
@@ -219,7 +235,7 @@ def _build(submissions_dir: Path, site_source: Path, output: Path, allow_synthet
         staging = Path(staging_name)
         config = load_config(str(config_file), docs_dir=str(staging), site_dir=site_tmp)
         site = generate_docs(submissions_dir, site_source, staging, allow_synthetic,
-                             config.get("site_url") or "")
+                             config.get("site_url") or "", policy_rows=policy_rows)
         if not config.get("site_url"):
             log.warning("site_url is not set (site/mkdocs.yml or LEADERBOARD_SITE_URL): badge "
                         "and label embed snippets will carry relative links that break in a "

@@ -13,8 +13,8 @@ from typing import Any
 import altair as alt
 
 from leaderboard.scoring import TIERS
+from leaderboard.vocabulary import TIER_COLORS
 
-TIER_COLORS = ("#1a9850", "#66bd63", "#a6d96a", "#fee08b", "#fdae61", "#f46d43", "#d73027")
 CHART_WIDTH = "container"
 CHART_HEIGHT = 420
 
@@ -101,7 +101,8 @@ def tradeoff_chart(rows: Sequence[Row], frontier: Sequence[Row], title: str) -> 
             x=x,
             y=y,
             color=alt.Color("tier:N", title="tier",
-                            scale=alt.Scale(domain=list(TIERS), range=list(TIER_COLORS))),
+                            scale=alt.Scale(domain=list(TIERS),
+                                            range=[TIER_COLORS[t] for t in TIERS])),
             opacity=alt.when(below).then(alt.value(0.08))
             .when(both).then(alt.value(0.9)).otherwise(alt.value(0.06)),
             tooltip=_tooltip(alt.Tooltip("energy_j:Q", title="energy (J/image)", format=".4g"),

@@ -12,8 +12,8 @@ import json
 import math
 from typing import Any
 
+from leaderboard.boards import Boards
 from leaderboard.scoring import Point, pareto_frontier
-from leaderboard.site.data import SiteData
 from leaderboard.site.render import board_md, board_title, hardware_title, model_path
 
 # "narrow": shown at phone widths too (Model, Top-1, J/image, Tier); the rest need a wide screen.
@@ -77,7 +77,7 @@ def details_name(board: str) -> str:
     return f"{table_name(board)}-details"
 
 
-def board_table(data: SiteData, board: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def board_table(data: Boards, board: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Every record of a board as table rows, and their detail columns (same row order).
 
     The first payload carries the Pareto frontier's entry ids and where the details are
@@ -119,7 +119,7 @@ def board_table(data: SiteData, board: str) -> tuple[dict[str, Any], dict[str, A
     return table, {"columns": DETAIL_COLUMNS, "rows": details}
 
 
-def chooser_boards(data: SiteData, prefix: str) -> list[dict[str, str]]:
+def chooser_boards(data: Boards, prefix: str) -> list[dict[str, str]]:
     """Every board the chooser offers, with where its data and page are from ``prefix``."""
     boards = []
     for board in data.boards:
@@ -131,7 +131,7 @@ def chooser_boards(data: SiteData, prefix: str) -> list[dict[str, str]]:
     return boards
 
 
-def chooser_html(data: SiteData, board: str, prefix: str, mode: str, chart: str) -> str:
+def chooser_html(data: Boards, board: str, prefix: str, mode: str, chart: str) -> str:
     """The mount lb-choose.js fills: inputs, the answer, and the board list it switches between.
 
     ``mode`` is ``board`` (a board page: switching boards opens the other board's page) or

@@ -1,23 +1,24 @@
-"""The Compare page: two to four entries side by side across every board.
+"""The Compare page's data: every entry's facts and per-board results, compact.
 
-The page is a shell; ``assets/data/compare.js`` holds every entry's facts and per-board
-results in compact arrays, and ``assets/lb-compare.js`` draws the chosen ones
-(``compare.html?ids=a,b,c``, so a comparison can be shared).
+The page (:mod:`leaderboard.site.pages.compare`) is a shell; ``assets/data/compare.js``
+holds every entry's facts and per-board results in compact arrays, and
+``assets/lb-compare.js`` draws the chosen ones (``compare.html?ids=a,b,c``, so a comparison
+can be shared).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from leaderboard.site.data import SiteData
-from leaderboard.site.render import board_title, environment, js_assign
+from leaderboard.boards import Boards
+from leaderboard.site.render import board_title
 
 MAX_ENTRIES = 4
 ENTRY_FIELDS = ["family", "top1", "accuracy", "params_m", "gmacs", "results"]
 RESULT_FIELDS = ["energy_j", "tier", "score", "vs_resnet50", "throughput", "latency_ms", "status"]
 
 
-def compare_data(data: SiteData) -> dict[str, Any]:
+def compare_data(data: Boards) -> dict[str, Any]:
     """Every entry's facts and, per board index, its result fields (see RESULT_FIELDS)."""
     boards = list(data.boards)
     index = {b: i for i, b in enumerate(boards)}
@@ -40,11 +41,3 @@ def compare_data(data: SiteData) -> dict[str, Any]:
     return {"boards": [{"board": b, "title": board_title(b)} for b in boards],
             "entry_fields": ENTRY_FIELDS, "result_fields": RESULT_FIELDS,
             "max": MAX_ENTRIES, "entries": entries}
-
-
-def compare_page(data: SiteData) -> tuple[str, str, dict[str, str]]:
-    """The Compare page and its data file."""
-    text = environment().get_template("compare.md.j2").render(
-        max_entries=MAX_ENTRIES, example=[e.id for e in data.entries[:2]])
-    return "compare.md", text, {"assets/data/compare.js": js_assign("LB_COMPARE", "data",
-                                                                      compare_data(data))}

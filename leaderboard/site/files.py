@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from leaderboard.analysis_records import LAYER_TYPES
+from leaderboard.boards import Boards
 from leaderboard.findings import Findings
 from leaderboard.records import atomic_write_text
-from leaderboard.site.data import SiteData
 
 CSV_COLUMNS: list[tuple[str, str]] = [
     ("entry_id", "entry id, `architecture.tag[-img_size]`"),
@@ -42,7 +42,7 @@ CSV_COLUMNS: list[tuple[str, str]] = [
 ]
 
 
-def downloads(data: SiteData) -> tuple[dict[str, str], int]:
+def downloads(data: Boards) -> tuple[dict[str, str], int]:
     """The CSV and JSON downloads and the CSV's row count."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -127,7 +127,7 @@ SWEEP_CSV_COLUMNS: list[tuple[str, str]] = [
 ]
 
 
-def analysis_downloads(data: SiteData) -> tuple[dict[str, str], dict[str, int]]:
+def analysis_downloads(data: Boards) -> tuple[dict[str, str], dict[str, int]]:
     """Profile shares and sweep points as CSV (every record, every hardware), with row counts."""
     from leaderboard.site.breakdown import saving_rows
 
@@ -164,14 +164,14 @@ def _csv_cells(values: list[Any]) -> list[str]:
     return ["" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v)) for v in values]
 
 
-def badges(data: SiteData) -> dict[str, str]:
+def badges(data: Boards) -> dict[str, str]:
     """One badge and one label per entry, for its headline-board figures."""
     from leaderboard.site.badge import badge_files
 
     return badge_files(data)
 
 
-SCRIPTS = ("lb-util.js", "lb-cost.js", "leaderboard.js", "lb-charts.js", "lb-choose.js",
+SCRIPTS = ("lb-util.js", "lb-cost.js", "leaderboard.js", "lb-plots.js", "lb-choose.js",
            "lb-compare.js")
 """The site's own scripts, in the order mkdocs.yml's extra_javascript loads them."""
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import jinja2
 
+from leaderboard.boards import Boards, Entry
 from leaderboard.site.charts import ChartSpec
-from leaderboard.site.data import Entry, SiteData
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|])")
 
@@ -129,7 +129,7 @@ def entry_chart_row(entry: Entry, prefix: str) -> dict[str, Any]:
     }
 
 
-def tier_counts(data: SiteData, board: str) -> dict[str, int]:
+def tier_counts(data: Boards, board: str) -> dict[str, int]:
     """How many entries of a board are in each tier."""
     counts: dict[str, int] = {}
     for entry in data.entries:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from leaderboard.site.data import SiteData
+from leaderboard.boards import Boards
 from leaderboard.site.render import model_path
 
 INDEX_JSON = Path("search") / "search_index.json"
@@ -20,7 +20,7 @@ INDEX_JS = Path("search") / "search_index.js"
 JS_PREFIX = "var __index = "  # what mkdocs-material's offline plugin writes before the JSON
 
 
-def model_documents(data: SiteData) -> list[dict[str, str]]:
+def model_documents(data: Boards) -> list[dict[str, str]]:
     """One search document per entry: its id as the title and no text.
 
     The search matches the start of the id ("convnext_tiny" finds convnext_tiny.fb_in1k). The

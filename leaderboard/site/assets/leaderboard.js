@@ -5,7 +5,7 @@
  * Tables are rendered in pages of rows: a 10,000-row server-rendered table takes seconds to
  * load; a page of 50 rows is instant and sorting/filtering run on the arrays.
  *
- * window.LB is the small shared toolkit the other scripts (lb-cost.js, lb-charts.js,
+ * window.LB is the small shared toolkit the other scripts (lb-cost.js, lb-plots.js,
  * lb-choose.js, lb-compare.js) use: URL state, lazy script loading and table instances.
  */
 (function () {
@@ -493,7 +493,7 @@
   function start() {
     mountTables();
     if (LB.startCharts) {
-      LB.startCharts(); // lb-charts.js: before "lb-ready", so the chooser finds them mounting
+      LB.startCharts(); // lb-plots.js: before "lb-ready", so the chooser finds them mounting
     }
     copyButtons();
     nameSearchDialog();

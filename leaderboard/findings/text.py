@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from leaderboard.findings import ALL_ENTRIES, FACTORS, NEAR_FRONTIER_FACTOR, Findings
+from leaderboard.findings.all_findings import Findings
+from leaderboard.findings.common import ALL_ENTRIES, NEAR_FRONTIER_FACTOR
+from leaderboard.findings.rank_correlations import FACTORS
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:

@@ -1,25 +1,21 @@
-"""The findings' inputs from the site's data: the headline board's measured entries and pairs.
+"""The findings' inputs from the scored boards: the headline board's entries and pairs.
 
-`leaderboard findings` and the Findings page both call :func:`site_findings`, so the command
+`leaderboard findings` and the Findings page both call :func:`board_findings`, so the command
 prints exactly the numbers the page shows.
 """
 
 from __future__ import annotations
 
-from leaderboard.findings import (
-    Findings,
-    MeasuredEntry,
-    SavingsPair,
-    compute_findings,
-    year_from_paper,
-)
-from leaderboard.site.data import SiteData
+from leaderboard.boards import Boards
+from leaderboard.findings.all_findings import Findings, compute_findings
+from leaderboard.findings.common import MeasuredEntry, SavingsPair, year_from_paper
+from leaderboard.vocabulary import OFFLINE, SINGLE_STREAM
 
 
-def measured_entries(data: SiteData, board: str) -> list[MeasuredEntry]:
+def measured_entries(boards: Boards, board: str) -> list[MeasuredEntry]:
     """Every entry scored on ``board``, with the figures the findings use."""
     found = []
-    for entry in data.entries:
+    for entry in boards.entries:
         result = entry.results.get(board)
         if not result or not result.score or result.energy_j is None:
             continue
@@ -37,12 +33,12 @@ def measured_entries(data: SiteData, board: str) -> list[MeasuredEntry]:
     return found
 
 
-def savings_pairs(data: SiteData, hardware: str) -> list[SavingsPair]:
+def savings_pairs(boards: Boards, hardware: str) -> list[SavingsPair]:
     """Entries scored both offline and single-stream on ``hardware``."""
     pairs = []
-    for entry in data.entries:
-        offline = entry.results.get(f"{hardware}--offline")
-        single = entry.results.get(f"{hardware}--single-stream")
+    for entry in boards.entries:
+        offline = entry.results.get(f"{hardware}--{OFFLINE}")
+        single = entry.results.get(f"{hardware}--{SINGLE_STREAM}")
         if not (offline and single and offline.score and single.score
                 and offline.energy_j and single.energy_j):
             continue
@@ -56,9 +52,9 @@ def savings_pairs(data: SiteData, hardware: str) -> list[SavingsPair]:
     return pairs
 
 
-def site_findings(data: SiteData) -> Findings:
+def board_findings(boards: Boards) -> Findings:
     """Every finding on the headline board (pairs on its hardware)."""
-    board, hardware = data.headline_board, data.headline_hardware
-    entries = measured_entries(data, board) if board else []
-    pairs = savings_pairs(data, hardware) if hardware else []
+    board, hardware = boards.headline_board, boards.headline_hardware
+    entries = measured_entries(boards, board) if board else []
+    pairs = savings_pairs(boards, hardware) if hardware else []
     return compute_findings(board, entries, pairs)

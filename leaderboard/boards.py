@@ -1,4 +1,10 @@
-"""Assemble what the site shows: one row per entry, its results per board, scored."""
+"""Records joined to their submissions and scored: one entry per submission, one board per
+hardware and scenario.
+
+This is the stage between the records and everything that shows them: the site's pages, the
+pull-request report and the findings all read a :class:`Boards` from :func:`load_boards`, so
+each scores an entry exactly as the others do.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +19,10 @@ from leaderboard.records import MeasurementRecord, iter_records
 from leaderboard.scoring import Point, Score, score_board
 from leaderboard.submission import Submission
 from leaderboard.timm_catalog import load_catalog
+from leaderboard.vocabulary import HEADLINE_SCENARIO, SCORED_STATUSES
 
 # ResNet-50 is the field's yardstick; energies are also shown relative to it.
 REFERENCE_ENTRY_IDS = ("resnet50.a1_in1k", "resnet50.tv_in1k")
-SCORED_STATUSES = ("ok", "unstable")
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,7 @@ class BoardResult:
 
 @dataclass
 class Entry:
-    """One leaderboard entry as the site shows it."""
+    """One leaderboard entry: its submission and its results on every board."""
 
     submission: Submission
     family: str
@@ -98,8 +104,8 @@ class Entry:
 
 
 @dataclass
-class SiteData:
-    """Everything the pages are rendered from."""
+class Boards:
+    """Every entry with its scored results, the boards there are, and the check's warnings."""
 
     entries: list[Entry]
     boards: list[str]
@@ -109,8 +115,8 @@ class SiteData:
 
     @property
     def headline_board(self) -> str | None:
-        """The first offline board (DESIGN: offline is the headline), else the first board."""
-        offline = [b for b in self.boards if b.endswith("--offline")]
+        """The first board of the headline scenario (offline), else the first board."""
+        offline = [b for b in self.boards if b.endswith(f"--{HEADLINE_SCENARIO}")]
         return (offline or self.boards or [None])[0]
 
     @property
@@ -130,12 +136,13 @@ class SiteData:
         return sum(any(r.score for r in e.results.values()) for e in self.entries)
 
 
-def load_site_data(submissions_dir: Path, allow_synthetic: bool = False) -> SiteData:
-    """Load, check and score every submission and record.
+def load_boards(submissions_dir: Path, allow_synthetic: bool = False) -> Boards:
+    """Load, check, join and score every submission and record under ``submissions_dir``.
 
     Raises:
         ProblemsFound: When any submission or record has an error, or a record is synthetic
-            and ``allow_synthetic`` is false (made-up numbers never reach the published site).
+            and ``allow_synthetic`` is false (made-up numbers never reach the published
+            site or a report).
     """
     report = check_paths([], submissions_dir, check_records=False)
     problems = list(report.errors)
@@ -144,23 +151,21 @@ def load_site_data(submissions_dir: Path, allow_synthetic: bool = False) -> Site
         s.id: Entry(s, s.model.family or catalog.family_of(s.model.architecture) or "unknown")
         for s in report.submissions
     }
-    records: dict[str, list[MeasurementRecord]] = defaultdict(list)
-    for path, result in iter_records(submissions_dir):
-        if isinstance(result, Problem):
-            problems.append(result)
-        elif result.synthetic and not allow_synthetic:
-            problems.append(_synthetic_problem(path))
-        elif result.entry_id in entries:
-            records[result.board].append(result)
     # Profiles and sweeps answer to the same rules as board records: an unreadable, misplaced
     # or synthetic one stops the build rather than silently dropping out of the pages.
+    found = [*iter_records(submissions_dir), *iter_analysis_records(submissions_dir)]
+    records: dict[str, list[MeasurementRecord]] = defaultdict(list)
     analysis: list[ProfileRecord | SweepRecord] = []
-    for path, result in iter_analysis_records(submissions_dir):
+    for path, result in found:
         if isinstance(result, Problem):
             problems.append(result)
         elif result.synthetic and not allow_synthetic:
             problems.append(_synthetic_problem(path))
-        elif result.entry_id in entries:
+        elif result.entry_id not in entries:
+            continue  # no valid submission: not on a board (`check` names orphan records)
+        elif isinstance(result, MeasurementRecord):
+            records[result.board].append(result)
+        else:
             analysis.append(result)
     if problems:
         raise ProblemsFound(problems)
@@ -178,7 +183,7 @@ def load_site_data(submissions_dir: Path, allow_synthetic: bool = False) -> Site
     for board, board_records in records.items():
         _score_board(board, board_records, entries)
     ordered = sorted(entries.values(), key=lambda e: e.id)
-    return SiteData(ordered, sorted(records), catalog.timm_version, report.warnings)
+    return Boards(ordered, sorted(records), catalog.timm_version, report.warnings)
 
 
 def _synthetic_problem(path: Path) -> Problem:

@@ -1,0 +1,132 @@
+"""Options and output that several `leaderboard` commands share, declared once.
+
+Keeping them here means a shared option has one name, one default and one help text, and
+``cli.py`` holds only the commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from leaderboard.errors import Problem
+
+DEFAULT_SUBMISSIONS = Path("submissions")
+DEFAULT_OUTPUT = Path("build/site")
+MAX_WARNINGS_SHOWN = 5
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def submissions_option(help_text: str = "The submissions folder.") -> Callable[[F], F]:
+    """``--submissions``: the folder that holds ``<id>/submission.yaml`` entries."""
+    return click.option("--submissions", "submissions_dir", default=DEFAULT_SUBMISSIONS,
+                        show_default=True, type=click.Path(path_type=Path, file_okay=False),
+                        help=help_text)
+
+
+def site_output_option(help_text: str) -> Callable[[F], F]:
+    """``--output/-o``: where a static site is (or is to be) built."""
+    return click.option("--output", "-o", default=DEFAULT_OUTPUT, show_default=True,
+                        type=click.Path(path_type=Path), help=help_text)
+
+
+def entry_selection(verb: str) -> Callable[[F], F]:
+    """``[IDS_OR_GLOBS]... --all --shard I/N``: which entries a validator command works on."""
+    def decorate(command: F) -> F:
+        command = click.option(
+            "--shard", default=None, metavar="I/N",
+            help=f"{verb} only shard I of N (1-based; every N-th of the sorted ids), for job "
+                 "arrays and CI matrices. Shards are disjoint and cover every entry.")(command)
+        command = click.option("--all", "all_entries", is_flag=True,
+                               help=f"{verb} every entry under --submissions.")(command)
+        return click.argument("entries", nargs=-1, metavar="[IDS_OR_GLOBS]...")(command)
+    return decorate
+
+
+def weights_options(command: F) -> F:
+    """``--weights-mode`` and ``--weights-dir``: random or pinned pretrained weights."""
+    command = click.option(
+        "--weights-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+        help="Pretrained mode: folder with <id>.safetensors for each entry (fetched "
+             "beforehand).")(command)
+    return click.option(
+        "--weights-mode", default="random-init", show_default=True,
+        type=click.Choice(["random-init", "pretrained"]),
+        help="Measure with random weights (energy only) or the pinned pretrained "
+             "weights.")(command)
+
+
+all_warnings_option = click.option("--all-warnings", is_flag=True,
+                                   help="List every warning, not the first few.")
+allow_synthetic_option = click.option(
+    "--allow-synthetic", is_flag=True,
+    help="Accept records marked synthetic (tests and benchmarks only).")
+device_option = click.option("--device", default="cuda", show_default=True,
+                             help="cuda, cuda:N or cpu.")
+
+
+def fill_help(command: F) -> F:
+    """Fill a command's help text's ``{field}`` names from the vocabulary.
+
+    Apply it below ``@cli.command()``: the numbers the help promises (tolerance, batch sizes,
+    exit codes) are then the ones the code uses.
+    """
+    from leaderboard import vocabulary as v
+
+    command.__doc__ = (command.__doc__ or "").format(
+        tolerance=f"{v.ACCURACY_TOLERANCE_POINTS:g}", headline_precision=v.HEADLINE_PRECISION,
+        offline_batch=v.SCENARIO_BATCH_SIZE[v.OFFLINE], exit_ok=v.EXIT_OK,
+        exit_failed=v.EXIT_FAILED, exit_usage=v.EXIT_USAGE, exit_no_meter=v.EXIT_NO_METER)
+    return command
+
+
+def batch_size_option(help_text: str) -> Callable[[F], F]:
+    """``--batch-size``: images per forward pass."""
+    return click.option("--batch-size", default=256, show_default=True,
+                        type=click.IntRange(min=1), help=help_text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Output shared by several commands
+
+
+def echo_problems(problems: list[Problem], all_warnings: bool) -> None:
+    """Print errors, then warnings (the first few unless ``all_warnings``), to stderr."""
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = [p for p in problems if p.severity == "warning"]
+    for problem in errors:
+        click.echo(problem.format(), err=True)
+    shown = warnings if all_warnings else warnings[:MAX_WARNINGS_SHOWN]
+    for problem in shown:
+        click.echo(problem.format(), err=True)
+    if len(shown) < len(warnings):
+        click.echo(f"... and {len(warnings) - len(shown)} more warning(s); --all-warnings lists "
+                   "them", err=True)
+
+
+def echo_summary(summary: str, failed: bool) -> None:
+    """Print a check's last line: to stderr and exit 1 when it failed, else to stdout."""
+    if failed:
+        click.echo(summary, err=True)
+        sys.exit(1)
+    click.echo(summary)
+
+
+def selected_ids(submissions_dir: Path, entries: tuple[str, ...], all_entries: bool,
+                 shard: str | None) -> list[str]:
+    """The sorted entry ids that ``entry_selection``'s options name (this shard of them)."""
+    from leaderboard.measure.campaign import parse_shard, select_entries
+    from leaderboard.measure.campaign import shard as take_shard
+
+    ids = select_entries(submissions_dir, list(entries), all_entries)
+    if shard:
+        index, count = parse_shard(shard)
+        ids = take_shard(ids, index, count)
+        click.echo(f"shard {index}/{count}: {len(ids)} entr{'y' if len(ids) == 1 else 'ies'}",
+                   err=True)
+    return ids

@@ -1,0 +1,83 @@
+"""The leaderboard's words and numbers, said once: scenarios, statuses, precisions, versions,
+tolerances, exit codes and tier colours.
+
+Every other module (schemas, scoring, pages, templates, the CLI) takes these from here, so a
+change of a batch size or a threshold is one edit and every page that prints it follows.
+Pure constants: importing this module costs nothing and pulls in no other module.
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import Literal
+
+# --- scenarios (MLPerf's words) and their workloads -----------------------------------------
+
+Scenario = Literal["offline", "single-stream"]
+SCENARIOS: tuple[Scenario, ...] = typing.get_args(Scenario)
+OFFLINE: Scenario = "offline"
+"""Throughput-bound: large batches (the headline boards)."""
+SINGLE_STREAM: Scenario = "single-stream"
+"""Latency-bound: one image at a time."""
+HEADLINE_SCENARIO: Scenario = OFFLINE
+SCENARIO_BATCH_SIZE: dict[Scenario, int] = {"offline": 256, "single-stream": 1}
+"""Images per batch; offline halves on out-of-memory and records the size it used."""
+
+# --- record statuses ------------------------------------------------------------------------
+
+Status = Literal["ok", "unstable", "refused", "error"]
+STATUSES: tuple[Status, ...] = typing.get_args(Status)
+SCORED_STATUSES: tuple[Status, ...] = ("ok", "unstable")
+"""Records with a usable energy: scored, shown and not measured again on resume."""
+FAILED_STATUSES: tuple[Status, ...] = ("refused", "error")
+"""Records that say why nothing was measured: retried on resume."""
+
+# --- numeric precisions ---------------------------------------------------------------------
+
+Precision = Literal["fp32", "tf32", "fp16", "bf16"]
+PRECISIONS: tuple[Precision, ...] = typing.get_args(Precision)
+HEADLINE_PRECISION: Precision = "fp16"
+"""AMP autocast precision of the headline workload (bf16 where a model needs it)."""
+
+# --- versions -------------------------------------------------------------------------------
+
+PROTOCOL_VERSION = "1"
+"""The measurement protocol new records are written under."""
+SCORING_VERSION = "1"
+
+# --- tolerances and thresholds --------------------------------------------------------------
+
+ACCURACY_BAND_POINTS = 0.5
+"""Top-1 points within which accuracies count as equal when scoring (the frontier band)."""
+ACCURACY_TOLERANCE_POINTS = 0.3
+"""A claim is verified when the measured full-set top-1 is within this many points of it."""
+UNSTABLE_CV = 0.02
+"""Coefficient of variation across windows above which a record is flagged unstable."""
+
+# --- exit codes of the `leaderboard` command ------------------------------------------------
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+"""Errors found, or some models failed (their records say why)."""
+EXIT_USAGE = 2
+EXIT_NO_METER = 3
+"""No usable energy meter (no NVIDIA driver / NVML): nothing was measured."""
+EXIT_ABORTED = 130
+
+# --- the pull-request comment -------------------------------------------------------------
+
+REPORT_MARKER = "<!-- leaderboard-report -->"
+"""Hidden first line of the validator's comment; the report workflow updates the comment that
+has it."""
+
+# --- tiers ----------------------------------------------------------------------------------
+
+TIER_COLORS: dict[str, str] = {
+    "A": "#1a9850", "B": "#66bd63", "C": "#a6d96a", "D": "#fee08b",
+    "E": "#fdae61", "F": "#f46d43", "G": "#d73027",
+}
+"""Tier -> colour, green to red (charts, badges and the stylesheet's .lb-tier-X classes)."""
+NO_TIER_COLOR = "#9f9f9f"
+"""Badge colour of an entry that has no tier yet."""
+WHITE_TEXT_TIERS = ("A", "F", "G")
+"""Tiers whose colour is dark enough to need white text (badges, chips)."""
