@@ -30,6 +30,14 @@ What is measured, for each size N (synthetic entries; default 100, 1,266 and 10,
     of the attribute change; Playwright's ``wait_for_selector`` only waits for it. Each load is
     repeated (default 3) and the median is reported beside every sample.
 
+``board chart`` (N = 1,266 and 10,000): the same timing for the chart of the headline board's
+    page (``leaderboard/synthetic-gpu--offline.html``), whose data is the board's table file.
+Page weight (N = 10,000, ``page_weight.py``): the files a first visit to the home page, the
+    headline board's page and the trade-offs page transfers, raw and gzip, beside the same
+    pages of the same tree built by ``--weight-baseline`` (default ``main``) in this run.
+    Targets (issue 12): trade-offs <= 1,500 KB and a board page <= 600 KB (gzip), charts
+    ready within 800 ms.
+
 Why the baseline is fair: the bare site is what mkdocs itself costs for a site of the same
 shape with no generator. Its ``mkdocs.yml`` is ``site/mkdocs.yml`` as loaded from disk (same
 material theme with ``font: false`` and the same features and palette, ``use_directory_urls:
@@ -75,6 +83,10 @@ from typing import Any
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # page_weight.py beside this file
+import page_weight  # noqa: E402
+
+HEADLINE = "synthetic-gpu--offline"
 DEFAULT_SIZES = (100, 1266, 10000)
 BROWSER_SIZES = frozenset({1266, 10000})
 CHROMIUM = "/usr/bin/chromium"
@@ -102,7 +114,7 @@ READY_OBSERVER = """
         : node.classList.contains("lb-chart") ? "chart" : null;
       if (kind && !(kind in at)) at[kind] = now;
     }
-  }).observing(document, {subtree: true, attributes: true, attributeFilter: ["data-ready"]});
+  }).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-ready"]});
 })();
 """
 
@@ -127,6 +139,12 @@ class SizeResult:
     bare_page_bytes: float = 0.0
     table_ms: list[float] = field(default_factory=list)
     chart_ms: list[float] = field(default_factory=list)
+    board_chart_ms: list[float] = field(default_factory=list)
+    weights: dict[str, Any] = field(default_factory=dict)
+    baseline_weights: dict[str, Any] | None = None
+    baseline_note: str = ""
+    baseline_revision: str = ""
+    baseline_chart_ms: list[float] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -282,7 +300,9 @@ def bare_page(index: int, target_bytes: int, rng: random.Random) -> str:
 
 def bare_config(site_source: Path, nav: list[str]) -> dict[str, Any]:
     """``site/mkdocs.yml`` with the nav replaced and our own CSS/JS dropped."""
-    config = yaml.safe_load((site_source / "mkdocs.yml").read_text("utf-8"))
+    from mkdocs.utils.yaml import yaml_load  # resolves mkdocs.yml's !ENV tags
+
+    config = yaml_load((site_source / "mkdocs.yml").read_text("utf-8"))
     for key in ("extra_css", "extra_javascript"):
         config.pop(key, None)
     config["site_name"] = "Bare baseline"
@@ -353,14 +373,17 @@ def ready_ms(browser: Any, url: str, kind: str) -> float:
         context.close()
 
 
-def measure_loads(browser: Any, site: Path, repeats: int) -> tuple[list[float], list[float]]:
-    """Table and chart readiness times over ``repeats`` fresh loads each."""
+def measure_loads(browser: Any, site: Path,
+                  repeats: int) -> tuple[list[float], list[float], list[float]]:
+    """Table, home-chart and board-chart readiness times over ``repeats`` fresh loads each."""
     from leaderboard.site.serve import serving
 
     with serving(site) as base:
         table = [ready_ms(browser, base + "leaderboard/index.html", "table") for _ in range(repeats)]
         chart = [ready_ms(browser, base + "index.html", "chart") for _ in range(repeats)]
-    return table, chart
+        board = [ready_ms(browser, base + f"leaderboard/{HEADLINE}.html", "chart")
+                 for _ in range(repeats)]
+    return table, chart, board
 
 
 @contextlib.contextmanager
@@ -394,7 +417,7 @@ def warm_up(site_source: Path, page_bytes: int) -> None:
 
 
 def measure_size(count: int, site_source: Path, page_bytes: int, browser: Any | None,
-                 repeats: int) -> SizeResult:
+                 repeats: int, weight_baseline: str | None = None) -> SizeResult:
     """All measurements for one size, in a temporary directory of its own."""
     result = SizeResult(count, load=load_average())
     with tempfile.TemporaryDirectory(prefix=f"bench-{count}-") as name:
@@ -420,9 +443,34 @@ def measure_size(count: int, site_source: Path, page_bytes: int, browser: Any | 
         log(f"[{count}]   of which generate_docs ({where}): {result.gen_s:.2f} s, "
             f"CPU {result.gen_cpu_s:.2f} s (model pages mean {result.model_page_bytes:.0f} B)")
         if browser is not None:
-            result.table_ms, result.chart_ms = measure_loads(browser, tmp / "site", repeats)
+            result.table_ms, result.chart_ms, result.board_chart_ms = measure_loads(
+                browser, tmp / "site", repeats)
             log(f"[{count}] table ready ms: {samples(result.table_ms)}")
-            log(f"[{count}] chart ready ms: {samples(result.chart_ms)}")
+            log(f"[{count}] chart ready ms (home): {samples(result.chart_ms)}")
+            log(f"[{count}] chart ready ms (board): {samples(result.board_chart_ms)}")
+        if browser is not None and count == page_weight.WEIGHT_ENTRIES:
+            result.weights = page_weight.weigh_site(browser, tmp / "site", HEADLINE)
+            if weight_baseline:
+                result.baseline_revision = weight_baseline
+                log(f"[{count}] building the same tree with {weight_baseline} (page-weight "
+                    "baseline, not timed)")
+                why = page_weight.build_baseline(weight_baseline, submissions, tmp / "base")
+                if why:
+                    result.baseline_note = why
+                    log(f"[{count}] no baseline: {why}")
+                else:
+                    result.baseline_weights = page_weight.weigh_site(browser, tmp / "base",
+                                                                     HEADLINE)
+                    from leaderboard.site.serve import serving
+
+                    with serving(tmp / "base") as base:
+                        result.baseline_chart_ms = [ready_ms(browser, base + "index.html", "chart")
+                                                    for _ in range(repeats)]
+                    ratio = (statistics.median(result.chart_ms)
+                             / statistics.median(result.baseline_chart_ms))
+                    log(f"[{count}] {weight_baseline} home chart ready ms: "
+                        f"{samples(result.baseline_chart_ms)} (ours / {weight_baseline}: "
+                        f"{ratio:.2f})")
     return result
 
 
@@ -467,11 +515,18 @@ def verdicts(results: list[SizeResult]) -> list[tuple[str, bool]]:
         checks.append((f"ratio ours/bare at {r.entries} <= {RATIO_TARGET} (got {r.ratio:.2f})",
                        r.ratio <= RATIO_TARGET))
         if r.entries == LOAD_TARGET_ENTRIES:
-            for label, values in (("table", r.table_ms), ("chart", r.chart_ms)):
+            for label, values, limit in (
+                    ("table", r.table_ms, LOAD_TARGET_MS),
+                    ("home chart", r.chart_ms, page_weight.CHART_TARGET_MS),
+                    ("board chart", r.board_chart_ms, page_weight.CHART_TARGET_MS)):
                 m = median(values)
                 if m is not None:
-                    checks.append((f"{label} ready at {r.entries} <= {LOAD_TARGET_MS:.0f} ms "
-                                   f"(median {m:.0f} ms)", m <= LOAD_TARGET_MS))
+                    checks.append((f"{label} ready at {r.entries} <= {limit:.0f} ms "
+                                   f"(median {m:.0f} ms)", m <= limit))
+        if r.weights:
+            checks.extend(page_weight.report(r.weights, r.baseline_weights,
+                                             r.baseline_revision or "baseline",
+                                             r.entries, log))
     return checks
 
 
@@ -486,6 +541,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="folder with mkdocs.yml and docs/ (default: the repo's site/)")
     parser.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up")
     parser.add_argument("--no-browser", action="store_true", help="skip the page-load timings")
+    parser.add_argument("--weight-baseline", default="main",
+                        help="revision whose build of the same tree is weighed beside ours "
+                             "(default %(default)s; empty to skip)")
     return parser.parse_args(argv)
 
 
@@ -512,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
         for count in sizes:
             results.append(measure_size(count, site_source, args.bare_page_bytes,
                                         browser if count in BROWSER_SIZES else None,
-                                        args.repeats))
+                                        args.repeats, args.weight_baseline or None))
     print_table(results)
     log("")
     checks = verdicts(results)

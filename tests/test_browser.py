@@ -52,6 +52,7 @@ CAPTURE_VIEWS = """
 CHART_STATES = """els => els.map(e => {
     const c = e.querySelector("canvas");
     return {spec: e.getAttribute("data-spec"), ready: e.getAttribute("data-ready"),
+            visible: e.offsetParent !== null,
             error: e.getAttribute("data-error"),
             width: c ? c.getBoundingClientRect().width : 0,
             height: c ? c.getBoundingClientRect().height : 0};
@@ -152,8 +153,10 @@ def open_page(browser: Any, server: str) -> Iterator[Callable[..., Watched]]:
     """
     contexts = []
 
-    def make(capture_views: bool = False, base: str = server) -> Watched:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+    def make(capture_views: bool = False, base: str = server, width: int = 1280,
+             height: int = 900, color_scheme: str = "light") -> Watched:
+        context = browser.new_context(viewport={"width": width, "height": height},
+                                      color_scheme=color_scheme)
         contexts.append(context)
         page = context.new_page()
         watched = Watched(page, base)
@@ -226,8 +229,8 @@ def test_page_loads_without_errors_or_external_requests(
     watched = open_page()
     watched.goto(path)
     page = watched.page
-    if page.locator(".lb-chart").count():
-        wait_ready(page, ".lb-chart")
+    if page.locator(".lb-chart:not([data-lazy])").count():
+        wait_ready(page, ".lb-chart:not([data-lazy])")
     if page.locator(".lb-table").count():
         wait_ready(page, ".lb-table")
     assert h1_text(page)
@@ -237,16 +240,35 @@ def test_page_loads_without_errors_or_external_requests(
 # --- charts ---------------------------------------------------------------------------------
 
 
+def scroll_through(page: Any) -> None:
+    """Bring every visible chart into view in turn, so lazy charts load."""
+    for index in range(page.locator(".lb-chart").count()):
+        chart = page.locator(".lb-chart").nth(index)
+        if chart.is_visible():
+            chart.scroll_into_view_if_needed()
+            page.wait_for_timeout(50)
+
+
 @pytest.mark.parametrize("path, expected", [("index.html", 1), ("tradeoffs.html", 9)])
 def test_charts_draw(open_page: Callable[..., Watched], path: str, expected: int) -> None:
     watched = open_page(capture_views=True)
     watched.goto(path)
     page = watched.page
+    if path == "tradeoffs.html":
+        # one board at a time: the other board's charts (and data) load only once it is chosen
+        scroll_through(page)
+        wait_ready(page, ".lb-chart[data-loading]")
+        assert page.locator(".lb-chart[data-loading]").count() == 6  # 3 of board 1 + claims
+        page.locator("select.lb-board-pick").select_option("synthetic-gpu--single-stream")
+        assert "board=synthetic-gpu--single-stream" in page.url
+        scroll_through(page)
     assert wait_ready(page, ".lb-chart") == expected
     charts = page.eval_on_selector_all(".lb-chart", CHART_STATES)
     for chart in charts:
         assert chart["error"] is None, chart
         assert chart["ready"] == "true", chart
+        if not chart["visible"]:  # the board not chosen now (drawn while it was)
+            continue
         assert chart["width"] > 0 and chart["height"] > 0, chart
         # every drawn point links to a model page (vega's href channel)
         points = page.evaluate(CHART_POINTS, chart["spec"])
@@ -323,8 +345,9 @@ def test_table_renders_a_page_of_rows(table_page: Watched, entries: list[dict[st
     page = table_page.page
     assert count_text(page) == (60, 60)
     assert page.locator(".lb-table tbody tr").count() == 50
-    assert page.locator(".lb-page").inner_text() == "page 1 of 2"
-    assert page.locator(".lb-prev").is_disabled()
+    assert page.locator(".lb-pager-top .lb-page").inner_text() == "page 1 of 2"
+    assert page.locator(".lb-pager-bottom .lb-page").inner_text() == "page 1 of 2"
+    assert page.locator(".lb-pager-top .lb-prev").is_disabled()
     # default order: headline score, descending
     assert page.locator("th[data-key='score']").get_attribute("aria-sort") == "descending"
     scores = [float(s) for s in column(page, "score")]
@@ -355,7 +378,7 @@ def test_table_sorts_by_a_clicked_column(table_page: Watched,
     assert seen == ["descending", "ascending"]  # top-1 starts descending; a second click flips
     # headers sort from the keyboard too
     gmacs = page.locator("th[data-key='gmacs']")
-    gmacs.focus()
+    gmacs.locator("button").focus()
     page.keyboard.press("Enter")
     assert gmacs.get_attribute("aria-sort") == "ascending"
     values = [float(v) for v in column(page, "gmacs")]
@@ -398,20 +421,25 @@ def test_table_family_filter(table_page: Watched, entries: list[dict[str, Any]])
 def test_table_pager_shows_the_next_rows(table_page: Watched) -> None:
     page = table_page.page
     first = column(page, "id")
-    page.locator(".lb-next").click()
-    assert page.locator(".lb-page").inner_text() == "page 2 of 2"
+    page.locator(".lb-pager-top .lb-next").click()
+    assert page.locator(".lb-pager-top .lb-page").inner_text() == "page 2 of 2"
+    assert "page=2" in page.url  # the page is in the URL, so it can be shared
     second = column(page, "id")
     assert len(second) == 10
     assert not set(first) & set(second)
-    assert page.locator(".lb-next").is_disabled()
-    page.locator(".lb-prev").click()
+    assert page.locator(".lb-pager-top .lb-next").is_disabled()
+    page.locator(".lb-pager-top .lb-prev").click()
     assert column(page, "id") == first
+    # the bottom pager moves to the next page and brings the table's top into view
+    page.locator(".lb-pager-bottom .lb-next").click()
+    assert page.locator(".lb-pager-bottom .lb-page").inner_text() == "page 2 of 2"
+    top = page.locator(".lb-table").evaluate("e => e.getBoundingClientRect().top")
+    assert 0 <= top < page.viewport_size["height"] / 2, top
     # a search or filter goes back to the first page of its results
-    page.locator(".lb-next").click()
     page.locator("input.lb-search").fill("syn0000")  # syn00000 .. syn00009
     page.wait_for_function("() => document.querySelector('.lb-count').textContent"
                            ".startsWith('10 of ')")
-    assert page.locator(".lb-page").inner_text() == "page 1 of 1"
+    assert page.locator(".lb-pager-bottom .lb-page").inner_text() == "page 1 of 1"
     assert len(column(page, "id")) == 10
 
 
@@ -449,9 +477,14 @@ def test_board_table_has_status_filter_and_every_record(
     page = watched.page
     wait_ready(page, ".lb-table")
     assert count_text(page) == (60, 60)
-    filters = page.locator("select.lb-filter").evaluate_all(
-        "els => els.map(e => e.getAttribute('data-filter'))")
-    assert filters == ["family", "tier", "status"]
+    filters = "els => els.map(e => e.getAttribute('data-filter'))"
+    # status is a detail column: its filter comes with "All columns" (loaded on demand)
+    assert page.locator("select.lb-filter").evaluate_all(filters) == ["family", "tier"]
+    page.locator("button.lb-more").click()
+    page.wait_for_selector("th[data-key='status']")
+    assert "columns=all" in page.url
+    assert page.locator("select.lb-filter").evaluate_all(filters) == ["family", "tier", "status"]
+    assert set(column(page, "status")) == {"ok"}
     tiers = page.locator("select.lb-filter[data-filter='tier']")
     tier = tiers.locator("option").nth(1).get_attribute("value")
     tiers.select_option(tier)

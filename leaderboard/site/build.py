@@ -21,8 +21,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from importlib import resources
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from leaderboard.atomic import (
@@ -36,7 +35,7 @@ from leaderboard.boards import load_boards
 from leaderboard.data_version import data_version, stamp_docs
 from leaderboard.errors import LeaderboardError
 from leaderboard.findings.from_boards import board_findings
-from leaderboard.site import files, pages
+from leaderboard.site import files, pages, search_index
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +68,8 @@ class GeneratedSite:
     """Files written straight into the built site (tier badges)."""
     entries: int
     measured: int
+    search_docs: list[dict[str, str]] = field(default_factory=list)
+    """Search documents for the model pages (they bypass the engine's search plugin)."""
 
     @property
     def pages(self) -> int:
@@ -107,15 +108,8 @@ def generate(submissions_dir: Path, site_source: Path, allow_synthetic: bool = F
             (:func:`leaderboard.policy.policy_table`), for the how-to-submit page.
     """
     data = load_boards(submissions_dir, allow_synthetic=allow_synthetic)
-    assets = resources.files("leaderboard.site").joinpath("assets")
     docs: dict[str, str] = {
-        "assets/leaderboard.js": assets.joinpath("leaderboard.js").read_text("utf-8"),
-        "assets/leaderboard.css": assets.joinpath("leaderboard.css").read_text("utf-8"),
-        "assets/vendor/vega-bundle.js": files.vega_bundle(),
-        "assets/vendor/iframe-worker/shim.js":
-            assets.joinpath("iframe-worker", "shim.js").read_text("utf-8"),
-        "assets/vendor/iframe-worker/LICENSE":
-            assets.joinpath("iframe-worker", "LICENSE").read_text("utf-8"),
+        **files.site_assets(),
         f"models/{MODEL_PLACEHOLDER_ID}.md": MODEL_PLACEHOLDER_PAGE,
     }
     downloads, csv_rows = files.downloads(data)
@@ -128,6 +122,7 @@ def generate(submissions_dir: Path, site_source: Path, allow_synthetic: bool = F
         pages.home_page(data),
         *pages.leaderboard_pages(data),
         pages.tradeoffs_page(data),
+        pages.compare_page(data),
         pages.energy_page(data),
         pages.findings_page(data, found),
         pages.methodology_page(),
@@ -139,7 +134,7 @@ def generate(submissions_dir: Path, site_source: Path, allow_synthetic: bool = F
     stamp_docs(docs, data_version(submissions_dir))  # date + commit of the data: downloads, pages
     bodies = {entry.id: pages.model_page_body(entry, data, site_url) for entry in data.entries}
     return GeneratedSite(docs, bodies, files.badges(data), len(data.entries),
-                         data.measured_count())
+                         data.measured_count(), search_index.model_documents(data))
 
 
 def write_files(root: Path, outputs: dict[str, str]) -> None:
@@ -259,6 +254,10 @@ def _build(submissions_dir: Path, site_source: Path, output: Path, allow_synthet
         config = load_config(str(config_file), docs_dir=str(staging))
         site = generate_docs(submissions_dir, site_source, staging, allow_synthetic,
                              config.get("site_url") or "", policy_rows=policy_rows)
+        if not config.get("site_url"):
+            log.warning("site_url is not set (site/mkdocs.yml or LEADERBOARD_SITE_URL): badge "
+                        "and label embed snippets will carry relative links that break in a "
+                        "README; set it to the published address")
         check_replaceable(output, force)
         # Build beside the target, then swap: a failed or killed build never leaves a
         # half-written site (leaderboard/atomic.py).
@@ -272,6 +271,7 @@ def _build(submissions_dir: Path, site_source: Path, output: Path, allow_synthet
             except (MkDocsException, SystemExit) as exc:
                 raise LeaderboardError(f"mkdocs build failed: {exc}") from exc
             pour_model_pages(site_tmp, site.model_bodies)
+            search_index.add_model_pages(site_tmp, site.search_docs)
             write_files(site_tmp, site.direct)
             (site_tmp / BUILD_MARKER).write_text("built by `leaderboard build`\n", encoding="utf-8")
             replace_dir(site_tmp, output)

@@ -20,6 +20,14 @@ CHART_HEIGHT = 420
 
 Row = dict[str, Any]
 
+# The wheel alone scrolls the page; shift + wheel zooms (leaderboard.js adds a reset button).
+ZOOM_WHEEL = "wheel![event.shiftKey]"
+
+
+def _zoom(name: str) -> alt.Parameter:
+    """Pan by dragging, zoom with shift + wheel, bound to the scales."""
+    return alt.selection_interval(name=name, bind="scales", zoom=ZOOM_WHEEL)
+
 
 @dataclass(frozen=True)
 class ChartSpec:
@@ -66,20 +74,26 @@ def tradeoff_chart(rows: Sequence[Row], frontier: Sequence[Row], title: str) -> 
 
     Args:
         rows: One dict per scored entry with id, family, top1, energy_j, tier, url,
-            params_m, gmacs.
+            params_m, gmacs. Empty when the page feeds the chart from its table
+            (leaderboard.js fills the ``points`` and ``frontier`` datasets).
         frontier: The Pareto-frontier rows, sorted by energy.
         title: Chart title.
 
     Interactions: hover tooltips; click a legend tier to filter; pick a family; drag to pan and
-    wheel to zoom; click a point to open the model page.
+    shift + wheel to zoom; click a point to open the model page. "Choose a model" sets the
+    ``min_top1`` signal (entries below it fade, a rule marks it) and ``answer_id`` (the answer
+    is ringed); frontier points carry their names.
     """
     tier_pick = alt.selection_point(name="tier_pick", fields=["tier"], bind="legend")
     family_pick = _family_filter([r["family"] for r in rows], "family_pick")
-    zoom = alt.selection_interval(name="zoom", bind="scales")
+    zoom = _zoom("zoom")
+    min_top1 = alt.param(name="min_top1", value=0)
+    answer_id = alt.param(name="answer_id", value="")
     x = alt.X("energy_j:Q", title="energy per image (J, log scale)",
               scale=alt.Scale(type="log"))
     y = alt.Y("top1:Q", title="ImageNet top-1 (%)", scale=alt.Scale(zero=False))
     both = tier_pick & family_pick
+    below = "datum.top1 < min_top1"
     points = (
         alt.Chart(alt.Data(name="points"))
         .mark_circle(size=60, stroke="#333", strokeWidth=0.3)
@@ -87,19 +101,28 @@ def tradeoff_chart(rows: Sequence[Row], frontier: Sequence[Row], title: str) -> 
             x=x,
             y=y,
             color=alt.Color("tier:N", title="tier",
-                            scale=alt.Scale(domain=list(TIERS), range=[TIER_COLORS[t] for t in TIERS])),
-            opacity=alt.condition(both, alt.value(0.9), alt.value(0.06)),
+                            scale=alt.Scale(domain=list(TIERS),
+                                            range=[TIER_COLORS[t] for t in TIERS])),
+            opacity=alt.when(below).then(alt.value(0.08))
+            .when(both).then(alt.value(0.9)).otherwise(alt.value(0.06)),
             tooltip=_tooltip(alt.Tooltip("energy_j:Q", title="energy (J/image)", format=".4g"),
                              alt.Tooltip("tier:N"),
                              alt.Tooltip("score:Q", title="score", format=".0f")),
             href="url:N",
         )
-        .add_params(tier_pick, family_pick, zoom)
+        .add_params(tier_pick, family_pick, zoom, min_top1, answer_id)
     )
     frontier_line = (
         alt.Chart(alt.Data(name="frontier"))
-        .mark_line(interpolate="step-after", color="#333", strokeDash=[4, 3], strokeWidth=1.5)
+        .mark_line(interpolate="step-after", color="#888", strokeDash=[4, 3], strokeWidth=1.5)
         .encode(x=x, y=y, order="energy_j:Q")
+    )
+    # names of the frontier entries: the points a visitor would choose between
+    frontier_labels = (
+        alt.Chart(alt.Data(name="frontier_labels"))
+        .mark_text(align="left", dx=6, dy=-7, fontSize=10)
+        .encode(x=x, y=y, text="id:N",
+                opacity=alt.when(below).then(alt.value(0.25)).otherwise(alt.value(0.9)))
     )
     trend = (
         alt.Chart(alt.Data(name="points"))
@@ -107,12 +130,43 @@ def tradeoff_chart(rows: Sequence[Row], frontier: Sequence[Row], title: str) -> 
         .mark_line(color="#5e4fa2", opacity=0.6)
         .encode(x=x, y=y)
     )
+    threshold = (
+        alt.Chart(alt.Data(values=[{}]))
+        .transform_filter("min_top1 > 0")
+        .transform_calculate(top1="min_top1")
+        .mark_rule(color="#c2185b", strokeDash=[2, 2])
+        .encode(y=y)
+    )
+    answer_ring = (
+        alt.Chart(alt.Data(name="points"))
+        .transform_filter("datum.id === answer_id")
+        .mark_point(size=420, shape="circle", color="#c2185b", strokeWidth=2.5, filled=False)
+        .encode(x=x, y=y, tooltip=alt.Tooltip("id:N", title="answer"), href="url:N")
+    )
     chart = (
-        alt.layer(points, frontier_line, trend)
+        alt.layer(points, frontier_line, frontier_labels, trend, threshold, answer_ring)
         .properties(title=title, width=CHART_WIDTH, height=CHART_HEIGHT)
         .configure_view(stroke=None)
     )
-    return ChartSpec(chart, {"points": list(rows), "frontier": list(frontier)})
+    return ChartSpec(chart, {"points": list(rows), "frontier": list(frontier),
+                             "frontier_labels": frontier_labels_rows(frontier)})
+
+
+LABEL_STEP_TOP1 = 2.0  # labelled frontier points are at least this many points of top-1 apart
+
+
+def frontier_labels_rows(frontier: Sequence[Row]) -> list[Row]:
+    """The frontier points that get a name on the chart: names closer together overlap.
+
+    Walks the frontier from the most accurate down (a visitor reads the chart from the top) and
+    keeps a point when it is LABEL_STEP_TOP1 below the last kept one. leaderboard.js repeats
+    this for charts fed from a table.
+    """
+    kept: list[Row] = []
+    for row in sorted(frontier, key=lambda r: -r["top1"]):
+        if not kept or kept[-1]["top1"] - row["top1"] >= LABEL_STEP_TOP1:
+            kept.append(row)
+    return kept
 
 
 def compute_chart(rows: Sequence[Row], x_field: str, x_title: str, title: str,
@@ -130,7 +184,7 @@ def compute_chart(rows: Sequence[Row], x_field: str, x_title: str, title: str,
         name: Prefix for parameter names, unique per page.
     """
     family_pick = _family_filter([r["family"] for r in rows], f"{name}_family")
-    zoom = alt.selection_interval(name=f"{name}_zoom", bind="scales")
+    zoom = _zoom(f"{name}_zoom")
     log_y = y_field != "top1"
     chart = (
         alt.Chart(alt.Data(name="points"))
@@ -159,7 +213,7 @@ def savings_chart(rows: Sequence[Row], title: str) -> ChartSpec:
         rows: Dicts with id, family, url, gmacs, params_m, top1 and ratio.
         title: Chart title.
     """
-    zoom = alt.selection_interval(name="savings_zoom", bind="scales")
+    zoom = _zoom("savings_zoom")
     chart = (
         alt.Chart(alt.Data(name="points"))
         .mark_circle(size=55, color="#d95f02")
@@ -235,7 +289,7 @@ def fit_chart(rows: Sequence[Row], curves: Sequence[Row], models: Sequence[str],
         models: The curve labels, in legend order (fixes the colours).
         title: Chart title.
     """
-    zoom = alt.selection_interval(name="fit_zoom", bind="scales")
+    zoom = _zoom("fit_zoom")
     # The axis spans the measured energies, not where a curve runs off to at the extremes.
     energies = [r["energy_j"] for r in rows]
     domain = [min(energies) / 1.5, max(energies) * 1.5] if energies else alt.Undefined

@@ -13,7 +13,6 @@ from leaderboard.analysis_records import LAYER_TYPES
 from leaderboard.boards import Boards
 from leaderboard.findings import Findings
 from leaderboard.records import atomic_write_text
-from leaderboard.vocabulary import NO_TIER_COLOR, TIER_COLORS, WHITE_TEXT_TIERS
 
 CSV_COLUMNS: list[tuple[str, str]] = [
     ("entry_id", "entry id, `architecture.tag[-img_size]`"),
@@ -165,35 +164,35 @@ def _csv_cells(values: list[Any]) -> list[str]:
     return ["" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v)) for v in values]
 
 
-def badge_svg(tier: str | None) -> str:
-    """A flat badge: 'energy tier | B' in the tier colour, or 'awaiting measurement'."""
-    label, value = "energy tier", tier or "awaiting measurement"
-    color = TIER_COLORS[tier] if tier else NO_TIER_COLOR
-    left_w = 6 * len(label) + 10
-    right_w = 7 * len(value) + 10
-    width = left_w + right_w
-    text_color = "#fff" if tier is None or tier in WHITE_TEXT_TIERS else "#111"
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" '
-        f'aria-label="{label}: {value}"><title>{label}: {value}</title>'
-        f'<rect width="{left_w}" height="20" rx="3" fill="#555"/>'
-        f'<rect x="{left_w}" width="{right_w}" height="20" rx="3" fill="{color}"/>'
-        f'<rect x="{left_w}" width="4" height="20" fill="{color}"/>'
-        f'<g font-family="Verdana,DejaVu Sans,sans-serif" font-size="11">'
-        f'<text x="{left_w / 2}" y="14" fill="#fff" text-anchor="middle">{label}</text>'
-        f'<text x="{left_w + right_w / 2}" y="14" fill="{text_color}" text-anchor="middle" '
-        f'font-weight="bold">{value}</text></g></svg>\n'
-    )
-
-
 def badges(data: Boards) -> dict[str, str]:
-    """One badge per entry, for its headline-board tier."""
-    board = data.headline_board
-    files = {}
-    for entry in data.entries:
-        result = entry.results.get(board) if board else None
-        files[f"badges/{entry.id}.svg"] = badge_svg(result.score.tier if result and result.score
-                                                    else None)
+    """One badge and one label per entry, for its headline-board figures."""
+    from leaderboard.site.badge import badge_files
+
+    return badge_files(data)
+
+
+SCRIPTS = ("lb-util.js", "lb-cost.js", "leaderboard.js", "lb-plots.js", "lb-choose.js",
+           "lb-compare.js")
+"""The site's own scripts, in the order mkdocs.yml's extra_javascript loads them."""
+
+
+def site_assets() -> dict[str, str]:
+    """Scripts, stylesheet, cost defaults and vendored files, by their path in the docs."""
+    from importlib import resources
+
+    from leaderboard.site.cost import defaults_script
+
+    assets = resources.files("leaderboard.site").joinpath("assets")
+    files = {f"assets/{name}": assets.joinpath(name).read_text("utf-8") for name in SCRIPTS}
+    files.update({
+        "assets/leaderboard.css": assets.joinpath("leaderboard.css").read_text("utf-8"),
+        "assets/cost-defaults.js": defaults_script(),
+        "assets/vendor/vega-bundle.js": vega_bundle(),
+        "assets/vendor/iframe-worker/shim.js":
+            assets.joinpath("iframe-worker", "shim.js").read_text("utf-8"),
+        "assets/vendor/iframe-worker/LICENSE":
+            assets.joinpath("iframe-worker", "LICENSE").read_text("utf-8"),
+    })
     return files
 
 

@@ -67,34 +67,47 @@ class PageAssets:
     files: dict[str, str] = field(default_factory=dict)
     _has_chart: bool = False
 
-    def chart(self, name: str, chart: ChartSpec, label: str, min_height_px: int | None = None) -> str:
+    def chart(self, name: str, chart: ChartSpec, label: str, min_height_px: int | None = None,
+              table: str | None = None, lazy: bool = False, details: bool = False) -> str:
         """Write a chart's spec file and return the HTML that mounts it.
 
         ``min_height_px`` reserves the chart's height (default: the stylesheet's, for the tall
-        scatter charts) so the page does not jump when it draws.
+        scatter charts) so the page does not jump when it draws. ``table`` names the page's
+        table whose rows are the chart's data (sent once for both); ``details`` says the chart
+        needs the table's detail columns too. ``lazy`` leaves the spec (and vega) to be loaded
+        by the page's script when the chart is wanted.
         """
         # Not validated here: Altair's schema check took a third of a small site's build, and
         # the structure is the same at every build. tests/test_site_build.py validates every
         # chart the build writes against the Vega-Lite schema.
         spec = chart.to_dict(validate=False)
-        self.files[f"assets/charts/{name}.js"] = _js_assign("LB_SPECS", name, spec)
+        src = f"{self.prefix}assets/charts/{name}.js"
+        self.files[f"assets/charts/{name}.js"] = js_assign("LB_SPECS", name, spec)
+        mount = environment().get_template("_chart.md.j2").render(
+            chart=name, label=label, min_height_px=min_height_px, table=table, details=details,
+            prefix=self.prefix, src=src if lazy else None).strip()
+        if lazy:
+            return f"{mount}\n"
         bundle = ""
         if not self._has_chart:
             # vega is ~900 KB: only pages with a chart load it
-            bundle = f'<script src="{self.prefix}assets/vendor/vega-bundle.js"></script>\n'
+            bundle = f'<script src="{self.vega_src}"></script>\n'
             self._has_chart = True
-        mount = environment().get_template("_chart.md.j2").render(chart=name, label=label,
-                                                                 min_height_px=min_height_px)
-        return (f'{bundle}<script src="{self.prefix}assets/charts/{name}.js"></script>\n'
-                f"{mount.strip()}\n")
+        return f'{bundle}<script src="{src}"></script>\n{mount}\n'
+
+    @property
+    def vega_src(self) -> str:
+        """Where the vendored vega bundle is, from this page."""
+        return f"{self.prefix}assets/vendor/vega-bundle.js"
 
     def table(self, name: str, table: dict[str, Any]) -> str:
         """Write a table's data file and return its script src."""
-        self.files[f"assets/data/{name}.js"] = _js_assign("LB_TABLES", name, table)
+        self.files[f"assets/data/{name}.js"] = js_assign("LB_TABLES", name, table)
         return f"{self.prefix}assets/data/{name}.js"
 
 
-def _js_assign(registry: str, name: str, value: Any) -> str:
+def js_assign(registry: str, name: str, value: Any) -> str:
+    """A script that registers ``value`` as ``window[registry][name]`` (works from file:// too)."""
     payload = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return f"(window.{registry}=window.{registry}||{{}})[{json.dumps(name)}]={payload};\n"
 

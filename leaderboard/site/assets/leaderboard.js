@@ -4,14 +4,30 @@
  * from a web server and from local files alike (fetch() of local files is blocked).
  * Tables are rendered in pages of rows: a 10,000-row server-rendered table takes seconds to
  * load; a page of 50 rows is instant and sorting/filtering run on the arrays.
+ *
+ * window.LB is the small shared toolkit the other scripts (lb-cost.js, lb-plots.js,
+ * lb-choose.js, lb-compare.js) use: URL state, lazy script loading and table instances.
  */
 (function () {
   "use strict";
 
   var PAGE_SIZE = 50;
+  var LB = (window.LB = window.LB || {});
+  LB.tables = LB.tables || [];
+  // from lb-util.js
+  var missing = LB.missing;
+  var el = LB.el;
+  var normalise = LB.normalise;
+  var params = LB.params;
+  var setParams = LB.setParams;
+  var hrefOf = LB.hrefOf;
+  var loadDetails = LB.loadDetails;
 
-  function fmt(value, col) {
-    if (value === null || value === undefined || value === "") {
+  function fmt(value, col, row) {
+    if (col.type === "cost" && LB.cost) {
+      return LB.cost.format(row, col);
+    }
+    if (missing(value)) {
       return col.missing || "—";
     }
     if (col.type === "num") {
@@ -25,8 +41,8 @@
   }
 
   function compare(a, b, numeric) {
-    var aMissing = a === null || a === undefined || a === "";
-    var bMissing = b === null || b === undefined || b === "";
+    var aMissing = missing(a);
+    var bMissing = missing(b);
     if (aMissing || bMissing) {
       return aMissing === bMissing ? 0 : aMissing ? 1 : -1; // missing values sort last
     }
@@ -36,41 +52,69 @@
     return String(a).localeCompare(String(b));
   }
 
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (key) {
-      node.setAttribute(key, attrs[key]);
-    });
-    if (text !== undefined) {
-      node.textContent = text;
-    }
-    return node;
-  }
-
   function uniqueValues(rows, index) {
     var seen = {};
     rows.forEach(function (row) {
       var v = row[index];
-      if (v !== null && v !== undefined && v !== "") {
+      if (!missing(v)) {
         seen[v] = true;
       }
     });
     return Object.keys(seen).sort();
   }
 
+  LB.fmt = fmt;
+
+  // --- tables -------------------------------------------------------------------------------
+
   function LeaderboardTable(root, table) {
     this.root = root;
+    this.name = root.getAttribute("data-table");
     this.table = table;
     this.columns = table.columns;
     this.rows = table.rows;
-    this.sortIndex = this.indexOf(table.sort || this.columns[0].key);
-    this.sortDescending = !!table.descending;
+    this.prefix = root.getAttribute("data-prefix") || "";
+    this.resolveCost();
+    // Only the page's main table keeps its state in the URL (a page has one such table).
+    this.urlState = root.hasAttribute("data-url-state");
+    this.defaultSort = table.sort || this.columns[0].key;
+    this.defaultDescending = !!table.descending;
+    this.sortIndex = this.indexOf(this.defaultSort);
+    this.sortDescending = this.defaultDescending;
+    this.thenIndex = table.then ? this.indexOf(table.then) : -1;
     this.query = "";
     this.filters = {};
+    this.constraints = []; // {index, min, max} set by "Choose a model"
     this.page = 0;
+    this.readUrl();
     this.build();
     this.refresh();
   }
+
+  LeaderboardTable.prototype.resolveCost = function () {
+    var self = this;
+    this.columns.forEach(function (col) {
+      if (col.type === "cost") {
+        col._of = self.indexOf(col.of); // derived from another column of the same row
+      }
+    });
+  };
+
+  /** Show the detail columns: load them, then draw the table again with every column. */
+  LeaderboardTable.prototype.showDetails = function () {
+    var self = this;
+    var sortKey = this.columns[this.sortIndex].key;
+    return loadDetails(this.table, this.prefix).then(function () {
+      self.columns = self.table.columns;
+      self.sortIndex = self.indexOf(sortKey);
+      self.thenIndex = self.table.then ? self.indexOf(self.table.then) : -1;
+      self.constraints = self.constraintSpec ? self.resolveConstraints(self.constraintSpec) : [];
+      self.root.textContent = "";
+      self.build();
+      self.refresh();
+      return self;
+    });
+  };
 
   LeaderboardTable.prototype.indexOf = function (key) {
     for (var i = 0; i < this.columns.length; i++) {
@@ -78,7 +122,75 @@
         return i;
       }
     }
-    return 0;
+    return -1;
+  };
+
+  LeaderboardTable.prototype.readUrl = function () {
+    var query = params();
+    // ?search= and ?family= work on every table (model pages link with ?family=); not ?q=,
+    // which Material's header search takes (it opens the site search with that query)
+    this.query = (query.get("search") || "").trim();
+    if (!this.urlState) {
+      return;
+    }
+    var sort = this.indexOf(query.get("sort") || "");
+    if (sort >= 0) {
+      this.sortIndex = sort;
+      this.sortDescending = query.get("desc") === "1";
+    }
+    this.wantDetails = query.get("columns") === "all";
+    this.page = Math.max(0, (parseInt(query.get("page"), 10) || 1) - 1);
+  };
+
+  LeaderboardTable.prototype.writeUrl = function () {
+    if (!this.urlState) {
+      return;
+    }
+    var self = this;
+    var sortKey = this.columns[this.sortIndex].key;
+    var isDefault = sortKey === this.defaultSort && this.sortDescending === this.defaultDescending;
+    var values = {
+      search: this.query,
+      sort: isDefault ? "" : sortKey,
+      desc: isDefault ? "" : this.sortDescending ? "1" : "0",
+      page: this.page > 0 ? String(this.page + 1) : "",
+      columns: this.table._detailsLoaded ? "all" : "",
+    };
+    (this.table.filters || []).forEach(function (key) {
+      if (self.indexOf(key) >= 0) {
+        values[key] = self.filters[self.indexOf(key)] || "";
+      }
+    });
+    setParams(values);
+  };
+
+  LeaderboardTable.prototype.pager = function (where) {
+    var self = this;
+    var pager = el("nav", { class: "lb-pager lb-pager-" + where, "aria-label": "Table pages (" + where + ")" });
+    var prev = el("button", { type: "button", class: "lb-prev" }, "‹ previous");
+    var next = el("button", { type: "button", class: "lb-next" }, "next ›");
+    var label = el("span", { class: "lb-page", "aria-live": where === "top" ? "polite" : "off" });
+    prev.addEventListener("click", function () {
+      self.goTo(self.page - 1);
+    });
+    next.addEventListener("click", function () {
+      self.goTo(self.page + 1);
+    });
+    pager.appendChild(prev);
+    pager.appendChild(label);
+    pager.appendChild(next);
+    return { root: pager, prev: prev, next: next, label: label };
+  };
+
+  LeaderboardTable.prototype.goTo = function (page) {
+    this.page = Math.max(0, Math.min(this.pageCount() - 1, page));
+    this.render();
+    this.writeUrl();
+    // the new page starts at the table's top, not wherever the bottom pager was
+    var top = this.root.getBoundingClientRect().top;
+    if (top < 0) {
+      this.root.scrollIntoView({ block: "start" });
+    }
   };
 
   LeaderboardTable.prototype.build = function () {
@@ -90,17 +202,24 @@
       placeholder: "Search models…",
       "aria-label": "Search models",
     });
+    search.value = this.query;
     search.addEventListener("input", function () {
-      self.query = search.value.trim().toLowerCase();
+      self.query = search.value.trim();
       self.page = 0;
       self.refresh();
     });
+    this.search = search;
     controls.appendChild(search);
+    var query = params();
     (this.table.filters || []).forEach(function (key) {
       var index = self.indexOf(key);
+      if (index < 0) {
+        return; // a detail column, not loaded yet
+      }
       var select = el("select", { class: "lb-filter", "data-filter": key, "aria-label": "Filter by " + key });
       select.appendChild(el("option", { value: "" }, self.columns[index].all || "all"));
-      uniqueValues(self.rows, index).forEach(function (value) {
+      var values = uniqueValues(self.rows, index);
+      values.forEach(function (value) {
         select.appendChild(el("option", { value: value }, value));
       });
       select.addEventListener("change", function () {
@@ -109,25 +228,42 @@
         self.refresh();
       });
       // ?family=resnet (from a model page's family link) pre-selects the filter
-      var wanted = new URLSearchParams(window.location.search).get(key);
-      if (wanted && uniqueValues(self.rows, index).indexOf(wanted) !== -1) {
+      var wanted = query.get(key);
+      if (wanted && values.indexOf(wanted) !== -1) {
         select.value = wanted;
         self.filters[index] = wanted;
       }
       controls.appendChild(select);
     });
-    this.count = el("span", { class: "lb-count" });
+    if (this.table.details && !this.table._detailsLoaded) {
+      var more = el("button", { type: "button", class: "lb-more" }, "All columns");
+      more.setAttribute("title", "Load the confidence interval, throughput, latency, batch, status, weights, parameters and GMACs");
+      more.addEventListener("click", function () {
+        more.disabled = true;
+        self.showDetails();
+      });
+      controls.appendChild(more);
+    }
+    this.count = el("span", { class: "lb-count", role: "status" });
     controls.appendChild(this.count);
     this.root.appendChild(controls);
 
+    this.pagers = [this.pager("top")];
+    this.root.appendChild(this.pagers[0].root);
+
     var wrapper = el("div", { class: "lb-table-wrapper" });
     var tableEl = el("table", { class: "lb-table-el" });
+    var caption = el("caption", { class: "lb-sr-only" }, this.table.caption || "Entries");
+    tableEl.appendChild(caption);
     var thead = el("thead");
     var headRow = el("tr");
+    headRow.appendChild(el("th", { scope: "col", class: "lb-rank", title: "rank in the current order" }, "#"));
     this.headers = this.columns.map(function (col, index) {
-      var th = el("th", { scope: "col", "data-key": col.key, tabindex: "0", title: col.help || "" });
-      th.appendChild(el("span", {}, col.label));
-      var activate = function () {
+      var th = el("th", { scope: "col", "data-key": col.key, class: col.narrow ? "" : "lb-wide-only" });
+      // the button is the control, the header cell stays a header (axe: nested-interactive)
+      var button = el("button", { type: "button", class: "lb-sort", title: col.help || "Sort by " + col.label });
+      button.appendChild(el("span", {}, col.label));
+      button.addEventListener("click", function () {
         if (self.sortIndex === index) {
           self.sortDescending = !self.sortDescending;
         } else {
@@ -135,14 +271,8 @@
           self.sortDescending = !!col.descending;
         }
         self.refresh();
-      };
-      th.addEventListener("click", activate);
-      th.addEventListener("keydown", function (event) {
-        if (event.key === "Enter" || event.key === " ") {
-          event.preventDefault();
-          activate();
-        }
       });
+      th.appendChild(button);
       headRow.appendChild(th);
       return th;
     });
@@ -153,38 +283,59 @@
     wrapper.appendChild(tableEl);
     this.root.appendChild(wrapper);
 
-    var pager = el("div", { class: "lb-pager" });
-    this.prev = el("button", { type: "button", class: "lb-prev" }, "‹ previous");
-    this.next = el("button", { type: "button", class: "lb-next" }, "next ›");
-    this.pageLabel = el("span", { class: "lb-page" });
-    this.prev.addEventListener("click", function () {
-      self.page = Math.max(0, self.page - 1);
+    this.empty = el("div", { class: "lb-empty", hidden: "" });
+    this.root.appendChild(this.empty);
+
+    this.pagers.push(this.pager("bottom"));
+    this.root.appendChild(this.pagers[1].root);
+    document.addEventListener("lb-cost-change", function () {
       self.render();
     });
-    this.next.addEventListener("click", function () {
-      self.page = Math.min(self.pageCount() - 1, self.page + 1);
-      self.render();
-    });
-    pager.appendChild(this.prev);
-    pager.appendChild(this.pageLabel);
-    pager.appendChild(this.next);
-    this.root.appendChild(pager);
   };
 
   LeaderboardTable.prototype.pageCount = function () {
     return Math.max(1, Math.ceil(this.view.length / PAGE_SIZE));
   };
 
+  /** Keep only rows within [min, max] of a column ("Choose a model"); null lifts a bound. */
+  LeaderboardTable.prototype.resolveConstraints = function (constraints) {
+    var self = this;
+    return constraints.map(function (c) {
+      return { index: self.indexOf(c.key), min: c.min, max: c.max };
+    }).filter(function (c) { return c.index >= 0 && (c.min !== null || c.max !== null); });
+  };
+
+  LeaderboardTable.prototype.constrain = function (constraints, sortKey) {
+    this.constraintSpec = constraints;
+    this.constraints = this.resolveConstraints(constraints);
+    if (sortKey && this.indexOf(sortKey) >= 0) {
+      this.sortIndex = this.indexOf(sortKey);
+      this.sortDescending = false;
+    }
+    this.page = 0;
+    this.refresh();
+  };
+
   LeaderboardTable.prototype.refresh = function () {
     var self = this;
-    var query = this.query;
+    var query = normalise(this.query);
     var searchIndexes = this.columns
       .map(function (col, i) { return col.searchable ? i : -1; })
       .filter(function (i) { return i >= 0; });
     var filters = Object.keys(this.filters).filter(function (i) { return self.filters[i]; });
+    var constraints = this.constraints;
     this.view = this.rows.filter(function (row) {
       for (var f = 0; f < filters.length; f++) {
         if (String(row[filters[f]]) !== self.filters[filters[f]]) {
+          return false;
+        }
+      }
+      for (var c = 0; c < constraints.length; c++) {
+        var value = row[constraints[c].index];
+        if (constraints[c].min !== null && !(value >= constraints[c].min)) {
+          return false;
+        }
+        if (constraints[c].max !== null && !(value <= constraints[c].max)) {
           return false;
         }
       }
@@ -193,28 +344,36 @@
       }
       for (var s = 0; s < searchIndexes.length; s++) {
         var v = row[searchIndexes[s]];
-        if (v && String(v).toLowerCase().indexOf(query) !== -1) {
+        if (v && normalise(v).indexOf(query) !== -1) {
           return true;
         }
       }
       return false;
     });
     var index = this.sortIndex;
+    if (this.columns[index].type === "cost") {
+      index = this.columns[index]._of; // cost and carbon rank as the energy they come from
+    }
     var numeric = this.columns[index].type === "num";
     var direction = this.sortDescending ? -1 : 1;
+    var then = this.thenIndex;
     this.view.sort(function (a, b) {
-      var aMissing = a[index] === null || a[index] === undefined || a[index] === "";
-      var bMissing = b[index] === null || b[index] === undefined || b[index] === "";
-      if (aMissing || bMissing) {
+      if (missing(a[index]) || missing(b[index])) {
         return compare(a[index], b[index], numeric); // missing last in both directions
       }
-      return direction * compare(a[index], b[index], numeric);
+      var order = direction * compare(a[index], b[index], numeric);
+      if (order === 0 && then >= 0) {
+        // ties (ninety tier-A entries share score 100) go to the more accurate entry
+        order = -compare(a[then], b[then], true);
+      }
+      return order;
     });
     this.headers.forEach(function (th, i) {
-      th.setAttribute("aria-sort", i === index ? (self.sortDescending ? "descending" : "ascending") : "none");
+      th.setAttribute("aria-sort", i === self.sortIndex ? (self.sortDescending ? "descending" : "ascending") : "none");
     });
     this.page = Math.min(this.page, this.pageCount() - 1);
     this.render();
+    this.writeUrl();
   };
 
   LeaderboardTable.prototype.render = function () {
@@ -222,24 +381,28 @@
     var start = this.page * PAGE_SIZE;
     var slice = this.view.slice(start, start + PAGE_SIZE);
     var body = document.createDocumentFragment();
-    slice.forEach(function (row) {
+    slice.forEach(function (row, offset) {
       var tr = el("tr");
+      tr.appendChild(el("td", { class: "lb-rank lb-num" }, String(start + offset + 1)));
       self.columns.forEach(function (col, i) {
         var td = el("td", { "data-key": col.key });
-        var text = fmt(row[i], col);
-        if (col.type === "link" && row[col.href] !== undefined) {
-          var a = el("a", { href: row[col.href] }, text);
-          td.appendChild(a);
+        var text = fmt(row[i], col, row);
+        var href = col.type === "link" ? hrefOf(col, row, i) : undefined;
+        if (href !== undefined) {
+          td.appendChild(el("a", { href: href }, text));
         } else if (col.type === "tier" && row[i]) {
           td.appendChild(el("span", { class: "lb-tier lb-tier-" + row[i] }, text));
         } else {
           td.textContent = text;
-          if (row[i] === null || row[i] === undefined) {
+          if (missing(row[i]) && col.type !== "cost") {
             td.className = "lb-missing";
           }
         }
-        if (col.type === "num") {
+        if (col.type === "num" || col.type === "cost") {
           td.className += " lb-num";
+        }
+        if (!col.narrow) {
+          td.className += " lb-wide-only";
         }
         tr.appendChild(td);
       });
@@ -247,11 +410,43 @@
     });
     this.tbody.textContent = "";
     this.tbody.appendChild(body);
+    this.renderEmpty();
     this.count.textContent = this.view.length + " of " + this.rows.length + " entries";
-    this.pageLabel.textContent = "page " + (this.page + 1) + " of " + this.pageCount();
-    this.prev.disabled = this.page === 0;
-    this.next.disabled = this.page >= this.pageCount() - 1;
+    var pages = this.pageCount();
+    this.pagers.forEach(function (pager) {
+      pager.label.textContent = "page " + (self.page + 1) + " of " + pages;
+      pager.prev.disabled = self.page === 0;
+      pager.next.disabled = self.page >= pages - 1;
+      pager.root.hidden = pages <= 1 && pager.root.classList.contains("lb-pager-top");
+    });
     this.root.setAttribute("data-ready", "true");
+  };
+
+  LeaderboardTable.prototype.renderEmpty = function () {
+    var self = this;
+    this.empty.textContent = "";
+    if (this.view.length) {
+      this.empty.hidden = true;
+      return;
+    }
+    this.empty.hidden = false;
+    var what = this.query ? "No entry matches “" + this.query + "”" : "No entry matches";
+    if (this.constraints.length) {
+      what += this.query ? " and the choice above" : " the choice above";
+    }
+    this.empty.appendChild(el("p", {}, what + "."));
+    var clear = el("button", { type: "button", class: "lb-clear" }, "Clear the search and filters");
+    clear.addEventListener("click", function () {
+      self.query = "";
+      self.search.value = "";
+      self.filters = {};
+      self.root.querySelectorAll("select.lb-filter").forEach(function (select) {
+        select.value = "";
+      });
+      self.page = 0;
+      self.refresh();
+    });
+    this.empty.appendChild(clear);
   };
 
   function mountTables() {
@@ -259,31 +454,28 @@
     document.querySelectorAll(".lb-table[data-table]").forEach(function (root) {
       var table = tables[root.getAttribute("data-table")];
       if (table && !root.getAttribute("data-ready")) {
-        new LeaderboardTable(root, table);
+        var instance = new LeaderboardTable(root, table);
+        LB.tables.push(instance);
+        if (instance.wantDetails) {
+          instance.showDetails();
+        }
       }
     });
   }
 
-  function mountCharts() {
-    var specs = window.LB_SPECS || {};
-    document.querySelectorAll(".lb-chart[data-spec]").forEach(function (root) {
-      var spec = specs[root.getAttribute("data-spec")];
-      if (!spec || typeof window.vegaEmbed !== "function" || root.getAttribute("data-ready")) {
-        return;
+  LB.table = function (name) {
+    for (var i = 0; i < LB.tables.length; i++) {
+      if (LB.tables[i].name === name) {
+        return LB.tables[i];
       }
-      window
-        .vegaEmbed(root, spec, {
-          renderer: "canvas",
-          actions: { export: true, source: false, compiled: false, editor: false },
-          loader: { target: "_self" },
-        })
-        .then(function () {
-          root.setAttribute("data-ready", "true");
-        })
-        .catch(function (error) {
-          root.setAttribute("data-error", String(error));
-          console.error("chart failed:", error);
-        });
+    }
+    return null;
+  };
+
+  // Material's search dialog has no accessible name (axe: aria-dialog-name).
+  function nameSearchDialog() {
+    document.querySelectorAll(".md-search[role='dialog']:not([aria-label])").forEach(function (dialog) {
+      dialog.setAttribute("aria-label", "Search the site");
     });
   }
 
@@ -300,8 +492,13 @@
 
   function start() {
     mountTables();
-    mountCharts();
+    if (LB.startCharts) {
+      LB.startCharts(); // lb-plots.js: before "lb-ready", so the chooser finds them mounting
+    }
     copyButtons();
+    nameSearchDialog();
+    LB.started = true;
+    document.dispatchEvent(new CustomEvent("lb-ready"));
   }
 
   if (document.readyState === "loading") {

@@ -1,39 +1,41 @@
-"""The home page: the headline trade-off chart and tier counts."""
+"""The home page: "Choose a model" over the headline board and its chart, and tier counts."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from leaderboard.boards import Boards
 from leaderboard.scoring import TIERS, tier_description
-from leaderboard.site import charts
-from leaderboard.site.pages.common import Page, render_template, tradeoff_chart_html
-from leaderboard.site.render import PageAssets, board_title, entry_chart_row, tier_counts
+from leaderboard.site import charts, choose
+from leaderboard.site.pages.common import Page, render_template, tradeoff_mount
+from leaderboard.site.render import PageAssets, board_md, board_title, entry_chart_row, tier_counts
+
+HOME_CHART = "home-tradeoff"
 
 
 def home_page(data: Boards) -> Page:
-    """The home page: headline chart and tier counts, or the claims chart before measurements."""
+    """Home: "Choose a model" over the headline board and its chart, or the claims chart."""
     assets = PageAssets(prefix="")
-    headline = None
-    compute_chart_html = ""
-    counts: list[tuple[str, str, int]] = []
     board = data.headline_board
+    context: dict[str, Any] = {"entries": len(data.entries), "measured": data.measured_count(),
+                               "boards": len(data.boards),
+                               "families": len({e.family for e in data.entries})}
     if board:
-        headline = {"title": board_title(board),
-                    "chart_html": tradeoff_chart_html(data, board, "", assets, "home-tradeoff")}
+        # the headline board's data file is the board page's own (cached between the two)
+        context["headline"] = {
+            "title": board_title(board),
+            "data_src": choose.table_src(board, ""),
+            "chooser_html": choose.chooser_html(data, board, "", "home", HOME_CHART),
+            "chart_html": tradeoff_mount(data, board, assets, HOME_CHART, "Accuracy against energy"),
+            "link": board_md(board),
+        }
         by_tier = tier_counts(data, board)
-        counts = [(t, tier_description(t), by_tier.get(t, 0)) for t in TIERS]
+        context["tier_counts"] = [(t, tier_description(t), by_tier.get(t, 0)) for t in TIERS]
     else:
         rows = [entry_chart_row(e, "") for e in data.entries]
         chart = charts.compute_chart(rows, "gmacs", "GMACs per image (log scale)",
                                      "Claimed top-1 against compute", name="home")
-        compute_chart_html = assets.chart("home-compute", chart, "claimed accuracy against GMACs")
-    text = render_template(
-        "home.md.j2",
-        entries=data.entries,
-        measured=data.measured_count(),
-        boards=data.boards,
-        families=len({e.family for e in data.entries}),
-        headline=headline,
-        tier_counts=counts,
-        compute_chart_html=compute_chart_html,
-    )
-    return "index.md", text, assets.files
+        context["headline"] = None
+        context["compute_chart_html"] = assets.chart("home-compute", chart,
+                                                     "claimed accuracy against GMACs")
+    return "index.md", render_template("home.md.j2", **context), assets.files

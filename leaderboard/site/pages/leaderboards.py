@@ -6,28 +6,33 @@ from collections.abc import Iterator
 from typing import Any
 
 from leaderboard.boards import Boards, Entry
-from leaderboard.site.pages.common import Page, render_template
+from leaderboard.site import choose
+from leaderboard.site.pages.common import Page, render_template, tradeoff_mount
 from leaderboard.site.render import PageAssets, board_md, board_title, model_path
 from leaderboard.site.tables import LINK, table_spec
 from leaderboard.vocabulary import ACCURACY_BAND_POINTS
 
 CATALOG_COLUMNS = [
-    {"key": "id", "label": "Model", "type": "link", "searchable": True},
+    {"key": "id", "label": "Model", "type": "link", "searchable": True, "narrow": True},
     {"key": "family", "label": "Family", "type": "text", "searchable": True,
      "all": "all families"},
-    {"key": "top1", "label": "Top-1 %", "type": "num", "digits": 2, "descending": True},
+    {"key": "top1", "label": "Top-1 %", "type": "num", "digits": 2, "descending": True,
+     "narrow": True},
     {"key": "top5", "label": "Top-5 %", "type": "num", "digits": 2, "descending": True},
     {"key": "accuracy", "label": "Accuracy", "type": "text",
      "help": "claimed, or verified/rejected by the validator"},
     {"key": "params_m", "label": "Params (M)", "type": "num", "digits": 1},
     {"key": "gmacs", "label": "GMACs", "type": "num", "digits": 2},
     {"key": "energy_j", "label": "J/image", "type": "num", "sig": 3,
-     "missing": "awaiting measurement"},
-    {"key": "tier", "label": "Tier", "type": "tier", "all": "all tiers"},
+     "missing": "awaiting measurement", "narrow": True},
+    {"key": "tier", "label": "Tier", "type": "tier", "all": "all tiers", "narrow": True},
     {"key": "score", "label": "Score", "type": "num", "digits": 0, "descending": True},
     {"key": "vs_resnet50", "label": "× ResNet-50", "type": "num", "digits": 2,
      "help": "energy relative to ResNet-50 on the same board"},
 ]
+
+
+MEASURED_KEYS = frozenset({"energy_j", "tier", "score", "vs_resnet50"})
 
 
 def _catalog_row(entry: Entry, board: str | None, prefix: str) -> dict[str, Any]:
@@ -50,9 +55,15 @@ def leaderboard_pages(data: Boards) -> Iterator[Page]:
     """The all-entries leaderboard and one page per board."""
     headline = data.headline_board
     assets = PageAssets(prefix="../")
-    table = table_spec(CATALOG_COLUMNS, [_catalog_row(e, headline, "../") for e in data.entries],
-                       sort="score" if headline else "top1", descending=True,
-                       filters=["family", "tier"] if headline else ["family"])
+    columns, rows = CATALOG_COLUMNS, [_catalog_row(e, headline, "../") for e in data.entries]
+    if not headline:
+        # nothing measured: no energy, tier or score columns of "awaiting measurement" cells
+        # (they clipped the table at 1280 px)
+        columns = [c for c in CATALOG_COLUMNS if c["key"] not in MEASURED_KEYS]
+        rows = [{k: v for k, v in row.items() if k not in MEASURED_KEYS} for row in rows]
+    table = table_spec(columns, rows, sort="score" if headline else "top1", then="top1",
+                       descending=True, filters=["family", "tier"] if headline else ["family"],
+                       caption="Every entry")
     boards = [{"title": board_title(b), "link": f"{b}.md"} for b in data.boards]
     intro = (f"All {len(data.entries):,} entries. Energy, tier and score are from the headline "
              f"board, **{board_title(headline)}**; entries without a record there are awaiting "
@@ -61,59 +72,38 @@ def leaderboard_pages(data: Boards) -> Iterator[Page]:
              "is **awaiting measurement** and has no tier. Accuracy is as claimed.")
     yield "leaderboard/index.md", render_template(
         "leaderboard.md.j2", title="Leaderboard", intro=intro, boards=boards,
+        filters=" or ".join(table["filters"]),
         table="catalog", data_src=assets.table("catalog", table), prefix="../",
     ), assets.files
     for board in data.boards:
-        yield _board_page(data, board)
+        yield board_page(data, board)
 
 
-BOARD_COLUMNS = [
-    {"key": "id", "label": "Model", "type": "link", "searchable": True},
-    {"key": "family", "label": "Family", "type": "text", "searchable": True,
-     "all": "all families"},
-    {"key": "top1", "label": "Top-1 %", "type": "num", "digits": 2, "descending": True},
-    {"key": "energy_j", "label": "J/image", "type": "num", "sig": 3},
-    {"key": "ci", "label": "95% CI ±", "type": "num", "sig": 2},
-    {"key": "tier", "label": "Tier", "type": "tier", "all": "all tiers"},
-    {"key": "score", "label": "Score", "type": "num", "digits": 0, "descending": True},
-    {"key": "excess", "label": "× frontier", "type": "num", "digits": 2},
-    {"key": "vs_resnet50", "label": "× ResNet-50", "type": "num", "digits": 2},
-    {"key": "throughput", "label": "Images/s", "type": "num", "digits": 0, "descending": True},
-    {"key": "batch", "label": "Batch", "type": "num", "digits": 0},
-    {"key": "status", "label": "Status", "type": "text", "all": "all statuses"},
-    {"key": "weights", "label": "Weights", "type": "text"},
-    {"key": "gmacs", "label": "GMACs", "type": "num", "digits": 2},
-]
+BOARD_CHART = "board-tradeoff"
 
 
-def _board_page(data: Boards, board: str) -> Page:
+def _board_table_files(data: Boards, board: str, assets: PageAssets) -> tuple[str, int, int]:
+    """Write a board's table and detail files; returns the table's src, rows and scored rows."""
+    table, details = choose.board_table(data, board)
+    assets.table(choose.details_name(board), details)
+    scored = sum(r[4] is not None for r in table["rows"])
+    return assets.table(choose.table_name(board), table), len(table["rows"]), scored
+
+
+def board_page(data: Boards, board: str) -> Page:
+    """One board: chooser, cost settings, chart and the table of every record on it."""
     assets = PageAssets(prefix="../")
-    rows = []
-    for entry in data.entries:
-        result = entry.results.get(board)
-        if not result:
-            continue
-        record, score, energy = result.record, result.score, result.record.energy
-        rows.append({
-            "id": entry.id, "family": entry.family, "top1": round(entry.top1, 3),
-            "energy_j": energy.gross_j_per_image if energy else None,
-            "ci": (energy.ci95_high_j - energy.ci95_low_j) / 2 if energy else None,
-            "tier": score.tier if score else None,
-            "score": round(score.score, 1) if score else None,
-            "excess": round(score.excess_factor, 3) if score else None,
-            "vs_resnet50": (round(result.relative_to_reference, 3)
-                            if result.relative_to_reference else None),
-            "throughput": record.performance.throughput_img_s if record.performance else None,
-            "batch": record.batch_size, "status": record.status, "weights": record.weights.kind,
-            "gmacs": entry.gmacs, LINK: "../" + model_path(entry.id),
-        })
-    table = table_spec(BOARD_COLUMNS, rows, sort="score", descending=True,
-                       filters=["family", "tier", "status"])
+    data_src, entries, scored = _board_table_files(data, board, assets)
     title = f"Leaderboard: {board_title(board)}"
-    intro = (f"{len(rows):,} entries measured on this board. Tiers compare each entry with the "
-             f"cheapest entry of equal or better accuracy (within {ACCURACY_BAND_POINTS:g} points) "
-             "on the same board.")
-    name = board.replace("--", "-")
-    text = render_template("leaderboard.md.j2", title=title, intro=intro, boards=[], table=name,
-                   data_src=assets.table(name, table), prefix="../")
+    chart_name = f"{BOARD_CHART}-{choose.table_name(board)}"  # spec files are per board
+    text = render_template(
+        "board.md.j2", title=title, board_title=board_title(board), entries=entries,
+        scored=scored, data_src=data_src, band=f"{ACCURACY_BAND_POINTS:g}",
+        table=choose.table_name(board), prefix="../",
+        chooser_html=choose.chooser_html(data, board, "../", "board", chart_name),
+        chart_html=tradeoff_mount(data, board, assets, chart_name,
+                                  f"Accuracy against energy — {board_title(board)}"),
+        other_boards=[{"title": board_title(b), "link": f"{b}.md"} for b in data.boards
+                      if b != board],
+    )
     return board_md(board), text, assets.files

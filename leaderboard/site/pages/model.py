@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from leaderboard.boards import Boards, Entry
 from leaderboard.site import breakdown
+from leaderboard.site.cost import CURRENCY
 from leaderboard.site.pages.common import render_template
 from leaderboard.site.pages.energy import profile_context, savings_context
 from leaderboard.site.render import board_md, board_title, fmt, model_path
@@ -31,6 +32,7 @@ def model_page_body(entry: Entry, data: Boards, site_url: str) -> str:
         results.append({
             "title": board_title(board),
             "link": f"{prefix}{board_md(board)[:-3]}.html",
+            "energy_j": energy.gross_j_per_image if energy else None,
             "energy": (f"{energy.gross_j_per_image:.4g} ({energy.ci95_low_j:.4g}–"
                        f"{energy.ci95_high_j:.4g})") if energy else "—",
             "tier": score.tier if score else None,
@@ -96,6 +98,8 @@ def model_page_body(entry: Entry, data: Boards, site_url: str) -> str:
         band=ACCURACY_BAND_POINTS,
         measured_accuracy=measured_accuracy, input_desc=input_desc, weights_desc=weights_desc,
         badge_url=f"{base}badges/{entry.id}.svg", page_url=f"{base}{model_path(entry.id)}",
+        label_url=f"{base}badges/{entry.id}-label.svg", currency=CURRENCY,
+        badge_board=board_title(data.headline_board) if data.headline_board else None,
         absolute_urls=bool(base),
         profile=profile_context(profile) if profile else None,
         savings=savings_context(sweep) if sweep else None,

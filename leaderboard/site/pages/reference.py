@@ -9,6 +9,8 @@ import yaml
 from leaderboard.analysis_records import HEADLINE_VARIANT, LAYER_TYPES, sweep_variants
 from leaderboard.boards import Boards
 from leaderboard.scoring import TIER_BOUNDS, TIERS, tier_description, tier_for
+from leaderboard.site.cost import CURRENCY
+from leaderboard.site.cost import DEFAULTS as COST_DEFAULTS
 from leaderboard.site.pages.common import Page, render_template
 from leaderboard.submission import Submission, schema_blocks
 from leaderboard.vocabulary import (
@@ -38,7 +40,8 @@ def methodology_page() -> Page:
         example_tier=tier_for(0.50 / 0.20),  # the worked example's excess factor
         scoring_version=SCORING_VERSION, protocol_version=PROTOCOL_VERSION,
         layer_types=LAYER_TYPES, variants=sweep_variants(),
-        headline=HEADLINE_VARIANT.label + ", NCHW, eager")
+        headline=HEADLINE_VARIANT.label + ", NCHW, eager",
+        cost_defaults=COST_DEFAULTS, currency=CURRENCY)
     return "methodology.md", text, {}
 
 

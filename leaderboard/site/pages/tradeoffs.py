@@ -1,54 +1,62 @@
-"""The trade-offs page: accuracy, energy and compute against each other, per board."""
+"""The trade-offs page: one board at a time (its data load when it is chosen), then the claims."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from leaderboard.boards import Boards
-from leaderboard.site import charts
-from leaderboard.site.pages.common import Page, render_template, scored_rows, tradeoff_chart_html
+from leaderboard.site import charts, choose
+from leaderboard.site.pages.common import Page, family_rows, render_template, tradeoff_mount
 from leaderboard.site.render import PageAssets, board_title, entry_chart_row
 
 
 def tradeoffs_page(data: Boards) -> Page:
-    """Accuracy/energy/compute trade-offs across boards."""
+    """Trade-offs: one board at a time (its data load when it is chosen), then the claims."""
     assets = PageAssets(prefix="")
     boards = []
     for index, board in enumerate(data.boards):
-        rows = scored_rows(data, board, "")
         title = board_title(board)
+        families = family_rows(data, board)
+        table = choose.table_name(board)
         gmacs_chart = charts.compute_chart(
-            rows, "gmacs", "GMACs per image (log)", f"Energy against compute — {title}",
+            families, "gmacs", "GMACs per image (log)", f"Energy against compute — {title}",
             y_field="energy_j", y_title="energy per image (J, log)", name=f"b{index}g")
         params_chart = charts.compute_chart(
-            rows, "params_m", "parameters (M, log)", f"Energy against parameters — {title}",
+            families, "params_m", "parameters (M, log)", f"Energy against parameters — {title}",
             y_field="energy_j", y_title="energy per image (J, log)", name=f"b{index}p")
         boards.append({
-            "title": title,
-            "tradeoff_html": tradeoff_chart_html(data, board, "", assets, f"tradeoff-{index}"),
-            "energy_vs_gmacs_html": assets.chart(f"energy-gmacs-{index}", gmacs_chart,
-                                                 f"energy against GMACs on {title}"),
-            "energy_vs_params_html": assets.chart(f"energy-params-{index}", params_chart,
-                                                  f"energy against parameters on {title}"),
+            "board": board, "title": title,
+            "tradeoff_html": tradeoff_mount(data, board, assets, f"tradeoff-{index}",
+                                            f"Accuracy against energy — {title}", lazy=True),
+            "energy_vs_gmacs_html": assets.chart(
+                f"energy-gmacs-{index}", charts.ChartSpec(gmacs_chart.chart, {}),
+                f"energy against GMACs on {title}", table=table, lazy=True, details=True),
+            "energy_vs_params_html": assets.chart(
+                f"energy-params-{index}", charts.ChartSpec(params_chart.chart, {}),
+                f"energy against parameters on {title}", table=table, lazy=True,
+                details=True),
         })
-    savings_rows = _batch_savings_rows(data)
+    savings_rows = batch_savings_rows(data)
     savings_html = ""
     if savings_rows:
         savings_html = assets.chart("batch-savings", charts.savings_chart(
-            savings_rows, "Batch 1 against batch 256, per image"), "batch-1 against batch-256 energy")
+            savings_rows, "Batch 1 against batch 256, per image"),
+            "batch-1 against batch-256 energy", lazy=True)
     rows = [entry_chart_row(e, "") for e in data.entries]
     acc_gmacs = assets.chart("acc-gmacs", charts.compute_chart(
         rows, "gmacs", "GMACs per image (log)", "Claimed top-1 against GMACs", name="ag"),
-        "claimed accuracy against GMACs")
+        "claimed accuracy against GMACs", lazy=True)
     acc_params = assets.chart("acc-params", charts.compute_chart(
         rows, "params_m", "parameters (M, log)", "Claimed top-1 against parameters", name="ap"),
-        "claimed accuracy against parameters")
-    text = render_template("tradeoffs.md.j2", boards=boards, savings_html=savings_html,
-                   acc_vs_gmacs_html=acc_gmacs, acc_vs_params_html=acc_params)
+        "claimed accuracy against parameters", lazy=True)
+    text = render_template("tradeoffs.md.j2", boards=boards, headline=data.headline_board,
+                   savings_html=savings_html, acc_vs_gmacs_html=acc_gmacs,
+                   acc_vs_params_html=acc_params)
     return "tradeoffs.md", text, assets.files
 
 
-def _batch_savings_rows(data: Boards) -> list[dict[str, Any]]:
+def batch_savings_rows(data: Boards) -> list[dict[str, Any]]:
+    """One row per entry with both an offline and a single-stream record on one hardware."""
     rows = []
     for entry in data.entries:
         for board, result in sorted(entry.results.items()):

@@ -1,0 +1,217 @@
+/* Charts: vega-embed mounts for the specs in window.LB_SPECS, themed for light and dark.
+ *
+ * A mount with data-table draws that table's rows (LB.tableRecords), so a board's rows are
+ * sent once for table, chart and "Choose a model". Lazy mounts (data-lazy) load vega, their
+ * table and spec only when they come near the screen. Started by leaderboard.js
+ * (LB.startCharts) once the tables are mounted.
+ */
+(function () {
+  "use strict";
+
+  var LB = (window.LB = window.LB || {});
+  var LABEL_STEP_TOP1 = 2.0; // charts.LABEL_STEP_TOP1
+  var el = LB.el;
+  var missing = LB.missing;
+  var params = LB.params;
+  var setParams = LB.setParams;
+  var loadScript = LB.loadScript;
+  var tableRecords = LB.tableRecords;
+  LB.views = LB.views || {};
+
+
+  function darkScheme() {
+    return document.body.getAttribute("data-md-color-scheme") === "slate";
+  }
+
+  // Vega config for the page's colour scheme: axis, legend and title text readable on both.
+  function themeConfig() {
+    var fg = darkScheme() ? "#e2e4e9" : "#222";
+    var grid = darkScheme() ? "#3b3f4a" : "#e6e6e6";
+    return {
+      background: null,
+      axis: { labelColor: fg, titleColor: fg, gridColor: grid, domainColor: fg, tickColor: fg },
+      legend: { labelColor: fg, titleColor: fg },
+      title: { color: fg },
+      text: { color: fg },
+    };
+  }
+
+
+  /** A spec with data from its table: the board's rows are sent once, for chart and table. */
+  function withTableData(spec, table, prefix) {
+    var copy = JSON.parse(JSON.stringify(spec));
+    // chart links are relative to the page the chart is on, like the table's
+    var records = tableRecords(table, prefix).filter(function (r) { return !missing(r.energy_j) && !missing(r.tier); });
+    var frontier = {};
+    (table.frontier || []).forEach(function (id) { frontier[id] = true; });
+    copy.datasets = copy.datasets || {};
+    copy.datasets.points = records;
+    copy.datasets.frontier = records
+      .filter(function (r) { return frontier[r.id]; })
+      .sort(function (a, b) { return a.energy_j - b.energy_j; });
+    // names only where they do not overlap: as charts.frontier_labels_rows (2 points of top-1)
+    var labels = [];
+    copy.datasets.frontier.slice().sort(function (a, b) { return b.top1 - a.top1; }).forEach(function (r) {
+      if (!labels.length || labels[labels.length - 1].top1 - r.top1 >= LABEL_STEP_TOP1) {
+        labels.push(r);
+      }
+    });
+    copy.datasets.frontier_labels = labels;
+    return copy;
+  }
+
+  function embed(root) {
+    var specs = window.LB_SPECS || {};
+    var name = root.getAttribute("data-spec");
+    var spec = specs[name];
+    if (!spec || typeof window.vegaEmbed !== "function") {
+      return Promise.resolve(null);
+    }
+    var tableName = root.getAttribute("data-table");
+    if (tableName) {
+      var table = (window.LB_TABLES || {})[tableName];
+      if (!table) {
+        return Promise.resolve(null);
+      }
+      if (root.hasAttribute("data-details") && !table._detailsLoaded) {
+        // the chart draws detail columns (GMACs, parameters): join them first
+        return LB.loadDetails(table, root.getAttribute("data-prefix") || "").then(function () {
+          return embed(root);
+        });
+      }
+      spec = withTableData(spec, table, root.getAttribute("data-prefix") || "");
+    }
+    spec = JSON.parse(JSON.stringify(spec));
+    spec.config = Object.assign({}, spec.config || {}, themeConfig());
+    root.removeAttribute("data-ready");
+    root.setAttribute("data-scheme", darkScheme() ? "dark" : "light");
+    return window
+      .vegaEmbed(root, spec, {
+        renderer: "canvas",
+        actions: { export: true, source: false, compiled: false, editor: false },
+        loader: { target: "_self" },
+        // an empty layer (no threshold chosen yet) makes vega warn about infinite extents
+        logLevel: 1,
+      })
+      .then(function (result) {
+        LB.views[name] = result.view;
+        // vega-embed's export menu is a <summary> holding only an icon: give it a name
+        root.querySelectorAll("details > summary").forEach(function (summary) {
+          summary.setAttribute("aria-label", "Export this chart");
+          summary.setAttribute("title", "Export this chart");
+        });
+        root.setAttribute("data-ready", "true");
+        addReset(root);
+        document.dispatchEvent(new CustomEvent("lb-chart-ready", { detail: { name: name, view: result.view } }));
+        return result.view;
+      })
+      .catch(function (error) {
+        root.setAttribute("data-error", String(error));
+        console.error("chart failed:", error);
+      });
+  }
+  LB.embed = embed;
+
+  // Zoom is shift + wheel (the wheel alone scrolls the page); a button puts the axes back.
+  function addReset(root) {
+    var holder = root.parentNode;
+    if (!holder || holder.querySelector(".lb-reset[data-for='" + root.getAttribute("data-spec") + "']")) {
+      return;
+    }
+    var button = el("button", { type: "button", class: "lb-reset", "data-for": root.getAttribute("data-spec") },
+      "Reset zoom");
+    button.addEventListener("click", function () {
+      embed(root);
+    });
+    var hint = el("span", { class: "lb-chart-hint" }, "Shift + wheel zooms, drag pans.");
+    var bar = el("div", { class: "lb-chart-tools" });
+    bar.appendChild(hint);
+    bar.appendChild(button);
+    holder.insertBefore(bar, root.nextSibling);
+  }
+
+  function mountCharts() {
+    document.querySelectorAll(".lb-chart[data-spec]").forEach(function (root) {
+      if (!root.getAttribute("data-ready") && !root.hasAttribute("data-lazy")) {
+        embed(root);
+      }
+    });
+  }
+
+  // Lazy charts (trade-offs: 10,000 points a chart) load vega, their data and spec only when
+  // they come near the screen; a board section that is hidden never does until it is chosen.
+  function loadLazy(root) {
+    if (root.getAttribute("data-loading")) {
+      return;
+    }
+    root.setAttribute("data-loading", "true");
+    var sources = [root.getAttribute("data-vega-src"), root.getAttribute("data-table-src"),
+      root.getAttribute("data-spec-src")].filter(function (src) { return src; });
+    Promise.all(sources.map(loadScript)).then(function () {
+      return embed(root);
+    }).catch(function (error) {
+      root.setAttribute("data-error", String(error));
+      console.error("chart failed:", error);
+    });
+  }
+
+  function watchLazyCharts() {
+    var lazy = document.querySelectorAll(".lb-chart[data-lazy]");
+    if (!lazy.length) {
+      return;
+    }
+    if (!("IntersectionObserver" in window)) {
+      lazy.forEach(loadLazy);
+      return;
+    }
+    var observer = new IntersectionObserver(function (seen) {
+      seen.forEach(function (item) {
+        if (item.isIntersecting) {
+          observer.unobserve(item.target);
+          loadLazy(item.target);
+        }
+      });
+    }, { rootMargin: "300px 0px" });
+    lazy.forEach(function (root) { observer.observe(root); });
+  }
+
+  // A board picker shows one board's section (?board= keeps the choice in the URL).
+  function boardPickers() {
+    document.querySelectorAll("select.lb-board-pick").forEach(function (select) {
+      var sections = document.querySelectorAll("[data-board-section]");
+      var show = function (board) {
+        sections.forEach(function (section) {
+          section.hidden = section.getAttribute("data-board-section") !== board;
+        });
+      };
+      var wanted = params().get("board");
+      if (wanted && select.querySelector("option[value='" + wanted.replace(/'/g, "") + "']")) {
+        select.value = wanted;
+      }
+      show(select.value);
+      select.addEventListener("change", function () {
+        show(select.value);
+        setParams({ board: select.value === select.getAttribute("data-default") ? "" : select.value });
+      });
+    });
+  }
+
+  // Re-draw charts when the visitor switches between light and dark.
+  function watchScheme() {
+    var last = darkScheme();
+    new MutationObserver(function () {
+      var now = darkScheme();
+      if (now !== last) {
+        last = now;
+        document.querySelectorAll(".lb-chart[data-ready='true']").forEach(embed);
+      }
+    }).observe(document.body, { attributes: true, attributeFilter: ["data-md-color-scheme"] });
+  }
+
+  LB.startCharts = function () {
+    boardPickers();
+    mountCharts();
+    watchLazyCharts();
+    watchScheme();
+  };
+})();

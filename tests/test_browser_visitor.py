@@ -1,0 +1,421 @@
+# ruff: noqa: F811 - the fixtures imported from test_browser are redefined as test parameters
+"""What a visitor does on the synthetic site, in Debian's chromium: choose a model, price it,
+compare, search, read it on a phone, with no serious accessibility violation (axe-core).
+
+Shares the browser, server and page fixtures of tests/test_browser.py (one chromium per module).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from test_browser import (  # noqa: F401 - fixtures are used by name
+    HEADLINE,
+    Watched,
+    browser,
+    entries,
+    open_page,
+    server,
+    wait_ready,
+)
+
+from leaderboard.site.cost import per_million
+
+pytestmark = pytest.mark.browser
+
+SINGLE = "synthetic-gpu--single-stream"
+BOARD_PAGE = f"leaderboard/{HEADLINE}.html"
+BOARD_CHART = f"board-tradeoff-{HEADLINE.replace('--', '-')}"
+
+
+def energy_of(entry: dict[str, Any], board: str) -> float | None:
+    result = entry["boards"].get(board)
+    if not result or result["score"] is None:
+        return None
+    return result["record"]["energy"]["gross_j_per_image"]
+
+
+def cheapest_meeting(entries: list[dict[str, Any]], board: str, min_top1: float) -> list[str]:
+    """The scored entries with top-1 >= min_top1, cheapest first: the true frontier answer."""
+    scored = [(energy_of(e, board), -e["top1"], e["id"]) for e in entries
+              if energy_of(e, board) is not None and round(e["top1"], 3) >= min_top1]
+    return [entry_id for _, _, entry_id in sorted(scored)]
+
+
+def answer_ids(page: Any) -> list[str]:
+    return page.locator(".lb-answer-item").evaluate_all("els => els.map(e => e.dataset.id)")
+
+
+def wait_answer(page: Any) -> None:
+    page.wait_for_function("() => document.querySelector('.lb-choose[data-ready=\"true\"]')",
+                           timeout=10_000)
+
+
+# --- Choose a model -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("min_top1", [60.0, 72.5, 80.0, 85.0])
+def test_choose_answers_with_the_frontier_entry(
+        open_page: Callable[..., Watched], entries: list[dict[str, Any]], min_top1: float) -> None:
+    expected = cheapest_meeting(entries, HEADLINE, min_top1)
+    assert expected, min_top1
+    # the answer is on the Pareto frontier: nothing at least as accurate is cheaper
+    best = next(e for e in entries if e["id"] == expected[0])
+    assert not [e for e in entries if energy_of(e, HEADLINE) is not None
+                and e["top1"] >= best["top1"] and energy_of(e, HEADLINE) < energy_of(best, HEADLINE)]
+    watched = open_page()
+    watched.goto(f"{BOARD_PAGE}?top1={min_top1:g}")
+    page = watched.page
+    wait_answer(page)
+    wait_ready(page, ".lb-chart")
+    assert answer_ids(page) == expected[:3]
+    title = page.locator(".lb-answer-title").inner_text()
+    assert f"{len(expected)} of 60 entries qualify" in title
+    first = page.locator(".lb-answer-item").first
+    assert f"{energy_of(best, HEADLINE):.3g} J/image" in first.inner_text()
+    # the most accurate entry, and the saving against it
+    top = max(entries, key=lambda e: (e["top1"], -energy_of(e, HEADLINE)))
+    if top["id"] != best["id"]:
+        saving = 1 - energy_of(best, HEADLINE) / energy_of(top, HEADLINE)
+        text = first.locator(".lb-answer-saving").inner_text()
+        assert f"{round(saving * 1000) / 10:g} % less energy" in text and top["id"] in text
+    # the table follows: only qualifying entries, cheapest first
+    page.wait_for_function("n => document.querySelector('.lb-count').textContent"
+                           ".startsWith(n + ' of ')", arg=len(expected))
+    shown = page.locator(".lb-table tbody td[data-key='id']").all_inner_texts()
+    assert shown == expected[:50]
+    # and the chart: the answer is ringed, the threshold set
+    page.wait_for_function(
+        "([name, id]) => window.LB.views[name] && window.LB.views[name].signal('answer_id') === id",
+        arg=[BOARD_CHART, expected[0]], timeout=10_000)
+    assert page.evaluate(f"window.LB.views['{BOARD_CHART}'].signal('min_top1')") == min_top1
+    watched.assert_clean()
+
+
+def test_choose_state_is_in_the_url_and_survives_a_reload(
+        open_page: Callable[..., Watched], entries: list[dict[str, Any]]) -> None:
+    watched = open_page()
+    watched.goto(BOARD_PAGE)
+    page = watched.page
+    wait_answer(page)
+    assert answer_ids(page) == []  # nothing chosen: a hint, no answer
+    page.locator("#lb-choose-top1").fill("78")
+    page.locator("#lb-choose-maxj").fill("0.5")
+    page.wait_for_function("() => location.search.includes('top1=78')")
+    assert "maxj=0.5" in page.url
+    expected = [i for i in cheapest_meeting(entries, HEADLINE, 78.0)
+                if energy_of(next(e for e in entries if e["id"] == i), HEADLINE) <= 0.5]
+    assert answer_ids(page) == expected[:3]
+    shared = page.url
+    watched.goto(shared.removeprefix(watched.base))
+    wait_answer(page)
+    assert page.locator("#lb-choose-top1").input_value() == "78"
+    assert answer_ids(page) == expected[:3]
+    # an impossible choice says so
+    page.locator("#lb-choose-top1").fill("99.9")
+    assert "no measured entry qualifies" in page.locator(".lb-answer").inner_text()
+    assert page.locator(".lb-empty").is_visible()
+    watched.assert_clean()
+
+
+def test_choose_with_a_latency_ceiling_loads_the_detail_columns(
+        open_page: Callable[..., Watched], entries: list[dict[str, Any]]) -> None:
+    latency = {e["id"]: e["boards"][HEADLINE]["record"]["performance"]["batch_latency_ms"]
+               for e in entries}
+    ordered = sorted(latency.values())
+    ceiling = (ordered[40] + ordered[41]) / 2  # between two entries: rounding cannot cross it
+    expected = [i for i in cheapest_meeting(entries, HEADLINE, 65.0) if latency[i] <= ceiling]
+    assert expected and expected != cheapest_meeting(entries, HEADLINE, 65.0)
+    watched = open_page()
+    watched.goto(f"{BOARD_PAGE}?top1=65&maxms={ceiling:.6g}")
+    page = watched.page
+    page.wait_for_selector("th[data-key='latency_ms']")  # loaded because the choice needs it
+    wait_answer(page)
+    assert answer_ids(page) == expected[:3]
+    shown = page.locator(".lb-table tbody td[data-key='id']").all_inner_texts()
+    assert shown == expected[:50]
+    watched.assert_clean()
+
+
+def test_home_chooser_switches_board_in_place(
+        open_page: Callable[..., Watched], entries: list[dict[str, Any]]) -> None:
+    watched = open_page(capture_views=True)
+    watched.goto("index.html?top1=70")
+    page = watched.page
+    wait_answer(page)
+    assert answer_ids(page) == cheapest_meeting(entries, HEADLINE, 70.0)[:3]
+    page.locator("#lb-choose-scenario").select_option("single-stream")
+    page.wait_for_function("() => location.search.includes('board=synthetic-gpu--single-stream')")
+    wait_answer(page)
+    assert answer_ids(page) == cheapest_meeting(entries, SINGLE, 70.0)[:3]
+    assert page.url.endswith("index.html?top1=70&board=synthetic-gpu--single-stream")
+    # the chart now draws the single-stream board (12 of the 60 entries have it)
+    wait_ready(page, ".lb-chart")
+    count = page.evaluate("window.LB.views['home-tradeoff'].data('points').length")
+    assert count == sum(energy_of(e, SINGLE) is not None for e in entries)
+    watched.assert_clean()
+
+
+# --- cost and carbon ------------------------------------------------------------------------
+
+
+def numbers(texts: list[str]) -> list[float]:
+    return [float(t.replace(",", "")) for t in texts]
+
+
+def test_model_page_prices_a_million_images_and_follows_the_settings(
+        open_page: Callable[..., Watched], entries: list[dict[str, Any]]) -> None:
+    entry = next(e for e in entries if len(e["boards"]) == 2)
+    watched = open_page()
+    watched.goto(f"models/{entry['id']}.html")
+    page = watched.page
+    page.wait_for_selector(".lb-cost-settings[data-ready='true']")
+    rows = page.locator(".lb-cost-table tbody tr")
+    assert rows.count() == 2
+    boards = sorted(entry["boards"])
+    for index, board in enumerate(boards):
+        cells = numbers(rows.nth(index).locator("td.lb-num").all_inner_texts())
+        want = per_million(energy_of(entry, board))
+        assert cells == pytest.approx([want.kwh, want.co2_kg, want.money], rel=0.02)
+    # a visitor's grid: 100 g/kWh instead of the world average, kept in the URL
+    field = page.locator("input[data-cost-setting='grid_g_per_kwh']")
+    field.fill("100")
+    field.dispatch_event("change")
+    assert "grid=100" in page.url
+    co2 = numbers([rows.nth(0).locator("td.lb-num").nth(1).inner_text()])[0]
+    assert co2 == pytest.approx(per_million(energy_of(entry, boards[0]),
+                                            grid_g_per_kwh=100).co2_kg, rel=0.02)
+    watched.assert_clean()
+
+
+def test_board_table_has_cost_columns_that_rank_as_energy(open_page: Callable[..., Watched],
+                                                          entries: list[dict[str, Any]]) -> None:
+    watched = open_page()
+    watched.goto(BOARD_PAGE)
+    page = watched.page
+    wait_ready(page, ".lb-table")
+    page.locator("th[data-key='co2_m'] button").click()
+    ids = page.locator(".lb-table tbody td[data-key='id']").all_inner_texts()
+    by_energy = sorted((e for e in entries if energy_of(e, HEADLINE) is not None),
+                       key=lambda e: energy_of(e, HEADLINE))
+    assert ids == [e["id"] for e in by_energy][:50]
+    first = numbers([page.locator(".lb-table tbody td[data-key='co2_m']").first.inner_text()])[0]
+    assert first == pytest.approx(per_million(energy_of(by_energy[0], HEADLINE)).co2_kg, rel=0.02)
+    watched.assert_clean()
+
+
+# --- compare --------------------------------------------------------------------------------
+
+
+def test_compare_shows_entries_side_by_side_on_every_board(
+        open_page: Callable[..., Watched], entries: list[dict[str, Any]]) -> None:
+    both = [e for e in entries if len(e["boards"]) == 2][:2]
+    one = next(e for e in entries if len(e["boards"]) == 1)
+    chosen = [*both, one]
+    watched = open_page()
+    watched.goto("compare.html?ids=" + ",".join(e["id"] for e in chosen))
+    page = watched.page
+    page.wait_for_selector(".lb-compare[data-ready='true']")
+    heads = page.locator(".lb-compare-table thead th[data-id]").evaluate_all(
+        "els => els.map(e => e.dataset.id)")
+    assert heads == [e["id"] for e in chosen]
+    energy_rows = page.locator(".lb-compare-table tbody tr", has_text="J/image")
+    assert energy_rows.count() == 2  # one per board
+    for index, board in enumerate(sorted({b for e in entries for b in e["boards"]})):
+        cells = energy_rows.nth(index).locator("td").all_inner_texts()
+        for cell, entry in zip(cells, chosen, strict=True):
+            energy = energy_of(entry, board)
+            if energy is None:
+                assert cell == "not measured", (board, entry["id"])
+            else:
+                assert float(cell) == pytest.approx(energy, rel=1e-2), (board, entry["id"])
+    # remove one; the URL follows
+    page.locator(f".lb-compare-remove[aria-label='Remove {one['id']}']").click()
+    assert page.evaluate("new URLSearchParams(location.search).get('ids')") == ",".join(
+        e["id"] for e in both)
+    # "ResNet-50"-style typing: case and punctuation do not matter when the match is unique
+    target = one["id"]
+    page.locator("#lb-compare-add").fill(target.upper().replace("_", "-"))
+    page.locator(".lb-compare-pick button[type='submit']").click()
+    page.wait_for_function("id => new URLSearchParams(location.search).get('ids').endsWith(id)",
+                           arg=target)
+    watched.assert_clean()
+
+
+# --- tables: URL state, search, empty result -------------------------------------------------
+
+
+def test_table_search_is_in_the_url_and_ignores_punctuation(
+        open_page: Callable[..., Watched], entries: list[dict[str, Any]]) -> None:
+    expected = sorted(e["id"] for e in entries if "syn0001" in e["id"])
+    watched = open_page()
+    watched.goto("leaderboard/index.html?search=SYN-0001")  # as "ResNet-50" finds "resnet50"
+    page = watched.page
+    wait_ready(page, ".lb-table")
+    assert page.locator("input.lb-search").input_value() == "SYN-0001"
+    shown = sorted(page.locator(".lb-table tbody td[data-key='id']").all_inner_texts())
+    assert shown == expected
+    page.locator("input.lb-search").fill("no-such-model")
+    empty = page.locator(".lb-empty")
+    assert empty.is_visible() and "No entry matches “no-such-model”" in empty.inner_text()
+    assert "search=no-such-model" in page.url
+    empty.locator("button").click()
+    page.wait_for_function("() => document.querySelector('.lb-count').textContent"
+                           ".startsWith('60 of ')")
+    assert "search=" not in page.url
+    watched.assert_clean()
+
+
+def test_board_default_order_breaks_score_ties_by_accuracy(
+        open_page: Callable[..., Watched], entries: list[dict[str, Any]]) -> None:
+    watched = open_page()
+    watched.goto(BOARD_PAGE)
+    page = watched.page
+    wait_ready(page, ".lb-table")
+    ranked = sorted((e for e in entries if energy_of(e, HEADLINE) is not None),
+                    key=lambda e: (-round(e["boards"][HEADLINE]["score"]["score"], 1), -e["top1"]))
+    shown = page.locator(".lb-table tbody td[data-key='id']").all_inner_texts()
+    assert shown[:10] == [e["id"] for e in ranked[:10]]
+    assert page.locator(".lb-table tbody td.lb-rank").first.inner_text() == "1"
+    watched.assert_clean()
+
+
+# --- phones ---------------------------------------------------------------------------------
+
+
+def visible_columns(page: Any) -> list[str]:
+    return page.locator(".lb-table thead th[data-key]").evaluate_all(
+        "els => els.filter(e => e.offsetParent !== null && e.getBoundingClientRect().right"
+        " <= window.innerWidth).map(e => e.dataset.key)")
+
+
+@pytest.mark.parametrize("path", [BOARD_PAGE, "leaderboard/index.html"])
+def test_phone_shows_top1_and_energy_columns(open_page: Callable[..., Watched],
+                                             path: str) -> None:
+    watched = open_page(width=390, height=844)
+    watched.goto(path)
+    page = watched.page
+    wait_ready(page, ".lb-table")
+    assert visible_columns(page) == ["id", "top1", "energy_j", "tier"]
+    cells = page.locator(".lb-table tbody tr").first.locator("td").evaluate_all(
+        "els => els.filter(e => e.offsetParent !== null).map(e => e.getBoundingClientRect().right)")
+    assert max(cells) <= 390
+    watched.assert_clean()
+
+
+def test_phone_home_chart_starts_on_the_first_screen(open_page: Callable[..., Watched]) -> None:
+    watched = open_page(width=390, height=844)
+    watched.goto("index.html")
+    page = watched.page
+    wait_ready(page, ".lb-chart")
+    top = page.locator(".lb-chart").first.evaluate("e => e.getBoundingClientRect().top")
+    assert top < 844, top
+    watched.assert_clean()
+
+
+# --- search, charts, dark mode --------------------------------------------------------------
+
+
+def test_header_search_finds_model_pages(open_page: Callable[..., Watched],
+                                         entries: list[dict[str, Any]]) -> None:
+    entry = entries[0]
+    architecture = entry["submission"]["model"]["architecture"]  # e.g. "aimv2_1b_patch14_224"
+    watched = open_page()
+    watched.goto("methodology.html")
+    page = watched.page
+    page.locator(".md-search__input").first.click()
+    page.keyboard.type(architecture)  # Material searches on key events
+    page.wait_for_selector(".md-search-result__item", timeout=10_000)
+    hrefs = page.locator(".md-search-result__item a").evaluate_all(
+        "els => els.map(e => e.getAttribute('href'))")
+    assert any(re.search(rf"models/{re.escape(entry['id'])}\.html", h) for h in hrefs), hrefs
+    with page.expect_navigation():
+        page.locator(f".md-search-result__item a[href*='models/{entry['id']}.html']").first.click()
+    assert page.url.split("?")[0].endswith(f"models/{entry['id']}.html")
+    # the search worker logs a warning while its index loads; only errors fail a page
+    watched.assert_clean()
+
+
+def test_wheel_over_a_chart_scrolls_the_page(open_page: Callable[..., Watched]) -> None:
+    watched = open_page()
+    watched.goto("index.html")
+    page = watched.page
+    wait_ready(page, ".lb-chart")
+    chart = page.locator(".lb-chart canvas").first
+    chart.scroll_into_view_if_needed()
+    domain = "window.LB.views['home-tradeoff'].scale('x').domain()"
+    before_domain = page.evaluate(domain)
+    box = chart.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    before = page.evaluate("window.scrollY")
+    page.mouse.wheel(0, 300)
+    page.wait_for_function("y => window.scrollY > y", arg=before, timeout=5_000)
+    assert page.evaluate(domain) == before_domain  # no zoom
+    # shift + wheel zooms, and the reset button puts the axes back
+    box = chart.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.keyboard.down("Shift")
+    page.mouse.wheel(0, -200)
+    page.keyboard.up("Shift")
+    page.wait_for_function(f"d => JSON.stringify({domain}) !== JSON.stringify(d)",
+                           arg=before_domain, timeout=5_000)
+    page.locator(".lb-reset").first.click()
+    wait_ready(page, ".lb-chart")
+    assert page.evaluate(domain) == pytest.approx(before_domain)
+    watched.assert_clean()
+
+
+def test_dark_mode_toggle_redraws_charts(open_page: Callable[..., Watched]) -> None:
+    watched = open_page()
+    watched.goto(BOARD_PAGE)
+    page = watched.page
+    wait_ready(page, ".lb-chart")
+    assert page.evaluate("document.body.dataset.mdColorScheme") == "default"
+    assert page.locator(".lb-chart").first.get_attribute("data-scheme") == "light"
+    page.locator("label.md-header__button[for^='__palette']:visible").first.click()
+    page.wait_for_function("() => document.body.dataset.mdColorScheme === 'slate'")
+    colour = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert colour != "rgb(255, 255, 255)"
+    # the chart was drawn again, themed for the dark background
+    page.wait_for_selector(".lb-chart[data-scheme='dark'][data-ready='true']")
+    watched.assert_clean()
+
+
+# --- accessibility --------------------------------------------------------------------------
+
+AXE_PAGES = ["index.html", "index.html?top1=80", "leaderboard/index.html", f"{BOARD_PAGE}?top1=80",
+             "tradeoffs.html", "MODEL", "COMPARE", "energy.html", "findings.html",
+             "methodology.html", "submit.html", "downloads.html", "about.html"]
+
+
+# Dark mode on the pages with colours of their own (chooser, tables, charts, badges, compare).
+AXE_DARK_PAGES = ["index.html?top1=80", f"{BOARD_PAGE}?top1=80", "tradeoffs.html", "MODEL",
+                  "COMPARE"]
+
+
+@pytest.mark.parametrize("path, scheme", [(p, "light") for p in AXE_PAGES]
+                         + [(p, "dark") for p in AXE_DARK_PAGES])
+def test_no_serious_accessibility_violations(open_page: Callable[..., Watched],
+                                             entries: list[dict[str, Any]], path: str,
+                                             scheme: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    if path == "MODEL":
+        path = f"models/{entries[0]['id']}.html"
+    if path == "COMPARE":
+        path = "compare.html?ids=" + ",".join(e["id"] for e in entries[:3])
+    watched = open_page(color_scheme=scheme)
+    watched.goto(path)
+    page = watched.page
+    if page.locator(".lb-chart:not([data-lazy])").count():
+        wait_ready(page, ".lb-chart:not([data-lazy])")
+    if page.locator(".lb-table").count():
+        wait_ready(page, ".lb-table")
+    results = Axe().run(page).response
+    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+           for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    assert bad == [], bad
+    watched.assert_clean()
