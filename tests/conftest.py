@@ -7,6 +7,7 @@ the site tests go below it.
 from __future__ import annotations
 
 import copy
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,10 @@ def pytest_cmdline_main(config):  # noqa: ANN001, ANN201 - a pytest hook
     import importlib.util
 
     whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
-    if (whole_suite and importlib.util.find_spec("xdist") is not None
+    # An xdist worker runs this hook again with the same (testpaths) arguments: without this
+    # guard every worker would start two workers of its own, without end.
+    in_worker = "PYTEST_XDIST_WORKER" in os.environ or hasattr(config, "workerinput")
+    if (whole_suite and not in_worker and importlib.util.find_spec("xdist") is not None
             and config.pluginmanager.hasplugin("xdist")
             and getattr(config.option, "numprocesses", None) is None
             and config.option.markexpr == "not gpu"):
