@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from leaderboard.errors import LeaderboardError, UsageError
+from leaderboard.vocabulary import FAILED_STATUSES
 
 Echo = Callable[[str], None]
 
@@ -138,7 +139,7 @@ def sweep_entries(ids: list[str], submissions_dir: Path, *, device: str, variant
                 failed += len(chosen)
                 progress(f"{entry_id}: failed: {exc}")
                 continue
-            failed += sum(1 for p in points if p.record.status in ("error", "refused"))
+            failed += sum(1 for p in points if p.record.status in FAILED_STATUSES)
     result(f"{len(ids)} entr(ies) x {len(chosen)} variant(s); {failed} failed")
     if failed:
         raise LeaderboardError(f"{failed} variant(s) failed; their records say why")

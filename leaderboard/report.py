@@ -30,6 +30,7 @@ from leaderboard.scoring import tier_description
 from leaderboard.submission import ID_PATTERN, SUBMISSION_FILENAME, Submission, check_submission_file
 from leaderboard.timm_catalog import load_catalog
 from leaderboard.vocabulary import (
+    FAILED_STATUSES,
     HEADLINE_SCENARIO,
     PROTOCOL_VERSION,
     REPORT_MARKER,
@@ -323,7 +324,7 @@ def _submission_warnings(submission: Submission) -> list[str]:
 def _record_warnings(record: MeasurementRecord) -> list[str]:
     """What to distrust about one record (the caller names the boards)."""
     warnings: list[str] = []
-    if record.status in ("refused", "error"):
+    if record.status in FAILED_STATUSES:
         warnings.append(f"{record.status}: {'; '.join(record.reasons[:3]) or 'no reason given'}")
     if record.status == "unstable" or (record.energy and record.energy.cv > UNSTABLE_CV):
         cv = f"CV {record.energy.cv:.1%}" if record.energy else "CV unknown"

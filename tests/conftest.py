@@ -7,7 +7,6 @@ the site tests go below it.
 from __future__ import annotations
 
 import copy
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -81,36 +80,21 @@ def write_submission(root: Path, data_or_text: dict[str, Any] | str, folder: str
 
 
 # ---------------------------------------------------------------------------------------------
-# The whole suite in two processes.
-
-SUITE_WORKERS = 2  # this project's machines have 2 cores
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist turns -n into workers
-def pytest_cmdline_main(config):  # noqa: ANN001, ANN201 - a pytest hook
-    """Run the whole suite (no paths given) on two xdist workers, one test file per worker.
-
-    Only then: a run of chosen files stays in one process (no worker start-up to pay), an
-    explicit ``-n`` wins (``-n 0`` for one process), GPU tests (``-m gpu``) stay serial so
-    two measurements never share the GPU, and without pytest-xdist nothing changes.
-    ``--dist loadfile`` keeps each file whole, so module-scoped fixtures are made once.
-    """
-    import importlib.util
-
-    whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
-    # An xdist worker runs this hook again with the same (testpaths) arguments: without this
-    # guard every worker would start two workers of its own, without end.
-    in_worker = "PYTEST_XDIST_WORKER" in os.environ or hasattr(config, "workerinput")
-    if (whole_suite and not in_worker and importlib.util.find_spec("xdist") is not None
-            and config.pluginmanager.hasplugin("xdist")
-            and getattr(config.option, "numprocesses", None) is None
-            and config.option.markexpr == "not gpu"):
-        config.option.numprocesses = SUITE_WORKERS
-        config.option.dist = "loadfile"
-
-
-# ---------------------------------------------------------------------------------------------
 # Global torch state: put back what a test changed.
+
+_TORCH_THREADS: list[int] = []  # torch's thread count before any test or fixture changed it
+
+
+def pytest_collection_finish(session):  # noqa: ANN001, ANN201 - a pytest hook
+    """Note torch's thread count once collection has imported it, before any fixture runs.
+
+    Per test is too late: a module-scoped fixture (cpu_profile) sets its state before the
+    function-scoped fixture below could look.
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None and not _TORCH_THREADS:
+        _TORCH_THREADS.append(torch.get_num_threads())
+
 
 @pytest.fixture(autouse=True)
 def _restore_torch_threads_and_denormals():
@@ -122,13 +106,14 @@ def _restore_torch_threads_and_denormals():
     Torch is only looked at when a test module already imported it: this never imports it.
     """
     torch = sys.modules.get("torch")
-    threads = torch.get_num_threads() if torch is not None else None
+    if torch is not None and not _TORCH_THREADS:  # first imported after collection
+        _TORCH_THREADS.append(torch.get_num_threads())
     yield
     torch = sys.modules.get("torch")
     if torch is None:
         return
-    if threads is not None and torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
+    if _TORCH_THREADS and torch.get_num_threads() != _TORCH_THREADS[0]:
+        torch.set_num_threads(_TORCH_THREADS[0])
     torch.set_flush_denormal(False)
 
 
