@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import SHARED_TIMM_DATA, SHIPPED_SUBMISSIONS
+from conftest import SHIPPED_SUBMISSIONS, TIMM_RESULTS_DIR
 
 from leaderboard.cli import cli
 from leaderboard.errors import LeaderboardError
@@ -197,11 +197,11 @@ def test_cli_import_reports_counts(csvs, tmp_path):
     assert second.stdout == f"imported {results}: 0 created, 0 updated, 4 unchanged\n"
 
 
-@pytest.mark.skipif(not (SHARED_TIMM_DATA / "results-imagenet.csv").is_file(),
-                    reason=f"timm's published results are not at {SHARED_TIMM_DATA}")
+@pytest.mark.skipif(not (TIMM_RESULTS_DIR / "results-imagenet.csv").is_file(),
+                    reason="set LEADERBOARD_TIMM_RESULTS to timm's results/ folder to run it")
 def test_shipped_submissions_are_reproducible_from_timm_results():
-    entries = build_entries(SHARED_TIMM_DATA / "results-imagenet.csv",
-                            SHARED_TIMM_DATA / "benchmark-infer-amp-nchw-pt291-cu130-5090.csv",
+    entries = build_entries(TIMM_RESULTS_DIR / "results-imagenet.csv",
+                            TIMM_RESULTS_DIR / "benchmark-infer-amp-nchw-pt291-cu130-5090.csv",
                             load_catalog())
     assert len(entries) == 1556
     differing = []
