@@ -86,8 +86,9 @@ def _reference(entry_id: str, scenario: str, meter, seconds: float) -> float:
     import torch
 
     from leaderboard.measure.energy import TickRecorder, span_power
-    from leaderboard.measure.workload import SCENARIO_BATCH_SIZE, build_model, make_workload, resolve_input
+    from leaderboard.measure.workload import build_model, make_workload, resolve_input
     from leaderboard.submission import load_valid_submission
+    from leaderboard.vocabulary import SCENARIO_BATCH_SIZE
 
     entry = load_valid_submission(REPO / "submissions", entry_id)
     model, _ = build_model(entry, "random-init", "cuda", on_device=True)

@@ -43,6 +43,10 @@ HEADLINE_PRECISION: Precision = "fp16"
 
 PROTOCOL_VERSION = "1"
 """The measurement protocol new records are written under."""
+PROTOCOL_VERSION_V2 = "2"
+"""Protocol v2 (opt-in): one long-lived worker, warm-up until steady, back-to-back sub-windows."""
+PROTOCOL_VERSIONS: tuple[str, ...] = (PROTOCOL_VERSION, PROTOCOL_VERSION_V2)
+"""Every protocol a campaign can run under (``--protocol``)."""
 SCORING_VERSION = "1"
 
 # --- tolerances and thresholds --------------------------------------------------------------

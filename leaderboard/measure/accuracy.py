@@ -14,9 +14,10 @@ Preprocessing is timm's resolved data config (``resolve_data_config`` with the s
 ``auto`` picks ``gpu`` on CUDA when the config is supported (center or squash crop, square
 input, nearest/bilinear/bicubic), else ``cpu``.
 
-Verdict (protocol v1): ``verified`` when the full set's top-1 is within 0.3 points of the
-claim, ``rejected`` otherwise; a per-class subset, or a folder without the expected 50,000
-images, only reports ``subset`` with a Wilson 95% confidence interval.
+Verdict (protocol v1): ``verified`` when the full set's top-1 is within
+:data:`leaderboard.vocabulary.ACCURACY_TOLERANCE_POINTS` (0.3) points of the claim, ``rejected``
+otherwise; a per-class subset, or a folder without the expected 50,000 images, only reports
+``subset`` with a Wilson 95% confidence interval.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from leaderboard.records import (
     write_record,
 )
 from leaderboard.submission import Submission
+from leaderboard.vocabulary import ACCURACY_TOLERANCE_POINTS, HEADLINE_SCENARIO
 
 if TYPE_CHECKING:
     import torch
@@ -70,7 +72,6 @@ if TYPE_CHECKING:
 EvalPath = Literal["auto", "gpu", "cpu"]
 Verdict = Literal["verified", "rejected", "subset"]
 
-TOLERANCE_POINTS = 0.3
 DEFAULT_BATCH_SIZE = 256
 PREFETCH_BATCHES = 3
 WEIGHTS_SUFFIXES = (".safetensors", ".pth", ".bin", ".pt")
@@ -244,10 +245,9 @@ def evaluate(model: Any, samples: Sequence[Sample], prep: EvalPreprocessing, *, 
     channels_last = torch_device.type == "cuda" if channels_last is None else channels_last
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(torch_device, memory_format=memory_format).eval()
-    from leaderboard.measure.workload import autocast_dtype_for, tf32_switches
+    from leaderboard.measure.workload import autocast_dtype_for, default_precision, tf32_switches
 
-    # Protocol v1 precision: fp16 autocast on CUDA, fp32 on CPU.
-    precision = precision or ("fp16" if torch_device.type == "cuda" else "fp32")
+    precision = precision or default_precision(torch_device.type)
     autocast_dtype = autocast_dtype_for(torch_device.type, precision)
     if torch_device.type != "cuda" and precision == "tf32":
         raise UsageError("tf32 is a CUDA tensor-core mode; use fp32 on the CPU")
@@ -286,8 +286,8 @@ def evaluate(model: Any, samples: Sequence[Sample], prep: EvalPreprocessing, *, 
 # Verdict
 
 
-def verdict(measured_top1: float, claimed_top1: float, tolerance: float = TOLERANCE_POINTS,
-            subset: bool = False) -> Verdict:
+def verdict(measured_top1: float, claimed_top1: float,
+            tolerance: float = ACCURACY_TOLERANCE_POINTS, subset: bool = False) -> Verdict:
     """``verified`` within ``tolerance`` points of the claim, else ``rejected``; ``subset`` never verifies."""
     if subset:
         return "subset"
@@ -296,7 +296,7 @@ def verdict(measured_top1: float, claimed_top1: float, tolerance: float = TOLERA
 
 
 def verdict_message(result: AccuracyResult, claimed_top1: float,
-                    tolerance: float = TOLERANCE_POINTS) -> str:
+                    tolerance: float = ACCURACY_TOLERANCE_POINTS) -> str:
     """One sentence saying what was found, for the CLI and the PR comment."""
     delta = result.claim_delta_top1
     side = "above" if delta > 0 else "below"
@@ -317,7 +317,8 @@ def verdict_message(result: AccuracyResult, claimed_top1: float,
 
 def accuracy_result(measurement: AccuracyMeasurement, claimed_top1: float, dataset_fingerprint: str,
                     prep: EvalPreprocessing, *, per_class: int | None, full_set: bool,
-                    weights_sha256: str | None, tolerance: float = TOLERANCE_POINTS) -> AccuracyResult:
+                    weights_sha256: str | None,
+                    tolerance: float = ACCURACY_TOLERANCE_POINTS) -> AccuracyResult:
     """The record's accuracy block for a measurement."""
     top1 = round(measurement.top1, 3)
     low, high = wilson_interval(measurement.correct_top1, measurement.images)
@@ -421,7 +422,7 @@ def validate_accuracy(
     hub_cache_dir: Path | None = None,
     local_files_only: bool = False,
     hardware: str | None = None,
-    scenario: str = "offline",
+    scenario: str = HEADLINE_SCENARIO,
     progress: Callable[[int, int], None] | None = None,
 ) -> AccuracyOutcome:
     """Measure an entry's ImageNet accuracy and write it into its record for the board.

@@ -48,15 +48,20 @@ from leaderboard.records import (
     record_path,
     write_record,
 )
+from leaderboard.vocabulary import (
+    EXIT_NO_METER,
+    HEADLINE_PRECISION,
+    HEADLINE_SCENARIO,
+    PROTOCOL_VERSION,
+    PROTOCOL_VERSION_V2,
+    PROTOCOL_VERSIONS,
+    SCENARIO_BATCH_SIZE,
+    SCENARIOS,
+    SCORED_STATUSES,
+    STATUSES,
+)
 
-SCENARIOS = ("offline", "single-stream")
 WEIGHTS_MODES = ("random-init", "pretrained")
-MEASURED_STATUSES = frozenset({"ok", "unstable"})
-"""A record with one of these statuses is a result worth keeping: resume skips it and an error
-in a later run does not overwrite it."""
-RECORD_STATUSES = ("ok", "unstable", "refused", "error")
-METER_UNAVAILABLE_EXIT = 3
-PROTOCOLS = ("1", "2")
 STDERR_TAIL_LINES = 15
 KILL_GRACE_S = 5.0
 
@@ -114,7 +119,7 @@ class CampaignSummary:
     @property
     def counts(self) -> dict[str, int]:
         """Freshly measured tasks (not skipped, not resumed) by record status."""
-        counts = dict.fromkeys(RECORD_STATUSES, 0)
+        counts = dict.fromkeys(STATUSES, 0)
         for result in self.results:
             if not (result.skipped or result.resumed):
                 counts[result.status] = counts.get(result.status, 0) + 1
@@ -271,7 +276,7 @@ def probe_hardware(worker_cmd: list[str], device: str, timeout_s: float = 300.0)
         LeaderboardError: The probe failed otherwise.
     """
     run = _run_worker([*worker_cmd, "--probe", "--device", device], timeout_s, None)
-    if run.returncode == METER_UNAVAILABLE_EXIT:
+    if run.returncode == EXIT_NO_METER:
         raise MeterUnavailableStop(_meter_message(run))
     line = run.result_line()
     if run.returncode != 0 or not line or not isinstance(line.get("hardware"), str):
@@ -308,7 +313,9 @@ def _kept_record(path: Path) -> MeasurementRecord | None:
         record = read_record(path)
     except ValueError:
         return None
-    if record.status in MEASURED_STATUSES and not record.synthetic:
+    # A scored record is a result worth keeping: resume skips it and an error in a later run
+    # does not overwrite it.
+    if record.status in SCORED_STATUSES and not record.synthetic:
         return record
     return None
 
@@ -318,12 +325,12 @@ def error_record(entry_id: str, scenario: str, hardware: str, *, weights_mode: s
     """A schema-valid record saying a worker failed, with why (the last lines of its stderr)."""
     from leaderboard import __version__
 
-    batch = 256 if scenario == "offline" else 1
     return MeasurementRecord(
         entry_id=entry_id, hardware=hardware, scenario=scenario, status="error",
         reasons=reasons or ["the worker failed without output"],
         measured_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        weights=Weights(kind=weights_mode), input_shape=[], batch_size=batch, precision="fp16",
+        weights=Weights(kind=weights_mode), input_shape=[], batch_size=SCENARIO_BATCH_SIZE[scenario],
+        precision=HEADLINE_PRECISION,
         provenance=Provenance(gpu_name=gpu_name, validator_version=__version__),
     )
 
@@ -358,7 +365,7 @@ class CampaignOptions:
         meter: GPU meter kind (default the energy counter).
     """
 
-    scenarios: Sequence[str] = ("offline",)
+    scenarios: Sequence[str] = (HEADLINE_SCENARIO,)
     device: str = "cuda"
     weights_mode: str = "random-init"
     resume: bool = False
@@ -372,7 +379,7 @@ class CampaignOptions:
     log_dir: Path | None = None
     stream: IO[str] | None = None
     clock: Callable[[], float] = time.perf_counter
-    protocol: str = "1"
+    protocol: str = PROTOCOL_VERSION
     probe_file: Path | None = None
     meter: str | None = None
 
@@ -393,8 +400,8 @@ class CampaignOptions:
             raise UsageError("--weights-mode pretrained needs --weights-dir DIR holding "
                              "<id>.safetensors for each entry; or measure energy with random-init "
                              "weights")
-        if self.protocol not in PROTOCOLS:
-            raise UsageError(f"unknown protocol '{self.protocol}'; use {' or '.join(PROTOCOLS)}")
+        if self.protocol not in PROTOCOL_VERSIONS:
+            raise UsageError(f"unknown protocol '{self.protocol}'; use {' or '.join(PROTOCOL_VERSIONS)}")
 
     def say(self, text: str) -> None:
         """One progress line (when ``progress``)."""
@@ -429,7 +436,7 @@ def run_campaign(ids: Sequence[str], submissions_dir: Path, options: CampaignOpt
         return summary
     previous = raise_on_sigterm()
     try:
-        if opts.protocol == "2":
+        if opts.protocol == PROTOCOL_VERSION_V2:
             from leaderboard.measure.campaign_v2 import V2Campaign
 
             V2Campaign(tasks, submissions_dir, summary, opts).run(start)
@@ -491,7 +498,7 @@ def _run_v1(tasks: list[tuple[str, str]], submissions_dir: Path, summary: Campai
             args += ["--meter", opts.meter]
         log_path = opts.log_dir / f"{entry_id}--{scenario}.log" if opts.log_dir else None
         run = _run_worker(args, opts.timeout_per_model_s, log_path)
-        if run.returncode == METER_UNAVAILABLE_EXIT:
+        if run.returncode == EXIT_NO_METER:
             summary.stopped = _meter_message(run)
             summary.not_started += total - number + 1
             opts.say(f"{prefix} stopped: {summary.stopped}")
@@ -523,7 +530,7 @@ def _task_result(run: _WorkerRun, entry_id: str, scenario: str, path: Path, hard
                  timeout_s: float) -> TaskResult:
     """Turn a finished worker into a result; write an error record when it failed."""
     line = run.result_line()
-    if (run.returncode == 0 and line is not None and line.get("status") in RECORD_STATUSES
+    if (run.returncode == 0 and line is not None and line.get("status") in STATUSES
             and line.get("entry_id") == entry_id and line.get("scenario") == scenario):
         energy = line.get("energy_j")
         return TaskResult(entry_id, scenario, str(line["status"]), skipped=bool(line.get("skipped")),

@@ -17,7 +17,6 @@ from typing import Any
 
 from leaderboard.errors import LeaderboardError
 from leaderboard.measure.campaign import (
-    RECORD_STATUSES,
     CampaignOptions,
     CampaignSummary,
     MeterUnavailableStop,
@@ -30,6 +29,7 @@ from leaderboard.measure.campaign import (
 )
 from leaderboard.measure.worker_client import LongLivedWorker, WorkerDied
 from leaderboard.records import record_path
+from leaderboard.vocabulary import STATUSES
 
 STARTUP_TIMEOUT_S = 300.0
 """torch's import, the CUDA context and idle: seconds on a GPU machine, minutes on a slow disk."""
@@ -105,7 +105,7 @@ class V2Campaign:
             self._drop_worker()
             return _WorkerRun(exc.returncode, "", tail, self.clock() - started), None
         wall_s = self.clock() - started
-        failed = line.get("status") not in RECORD_STATUSES or line.get("status") == "error"
+        failed = line.get("status") not in STATUSES or line.get("status") == "error"
         tail = "\n".join(self.worker.stderr_tail()) if failed else ""
         if line.get("fatal"):  # a CUDA error: this worker's context is gone
             self._drop_worker()

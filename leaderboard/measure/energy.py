@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from leaderboard.measure.gpu_processes import CLEAR, ProcessVerdict, judge_processes
 from leaderboard.measure.meters import EnergyMeter, GpuState
+from leaderboard.vocabulary import UNSTABLE_CV
 
-PROTOCOL_VERSION = "1"
 SERIOUS_THROTTLE_REASONS = frozenset(
     {"hw_slowdown", "sw_thermal_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown"}
 )
@@ -41,7 +41,7 @@ def t95(df: int) -> float:
 
 @dataclass(frozen=True)
 class ProtocolConfig:
-    """Protocol v1 parameters (DESIGN.md, "Measurement protocol v1")."""
+    """Protocol v1 parameters: idle, fixed warm-up, tick-aligned windows with random gaps, CI stop rule."""
 
     idle_s: float = 2.0
     warmup_s: float = 3.0
@@ -51,7 +51,7 @@ class ProtocolConfig:
     max_gap_s: float = 0.5
     target_ci_half_width: float = 0.01
     """Stop adding windows once the 95% CI half-width is within this fraction of the median."""
-    unstable_cv: float = 0.02
+    unstable_cv: float = UNSTABLE_CV
     power_limit_factor: float = 1.05
     idle_tolerance: float = 0.95
     """Average power below idle x this is refused (5% allows for sensor noise)."""

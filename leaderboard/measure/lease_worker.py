@@ -27,13 +27,13 @@ from typing import Any
 
 from leaderboard.measure.lifetime import die_with_parent
 from leaderboard.measure.meters import METER_COUNTER, METER_KINDS, MeterUnavailable
+from leaderboard.vocabulary import EXIT_FAILED, EXIT_NO_METER, EXIT_OK, HEADLINE_SCENARIO
 
-EXIT_OK = 0
 OVERRIDES_ENV = "LEADERBOARD_V2_OVERRIDES"
 """JSON object of :class:`~leaderboard.measure.protocol_v2.V2Config` fields to override (the
 CPU rehearsal shortens warm-up and windows this way; the records say so)."""
-EXIT_CUDA_ERROR = 1
-EXIT_METER_UNAVAILABLE = 3
+EXIT_CUDA_ERROR = EXIT_FAILED
+"""A CUDA error left the context unusable: the campaign starts a fresh worker."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -158,7 +158,7 @@ class LeaseWorker:
         if self.run.latest_drift is not None:
             self.run.latest_drift = self.run.latest_drift.model_copy(
                 update={"models_since": self.since_reference})
-        entry_id, scenario = str(task["entry_id"]), str(task.get("scenario", "offline"))
+        entry_id, scenario = str(task["entry_id"]), str(task.get("scenario", HEADLINE_SCENARIO))
         submission = load_valid_submission(self.args.submissions, entry_id)
         weights_path = Path(task["weights_path"]) if task.get("weights_path") else None
         outcome = measure_and_write(
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     except MeterUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         _emit({"ready": False, "status": "meter-unavailable", "error": str(exc)})
-        return EXIT_METER_UNAVAILABLE
+        return EXIT_NO_METER
     _emit(worker.ready_line())
     try:
         for raw in sys.stdin:
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             except MeterUnavailable as exc:
                 print(f"error: {exc}", file=sys.stderr, flush=True)
                 _emit({**base, "status": "meter-unavailable", "error": str(exc)})
-                return EXIT_METER_UNAVAILABLE
+                return EXIT_NO_METER
             except Exception as exc:  # noqa: BLE001 - one model's failure is one error result
                 traceback.print_exc(file=sys.stderr)
                 sys.stderr.flush()

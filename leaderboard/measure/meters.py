@@ -17,12 +17,13 @@ from typing import Any, Protocol
 
 from leaderboard.errors import LeaderboardError
 from leaderboard.measure.gpu_processes import ProcessBaseline
+from leaderboard.vocabulary import EXIT_NO_METER
 
 
 class MeterUnavailable(LeaderboardError):
     """No usable energy meter: the message names what is missing and how to get it."""
 
-    exit_code = 3
+    exit_code = EXIT_NO_METER
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from leaderboard.vocabulary import EXIT_NO_METER, EXIT_OK
+
 LAG_VARYING_STDEV_S = 0.1
 """Above this robust spread (1.4826 x MAD) of the per-edge lag estimates the lag counts as
 varying (v1 windows). The sensor's 25-of-100 ms sampling alone spreads the estimates by about
@@ -298,7 +300,7 @@ def format_table(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Probe, print the table, write the JSON; exit 3 where no counter works."""
+    """Probe, print the table, write the JSON; exit 3 (``EXIT_NO_METER``) where no counter works."""
     parser = argparse.ArgumentParser(description="First-contact probe of NVML and the GPU.")
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--out", type=Path, required=True, help="Where to write the JSON.")
@@ -309,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", "utf-8")
     os.replace(tmp, args.out)
     print(format_table(result), flush=True)
-    return 0 if (result.get("counter") or {}).get("status") == "ok" else 3
+    return EXIT_OK if (result.get("counter") or {}).get("status") == "ok" else EXIT_NO_METER
 
 
 if __name__ == "__main__":

@@ -42,7 +42,6 @@ from leaderboard.measure.runner import (
     utc_now,
 )
 from leaderboard.measure.workload import (
-    Precision,
     WeightsMode,
     Workload,
     WorkloadError,
@@ -54,6 +53,7 @@ from leaderboard.measure.workload import (
 )
 from leaderboard.records import Weights
 from leaderboard.submission import Submission
+from leaderboard.vocabulary import OFFLINE, SCENARIO_BATCH_SIZE, Precision
 
 if TYPE_CHECKING:
     import torch
@@ -266,7 +266,7 @@ def profile_entry(
     weights_mode: WeightsMode = "random-init",
     weights_path: Path | None = None,
     precision: Precision | None = None,
-    batch_size: int = 256,
+    batch_size: int = SCENARIO_BATCH_SIZE[OFFLINE],
     ablate: Sequence[str] = ABLATABLE_LAYER_TYPES,
     profiled_batches: int = DEFAULT_PROFILED_BATCHES,
     config: ProtocolConfig | None = None,

@@ -36,8 +36,7 @@ from leaderboard.measure.energy import (
     span_power,
 )
 from leaderboard.measure.meters import EnergyMeter
-
-PROTOCOL_VERSION_V2 = "2"
+from leaderboard.vocabulary import UNSTABLE_CV
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ class V2Config:
     min_ticks: int = 3
     max_gap_s: float = 0.0
     window_mode: str = "sub-windows"
-    unstable_cv: float = 0.02
+    unstable_cv: float = UNSTABLE_CV
     power_limit_factor: float = 1.05
     idle_tolerance: float = 0.95
     poll_period_s: float = 0.001

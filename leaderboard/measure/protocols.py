@@ -11,15 +11,15 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from leaderboard.measure.energy import PROTOCOL_VERSION, EnergyMeasurement, ProtocolConfig, measure_energy
+from leaderboard.measure.energy import EnergyMeasurement, ProtocolConfig, measure_energy
 from leaderboard.measure.protocol_v2 import (
-    PROTOCOL_VERSION_V2,
     IdleReading,
     V2Config,
     V2Measurement,
     measure_v2,
 )
 from leaderboard.records import DriftCheck, ProtocolDetails
+from leaderboard.vocabulary import PROTOCOL_VERSION, PROTOCOL_VERSION_V2
 
 
 class ProtocolRun(Protocol):

@@ -23,7 +23,6 @@ from typing import Any, NamedTuple
 
 import leaderboard
 from leaderboard.measure.energy import (
-    PROTOCOL_VERSION,
     EnergyMeasurement,
     ProtocolConfig,
     check_gpu_state,
@@ -32,8 +31,6 @@ from leaderboard.measure.gpu_processes import CONTEXT_ALLOWANCE_MIB, ProcessVerd
 from leaderboard.measure.meters import EnergyMeter, GpuState, MeterUnavailable, open_meter
 from leaderboard.measure.protocols import ProtocolRun, V1Run
 from leaderboard.measure.workload import (
-    SCENARIO_BATCH_SIZE,
-    Precision,
     WeightsInfo,
     WeightsMode,
     build_model,
@@ -56,8 +53,8 @@ from leaderboard.records import (
     write_record,
 )
 from leaderboard.submission import Submission
+from leaderboard.vocabulary import PROTOCOL_VERSION, SCENARIO_BATCH_SIZE, SCORED_STATUSES, Precision
 
-SKIPPABLE_STATUSES = frozenset({"ok", "unstable"})
 PROTOCOL_V1 = ProtocolConfig()
 
 
@@ -239,7 +236,7 @@ def _existing(path: Path, key: str) -> MeasurementRecord | None:
         record = read_record(path)
     except ValueError:
         return None  # unreadable: measure again and overwrite it
-    if record.skip_key == key and record.status in SKIPPABLE_STATUSES:
+    if record.skip_key == key and record.status in SCORED_STATUSES:
         return record
     return None
 

@@ -44,8 +44,7 @@ from leaderboard.measure.workload import (
 )
 from leaderboard.records import Weights
 from leaderboard.submission import Submission
-
-DONE_STATUSES = ("ok", "unstable")
+from leaderboard.vocabulary import SCORED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ def _existing(path: Path) -> SweepRecord | None:
         record = read_analysis_record(path)
     except ValueError:
         return None  # unreadable: measure again and replace it
-    return record if isinstance(record, SweepRecord) and record.status in DONE_STATUSES else None
+    return record if isinstance(record, SweepRecord) and record.status in SCORED_STATUSES else None
 
 
 def sweep_entry(
@@ -177,7 +176,7 @@ def sweep_entry(
                 first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 reasons.append(f"{type(exc).__name__}: {first_line}")
                 status = "error"
-            if accuracy is not None and status in DONE_STATUSES:
+            if accuracy is not None and status in SCORED_STATUSES:
                 variant_accuracy = top1_by_precision.get(variant.precision)
                 if variant_accuracy is None:
                     try:

@@ -23,10 +23,7 @@ from typing import Any
 
 from leaderboard.measure.lifetime import die_with_parent
 from leaderboard.measure.meters import MeterUnavailable
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_METER_UNAVAILABLE = 3
+from leaderboard.vocabulary import EXIT_FAILED, EXIT_NO_METER, EXIT_OK, HEADLINE_SCENARIO, SCENARIOS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m leaderboard.measure.worker",
                                      description="Measure one entry in one scenario.")
     parser.add_argument("--entry", help="Entry id (folder under --submissions).")
-    parser.add_argument("--scenario", default="offline", choices=["offline", "single-stream"])
+    parser.add_argument("--scenario", default=HEADLINE_SCENARIO, choices=SCENARIOS)
     parser.add_argument("--device", default="cuda", help="cuda, cuda:N or cpu.")
     parser.add_argument("--submissions", type=Path, default=Path("submissions"))
     parser.add_argument("--weights-mode", default="random-init", choices=["random-init", "pretrained"])
@@ -118,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     except MeterUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         _emit({**base, "status": "meter-unavailable", "error": str(exc)})
-        return EXIT_METER_UNAVAILABLE
+        return EXIT_NO_METER
     except Exception as exc:  # noqa: BLE001 - the campaign turns any failure into an error record
         traceback.print_exc(file=sys.stderr)
         sys.stderr.flush()

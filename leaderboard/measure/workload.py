@@ -1,10 +1,10 @@
 """The inference workload of one submission: model, resolved input, precision and batch size.
 
-Protocol v1 (DESIGN.md): eager PyTorch in its default (NCHW) layout under
-``torch.inference_mode``; AMP fp16 autocast on CUDA (bf16 where a model needs it); offline
-scenario = batch 256, halved on out-of-memory down to 1 with the size actually used recorded;
-single-stream = batch 1. torch and timm are imported inside functions so that importing this
-module stays cheap.
+Protocol v1: eager PyTorch in its default (NCHW) layout under ``torch.inference_mode``; AMP
+fp16 autocast on CUDA (bf16 where a model needs it); each scenario's batch size is
+:data:`leaderboard.vocabulary.SCENARIO_BATCH_SIZE` (offline 256, halved on out-of-memory down to
+1 with the size actually used recorded; single-stream 1). torch and timm are imported inside
+functions so that importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -19,14 +19,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from leaderboard.errors import LeaderboardError
 from leaderboard.submission import Submission
+from leaderboard.vocabulary import HEADLINE_PRECISION, OFFLINE, SCENARIO_BATCH_SIZE, Precision
 
 if TYPE_CHECKING:
     import torch
 
 WeightsMode = Literal["pretrained", "random-init"]
-Precision = Literal["fp32", "tf32", "fp16", "bf16"]
-
-SCENARIO_BATCH_SIZE = {"offline": 256, "single-stream": 1}
 RANDOM_INIT_SEED = 0
 
 
@@ -241,7 +239,7 @@ def _create_model(timm: Any, submission: Submission) -> Any:
 
 def default_precision(device: str) -> Precision:
     """Protocol v1's precision: AMP fp16 on CUDA, fp32 on CPU."""
-    return "fp16" if device.startswith("cuda") else "fp32"
+    return HEADLINE_PRECISION if device.startswith("cuda") else "fp32"
 
 
 class Workload:
@@ -386,7 +384,7 @@ def _default_probe(workload: Workload) -> None:
 
 
 def make_workload(model: torch.nn.Module, input_shape: tuple[int, int, int], device: str,
-                  precision: Precision, batch_size: int = 256,
+                  precision: Precision, batch_size: int = SCENARIO_BATCH_SIZE[OFFLINE],
                   probe: Callable[[Workload], None] = _default_probe, channels_last: bool = False,
                   compiled: bool = False, draw_on_device: bool = False) -> Workload:
     """Build a workload at the largest batch size from ``batch_size`` down that fits in memory.
