@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from leaderboard.atomic import atomic_write_text, interrupted_stage
 from leaderboard.errors import Problem
 from leaderboard.safe_yaml import read_limited
-from leaderboard.vocabulary import PROTOCOL_VERSION, Precision, Scenario, Status
+from leaderboard.vocabulary import PROTOCOL_VERSION, SCORED_STATUSES, Precision, Scenario, Status
 
 __all__ = ["atomic_write_text"]  # re-exported: writers across the package import it from here
 
@@ -283,7 +283,6 @@ def read_record(path: Path) -> MeasurementRecord:
         raise ValueError(f"{path}: invalid measurement record: {details}") from exc
 
 
-MEASURED_STATUSES = frozenset({"ok", "unstable"})
 # The provenance the Methodology page promises for every measured record: "GPU, driver, CUDA,
 # torch, timm and validator versions, power limit, clocks, temperature, weights digest, input
 # shape, batch and precision" (batch and precision are required by the schema itself).
@@ -300,7 +299,7 @@ def missing_provenance(record: MeasurementRecord) -> list[str]:
     Records measured with an NVML meter must also carry the GPU's driver, CUDA, power limit,
     clocks and temperature. Synthetic records are exempt: the published build refuses them.
     """
-    if record.synthetic or record.status not in MEASURED_STATUSES or record.energy is None:
+    if record.synthetic or record.status not in SCORED_STATUSES or record.energy is None:
         return []
     wanted = list(PROVENANCE_FIELDS)
     if record.energy.meter.startswith("nvml"):
