@@ -63,9 +63,13 @@ def badge_svg(facts: BadgeFacts) -> str:
         f'<rect x="{left_w}" width="{right_w}" height="20" rx="3" fill="{fill}"/>'
         f'<rect x="{left_w}" width="4" height="20" fill="{fill}"/>'
         f'<g font-family="{FONT}" font-size="11">'
-        f'<text x="{left_w / 2}" y="14" fill="#fff" text-anchor="middle">{label}</text>'
+        # The widths are estimates: textLength makes each text fit its box in any font, as bold
+        # text (about 7.3 px a character) would otherwise overflow the right edge.
+        f'<text x="{left_w / 2}" y="14" fill="#fff" text-anchor="middle" '
+        f'textLength="{left_w - 12}" lengthAdjust="spacingAndGlyphs">{label}</text>'
         f'<text x="{left_w + right_w / 2}" y="14" fill="{text_color}" text-anchor="middle" '
-        f'font-weight="bold">{escape(value)}</text></g></svg>\n'
+        f'font-weight="bold" textLength="{right_w - 14}" lengthAdjust="spacingAndGlyphs">'
+        f'{escape(value)}</text></g></svg>\n'
     )
 
 
