@@ -12,6 +12,11 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
+# Until 0.1.0 the distribution was called "leaderboard": drop it from an older .venv, or two
+# distributions would claim the same package.
+if .venv/bin/python -m pip show leaderboard >/dev/null 2>&1; then
+    .venv/bin/python -m pip uninstall --quiet --yes leaderboard
+fi
 
 if [ "$mode" = "--test" ]; then
     # Browser tests drive Debian's chromium; Playwright must never download its own browser.
