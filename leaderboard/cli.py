@@ -284,14 +284,7 @@ def report(records_path: Path, pr_entries: tuple[str, ...], submissions_dir: Pat
               help=", ".join(f"{s} = batch {SCENARIO_BATCH_SIZE[s]}" for s in SCENARIOS)
               + "; repeat for both.")
 @opt.device_option
-@click.option("--resume", is_flag=True,
-              help="Skip, without starting a worker, entries whose record on this GPU has status "
-                   "ok or unstable (refused and error records are retried).")
-@click.option("--force", is_flag=True,
-              help="Re-measure entries that are unchanged since their last record on this GPU.")
-@click.option("--time-budget", default=None, metavar="DURATION",
-              help="Start no new model once elapsed time plus the median model time would "
-                   "exceed this: 2h, 90m, 1h30m or seconds (3600).")
+@opt.campaign_run_options
 @opt.weights_options
 @click.option("--timeout-per-model", "timeout_per_model_s", default=900.0, show_default=True,
               type=click.FloatRange(min=1.0), metavar="SECONDS",

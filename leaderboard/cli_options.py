@@ -87,6 +87,22 @@ def fill_help(command: F) -> F:
     return command
 
 
+def campaign_run_options(command: F) -> F:
+    """``measure``'s ``--resume``, ``--force`` and ``--time-budget``."""
+    for option in reversed((
+        click.option("--resume", is_flag=True,
+                     help="Skip, without starting a worker, entries whose record on this GPU has "
+                          "status ok or unstable (refused and error records are retried)."),
+        click.option("--force", is_flag=True,
+                     help="Re-measure entries that are unchanged since their last record on this GPU."),
+        click.option("--time-budget", default=None, metavar="DURATION",
+                     help="Start no new model once elapsed time plus the median model time would "
+                          "exceed this: 2h, 90m, 1h30m or seconds (3600)."),
+    )):
+        command = option(command)
+    return command
+
+
 def protocol_options(command: F) -> F:
     """``measure``'s protocol, order, probe file and meter (leaderboard.measure.campaign)."""
     for option in reversed((
