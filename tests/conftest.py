@@ -83,6 +83,44 @@ def write_submission(root: Path, data_or_text: dict[str, Any] | str, folder: str
 
 
 # ---------------------------------------------------------------------------------------------
+# Campaign tests: an unmeasured tree and a fake worker script (tests/test_campaign*.py).
+
+
+def unmeasured_synthetic_tree(root: Path, count: int) -> Path:
+    """``count`` synthetic entries under ``root`` with their measurements removed."""
+    import shutil
+
+    from leaderboard.testing import write_synthetic_tree
+
+    submissions = write_synthetic_tree(root, count)
+    for folder in submissions.glob("*/measurements"):
+        shutil.rmtree(folder)
+    return submissions
+
+
+def install_fake_worker(root: Path, monkeypatch: pytest.MonkeyPatch, name: str,
+                        source: str) -> tuple[Path, Path]:
+    """Write a fake worker script and its record template; return (script, spawn log).
+
+    The script reads FAKE_SPAWN_LOG (where it notes each start) and FAKE_TEMPLATE (a valid,
+    non-synthetic record it fills in) from the environment.
+    """
+    import json
+
+    from leaderboard.testing import synthetic_record
+
+    script = root / name
+    script.write_text(source, "utf-8")
+    log = root / "spawns.log"
+    template = root / "template.json"
+    record = synthetic_record("x.y", 0.0123).model_copy(update={"synthetic": False})
+    template.write_text(json.dumps(record.model_dump(mode="json")), "utf-8")
+    monkeypatch.setenv("FAKE_SPAWN_LOG", str(log))
+    monkeypatch.setenv("FAKE_TEMPLATE", str(template))
+    return script, log
+
+
+# ---------------------------------------------------------------------------------------------
 # Global torch state: put back what a test changed.
 
 _TORCH_THREADS: list[int] = []  # torch's thread count before any test or fixture changed it

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import install_fake_worker, unmeasured_synthetic_tree
 
 from leaderboard.errors import LeaderboardError, UsageError
 from leaderboard.measure.campaign import (
@@ -20,7 +20,7 @@ from leaderboard.measure.campaign import (
     shard,
 )
 from leaderboard.records import read_record, record_path, write_record
-from leaderboard.testing import synthetic_record, write_synthetic_tree
+from leaderboard.testing import synthetic_record
 
 FAKE_HW = "fake-gpu"
 
@@ -75,23 +75,13 @@ FAKE_WORKER = textwrap.dedent('''
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     """Six synthetic entries with no measurements."""
-    submissions = write_synthetic_tree(tmp_path, 6)
-    for folder in submissions.glob("*/measurements"):
-        shutil.rmtree(folder)
-    return submissions
+    return unmeasured_synthetic_tree(tmp_path, 6)
 
 
 @pytest.fixture
 def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The fake worker command; ``fake.spawns()`` lists the argv of every start."""
-    script = tmp_path / "fake_worker.py"
-    script.write_text(FAKE_WORKER, "utf-8")
-    log = tmp_path / "spawns.log"
-    template = tmp_path / "template.json"
-    record = synthetic_record("x.y", 0.0123).model_copy(update={"synthetic": False})
-    template.write_text(json.dumps(record.model_dump(mode="json")), "utf-8")
-    monkeypatch.setenv("FAKE_SPAWN_LOG", str(log))
-    monkeypatch.setenv("FAKE_TEMPLATE", str(template))
+    script, log = install_fake_worker(tmp_path, monkeypatch, "fake_worker.py", FAKE_WORKER)
 
     class Fake:
         cmd = [sys.executable, str(script)]

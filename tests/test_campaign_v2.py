@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import install_fake_worker, unmeasured_synthetic_tree
 
 from leaderboard.measure.campaign import run_campaign
 from leaderboard.records import read_record, record_path
-from leaderboard.testing import synthetic_record, write_synthetic_tree
 
 # Speaks lease_worker's protocol (a ready line, then one JSON task per stdin line) without
 # importing the leaderboard; logs every start so the tests can count workers.
@@ -64,22 +63,12 @@ FAKE_LEASE_WORKER = textwrap.dedent('''
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
-    submissions = write_synthetic_tree(tmp_path, 5)
-    for folder in submissions.glob("*/measurements"):
-        shutil.rmtree(folder)
-    return submissions
+    return unmeasured_synthetic_tree(tmp_path, 5)
 
 
 @pytest.fixture
 def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    script = tmp_path / "fake_lease_worker.py"
-    script.write_text(FAKE_LEASE_WORKER, "utf-8")
-    log = tmp_path / "spawns.log"
-    template = tmp_path / "template.json"
-    record = synthetic_record("x.y", 0.0123).model_copy(update={"synthetic": False})
-    template.write_text(json.dumps(record.model_dump(mode="json")), "utf-8")
-    monkeypatch.setenv("FAKE_SPAWN_LOG", str(log))
-    monkeypatch.setenv("FAKE_TEMPLATE", str(template))
+    script, log = install_fake_worker(tmp_path, monkeypatch, "fake_lease_worker.py", FAKE_LEASE_WORKER)
 
     class Fake:
         cmd = [sys.executable, str(script)]
