@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 mode="${1:-}"
 python="${PYTHON:-python3}"
+AXE_CORE_VERSION=4.14.1  # keep equal to AXE_CORE_VERSION in tests/test_browser_visitor.py
 
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
@@ -28,6 +29,12 @@ if [ "$mode" = "--test" ]; then
         fi
     fi
     .venv/bin/python -m pip install --quiet -e ".[measure,test]"
+    # The accessibility tests run this axe-core (pinned; npm checks the registry's integrity
+    # hash), not the older copy bundled in axe-playwright-python.
+    if [ ! -f .venv/axe-core/node_modules/axe-core/axe.min.js ] \
+        || ! grep -q "axe v$AXE_CORE_VERSION" .venv/axe-core/node_modules/axe-core/axe.min.js; then
+        npm install --silent --no-audit --no-fund --prefix .venv/axe-core "axe-core@$AXE_CORE_VERSION"
+    fi
 else
     .venv/bin/python -m pip install --quiet -e .
 fi

@@ -8,7 +8,9 @@ Shares the browser, server and page fixtures of tests/test_browser.py (one chrom
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -392,6 +394,20 @@ AXE_PAGES = ["index.html", "index.html?top1=80", "leaderboard/index.html", f"{BO
 
 
 # Dark mode on the pages with colours of their own (chooser, tables, charts, badges, compare).
+# scripts/setup.sh --test installs this axe-core from npm (axe-playwright-python bundles 4.12).
+AXE_CORE_VERSION = "4.14.1"
+AXE_CORE_JS = Path(sys.prefix) / "axe-core" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_core_script() -> str:
+    """The pinned axe-core, or a failure that says how to install it."""
+    if not AXE_CORE_JS.is_file():
+        pytest.fail(f"{AXE_CORE_JS} is missing: run `bash scripts/setup.sh --test`")
+    script = AXE_CORE_JS.read_text(encoding="utf-8")
+    assert f"axe v{AXE_CORE_VERSION}" in script[:200], f"{AXE_CORE_JS} is not axe-core {AXE_CORE_VERSION}"
+    return script
+
+
 AXE_DARK_PAGES = ["index.html?top1=80", f"{BOARD_PAGE}?top1=80", "tradeoffs.html", "MODEL",
                   "COMPARE"]
 
@@ -414,7 +430,7 @@ def test_no_serious_accessibility_violations(open_page: Callable[..., Watched],
         wait_ready(page, ".lb-chart:not([data-lazy])")
     if page.locator(".lb-table").count():
         wait_ready(page, ".lb-table")
-    results = Axe().run(page).response
+    results = Axe(axe_core_script()).run(page).response
     bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
            for v in results["violations"] if v["impact"] in ("serious", "critical")]
     assert bad == [], bad

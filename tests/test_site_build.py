@@ -483,6 +483,20 @@ def test_model_pages_carry_the_theme_and_no_placeholder(synthetic_site: Path,
     assert 'class="md-header' in html and "assets/leaderboard.js" in html
 
 
+def test_every_page_links_the_source_repository_without_asking_github(
+        synthetic_site: Path) -> None:
+    """The header links the repository; the theme's stars-and-forks lookup (an api.github.com
+    request from every page) is switched off by the source partial."""
+    from leaderboard.data_version import DEFAULT_REPOSITORY_URL
+
+    pages = [synthetic_site / "index.html", synthetic_site / "methodology.html",
+             next((synthetic_site / "models").glob("*.html"))]
+    for page in pages:
+        html = page.read_text("utf-8")
+        assert f'href="{DEFAULT_REPOSITORY_URL}"' in html and 'class="md-source"' in html, page
+        assert 'data-md-component="source"' not in html, page
+
+
 def test_a_theme_without_the_slot_fails_loudly(tmp_path: Path) -> None:
     from leaderboard.errors import LeaderboardError
     from leaderboard.site.build import MODEL_PLACEHOLDER_ID, pour_model_pages

@@ -29,15 +29,15 @@ class CostDefault:
 GRID = CostDefault(
     "grid_g_per_kwh", "Grid carbon intensity", 480.0, "g CO₂e/kWh",
     "world-average carbon intensity of electricity generation in 2023, Ember, "
-    "*Global Electricity Review 2024* (480 gCO₂/kWh)")
+    "*Global Electricity Review 2024* (480 gCO₂/kWh, down from 486 in 2022)")
 PUE = CostDefault(
     "pue", "Power usage effectiveness (PUE)", 1.56, "×",
-    "average annual data-centre PUE reported by operators, Uptime Institute, "
-    "*Global Data Center Survey 2024* (1.56)")
+    "average annual PUE that operators reported for their largest data centre, Uptime "
+    "Institute, *Global Data Center Survey 2024* (1.56; 1.58 in the 2023 survey)")
 PRICE = CostDefault(
     "price_per_kwh", "Electricity price", 0.13, "USD/kWh",
     "average US commercial-sector retail electricity price in 2023, US Energy Information "
-    "Administration, *Electric Power Monthly* (about 12.7 ¢/kWh, rounded)")
+    "Administration, *Electric Power Annual 2023* (12.59 ¢/kWh, rounded to 0.13 USD)")
 CURRENCY = "USD"
 DEFAULTS = (GRID, PUE, PRICE)
 
