@@ -341,6 +341,30 @@ def test_header_search_finds_model_pages(open_page: Callable[..., Watched],
     watched.assert_clean()
 
 
+@pytest.mark.parametrize("engage", ["click", "shortcut"])
+def test_search_index_is_requested_only_when_the_visitor_goes_to_search(
+        open_page: Callable[..., Watched], engage: str) -> None:
+    """The index (one document per model page) is held back until the search is wanted."""
+    watched = open_page()
+    index_requests: list[str] = []
+    page = watched.page
+    page.on("request", lambda request: index_requests.append(request.url)
+            if "search/search_index" in request.url else None)
+    watched.goto(BOARD_PAGE)
+    wait_ready(page, ".lb-table")
+    page.wait_for_load_state("networkidle")
+    assert index_requests == []
+    with page.expect_response(lambda response: "search/search_index.json" in response.url) as got:
+        if engage == "click":
+            page.locator(".md-search__input").first.click()
+        else:
+            page.locator("body").press("s")  # the theme's shortcut that opens the search
+    assert got.value.status == 200 and len(index_requests) == 1
+    page.keyboard.type("resnet")
+    page.wait_for_selector(".md-search-result__item", timeout=10_000)
+    watched.assert_clean()
+
+
 def test_wheel_over_a_chart_scrolls_the_page(open_page: Callable[..., Watched]) -> None:
     watched = open_page()
     watched.goto("index.html")

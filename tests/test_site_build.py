@@ -88,10 +88,24 @@ def resolve(page: Path, url: str, site: Path) -> Path | None:
 
 
 def js_payload(path: Path) -> tuple[str, str, Any]:
-    """(registry, name, value) of a ``(window.LB_X=...)["name"]={json};`` asset file."""
+    """(registry, name, value) of a ``(window.LB_X=...)["name"]={json};`` asset file.
+
+    A table file sends its rows by column and turns them back into rows itself; so does this.
+    """
+    from leaderboard.site.render import ROWS_FROM_COLUMNS_JS
+
     match = _JS_ASSIGN.match(path.read_text("utf-8"))
     assert match, f"{path}: not a LB_SPECS/LB_TABLES assignment"
-    return match.group(1), json.loads(match.group(2)), json.loads(match.group(3))
+    registry, name, value = match.group(1), json.loads(match.group(2)), match.group(3)
+    decoder = f"({ROWS_FROM_COLUMNS_JS})("
+    if registry != "LB_TABLES":
+        return registry, name, json.loads(value)
+    assert value.startswith(decoder) and value.endswith(")"), f"{path}: rows not sent by column"
+    table = json.loads(value[len(decoder):-1])
+    columns = table.pop("row_columns")
+    assert len({len(column) for column in columns}) <= 1, f"{path}: columns of unequal length"
+    table["rows"] = [list(row) for row in zip(*columns)]
+    return registry, name, table
 
 
 def walk_json(value: Any, key: str | None = None) -> Iterator[tuple[str | None, Any]]:
@@ -539,6 +553,19 @@ def test_table_rows_follow_their_columns_and_link_cell_by_key() -> None:
     assert table == {"columns": [{"key": "id", "label": "Model", "type": "link", "href": 2},
                                  {"key": "top1", "label": "Top-1 %", "type": "num"}],
                      "rows": [["a", 80.1, "models/a.html"]], "sort": "top1"}
+
+
+def test_a_table_file_sends_rows_by_column_and_rebuilds_them(tmp_path: Path) -> None:
+    from leaderboard.site.render import table_script
+
+    table = {"columns": [{"key": "id"}, {"key": "top1"}], "rows": [["a", 80.1], ["b", None]],
+             "sort": "top1"}
+    for name, value in (("full", table), ("empty", {**table, "rows": []})):
+        path = tmp_path / f"{name}.js"
+        path.write_text(table_script(name, value), "utf-8")
+        assert '"row_columns":' in path.read_text("utf-8")
+        assert js_payload(path) == ("LB_TABLES", name, value)
+    assert '"row_columns":[["a","b"],[80.1,null]]' in (tmp_path / "full.js").read_text("utf-8")
 
 
 def test_a_table_row_that_does_not_match_its_columns_is_refused() -> None:

@@ -102,8 +102,28 @@ class PageAssets:
 
     def table(self, name: str, table: dict[str, Any]) -> str:
         """Write a table's data file and return its script src."""
-        self.files[f"assets/data/{name}.js"] = js_assign("LB_TABLES", name, table)
+        self.files[f"assets/data/{name}.js"] = table_script(name, table)
         return f"{self.prefix}assets/data/{name}.js"
+
+
+# A table's rows are written column by column and turned back into rows by the file itself, so
+# the scripts reading LB_TABLES see rows as before. gzip finds the repeats inside a column (ids
+# of one architecture, numbers of one magnitude) far better than across a row: the headline
+# board's 10,000 rows shrank from 178 to 142 KB gzip.
+ROWS_FROM_COLUMNS_JS = ("function(t){var c=t.row_columns;t.rows=c.length?c[0].map(function(_,i){"
+                        "return c.map(function(k){return k[i]})}):[];delete t.row_columns;"
+                        "return t}")
+
+
+def table_script(name: str, table: dict[str, Any]) -> str:
+    """``js_assign`` of a table (columns, rows as lists, options) with its rows sent by column."""
+    rows = table["rows"]
+    by_column = [list(column) for column in zip(*rows)] if rows else []
+    payload = json.dumps({**{k: v for k, v in table.items() if k != "rows"},
+                          "row_columns": by_column},
+                         sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return (f"(window.LB_TABLES=window.LB_TABLES||{{}})[{json.dumps(name)}]="
+            f"({ROWS_FROM_COLUMNS_JS})({payload});\n")
 
 
 def js_assign(registry: str, name: str, value: Any) -> str:
