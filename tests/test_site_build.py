@@ -104,7 +104,7 @@ def js_payload(path: Path) -> tuple[str, str, Any]:
     table = json.loads(value[len(decoder):-1])
     columns = table.pop("row_columns")
     assert len({len(column) for column in columns}) <= 1, f"{path}: columns of unequal length"
-    table["rows"] = [list(row) for row in zip(*columns)]
+    table["rows"] = [list(row) for row in zip(*columns, strict=True)]
     return registry, name, table
 
 

@@ -118,7 +118,7 @@ ROWS_FROM_COLUMNS_JS = ("function(t){var c=t.row_columns;t.rows=c.length?c[0].ma
 def table_script(name: str, table: dict[str, Any]) -> str:
     """``js_assign`` of a table (columns, rows as lists, options) with its rows sent by column."""
     rows = table["rows"]
-    by_column = [list(column) for column in zip(*rows)] if rows else []
+    by_column = [list(column) for column in zip(*rows, strict=True)] if rows else []
     payload = json.dumps({**{k: v for k, v in table.items() if k != "rows"},
                           "row_columns": by_column},
                          sort_keys=True, separators=(",", ":"), allow_nan=False)
