@@ -65,7 +65,8 @@
 
   function select(form, key, label, options, value) {
     var id = "lb-choose-" + key;
-    var wrap = LB.el("span", { class: "lb-choose-field" });
+    // a select is as wide as two number fields: hardware names are longer than numbers
+    var wrap = LB.el("span", { class: "lb-choose-field lb-choose-field-select" });
     wrap.appendChild(LB.el("label", { for: id }, label));
     var node = LB.el("select", { id: id, name: key });
     options.forEach(function (option) {
@@ -279,7 +280,7 @@
   };
 
   function pct(value) {
-    return Number(value).toFixed(2) + " %";
+    return Number(value).toFixed(2) + "\u00a0%";  // no line break before the sign
   }
 
   Chooser.prototype.render = function (result) {
@@ -305,7 +306,8 @@
       out.appendChild(heading);
       return;
     }
-    heading.appendChild(LB.el("strong", {}, result.entries.length + " of " + result.scored + " entries qualify"));
+    heading.appendChild(LB.el("strong", {}, result.entries.length.toLocaleString("en-US") + " of " +
+      result.scored.toLocaleString("en-US") + " entries qualify"));
     heading.appendChild(document.createTextNode("; the cheapest:"));
     out.appendChild(heading);
     var list = LB.el("ol", { class: "lb-answer-list" });
@@ -334,7 +336,7 @@
         item.appendChild(LB.el("span", { class: "lb-answer-saving" },
           (saving >= 0 ? Math.round(saving * 1000) / 10 + " % less energy than" : "more energy than") +
           " the most accurate entry, " + best.id + " (" + pct(best.top1) + ", " +
-          Number(best.energy_j).toPrecision(3) + " J/image)"));
+          Number(best.energy_j).toPrecision(3) + "\u00a0J/image)"));
       }
       list.appendChild(item);
     });

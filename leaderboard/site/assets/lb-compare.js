@@ -160,7 +160,7 @@
         }
       });
       row("× ResNet-50", results.map(function (r) { return r && r[3] !== null ? Number(r[3]).toFixed(2) : null; }));
-      row("Images/s", results.map(function (r) { return r && r[4] !== null ? Math.round(r[4]) : null; }));
+      row("Images/s", results.map(function (r) { return r && r[4] !== null ? Math.round(r[4]).toLocaleString("en-US") : null; }));
       if (LB.cost) {
         var figures = energies.map(function (v) { return v === null ? null : LB.cost.perMillion(v); });
         row("kWh / M images", figures.map(function (f) { return f ? LB.cost.formatUnit(f, "kwh") : null; }));
