@@ -9,11 +9,43 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from leaderboard.errors import LeaderboardError, UsageError
 from leaderboard.vocabulary import FAILED_STATUSES
 
+if TYPE_CHECKING:
+    from leaderboard.submission import Submission
+
 Echo = Callable[[str], None]
+T = TypeVar("T")
+
+
+def each_entry(ids: list[str], submissions_dir: Path, work: Callable[[str, Submission], T],
+               progress: Echo) -> tuple[dict[str, T], dict[str, str]]:
+    """Run ``work`` on each entry's valid submission, one failure at a time.
+
+    The one loop of the in-process runs (profile, sweep): an entry whose submission is invalid
+    or whose work raises a LeaderboardError is reported through ``progress`` and the run goes
+    on to the next. ``work`` returning None means the entry was skipped.
+
+    Returns:
+        (entry id -> what ``work`` returned, entry id -> why it failed), in ``ids`` order.
+    """
+    from leaderboard.submission import load_valid_submission
+
+    done: dict[str, T] = {}
+    failed: dict[str, str] = {}
+    for entry_id in ids:
+        try:
+            outcome = work(entry_id, load_valid_submission(submissions_dir, entry_id))
+        except LeaderboardError as exc:
+            failed[entry_id] = str(exc)
+            progress(f"{entry_id}: failed: {exc}")
+            continue
+        if outcome is not None:
+            done[entry_id] = outcome
+    return done, failed
 
 
 def weights_path_for(weights_mode: str, weights_dir: Path | None, entry_id: str) -> Path | None:
@@ -62,27 +94,19 @@ def profile_entries(ids: list[str], submissions_dir: Path, *, device: str, preci
     from leaderboard.analysis_records import profile_path, write_analysis_record
     from leaderboard.measure.profile import profile_entry
     from leaderboard.measure.runner import metered
-    from leaderboard.submission import load_valid_submission
 
     ablate_types = parse_ablate(ablate)
-    failures: list[str] = []
     with metered(device) as session:
-        for entry_id in ids:
+        def profile_one(entry_id: str, submission: Submission) -> Path | None:
             path = profile_path(submissions_dir, entry_id, session.hardware)
             if path.is_file() and not force:
                 progress(f"{entry_id}: kept {path} (--force to profile again)")
-                continue
-            try:
-                submission = load_valid_submission(submissions_dir, entry_id)
-                record = profile_entry(
-                    submission, device=device, precision=precision, batch_size=batch_size,
-                    ablate=ablate_types, profiled_batches=profiled_batches, meter=session.meter,
-                    weights_mode=weights_mode,
-                    weights_path=weights_path_for(weights_mode, weights_dir, entry_id))
-            except LeaderboardError as exc:
-                failures.append(f"{entry_id}: {exc}")
-                progress(f"{entry_id}: failed: {exc}")
-                continue
+                return None
+            record = profile_entry(
+                submission, device=device, precision=precision, batch_size=batch_size,
+                ablate=ablate_types, profiled_batches=profiled_batches, meter=session.meter,
+                weights_mode=weights_mode,
+                weights_path=weights_path_for(weights_mode, weights_dir, entry_id))
             written = write_analysis_record(submissions_dir, record)
             top = sorted(record.shares, key=lambda s: -s.share)[:3]
             shares = ", ".join(f"{s.layer_type} {s.share:.0%}" for s in top)
@@ -90,8 +114,12 @@ def profile_entries(ids: list[str], submissions_dir: Path, *, device: str, preci
                                f"measured {a.measured_saving_j * 1e3:.3f} mJ" for a in record.ablations)
             result(f"{entry_id}: {record.status}; {shares}" + (f"; {checks}" if checks else "")
                    + f" -> {written}")
+            return written
+
+        _, failures = each_entry(ids, submissions_dir, profile_one, progress)
     if failures:
-        raise LeaderboardError(f"{len(failures)} of {len(ids)} entr(ies) failed:\n" + "\n".join(failures))
+        raise LeaderboardError(f"{len(failures)} of {len(ids)} entr(ies) failed:\n"
+                               + "\n".join(f"{i}: {why}" for i, why in failures.items()))
 
 
 def sweep_entries(ids: list[str], submissions_dir: Path, *, device: str, variants: str | None,
@@ -111,7 +139,6 @@ def sweep_entries(ids: list[str], submissions_dir: Path, *, device: str, variant
     """
     from leaderboard.measure.runner import metered
     from leaderboard.measure.sweep import AccuracyCheck, parse_variants, sweep_entry
-    from leaderboard.submission import load_valid_submission
 
     try:
         chosen = parse_variants(variants)
@@ -125,21 +152,17 @@ def sweep_entries(ids: list[str], submissions_dir: Path, *, device: str, variant
 
         samples = per_class_subset(load_dataset(imagenet_root).samples, per_class)
         accuracy = AccuracyCheck(samples, fingerprint(samples))
-    failed = 0
     with metered(device) as session:
-        for entry_id in ids:
-            try:
-                submission = load_valid_submission(submissions_dir, entry_id)
-                points = sweep_entry(
-                    submission, submissions_dir, device=device, variants=chosen, meter=session.meter,
-                    force=force, accuracy=accuracy, weights_mode=weights_mode,
-                    weights_path=weights_path_for(weights_mode, weights_dir, entry_id),
-                    progress=progress)
-            except LeaderboardError as exc:
-                failed += len(chosen)
-                progress(f"{entry_id}: failed: {exc}")
-                continue
-            failed += sum(1 for p in points if p.record.status in FAILED_STATUSES)
+        def sweep_one(entry_id: str, submission: Submission) -> int:
+            points = sweep_entry(
+                submission, submissions_dir, device=device, variants=chosen, meter=session.meter,
+                force=force, accuracy=accuracy, weights_mode=weights_mode,
+                weights_path=weights_path_for(weights_mode, weights_dir, entry_id),
+                progress=progress)
+            return sum(1 for p in points if p.record.status in FAILED_STATUSES)
+
+        failed_variants, failed_entries = each_entry(ids, submissions_dir, sweep_one, progress)
+    failed = sum(failed_variants.values()) + len(chosen) * len(failed_entries)
     result(f"{len(ids)} entr(ies) x {len(chosen)} variant(s); {failed} failed")
     if failed:
         raise LeaderboardError(f"{failed} variant(s) failed; their records say why")
