@@ -25,10 +25,10 @@ from leaderboard.records import (
     HARDWARE_SLUG_PATTERN,
     MEASUREMENTS_DIRNAME,
     EnergyStats,
+    MeasuredWeights,
     Performance,
     Provenance,
     Status,
-    Weights,
     atomic_write_text,
     iter_checked_records,
     read_json_file,
@@ -102,7 +102,7 @@ class _MeasuredRecord(_Record):
     synthetic: Annotated[
         bool, Field(description="True for made-up test data; the published site refuses it.")
     ] = False
-    weights: Weights
+    weights: MeasuredWeights
     input_shape: list[int]
     batch_size: Annotated[int, Field(ge=1, description="Used; below the asked one after OOM halving.")]
     energy: EnergyStats | None = None

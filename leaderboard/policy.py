@@ -95,7 +95,7 @@ class PolicyResult:
         return sorted({_SUBMISSION_RE.match(p).group("entry") for p in self.submission_files})
 
 
-def classify(path: str) -> PathKind:
+def path_kind(path: str) -> PathKind:
     """Which part of the repository a path belongs to."""
     if _SUBMISSION_RE.match(path):
         return "submission"
@@ -143,7 +143,7 @@ def policy_problems(
     judge = _Judge(PolicyResult("submission"), allow_records, allow_delete, allow_code, base)
     judge.deleted_entries = {
         _entry_of(c.old_path or c.path) for c in changes
-        if c.status[:1] in ("D", "R") and classify(c.old_path or c.path) == "submission"
+        if c.status[:1] in ("D", "R") and path_kind(c.old_path or c.path) == "submission"
     }
     for change in sorted(changes, key=lambda c: (c.path, c.old_path or "")):
         judge.result.problems.extend(judge.change(change))
@@ -171,7 +171,7 @@ class _Judge:
             yield from self.removal(path)
             return
         # Added (A, C), modified (M) or type-changed (T): the path exists after the change.
-        kind = classify(path)
+        kind = path_kind(path)
         mode_problem = _mode_problem(change)
         if kind == "submission":
             if mode_problem:
@@ -192,7 +192,7 @@ class _Judge:
 
     def rename(self, change: Change) -> Iterable[Problem]:
         old, new = change.old_path or "", change.path
-        if classify(old) == "submission" and classify(new) == "submission" and not self.allow_delete:
+        if path_kind(old) == "submission" and path_kind(new) == "submission" and not self.allow_delete:
             old_id, new_id = _entry_of(old), _entry_of(new)
             yield Problem(old, "", f"renames entry '{old_id}' to '{new_id}': a rename deletes the "
                           "old entry, and deleting an entry is refused",
@@ -205,7 +205,7 @@ class _Judge:
         yield from self.change(Change("A", new, None, change.mode))
 
     def removal(self, path: str) -> Iterable[Problem]:
-        kind = classify(path)
+        kind = path_kind(path)
         if kind == "submission":
             if not self.allow_delete:
                 yield Problem(path, "", f"deletes entry '{_entry_of(path)}': deleting an entry is "

@@ -103,8 +103,8 @@ class AccuracyResult(_Record):
     ] = None
 
 
-class Weights(_Record):
-    """Which weights were measured."""
+class MeasuredWeights(_Record):
+    """Which weights were measured (the submission says where they come from: submission.Weights)."""
 
     kind: Literal["pretrained", "random-init"]
     sha256: Annotated[str | None, Field(pattern=r"^[0-9a-f]{64}$")] = None
@@ -179,7 +179,7 @@ class MeasurementRecord(_Record):
     synthetic: Annotated[
         bool, Field(description="True for made-up test data; the published site refuses it.")
     ] = False
-    weights: Weights
+    weights: MeasuredWeights
     input_shape: list[int]
     batch_size: Annotated[int, Field(ge=1)]
     precision: Precision

@@ -14,10 +14,10 @@ from pathlib import Path
 from leaderboard.import_timm import render_submission
 from leaderboard.records import (
     EnergyStats,
+    MeasuredWeights,
     MeasurementRecord,
     Performance,
     Provenance,
-    Weights,
     write_record,
 )
 from leaderboard.submission import SUBMISSION_FILENAME
@@ -33,7 +33,7 @@ def synthetic_record(entry_id: str, energy_j: float, scenario: str = "offline",
     return MeasurementRecord(
         entry_id=entry_id, hardware=hardware, scenario=scenario, status=status,
         measured_at="2026-01-01T00:00:00Z", synthetic=True,
-        weights=Weights(kind="random-init"), input_shape=[batch, 3, 224, 224], batch_size=batch,
+        weights=MeasuredWeights(kind="random-init"), input_shape=[batch, 3, 224, 224], batch_size=batch,
         precision="fp16",
         energy=EnergyStats(gross_j_per_image=energy_j, ci95_low_j=energy_j * 0.995,
                            ci95_high_j=energy_j * 1.005, cv=0.004, windows=5,

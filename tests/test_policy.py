@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import valid_submission_dict, write_submission
 
 from leaderboard.cli import cli
-from leaderboard.policy import Change, classify, parse_raw_diff, policy_problems
+from leaderboard.policy import Change, parse_raw_diff, path_kind, policy_problems
 from leaderboard.records import write_record
 from leaderboard.testing import synthetic_record
 from leaderboard.timm_catalog import load_catalog
@@ -455,8 +455,8 @@ def test_maintainers_may_rewrite_with_allow_rewrite(imported_repo):
     ("submissions.yaml", "outside"),
     (".github/workflows/check.yml", "outside"),
 ])
-def test_classify(path, kind):
-    assert classify(path) == kind
+def test_path_kind(path, kind):
+    assert path_kind(path) == kind
 
 
 def test_an_empty_or_code_only_change_set_has_no_problems():

@@ -37,8 +37,8 @@ from leaderboard.measure.attribution import (
     architecture_kind,
     attribute,
     busy_fraction,
-    classify,
     device_work,
+    layer_type_of,
     layer_type_of_module_class,
     share_of_modules,
     time_by_layer_type,
@@ -89,13 +89,13 @@ def load_trace(name: str) -> dict:
 def test_the_innermost_typed_module_decides():
     stack = [annotation("Block", None, 3), annotation("Attention", "attention", 7),
              annotation("Linear", "linear", 8), "aten::linear", "aten::addmm"]
-    assert classify(stack) == ("linear", 8)
+    assert layer_type_of(stack) == ("linear", 8)
 
 
 def test_attention_claims_what_its_typed_children_do_not():
     stack = [annotation("Block", None, 3), annotation("Attention", "attention", 7), "aten::matmul"]
-    assert classify(stack) == ("attention", 7)
-    assert classify(stack[:2] + ["aten::_softmax"]) == ("attention", 7)
+    assert layer_type_of(stack) == ("attention", 7)
+    assert layer_type_of(stack[:2] + ["aten::_softmax"]) == ("attention", 7)
 
 
 @pytest.mark.parametrize(("ops", "expected"), [
@@ -110,7 +110,7 @@ def test_attention_claims_what_its_typed_children_do_not():
     ([], "other"),
 ])
 def test_ops_outside_typed_modules_go_by_their_names(ops, expected):
-    assert classify([annotation("Block", None, 1), *ops]) == (expected, None)
+    assert layer_type_of([annotation("Block", None, 1), *ops]) == (expected, None)
 
 
 @pytest.mark.parametrize(("class_name", "expected"), [

@@ -18,10 +18,10 @@ from leaderboard.errors import Problem
 from leaderboard.records import (
     AccuracyResult,
     EnergyStats,
+    MeasuredWeights,
     MeasurementRecord,
     Performance,
     Provenance,
-    Weights,
     atomic_write_text,
     iter_records,
     read_record,
@@ -35,7 +35,7 @@ def full_record(entry_id="resnet50.a1_in1k", hardware="nvidia-h100-sxm", scenari
     return MeasurementRecord(
         entry_id=entry_id, hardware=hardware, scenario=scenario, status="unstable",
         reasons=["cv above 2%"], measured_at="2026-01-02T03:04:05Z",
-        weights=Weights(kind="pretrained", sha256="0123456789abcdef" * 4),
+        weights=MeasuredWeights(kind="pretrained", sha256="0123456789abcdef" * 4),
         input_shape=[256, 3, 224, 224], batch_size=256, precision="bf16",
         params_m=25.557, gflops=4.109,
         energy=EnergyStats(gross_j_per_image=0.0123456789, ci95_low_j=0.0121, ci95_high_j=0.0126,
@@ -236,7 +236,7 @@ def test_a_measured_record_without_full_provenance_is_refused(tmp_path, drop, na
 def test_only_gpu_name_and_validator_version_is_refused_naming_every_missing_field(tmp_path):
     record = full_record().model_copy(update={
         "provenance": Provenance(gpu_name="NVIDIA H100", validator_version="0.1.0"),
-        "weights": Weights(kind="pretrained"), "input_shape": []})
+        "weights": MeasuredWeights(kind="pretrained"), "input_shape": []})
     write_record(tmp_path, record)
     [(_, problem)] = list(iter_records(tmp_path))
     assert problem.location.split(", ") == [

@@ -57,8 +57,8 @@ from leaderboard.measure.imagenet import (
 from leaderboard.measure.weights import LocalWeights, as_safetensors, fetch_weights, local_weights
 from leaderboard.records import (
     AccuracyResult,
+    MeasuredWeights,
     MeasurementRecord,
-    Weights,
     read_record,
     record_path,
     write_record,
@@ -498,7 +498,7 @@ def validate_accuracy(
     else:
         record = MeasurementRecord(
             entry_id=submission.id, hardware=hardware, scenario=scenario, status="ok",
-            measured_at=utc_now(), weights=Weights(kind=info.kind, sha256=info.sha256),
+            measured_at=utc_now(), weights=MeasuredWeights(kind=info.kind, sha256=info.sha256),
             input_shape=[batch_size, *prep.input_size], batch_size=batch_size,
             precision=measurement.precision, params_m=count_params_m(model), accuracy=result,
             provenance=make_provenance(device_label, None, None),

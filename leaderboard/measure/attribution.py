@@ -104,7 +104,7 @@ def _parse_annotation(name: str) -> tuple[str | None, int | None]:
     return layer_type, index
 
 
-def classify(stack: Sequence[str]) -> tuple[str, int | None]:
+def layer_type_of(stack: Sequence[str]) -> tuple[str, int | None]:
     """The layer type of work done under ``stack`` (range names, outermost first).
 
     Module annotations decide, innermost first: a typed module wins; an attention module
@@ -205,7 +205,7 @@ def _gpu_work(events: list[dict]) -> list[DeviceWork]:
         items.sort(key=lambda item: item[0])
         stacks = _stacks_at(threads.get(thread, []), [t for t, _ in items])
         for (_, event), stack in zip(items, stacks, strict=True):
-            work.append(DeviceWork(str(event["name"]), float(event.get("dur", 0.0)), *classify(stack)))
+            work.append(DeviceWork(str(event["name"]), float(event.get("dur", 0.0)), *layer_type_of(stack)))
     return work
 
 
@@ -226,7 +226,7 @@ def _cpu_work(events: list[dict]) -> list[DeviceWork]:
         for op, stack in typed:
             self_us = max(0.0, (op.end - op.start) - op.child_us)
             if self_us > 0:
-                work.append(DeviceWork(op.name, self_us, *classify(stack)))
+                work.append(DeviceWork(op.name, self_us, *layer_type_of(stack)))
     return work
 
 

@@ -41,9 +41,9 @@ from leaderboard.measure.selection import (  # noqa: F401 - re-exported for call
     shard,
 )
 from leaderboard.records import (
+    MeasuredWeights,
     MeasurementRecord,
     Provenance,
-    Weights,
     read_record,
     record_path,
     write_record,
@@ -329,7 +329,7 @@ def error_record(entry_id: str, scenario: str, hardware: str, *, weights_mode: s
         entry_id=entry_id, hardware=hardware, scenario=scenario, status="error",
         reasons=reasons or ["the worker failed without output"],
         measured_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        weights=Weights(kind=weights_mode), input_shape=[], batch_size=SCENARIO_BATCH_SIZE[scenario],
+        weights=MeasuredWeights(kind=weights_mode), input_shape=[], batch_size=SCENARIO_BATCH_SIZE[scenario],
         precision=HEADLINE_PRECISION,
         provenance=Provenance(gpu_name=gpu_name, validator_version=__version__),
     )

@@ -51,7 +51,7 @@ from leaderboard.measure.workload import (
     resolve_input,
     weights_info,
 )
-from leaderboard.records import Weights
+from leaderboard.records import MeasuredWeights
 from leaderboard.submission import Submission
 from leaderboard.vocabulary import OFFLINE, SCENARIO_BATCH_SIZE, Precision
 
@@ -311,7 +311,7 @@ def profile_entry(
         baseline_j = _energy_j_per_image(baseline)
         common: dict[str, Any] = dict(
             entry_id=submission.id, hardware=session.hardware, measured_at=utc_now(),
-            weights=Weights(kind=weights.kind, sha256=weights.sha256),
+            weights=MeasuredWeights(kind=weights.kind, sha256=weights.sha256),
             input_shape=[workload.batch_size, *resolved.input_shape],
             batch_size=workload.batch_size, precision=precision, energy=energy_stats(baseline))
         if baseline_j is None:

@@ -43,11 +43,11 @@ from leaderboard.measure.workload import (
 )
 from leaderboard.records import (
     EnergyStats,
+    MeasuredWeights,
     MeasurementRecord,
     Performance,
     Provenance,
     RawWindow,
-    Weights,
     read_record,
     record_path,
     write_record,
@@ -448,7 +448,7 @@ def measure_entry(
             status=result.status,
             reasons=list(result.reasons),
             measured_at=utc_now(),
-            weights=Weights(kind=weights.kind, sha256=weights.sha256),
+            weights=MeasuredWeights(kind=weights.kind, sha256=weights.sha256),
             input_shape=[workload.batch_size, *resolved.input_shape],
             batch_size=workload.batch_size,
             precision=precision,

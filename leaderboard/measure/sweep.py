@@ -42,7 +42,7 @@ from leaderboard.measure.workload import (
     resolve_input,
     weights_info,
 )
-from leaderboard.records import Weights
+from leaderboard.records import MeasuredWeights
 from leaderboard.submission import Submission
 from leaderboard.vocabulary import SCORED_STATUSES
 
@@ -196,7 +196,7 @@ def sweep_entry(
             record = SweepRecord(
                 entry_id=submission.id, hardware=hardware, variant=variant, status=status,
                 reasons=reasons, measured_at=utc_now(),
-                weights=Weights(kind=weights.kind, sha256=weights.sha256),
+                weights=MeasuredWeights(kind=weights.kind, sha256=weights.sha256),
                 input_shape=[batch_size, *resolved.input_shape], batch_size=batch_size,
                 energy=energy, performance=performance, accuracy=variant_accuracy,
                 provenance=session.provenance())
