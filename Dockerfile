@@ -14,13 +14,14 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 FROM ${PYTHON_IMAGE}
 
-# 1 adds Debian's chromium for the browser tests (the devcontainer); the validator needs none.
+# 1 adds Debian's chromium and npm (axe-core) for the browser tests (the devcontainer); the
+# validator needs neither.
 ARG WITH_CHROMIUM=0
 
 # git: `leaderboard changed-entries` and the validator's provenance (git SHA) read the history.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends git ca-certificates \
-    && if [ "$WITH_CHROMIUM" = "1" ]; then apt-get install -y --no-install-recommends chromium; fi \
+    && if [ "$WITH_CHROMIUM" = "1" ]; then apt-get install -y --no-install-recommends chromium npm; fi \
     && rm -rf /var/lib/apt/lists/*
 
 ENV VIRTUAL_ENV=/opt/venv \

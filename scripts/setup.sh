@@ -33,6 +33,10 @@ if [ "$mode" = "--test" ]; then
     # hash), not the older copy bundled in axe-playwright-python.
     if [ ! -f .venv/axe-core/node_modules/axe-core/axe.min.js ] \
         || ! grep -q "axe v$AXE_CORE_VERSION" .venv/axe-core/node_modules/axe-core/axe.min.js; then
+        if ! command -v npm >/dev/null 2>&1; then
+            echo "setup.sh --test: npm (Node.js) is needed to install axe-core $AXE_CORE_VERSION" >&2
+            exit 1
+        fi
         npm install --silent --no-audit --no-fund --prefix .venv/axe-core "axe-core@$AXE_CORE_VERSION"
     fi
 else
