@@ -10,6 +10,8 @@ import json
 import math
 import os
 import re
+import socket
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +24,17 @@ from leaderboard.site.serve import serving
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
+# Every host name and address but 127.0.0.1 (the test server) resolves to nothing, inside
+# chromium: no request can reach the network, and none has to pass through Python to be stopped.
+OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+                 "--disable-component-update", "--no-first-run", OFFLINE]
 HEADLINE = "synthetic-gpu--offline"
 READY_MS = 10_000
+# A page is judged once no request has been in flight for QUIET_S: longer than the 200 ms a
+# deferred request waits in test_assert_clean_catches_a_late_foreign_request, far shorter than
+# Playwright's networkidle (500 ms). Requests still in flight after READY_MS fail the test.
+QUIET_S = 0.3
 
 # Wraps window.vegaEmbed (assigned by the vega bundle) to keep each chart's vega View, keyed by
 # the mount's data-spec, so tests can read the scenegraph and find where a point is drawn.
@@ -121,6 +130,28 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+class Traffic:
+    """A context's requests in flight, and when a request last started or ended."""
+
+    def __init__(self) -> None:
+        self.in_flight: set[Any] = set()
+        self.changed = time.monotonic()
+
+    def started(self, request: Any) -> None:
+        self.in_flight.add(request)
+        self.changed = time.monotonic()
+
+    def ended(self, request: Any) -> None:
+        self.in_flight.discard(request)
+        self.changed = time.monotonic()
+
+    def quiet_left(self) -> float:
+        """Seconds until the context has been quiet for QUIET_S (QUIET_S while one is in flight)."""
+        if self.in_flight:
+            return QUIET_S
+        return QUIET_S - (time.monotonic() - self.changed)
+
+
 @dataclass
 class Watched:
     """A page with what went wrong on it: console errors, page errors, foreign requests."""
@@ -129,6 +160,7 @@ class Watched:
     base: str
     errors: list[str] = field(default_factory=list)
     external: list[str] = field(default_factory=list)
+    traffic: Traffic = field(default_factory=Traffic)
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -138,9 +170,18 @@ class Watched:
         if self.base.startswith("http"):
             assert response is not None and response.status == 200, path
 
+    def wait_quiet(self, timeout_ms: int = READY_MS) -> None:
+        """Let late requests (search index, lazy data) start and end before judging the page."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        while (left := self.traffic.quiet_left()) > 0:
+            if time.monotonic() > deadline:
+                pending = sorted(request.url for request in self.traffic.in_flight)
+                raise AssertionError(f"requests still in flight after {timeout_ms} ms: {pending}")
+            # Playwright delivers request events to Python only while it waits on the browser
+            self.page.wait_for_timeout(left * 1000)
+
     def assert_clean(self) -> None:
-        # let late requests (search index, deferred scripts) happen before judging
-        self.page.wait_for_load_state("networkidle")
+        self.wait_quiet()
         assert self.errors == [], self.errors
         assert self.external == [], self.external
 
@@ -149,7 +190,7 @@ class Watched:
 def open_page(browser: Any, server: str) -> Iterator[Callable[..., Watched]]:
     """Factory: a fresh page (own context) that records errors and foreign requests.
 
-    Requests to any other host are recorded and aborted, so a test never reaches the network.
+    chromium cannot reach other hosts (OFFLINE); each request to one is recorded here.
     """
     contexts = []
 
@@ -165,21 +206,17 @@ def open_page(browser: Any, server: str) -> Iterator[Callable[..., Watched]]:
             if message.type == "error":
                 watched.errors.append(f"console: {message.text} @ {message.location}")
 
-        def route(route: Any) -> None:
-            url = route.request.url
-            if url.startswith((base, "data:", "blob:")):
-                route.continue_()
-            else:
-                route.abort()
-
         def on_request(request: Any) -> None:
+            watched.traffic.started(request)
             if not request.url.startswith((base, "data:", "blob:")):
                 watched.external.append(request.url)
 
         page.on("console", on_console)
         page.on("pageerror", lambda error: watched.errors.append(f"pageerror: {error}"))
-        page.on("request", on_request)
-        context.route("**/*", route)
+        # on the context, so requests of workers (Material's search) are seen too
+        context.on("request", on_request)
+        context.on("requestfinished", watched.traffic.ended)
+        context.on("requestfailed", watched.traffic.ended)
         if capture_views:
             page.add_init_script(CAPTURE_VIEWS)
         return watched
@@ -211,6 +248,36 @@ def wait_ready(page: Any, selector: str) -> int:
         "e => e.getAttribute('data-ready') === 'true' || e.hasAttribute('data-error'))",
         arg=selector, timeout=READY_MS)
     return count
+
+
+# --- the page fixture itself -----------------------------------------------------------------
+
+
+def test_assert_clean_catches_a_late_foreign_request(open_page: Callable[..., Watched],
+                                                     tmp_path: Path) -> None:
+    """A request made 200 ms after load (a deferred script, a lazy widget) still fails the page."""
+    (tmp_path / "late.html").write_text(
+        "<!doctype html><title>late</title><script>addEventListener('load', () => setTimeout("
+        "() => fetch('https://cdn.example.com/late.js').catch(() => {}), 200));</script>", "utf-8")
+    with serving(tmp_path) as base:
+        watched = open_page(base=base)
+        watched.goto("late.html")
+        with pytest.raises(AssertionError, match=re.escape("https://cdn.example.com/late.js")):
+            watched.assert_clean()
+
+
+def test_a_request_that_never_ends_fails_the_page(open_page: Callable[..., Watched],
+                                                  tmp_path: Path) -> None:
+    """The wait for quiet gives up loudly, naming the request, instead of hanging."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        hanging = f"http://127.0.0.1:{silent.getsockname()[1]}/hangs"
+        (tmp_path / "hang.html").write_text(
+            f"<!doctype html><title>hang</title><script>fetch('{hanging}')</script>", "utf-8")
+        with serving(tmp_path) as base:
+            watched = open_page(base=base)
+            watched.goto("hang.html")
+            with pytest.raises(AssertionError, match=f"still in flight.*{re.escape(hanging)}"):
+                watched.wait_quiet(timeout_ms=500)
 
 
 # --- every page loads cleanly ---------------------------------------------------------------
@@ -513,9 +580,7 @@ def test_tables_and_charts_work_from_local_files(
     with page.expect_navigation():
         link.click()
     assert h1_text(page) == entry_id
-    page.wait_for_load_state("networkidle")
-    assert watched.external == []
-    assert watched.errors == []
+    watched.assert_clean()
 
 
 def test_local_files_load_without_errors_and_search_works(
