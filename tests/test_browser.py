@@ -309,11 +309,14 @@ def test_page_loads_without_errors_or_external_requests(
 
 def scroll_through(page: Any) -> None:
     """Bring every visible chart into view in turn, so lazy charts load."""
-    for index in range(page.locator(".lb-chart").count()):
-        chart = page.locator(".lb-chart").nth(index)
+    charts = page.locator(".lb-chart")
+    for index in range(charts.count()):
+        chart = charts.nth(index)
         if chart.is_visible():
             chart.scroll_into_view_if_needed()
-            page.wait_for_timeout(50)
+            if chart.get_attribute("data-lazy") is not None:
+                # seen, its IntersectionObserver marks it loading: only then scroll on
+                chart.and_(page.locator("[data-loading]")).wait_for(timeout=READY_MS)
 
 
 @pytest.mark.parametrize("path, expected", [("index.html", 1), ("tradeoffs.html", 9)])
