@@ -281,27 +281,8 @@ def test_a_request_that_never_ends_fails_the_page(open_page: Callable[..., Watch
 
 
 # --- every page loads cleanly ---------------------------------------------------------------
-
-
-PAGES = ["index.html", "tradeoffs.html", "leaderboard/index.html", f"leaderboard/{HEADLINE}.html",
-         "MODEL", "energy.html", "findings.html", "methodology.html", "submit.html", "downloads.html",
-         "about.html"]
-
-
-@pytest.mark.parametrize("path", PAGES)
-def test_page_loads_without_errors_or_external_requests(
-        open_page: Callable[..., Watched], entries: list[dict[str, Any]], path: str) -> None:
-    if path == "MODEL":
-        path = f"models/{entries[0]['id']}.html"
-    watched = open_page()
-    watched.goto(path)
-    page = watched.page
-    if page.locator(".lb-chart:not([data-lazy])").count():
-        wait_ready(page, ".lb-chart:not([data-lazy])")
-    if page.locator(".lb-table").count():
-        wait_ready(page, ".lb-table")
-    assert h1_text(page)
-    watched.assert_clean()
+# Checked with each page's accessibility, one load for both (test_browser_visitor.py,
+# test_every_page_loads_cleanly_with_no_serious_accessibility_violation).
 
 
 # --- charts ---------------------------------------------------------------------------------
