@@ -29,6 +29,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", OFFLINE]
+# chromium renders the omnibox's popups of each new window, so of each new context, as web pages
+# (WebUI): as much CPU again as the page under test. No test has an omnibox.
+NO_OMNIBOX_POPUPS = ["WebUIOmniboxPopup", "WebUIOmniboxAimPopup"]
+_LAUNCH_ARGS: list[str] = []  # CHROMIUM_ARGS and the --disable-features that launch_args finds
 HEADLINE = "synthetic-gpu--offline"
 READY_MS = 10_000
 # A page is judged once no request has been in flight for QUIET_S: longer than the 200 ms a
@@ -107,6 +111,34 @@ def _chromium_or_skip() -> None:
     pytest.skip(message)
 
 
+def disabled_features(chromium: Any) -> list[list[str]]:
+    """The features of each --disable-features switch chromium was started with, in order."""
+    page = chromium.new_page()
+    try:
+        page.goto("chrome://version")
+        command_line = page.locator("#command_line").inner_text()
+    finally:
+        page.close()
+    return [value.split(",") for value in re.findall(r"--disable-features=(\S+)", command_line)]
+
+
+def launch_args(playwright: Any) -> list[str]:
+    """CHROMIUM_ARGS and one --disable-features: Playwright's own features and NO_OMNIBOX_POPUPS.
+
+    chromium keeps only the last --disable-features, so ours repeats Playwright's, which change
+    between releases: a first chromium, once a session, shows them on its chrome://version.
+    """
+    if not _LAUNCH_ARGS:
+        probe = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            features = [f for switch in disabled_features(probe) for f in switch]
+        finally:
+            probe.close()
+        merged = ",".join(dict.fromkeys([*features, *NO_OMNIBOX_POPUPS]))
+        _LAUNCH_ARGS.extend([*CHROMIUM_ARGS, f"--disable-features={merged}"])
+    return _LAUNCH_ARGS
+
+
 @pytest.fixture(scope="module")
 def server(synthetic_site: Path) -> Iterator[str]:
     with serving(synthetic_site) as url:
@@ -123,7 +155,8 @@ def browser() -> Iterator[Any]:
             pytest.fail(f"playwright is not installed: {exc}")
         pytest.skip(f"playwright is not installed: {exc}")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                              args=launch_args(playwright))
         try:
             yield chromium
         finally:
@@ -278,6 +311,22 @@ def test_a_request_that_never_ends_fails_the_page(open_page: Callable[..., Watch
             watched.goto("hang.html")
             with pytest.raises(AssertionError, match=f"still in flight.*{re.escape(hanging)}"):
                 watched.wait_quiet(timeout_ms=500)
+
+
+def test_chromium_keeps_playwrights_disabled_features_and_opens_no_omnibox_popup(
+        browser: Any) -> None:
+    switches = disabled_features(browser)
+    assert len(switches) == 2, switches  # Playwright's, then launch_args'
+    playwrights, ours = switches
+    assert set(playwrights) | set(NO_OMNIBOX_POPUPS) <= set(ours)
+    context = browser.new_context()
+    try:
+        context.new_page()
+        session = browser.new_browser_cdp_session()
+        targets = session.send("Target.getTargets", {"filter": [{}]})["targetInfos"]
+    finally:
+        context.close()
+    assert [t["url"] for t in targets if "omnibox" in t["url"]] == []
 
 
 # --- every page loads cleanly ---------------------------------------------------------------
