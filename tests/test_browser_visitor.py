@@ -1,6 +1,7 @@
 # ruff: noqa: F811 - the fixtures imported from test_browser are redefined as test parameters
 """What a visitor does on the synthetic site, in Debian's chromium: choose a model, price it,
-compare, search, read it on a phone, with no serious accessibility violation (axe-core).
+compare, search, read it on a phone; and every page loads cleanly with no serious
+accessibility violation (axe-core).
 
 Shares the browser, server and page fixtures of tests/test_browser.py (one chromium per module).
 """
@@ -19,6 +20,7 @@ from test_browser import (  # noqa: F401 - fixtures are used by name
     Watched,
     browser,
     entries,
+    h1_text,
     open_page,
     server,
     wait_ready,
@@ -410,14 +412,15 @@ def test_dark_mode_toggle_redraws_charts(open_page: Callable[..., Watched]) -> N
     watched.assert_clean()
 
 
-# --- accessibility --------------------------------------------------------------------------
+# --- every page: loads cleanly, no serious accessibility violation ----------------------------
 
-AXE_PAGES = ["index.html", "index.html?top1=80", "leaderboard/index.html", f"{BOARD_PAGE}?top1=80",
-             "tradeoffs.html", "MODEL", "COMPARE", "energy.html", "findings.html",
-             "methodology.html", "submit.html", "downloads.html", "about.html"]
-
-
+# Every page in light; one load serves both checks (they were two tests loading the same pages).
+PAGES = ["index.html", "index.html?top1=80", "leaderboard/index.html", BOARD_PAGE,
+         f"{BOARD_PAGE}?top1=80", "tradeoffs.html", "MODEL", "COMPARE", "energy.html",
+         "findings.html", "methodology.html", "submit.html", "downloads.html", "about.html"]
 # Dark mode on the pages with colours of their own (chooser, tables, charts, badges, compare).
+DARK_PAGES = ["index.html?top1=80", f"{BOARD_PAGE}?top1=80", "tradeoffs.html", "MODEL", "COMPARE"]
+
 # scripts/setup.sh --test installs this axe-core from npm (axe-playwright-python bundles 4.12).
 AXE_CORE_VERSION = "4.14.1"
 AXE_CORE_JS = Path(sys.prefix) / "axe-core" / "node_modules" / "axe-core" / "axe.min.js"
@@ -432,15 +435,12 @@ def axe_core_script() -> str:
     return script
 
 
-AXE_DARK_PAGES = ["index.html?top1=80", f"{BOARD_PAGE}?top1=80", "tradeoffs.html", "MODEL",
-                  "COMPARE"]
-
-
-@pytest.mark.parametrize("path, scheme", [(p, "light") for p in AXE_PAGES]
-                         + [(p, "dark") for p in AXE_DARK_PAGES])
-def test_no_serious_accessibility_violations(open_page: Callable[..., Watched],
-                                             entries: list[dict[str, Any]], path: str,
-                                             scheme: str) -> None:
+@pytest.mark.parametrize("path, scheme", [(p, "light") for p in PAGES]
+                         + [(p, "dark") for p in DARK_PAGES])
+def test_every_page_loads_cleanly_with_no_serious_accessibility_violation(
+        open_page: Callable[..., Watched], entries: list[dict[str, Any]], path: str,
+        scheme: str) -> None:
+    """No console or page error, no foreign request, a title, no serious axe-core violation."""
     from axe_playwright_python.sync_playwright import Axe
 
     if path == "MODEL":
@@ -454,6 +454,7 @@ def test_no_serious_accessibility_violations(open_page: Callable[..., Watched],
         wait_ready(page, ".lb-chart:not([data-lazy])")
     if page.locator(".lb-table").count():
         wait_ready(page, ".lb-table")
+    assert h1_text(page)
     results = Axe(axe_core_script()).run(page).response
     bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
            for v in results["violations"] if v["impact"] in ("serious", "critical")]

@@ -12,11 +12,12 @@ import io
 import json
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_browser import READY_MS, Watched, browser, open_page, server  # noqa: F401 - fixtures
 
 from leaderboard.analysis_records import (
     LAYER_TYPES,
@@ -407,49 +408,32 @@ def breakdown_server(breakdown_site: Path) -> Iterator[str]:
 
 
 @pytest.mark.browser
-def test_energy_chart_and_model_bar_render_in_chromium(breakdown_server: str,
-                                                       breakdown_tree: Path) -> None:
-    from test_browser import CHROMIUM, CHROMIUM_ARGS, READY_MS, _chromium_or_skip
+def test_energy_chart_and_model_bar_render_in_chromium(
+        open_page: Callable[..., Watched], breakdown_server: str,  # noqa: F811 - the fixture
+        breakdown_tree: Path) -> None:
+    watched = open_page(base=breakdown_server)
+    page = watched.page
+    watched.goto("energy.html")
+    page.wait_for_selector('.lb-chart[data-spec="layer-shares"][data-ready="true"]',
+                           timeout=READY_MS)
+    drawn = page.locator('.lb-chart[data-spec="layer-shares"] canvas, '
+                         '.lb-chart[data-spec="layer-shares"] svg')
+    assert drawn.count() >= 1
+    assert drawn.first.bounding_box()["height"] > 100
+    page.wait_for_selector('.lb-table[data-table="ablations"][data-ready="true"]',
+                           timeout=READY_MS)
+    assert page.locator(".lb-table tbody tr").count() == 3
 
-    _chromium_or_skip()
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    errors: list[str] = []
-    external: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.route("**/*", lambda route: route.continue_()
-                          if route.request.url.startswith(breakdown_server) else
-                          (external.append(route.request.url), route.abort()))
-            page = context.new_page()
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda error: errors.append(str(error)))
-
-            page.goto(breakdown_server + "energy.html", wait_until="load")
-            page.wait_for_selector('.lb-chart[data-spec="layer-shares"][data-ready="true"]',
-                                   timeout=READY_MS)
-            drawn = page.locator('.lb-chart[data-spec="layer-shares"] canvas, '
-                                 '.lb-chart[data-spec="layer-shares"] svg')
-            assert drawn.count() >= 1
-            assert drawn.first.bounding_box()["height"] > 100
-            page.wait_for_selector('.lb-table[data-table="ablations"][data-ready="true"]',
-                                   timeout=READY_MS)
-            assert page.locator(".lb-table tbody tr").count() == 3
-
-            entry_id = _ids(breakdown_tree)[0]
-            page.goto(f"{breakdown_server}models/{entry_id}.html", wait_until="load")
-            bar = page.locator(".lb-bar")
-            assert bar.is_visible()
-            bar_width = bar.bounding_box()["width"]
-            segments = page.locator(".lb-bar-seg")
-            widths = [segments.nth(i).bounding_box()["width"] for i in range(segments.count())]
-            assert segments.first.is_visible() and min(widths) > 0
-            assert sum(widths) == pytest.approx(bar_width, abs=2)
-            conv = segments.first  # convolution, the largest share of a synthetic CNN
-            assert conv.get_attribute("title").startswith("convolution: ")
-            assert widths[0] == max(widths)
-            page.wait_for_load_state("networkidle")
-        finally:
-            browser.close()
-    assert errors == [] and external == []
+    entry_id = _ids(breakdown_tree)[0]
+    watched.goto(f"models/{entry_id}.html")
+    bar = page.locator(".lb-bar")
+    assert bar.is_visible()
+    bar_width = bar.bounding_box()["width"]
+    segments = page.locator(".lb-bar-seg")
+    widths = [segments.nth(i).bounding_box()["width"] for i in range(segments.count())]
+    assert segments.first.is_visible() and min(widths) > 0
+    assert sum(widths) == pytest.approx(bar_width, abs=2)
+    conv = segments.first  # convolution, the largest share of a synthetic CNN
+    assert conv.get_attribute("title").startswith("convolution: ")
+    assert widths[0] == max(widths)
+    watched.assert_clean()
