@@ -638,7 +638,9 @@ def server(tmp_path):
             pass
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    # serve_forever checks for shutdown() every poll_interval: 0.5 s by default, paid at teardown
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     yield served, f"http://127.0.0.1:{httpd.server_address[1]}", requests
     httpd.shutdown()
