@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import valid_submission_dict, write_submission
+from conftest import TEST_CACHE_ROOT, valid_submission_dict, write_submission
 
 from leaderboard.cli import cli
 from leaderboard.measure import accuracy as acc
@@ -56,8 +56,6 @@ ENTRY = "test_resnet.digits"
 IMG_SIZE = 48
 EVAL = {"img_size": IMG_SIZE, "crop_pct": 0.875, "interpolation": "bicubic"}
 WORKERS = 2
-CACHE_ROOT = Path(os.environ.get("LEADERBOARD_TEST_CACHE")
-                  or Path.home() / ".cache" / "leaderboard-tests")
 
 
 def _write_digits(root: Path) -> None:
@@ -133,12 +131,12 @@ def _make_fixture(folder: Path) -> None:
 
 def _cached_fixture() -> Path | None:
     """The cache folder with images and weights, made now when missing; None if uncachable."""
-    folder = CACHE_ROOT / f"digits-{_cache_key()}"
+    folder = TEST_CACHE_ROOT / f"digits-{_cache_key()}"
     if (folder / "complete").is_file():
         return folder
     try:
-        CACHE_ROOT.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".digits-", dir=CACHE_ROOT))
+        TEST_CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".digits-", dir=TEST_CACHE_ROOT))
     except OSError:
         return None
     try:
@@ -640,7 +638,9 @@ def server(tmp_path):
             pass
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    # serve_forever checks for shutdown() every poll_interval: 0.5 s by default, paid at teardown
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     yield served, f"http://127.0.0.1:{httpd.server_address[1]}", requests
     httpd.shutdown()

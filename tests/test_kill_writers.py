@@ -15,10 +15,10 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,56 +31,94 @@ from leaderboard.records_archive import export_records
 from leaderboard.testing import synthetic_record, write_synthetic_tree
 from leaderboard.timm_catalog import load_catalog
 
-DRIVER = r"""
+WRITERS = r"""
+import json
+import os
+import signal
 import sys
+import traceback
 from pathlib import Path
 
-mode, *args = sys.argv[1:]
-if mode == "import-timm":
-    from leaderboard.import_timm import import_timm
-    run = lambda: import_timm(Path(args[0]), Path(args[1]))
-elif mode == "records-import":
-    from leaderboard.records_archive import import_records
-    run = lambda: import_records(Path(args[0]), Path(args[1]), overwrite=True)
-elif mode == "record-write":
-    import json
-    from leaderboard.records import MeasurementRecord, write_record
-    versions = [MeasurementRecord.model_validate(json.loads(Path(p).read_text())) for p in args[1:]]
-    def run():
-        for i in range(10**9):
-            write_record(Path(args[0]), versions[i % 2])
-elif mode == "build":
-    from leaderboard.policy import policy_table
-    from leaderboard.site.build import build_site
-    run = lambda: build_site(Path(args[0]), Path(args[1]), Path(args[2]), allow_synthetic=True,
-                             policy_rows=policy_table())
-print("ready", flush=True)
-run()
-print("done", flush=True)
+from leaderboard.import_timm import import_timm
+from leaderboard.policy import policy_table
+from leaderboard.records import MeasurementRecord, write_record
+from leaderboard.records_archive import import_records
+from leaderboard.site.build import build_site
+
+
+def writer(mode, args):
+    if mode == "import-timm":
+        return lambda: import_timm(Path(args[0]), Path(args[1]))
+    if mode == "records-import":
+        return lambda: import_records(Path(args[0]), Path(args[1]), overwrite=True)
+    if mode == "record-write":
+        versions = [MeasurementRecord.model_validate(json.loads(Path(p).read_text())) for p in args[1:]]
+        def run():
+            for i in range(10**9):
+                write_record(Path(args[0]), versions[i % 2])
+        return run
+    if mode == "build":
+        return lambda: build_site(Path(args[0]), Path(args[1]), Path(args[2]), allow_synthetic=True,
+                                  policy_rows=policy_table())
+    raise SystemExit(f"unknown writer {mode}")
+
+
+print("started", flush=True)
+while line := sys.stdin.readline():
+    mode, *args = line.rstrip("\n").split("\t")
+    run = writer(mode, args)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            print("ready", flush=True)
+            run()
+            print("done", flush=True)
+        except BaseException:
+            traceback.print_exc()
+            os._exit(1)
+        os._exit(0)
+    sys.stdin.readline()  # the test's word to kill
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    print("killed", flush=True)
+"""
+"""Starts each writer as a fork of one process that has imported what a writer imports.
+
+A fresh interpreter per kill paid Python's start and these imports before each of the 23
+kills; a fork starts where such a writer was when it printed "ready". This process does the
+killing, so the pid it kills is its own unreaped child, never a reused one. The references the
+writers' files are compared with are written by the test's process: another interpreter.
 """
 
 
-@pytest.fixture
-def driver(tmp_path: Path) -> Path:
-    path = tmp_path / "driver.py"
-    path.write_text(DRIVER, encoding="utf-8")
-    return path
-
-
-def run_and_kill(driver: Path, args: list[str], delay_s: float) -> bool:
-    """Start the driver, SIGKILL it ``delay_s`` after it is ready; True if it finished first."""
+@pytest.fixture(scope="module")
+def writers() -> Iterator[subprocess.Popen[str]]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "SOURCE_DATE_EPOCH": "1767225600"}
-    proc = subprocess.Popen([sys.executable, str(driver), *args], stdout=subprocess.PIPE,
-                            text=True, cwd=REPO, env=env)
+    proc = subprocess.Popen([sys.executable, "-c", WRITERS], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, cwd=REPO, env=env)
     try:
-        assert proc.stdout.readline() == "ready\n"
+        assert proc.stdout.readline() == "started\n"
+        yield proc
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+        proc.stdout.close()
+
+
+def run_and_kill(writers: subprocess.Popen[str], args: list[str], delay_s: float) -> bool:
+    """Fork a writer, SIGKILL it ``delay_s`` after it is ready; True if it finished first."""
+    writers.stdin.write("\t".join(args) + "\n")
+    writers.stdin.flush()
+    output = []
+    try:
+        assert writers.stdout.readline() == "ready\n"
         time.sleep(delay_s)
     finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
-        output = proc.stdout.read()
-        proc.stdout.close()
-    return "done" in output
+        writers.stdin.write("kill\n")
+        writers.stdin.flush()
+        while (line := writers.stdout.readline()) not in ("killed\n", ""):
+            output.append(line)
+    return "done\n" in output
 
 
 def temp_files(root: Path) -> list[Path]:
@@ -113,7 +151,7 @@ def results_csv(path: Path, top1: float, rows: int = 120) -> Path:
     return path
 
 
-def test_import_timm_killed_leaves_each_file_old_or_new(tmp_path, driver):
+def test_import_timm_killed_leaves_each_file_old_or_new(tmp_path, writers):
     submissions = tmp_path / "submissions"
     csvs = [results_csv(tmp_path / "v0.csv", 70.0), results_csv(tmp_path / "v1.csv", 71.0)]
     versions = []
@@ -126,7 +164,7 @@ def test_import_timm_killed_leaves_each_file_old_or_new(tmp_path, driver):
     rng = random.Random(13)
     for kill in range(6):
         target = (kill + 1) % 2
-        run_and_kill(driver, ["import-timm", str(csvs[target]), str(submissions)],
+        run_and_kill(writers, ["import-timm", str(csvs[target]), str(submissions)],
                      rng.uniform(0.0, window_s * 1.5))
         now = snapshot(submissions, "*/submission.yaml")
         assert sorted(now) == sorted(versions[0])
@@ -146,7 +184,7 @@ def _umask() -> int:
     return mask
 
 
-def test_records_import_killed_is_all_or_nothing(tmp_path, driver):
+def test_records_import_killed_is_all_or_nothing(tmp_path, writers):
     source = write_synthetic_tree(tmp_path / "src", 80)
     archives = [tmp_path / "a.tar.gz", tmp_path / "b.tar.gz"]
     export_records(source, archives[0])
@@ -176,7 +214,7 @@ def test_records_import_killed_is_all_or_nothing(tmp_path, driver):
     for kill in range(8):
         archive = archives[kill % 2]
         before = snapshot(target, "*/measurements/*.json")
-        finished = run_and_kill(driver, ["records-import", str(archive), str(target)],
+        finished = run_and_kill(writers, ["records-import", str(archive), str(target)],
                                 rng.uniform(0.0, window_s * 3 + 0.3))
         assert git_ignores(temp_files(target))
         interrupted = interrupted_stage(target) is not None
@@ -195,7 +233,7 @@ def test_records_import_killed_is_all_or_nothing(tmp_path, driver):
     assert outcomes
 
 
-def test_record_write_killed_leaves_the_old_or_the_new_record(tmp_path, driver):
+def test_record_write_killed_leaves_the_old_or_the_new_record(tmp_path, writers):
     submissions = tmp_path / "submissions"
     versions = [synthetic_record("resnet50.a1_in1k", energy) for energy in (0.01, 0.02)]
     sources = []
@@ -207,7 +245,7 @@ def test_record_write_killed_leaves_the_old_or_the_new_record(tmp_path, driver):
     texts = {target.read_bytes(), write_record(submissions, versions[1]).read_bytes()}
     rng = random.Random(3)
     for _ in range(6):
-        run_and_kill(driver, ["record-write", str(submissions), *sources], rng.uniform(0.05, 0.3))
+        run_and_kill(writers, ["record-write", str(submissions), *sources], rng.uniform(0.05, 0.3))
         assert target.read_bytes() in texts
         assert git_ignores(temp_files(submissions))
         write_record(submissions, versions[0])  # the next write removes a killed one's temp file
@@ -222,7 +260,7 @@ def _digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-def test_site_build_killed_leaves_the_old_or_the_new_site(tmp_path, driver, site_source,
+def test_site_build_killed_leaves_the_old_or_the_new_site(tmp_path, writers, site_source,
                                                           monkeypatch):
     from leaderboard.policy import policy_table
     from leaderboard.site.build import build_site
@@ -242,7 +280,7 @@ def test_site_build_killed_leaves_the_old_or_the_new_site(tmp_path, driver, site
     seen = set()
     for kill in range(3):
         tree = trees[(kill + 1) % 2]
-        run_and_kill(driver, ["build", str(tree), str(site_source), str(output)],
+        run_and_kill(writers, ["build", str(tree), str(site_source), str(output)],
                      rng.uniform(0.3 * window_s, window_s * 1.2))
         digest = _digest(output)
         assert digest in digests, "the output folder is neither the old nor the new build"
