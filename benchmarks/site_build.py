@@ -305,6 +305,10 @@ def bare_config(site_source: Path, nav: list[str]) -> dict[str, Any]:
     config = yaml_load((site_source / "mkdocs.yml").read_text("utf-8"))
     for key in ("extra_css", "extra_javascript"):
         config.pop(key, None)
+    theme = config.get("theme") or {}
+    if isinstance(theme, dict) and theme.get("custom_dir"):
+        # the bare docs are written elsewhere: keep the theme's overrides (the header partial)
+        theme["custom_dir"] = str((site_source / theme["custom_dir"]).resolve())
     config["site_name"] = "Bare baseline"
     config["nav"] = [{f"Page {i}": path} for i, path in enumerate(nav)]
     config["not_in_nav"] = "/pages/\n"
