@@ -20,9 +20,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_SUBMISSIONS = REPO / "submissions"
-# Where tests keep what is expensive to make and the same from run to run, under a key of its
-# inputs (the digits fixture, the pre-commit hook's environment); every run must still work
-# from an empty or unwritable folder.
+# Where tests keep what is expensive to make and the same from run to run (the digits fixture),
+# under a key of its inputs; every run must still work from an empty or unwritable folder.
 TEST_CACHE_ROOT = Path(os.environ.get("LEADERBOARD_TEST_CACHE")
                        or Path.home() / ".cache" / "leaderboard-tests")
 # timm's published results/ folder (results-imagenet.csv and the benchmark CSV), where a

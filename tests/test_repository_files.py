@@ -5,25 +5,18 @@ check-jsonschema's vendored copies (no network); scripts taken from the workflow
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
-import importlib.metadata
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import tomllib
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TEST_CACHE_ROOT
 from test_workflows import load, steps, tool
 
 import leaderboard
@@ -47,11 +40,10 @@ def schema_check(schema: str, *paths: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def git(repo: Path, *args: str, extra_env: dict[str, str] | None = None) -> str:
-    """Run git in ``repo`` as a neutral user, with ``extra_env`` set; its stripped output."""
+def git(repo: Path, *args: str) -> str:
     env = {**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.com",
            "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@example.com",
-           "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", **(extra_env or {})}
+           "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
     done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
@@ -124,98 +116,10 @@ def test_the_pre_commit_manifest_is_valid():
     assert not re.fullmatch(hooks[0]["files"], "submissions/a.b/measurements/x--offline.json")
 
 
-# The hook's environment (this package and its dependencies, ~370 MB) takes pre-commit most of
-# the test's time to install. It is kept in one slot per checkout, made again whenever the
-# content it is installed from changes; a slot whose checkout is gone is removed.
-PRE_COMMIT_CACHE = TEST_CACHE_ROOT / "pre-commit"
-GIT_STAGED = ["diff", "--staged", "--name-only", "-z", "--diff-filter=ACMRTUXB"]
-
-
-def hook_source_tree(shadow: Path) -> str:
-    """Clone this checkout to ``shadow`` and stage in it what ``pre-commit try-repo`` commits.
-
-    That is HEAD plus the staged files and the changes to tracked ones: what a contributor's
-    hook would install were this checkout pushed. Returns the staged tree.
-    """
-    git(shadow.parent, "clone", "-q", "--no-checkout", str(REPO), str(shadow))
-    git(shadow, "read-tree", git(REPO, "rev-parse", "HEAD"))
-    into_shadow = {"GIT_INDEX_FILE": str(shadow / ".git" / "index"),
-                   "GIT_OBJECT_DIRECTORY": str(shadow / ".git" / "objects")}
-    staged = [name for name in git(REPO, *GIT_STAGED).split("\0") if name]
-    if staged:
-        git(REPO, "add", "--", *staged, extra_env=into_shadow)
-    git(REPO, "add", "-u", extra_env=into_shadow)
-    return git(REPO, "write-tree", extra_env=into_shadow)
-
-
-def commit_hook_source(shadow: Path, tree: str) -> str:
-    """Commit ``tree`` in the clone, on a branch (pre-commit fetches a branch tip); the commit."""
-    commit = git(shadow, "commit-tree", tree, "-m", "hook source for the test")
-    git(shadow, "update-ref", "refs/heads/hook-source", commit)
-    return commit
-
-
-def remove_slots_of_gone_checkouts() -> None:
-    """Free the environments of checkouts that no longer exist (each slot names its own)."""
-    for record in PRE_COMMIT_CACHE.glob("*/checkout"):
-        try:
-            if Path(record.read_text("utf-8")).exists():
-                continue
-            with (record.parent / ".lock").open("a") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                shutil.rmtree(record.parent)
-        except OSError:
-            continue  # in use, or being removed by another session
-
-
-def refresh_slot(slot: Path) -> None:
-    """Make ``slot`` hold this checkout's content as hook source; a new content empties its home."""
-    shadow = Path(tempfile.mkdtemp(prefix=".shadow-", dir=slot)) / "source"
-    try:
-        tree = hook_source_tree(shadow)
-        pre_commit = importlib.metadata.version("pre-commit")
-        key = f"tree {tree}, pre-commit {pre_commit}, python {sys.version}"
-        key_file = slot / "key"
-        if key_file.is_file() and (slot / "source").is_dir() and key_file.read_text("utf-8") == key:
-            return
-        key_file.unlink(missing_ok=True)  # not valid until the source is whole
-        for old in ("source", "home"):  # the hook's next run installs a new environment
-            shutil.rmtree(slot / old, ignore_errors=True)
-        (slot / "rev").write_text(commit_hook_source(shadow, tree), "utf-8")
-        shadow.rename(slot / "source")
-        key_file.write_text(key, "utf-8")
-    finally:
-        shutil.rmtree(shadow.parent, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def hook_source_and_home(scratch: Path) -> Iterator[tuple[Path, str, Path]]:
-    """(source repository, its commit, PRE_COMMIT_HOME) for this checkout's content.
-
-    From this checkout's slot in the cache, locked while in use; made afresh in ``scratch``
-    where the cache cannot be written.
-    """
-    slot = PRE_COMMIT_CACHE / hashlib.sha256(str(REPO).encode()).hexdigest()[:16]
-    try:
-        slot.mkdir(parents=True, exist_ok=True)
-        lock = (slot / ".lock").open("a")
-    except OSError:
-        tree = hook_source_tree(scratch / "source")
-        yield scratch / "source", commit_hook_source(scratch / "source", tree), scratch / "home"
-        return
-    with lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one test per checkout builds or uses the slot
-        (slot / "checkout").write_text(str(REPO), "utf-8")
-        refresh_slot(slot)
-        yield slot / "source", (slot / "rev").read_text("utf-8"), slot / "home"
-    remove_slots_of_gone_checkouts()
-
-
 @pytest.mark.slow
 def test_the_pre_commit_hook_runs_leaderboard_check_on_a_contributors_repo(tmp_path):
     # pre-commit installs this repository into its own environment (no torch) and runs the hook
-    # on a repository with one bad submission file, as a contributor's commit would: the
-    # contributor's config names the repository and a commit of it.
+    # on a repository with one bad submission file, as a contributor's commit would.
     from conftest import valid_submission_dict, write_submission
 
     contributor = tmp_path / "contributor"
@@ -224,14 +128,11 @@ def test_the_pre_commit_hook_runs_leaderboard_check_on_a_contributors_repo(tmp_p
     bad = valid_submission_dict()
     bad["claims"]["top1"] = "80"
     path = write_submission(contributor, bad)
-    with hook_source_and_home(tmp_path) as (source, rev, home):
-        config = {"repos": [{"repo": str(source), "rev": rev, "hooks": [{"id": "leaderboard-check"}]}]}
-        (contributor / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config), "utf-8")
-        git(contributor, "add", "-A")
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-        env["PRE_COMMIT_HOME"] = str(home)
-        result = run([tool("pre-commit"), "run", "leaderboard-check", "--files",
-                      str(path.relative_to(contributor))], cwd=contributor, env=env, timeout=600)
+    git(contributor, "add", "-A")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PRE_COMMIT_HOME"] = str(tmp_path / "pre-commit-home")
+    result = run([tool("pre-commit"), "try-repo", str(REPO), "leaderboard-check", "--files",
+                  str(path.relative_to(contributor))], cwd=contributor, env=env, timeout=600)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "claims.top1 (line" in result.stdout and "expected a number, got '80'" in result.stdout
 
