@@ -17,14 +17,13 @@ import gzip
 import os
 import subprocess
 import sys
-import tarfile
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-REPO = Path(__file__).resolve().parent.parent
+from revisions import RevisionUnavailable, exported
+
 VIEWPORT = {"width": 1440, "height": 900}
 SETTLE_MS = 1000
 WEIGHT_ENTRIES = 10000  # the size whose pages are weighed
@@ -89,32 +88,29 @@ def weigh_site(browser: Any, site: Path, headline: str) -> dict[str, Weight]:
 
 def build_baseline(revision: str, submissions: Path, output: Path) -> str | None:
     """Build ``submissions`` with ``revision``'s code into ``output``; None, or why not."""
-    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as name:
-        tree = Path(name)
-        archive = tree / "rev.tar"
-        try:
-            with open(archive, "wb") as handle:
-                subprocess.run(["git", "-C", str(REPO), "archive", revision], stdout=handle,
-                               check=True, timeout=120)
-        except (OSError, subprocess.SubprocessError) as exc:
-            return f"git archive {revision} failed: {exc}"
-        with tarfile.open(archive) as tar:
-            tar.extractall(tree / "code", filter="data")
-        code = tree / "code"
-        # revisions differ in build_site's keywords (policy_rows arrived with the thin CLI)
-        script = ("import inspect, sys; from pathlib import Path; "
-                  "from leaderboard.site.build import build_site; "
-                  "kw = {}\n"
-                  "if 'policy_rows' in inspect.signature(build_site).parameters:\n"
-                  "    from leaderboard.policy import policy_table; kw['policy_rows'] = policy_table()\n"
-                  "build_site(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), "
-                  "allow_synthetic=True, **kw)")
-        env = {**os.environ, "PYTHONPATH": str(code)}
-        done = subprocess.run([sys.executable, "-c", script, str(submissions),
-                               str(code / "site"), str(output)], cwd=code, env=env,
-                              capture_output=True, text=True, timeout=1800)
-        if done.returncode != 0:
-            return f"the {revision} build failed: {done.stderr.strip()[-400:]}"
+    try:
+        with exported(revision) as code:
+            return _build_with(revision, code, submissions, output)
+    except RevisionUnavailable as exc:
+        return str(exc)
+
+
+def _build_with(revision: str, code: Path, submissions: Path, output: Path) -> str | None:
+    """Build ``submissions`` with the exported ``code`` of ``revision``; None, or why not."""
+    # revisions differ in build_site's keywords (policy_rows arrived with the thin CLI)
+    script = ("import inspect, sys; from pathlib import Path; "
+              "from leaderboard.site.build import build_site; "
+              "kw = {}\n"
+              "if 'policy_rows' in inspect.signature(build_site).parameters:\n"
+              "    from leaderboard.policy import policy_table; kw['policy_rows'] = policy_table()\n"
+              "build_site(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), "
+              "allow_synthetic=True, **kw)")
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    done = subprocess.run([sys.executable, "-c", script, str(submissions),
+                           str(code / "site"), str(output)], cwd=code, env=env,
+                          capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        return f"the {revision} build failed: {done.stderr.strip()[-400:]}"
     return None
 
 
