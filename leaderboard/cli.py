@@ -158,19 +158,70 @@ def import_timm_command(results_csv: Path, benchmark_csv: Path | None, submissio
 
 
 @cli.command("timm-catalog")
+@click.option("--missing", is_flag=True,
+              help="List the pretrained tags that have no entry under --submissions yet (needs "
+                   "a clone), with family, input size, GMACs and timm's top-1.")
+@click.option("--sort", "sort_key", type=click.Choice(["name", "gmacs", "top1"]), default="name",
+              show_default=True, help="With --missing: gmacs cheapest first, top1 best first; "
+                                      "unknown figures last.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="With --missing: a table, or the same rows as JSON.")
+@opt.submissions_option("With --missing: the entries to compare the catalog with.")
 @click.option("--write", "write_path", type=click.Path(path_type=Path), default=None,
               help="Regenerate the shipped catalog file from the installed timm.")
-def timm_catalog(write_path: Path | None) -> None:
-    """Show (or regenerate) the timm model catalog used by `check`."""
+@click.option("--write-gmacs", "gmacs_path", type=click.Path(path_type=Path), default=None,
+              help="Regenerate the shipped GMACs file from timm's --benchmark CSV.")
+@click.option("--benchmark", "benchmark_csv", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="With --write-gmacs: timm's results/benchmark-infer-*.csv.")
+@opt.fill_help
+def timm_catalog(missing: bool, sort_key: str, output_format: str, submissions_dir: Path,
+                 write_path: Path | None, gmacs_path: Path | None, benchmark_csv: Path | None) -> None:
+    """Show (or regenerate) the timm model catalog used by `check`; --missing: what to submit next.
+
+    Exit codes: {exit_ok} done; {exit_failed} an error (no timm for --write, an unreadable CSV);
+    {exit_usage} bad usage (no submissions folder for --missing).
+
+    \b
+    Examples:
+      leaderboard timm-catalog --missing --sort gmacs | head
+      leaderboard timm-catalog --missing --format json > missing.json
+    """
     from leaderboard.timm_catalog import load_catalog, write_catalog
 
     if write_path:
         write_catalog(write_path)
         click.echo(f"wrote {write_path}")
         return
+    if gmacs_path or benchmark_csv:
+        from leaderboard.catalog_missing import write_benchmark_gmacs
+        from leaderboard.errors import UsageError
+        from leaderboard.import_timm import TIMM_REPOSITORY, TIMM_RESULTS_COMMIT
+
+        if not (gmacs_path and benchmark_csv):
+            raise UsageError("--write-gmacs FILE and --benchmark CSV go together")
+        count = write_benchmark_gmacs(benchmark_csv, gmacs_path,
+                                     f"{TIMM_REPOSITORY}@{TIMM_RESULTS_COMMIT} results/"
+                                     f"{benchmark_csv.name} (Apache-2.0): infer_gmacs by model "
+                                     "and infer_img_size")
+        click.echo(f"wrote {gmacs_path}: GMACs of {count} network(s) and input size(s)")
+        return
     catalog = load_catalog()
+    if missing:
+        from leaderboard.catalog_missing import (
+            load_benchmark_gmacs,
+            missing_json,
+            missing_tags,
+            missing_text,
+            submitted_facts,
+        )
+
+        rows = missing_tags(catalog, submitted_facts(submissions_dir), load_benchmark_gmacs(),
+                            sort=sort_key)
+        render = missing_json if output_format == "json" else missing_text
+        click.echo(render(rows, len(catalog.pretrained), catalog.timm_version))
+        return
     click.echo(f"timm {catalog.timm_version}: {len(catalog.architectures)} architectures, "
-               f"{len(catalog.pretrained)} pretrained tags")
+               f"{len(catalog.pretrained)} pretrained tags (`--missing` lists those without an entry)")
 
 
 @cli.command()
