@@ -2,7 +2,8 @@
 
 ``text`` is for people: errors, the first few warnings, a summary. ``github`` writes workflow
 commands (``::error file=...,line=...::``) so each problem is annotated on the pull request's
-diff. ``json`` is for programs: every problem with its file, field, line and fix.
+diff. Every format is a report, so all of it goes to stdout (``leaderboard check > report.txt``
+keeps it) and the exit code says whether the check failed; ``stderr`` stays for diagnostics. ``json`` is for programs: every problem with its file, field, line and fix.
 """
 
 from __future__ import annotations
@@ -109,16 +110,13 @@ def render_check(problems: Sequence[Problem], summary: str, *, output_format: st
         shown, notes = warnings, []
     else:
         shown, notes = shown_warnings(warnings, MAX_WARNINGS_SHOWN)
-    if output_format == "github":
-        # Annotations go to stdout, where the runner reads workflow commands.
-        out.stdout.extend(github_annotation(p) for p in [*errors, *shown])
-    else:
-        out.stderr.extend(p.format() for p in [*errors, *shown])
-    out.stderr.extend(notes)
+    # The report goes to stdout in every format (`leaderboard check > report.txt` keeps all of
+    # it; the runner reads workflow commands there); the exit code says whether it failed.
+    render = github_annotation if output_format == "github" else Problem.format
+    out.stdout.extend(render(p) for p in [*errors, *shown])
+    out.stdout.extend(notes)
     if verbosity >= VERBOSE:
-        out.stderr.extend(f"checked {name}" for name in checked_files)
-    if errors:
-        out.stderr.append(summary)
-    elif verbosity > QUIET:
+        out.stdout.extend(f"checked {name}" for name in checked_files)
+    if errors or verbosity > QUIET:
         out.stdout.append(summary)
     return out

@@ -47,14 +47,16 @@ def test_check_passes_on_a_valid_tree(tmp_path):
     submissions = valid_tree(tmp_path)
     result = run_cli("check", "--submissions", submissions)
     assert result.exit_code == 0, result.output
-    assert result.stdout == (f"checked 4 submission(s) against timm {TIMM}: "
+    # Imported entries' warnings are summed up in one line (--verbose lists them); the whole
+    # report is on stdout (`check > report.txt` keeps it), nothing on stderr.
+    assert result.stdout == ("1 imported entry with weights not pinned yet (one warning each; "
+                             "--verbose lists them)\n"
+                             f"checked 4 submission(s) against timm {TIMM}: "
                              "0 error(s), 1 warning(s)\n")
-    # Imported entries' warnings are summed up in one line (--verbose lists them).
-    assert result.stderr == ("1 imported entry with weights not pinned yet (one warning each; "
-                             "--verbose lists them)\n")
+    assert result.stderr == ""
     result = run_cli("check", "--verbose", "--submissions", submissions)
-    assert "resnet50.tv_in1k/submission.yaml: model.weights.hf_hub.revision" in result.stderr
-    assert ": warning: weights are not pinned" in result.stderr
+    assert "resnet50.tv_in1k/submission.yaml: model.weights.hf_hub.revision" in result.stdout
+    assert ": warning: weights are not pinned" in result.stdout
 
 
 def test_check_fails_on_a_bad_tree_and_prints_every_error(tmp_path):
@@ -66,8 +68,8 @@ def test_check_fails_on_a_bad_tree_and_prints_every_error(tmp_path):
     write_submission(tmp_path, "a: 1\na: 2\n", folder="broken")
     result = run_cli("check", "--submissions", submissions)
     assert result.exit_code == 1
-    assert result.stdout == ""
-    err = result.stderr
+    assert result.stderr == ""  # a report, not a diagnostic: `check > report.txt` keeps it
+    err = result.stdout
     assert f"{submissions}/resnet34.a1_in1k/submission.yaml: claims.top1 (line " in err
     assert "error: expected a number, got '80'\n    fix: write the number without quotes" in err
     assert f"{submissions}/resnet5.a1_in1k/submission.yaml: model.architecture (line 4)" in err
@@ -92,8 +94,8 @@ def test_check_a_single_file(tmp_path):
     bad = write_submission(tmp_path, valid_submission_dict(colour="red"), folder="resnet50.a1_in1k")
     result = run_cli("check", bad, "--submissions", submissions)
     assert result.exit_code == 1
-    assert f"{bad}: colour (line " in result.stderr
-    assert "checked 1 submission(s)" in result.stderr
+    assert f"{bad}: colour (line " in result.stdout
+    assert "checked 1 submission(s)" in result.stdout
 
 
 def test_check_a_folder_finds_the_files_inside(tmp_path):
@@ -107,21 +109,21 @@ def test_check_a_nonexistent_path(tmp_path):
     missing = tmp_path / "nope" / "submission.yaml"
     result = run_cli("check", missing, "--submissions", tmp_path)
     assert result.exit_code == 1
-    assert f"{missing}: error: no such file or folder\n    fix: check the path" in result.stderr
-    assert "checked 0 submission(s)" in result.stderr
+    assert f"{missing}: error: no such file or folder\n    fix: check the path" in result.stdout
+    assert "checked 0 submission(s)" in result.stdout
 
 
 def test_check_a_folder_without_submissions(tmp_path):
     result = run_cli("check", tmp_path)
     assert result.exit_code == 1
-    assert f"{tmp_path}: error: no submission.yaml in this folder" in result.stderr
+    assert f"{tmp_path}: error: no submission.yaml in this folder" in result.stdout
 
 
 def test_check_without_a_submissions_folder(tmp_path):
     result = run_cli("check", "--submissions", tmp_path / "absent")
     assert result.exit_code == 1
-    assert f"{tmp_path / 'absent'}: error: no submissions folder here" in result.stderr
-    assert "--submissions DIR" in result.stderr
+    assert f"{tmp_path / 'absent'}: error: no submissions folder here" in result.stdout
+    assert "--submissions DIR" in result.stdout
 
 
 def test_imported_entry_warnings_are_one_line_unless_verbose(tmp_path):
@@ -132,20 +134,20 @@ def test_imported_entry_warnings_are_one_line_unless_verbose(tmp_path):
 
     result = run_cli("check", "--submissions", submissions)
     assert result.exit_code == 0
-    assert result.stderr.count(": warning: ") == 0
-    assert result.stderr == (f"{count} imported entries with weights not pinned yet (one warning "
-                             "each; --verbose lists them)\n")
+    assert result.stdout.count(": warning: ") == 0
+    assert result.stdout.startswith(f"{count} imported entries with weights not pinned yet (one "
+                                    "warning each; --verbose lists them)\nchecked ")
     assert f"0 error(s), {count} warning(s)" in result.stdout
 
     for flag in ("--verbose", "--all-warnings"):
         result = run_cli("check", flag, "--submissions", submissions)
-        assert result.stderr.count(": warning: ") == count
+        assert result.stdout.count(": warning: ") == count
     result = run_cli("check", "--all-warnings", "--submissions", submissions)
     assert result.exit_code == 0
-    assert result.stderr.count(": warning: ") == count
-    assert "more warning(s)" not in result.stderr
+    assert result.stdout.count(": warning: ") == count
+    assert "more warning(s)" not in result.stdout
     for index in range(count):
-        assert f"resnet50.tag{index}/submission.yaml: model.weights" in result.stderr
+        assert f"resnet50.tag{index}/submission.yaml: model.weights" in result.stdout
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,8 +161,8 @@ def test_malformed_record_is_reported_with_its_path(tmp_path):
     record.write_text('{"entry_id": "resnet50.a1_in1k",\n', encoding="utf-8")
     result = run_cli("check", "--submissions", submissions)
     assert result.exit_code == 1
-    assert f"{record}: error: line 2: not valid JSON: " in result.stderr
-    assert "re-run it for this entry" in result.stderr
+    assert f"{record}: error: line 2: not valid JSON: " in result.stdout
+    assert "re-run it for this entry" in result.stdout
 
 
 def test_record_with_schema_violation_is_reported(tmp_path):
@@ -173,7 +175,7 @@ def test_record_with_schema_violation_is_reported(tmp_path):
     result = run_cli("check", "--submissions", submissions)
     assert result.exit_code == 1
     assert (f"{record}: error: invalid measurement record: energy.gross_j_per_image: "
-            "Input should be greater than or equal to 0.000000001") in result.stderr
+            "Input should be greater than or equal to 0.000000001") in result.stdout
 
 
 def test_record_of_an_unknown_entry_and_a_moved_record(tmp_path):
@@ -185,9 +187,9 @@ def test_record_of_an_unknown_entry_and_a_moved_record(tmp_path):
         path.write_text(json.dumps(synthetic_record(entry_id, 0.5).model_dump(mode="json")), "utf-8")
     result = run_cli("check", "--submissions", submissions)
     assert result.exit_code == 1
-    assert f"{orphan}: entry_id: error: no submission 'ghost.x'" in result.stderr
+    assert f"{orphan}: entry_id: error: no submission 'ghost.x'" in result.stdout
     assert (f"{moved}: entry_id: error: record belongs at "
-            f"{submissions}/resnet50.a1_in1k/measurements/synthetic-gpu--offline.json") in result.stderr
+            f"{submissions}/resnet50.a1_in1k/measurements/synthetic-gpu--offline.json") in result.stdout
 
 
 def test_valid_records_pass(tmp_path):
@@ -273,7 +275,8 @@ def test_timm_catalog_command_summarises_the_shipped_catalog():
     assert result.exit_code == 0
     catalog = load_catalog()
     assert result.stdout == (f"timm {TIMM}: {len(catalog.architectures)} architectures, "
-                             f"{len(catalog.pretrained)} pretrained tags\n")
+                             f"{len(catalog.pretrained)} pretrained tags (`--missing` lists those "
+                             "without an entry)\n")
 
 
 def test_main_maps_library_errors_to_a_message_and_exit_code(tmp_path, monkeypatch, capsys):
@@ -310,7 +313,8 @@ def test_installed_command_checks_the_shipped_submissions_without_torch():
     result = subprocess.run([str(script), "check"], cwd=REPO, capture_output=True, text=True,
                             timeout=120, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.startswith(f"checked {shipped} submission(s) against timm {TIMM}: 0 error(s)")
+    assert result.stdout.splitlines()[-1].startswith(
+        f"checked {shipped} submission(s) against timm {TIMM}: 0 error(s)")
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()
                 if line.startswith("import time:")}
     assert {"leaderboard.check", "leaderboard.submission", "pydantic"} <= imported
@@ -338,10 +342,10 @@ def test_a_misnamed_submission_yml_is_named_by_plain_check(tmp_path):
     result = run_cli("check", "--submissions", submissions)
     assert result.exit_code == 1
     assert (f"{misnamed}: error: 'submission.yml' is misnamed: a submission file must be named "
-            "submission.yaml") in result.stderr
-    assert "`git mv`" in result.stderr
+            "submission.yaml") in result.stdout
+    assert "`git mv`" in result.stdout
     result = run_cli("check", submissions / "resnet34.a1_in1k")
-    assert result.exit_code == 1 and "'submission.yml' is misnamed" in result.stderr
+    assert result.exit_code == 1 and "'submission.yml' is misnamed" in result.stdout
 
 
 def test_an_alias_bomb_is_refused_quickly_in_a_memory_capped_process(tmp_path):
@@ -367,7 +371,7 @@ def test_an_alias_bomb_is_refused_quickly_in_a_memory_capped_process(tmp_path):
     # CPU seconds of the child (interpreter start included), robust to a loaded machine.
     assert (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime) < 5
     assert proc.returncode == 1, proc.stderr
-    assert "alias '*x0' is not allowed" in proc.stderr
+    assert "alias '*x0' is not allowed" in proc.stdout
     assert "MemoryError" not in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -385,9 +389,9 @@ def test_bad_fixtures_fail_check_with_file_line_and_fix(tmp_path, fixture, phras
     path = write_submission(tmp_path, text, folder=folder)
     result = run_cli("check", path)
     assert result.exit_code == 1
-    line = next(line for line in result.stderr.splitlines() if phrase in line)
+    line = next(line for line in result.stdout.splitlines() if phrase in line)
     assert line.startswith(f"{path}: ") and "line " in line
-    assert "    fix: " in result.stderr
+    assert "    fix: " in result.stdout
 
 
 def test_command_help_prints_the_vocabulary_numbers():

@@ -54,18 +54,18 @@ def test_github_annotations_carry_file_line_column_and_severity():
     assert github_annotation(WARNING).startswith(f"::warning file={FILE},line=8,")
 
 
-def test_text_output_is_the_familiar_one():
+def test_text_output_is_a_report_on_stdout():
     out = render_check([ERROR, WARNING], SUMMARY)
-    assert out.exit_code == 1 and out.stdout == []
-    assert out.stderr == [ERROR.format(), WARNING.format(), SUMMARY]
+    assert out.exit_code == 1 and out.stderr == []
+    assert out.stdout == [ERROR.format(), WARNING.format(), SUMMARY]
     passing = render_check([WARNING], SUMMARY)
-    assert passing.exit_code == 0 and passing.stdout == [SUMMARY]
+    assert passing.exit_code == 0 and passing.stdout == [WARNING.format(), SUMMARY]
 
 
 def test_github_output_writes_annotations_to_stdout():
     out = render_check([ERROR, WARNING], SUMMARY, output_format="github")
-    assert out.stdout == [github_annotation(ERROR), github_annotation(WARNING)]
-    assert out.stderr == [SUMMARY] and out.exit_code == 1
+    assert out.stdout == [github_annotation(ERROR), github_annotation(WARNING), SUMMARY]
+    assert out.stderr == [] and out.exit_code == 1
 
 
 def test_json_output_lists_every_problem_and_the_counts():
@@ -85,7 +85,7 @@ def test_json_output_lists_every_problem_and_the_counts():
 
 def test_quiet_shows_errors_only_and_no_summary_on_success():
     failing = render_check([ERROR, WARNING], SUMMARY, verbosity=QUIET)
-    assert failing.stderr == [ERROR.format(), SUMMARY] and failing.stdout == []
+    assert failing.stdout == [ERROR.format(), SUMMARY] and failing.stderr == []
     passing = render_check([WARNING], SUMMARY, verbosity=QUIET)
     assert passing.stdout == [] and passing.stderr == [] and passing.exit_code == 0
 
@@ -93,12 +93,14 @@ def test_quiet_shows_errors_only_and_no_summary_on_success():
 def test_warnings_are_capped_unless_verbose():
     warnings = [Problem(FILE, f"w (line {i})", f"warning {i}", severity="warning") for i in range(9)]
     normal = render_check(warnings, SUMMARY)
-    assert len([line for line in normal.stderr if ": warning: " in line]) == MAX_WARNINGS_SHOWN
-    assert f"... and {9 - MAX_WARNINGS_SHOWN} more warning(s)" in normal.stderr[-1]
+    assert len([line for line in normal.stdout if ": warning: " in line]) == MAX_WARNINGS_SHOWN
+    assert f"... and {9 - MAX_WARNINGS_SHOWN} more warning(s)" in normal.stdout[-2]
+    assert normal.stdout[-1] == SUMMARY and normal.stderr == []
     verbose = render_check(warnings, SUMMARY, verbosity=VERBOSE, checked_files=[FILE])
-    assert len([line for line in verbose.stderr if ": warning: " in line]) == 9
-    assert f"checked {FILE}" in verbose.stderr
-    assert render_check(warnings, SUMMARY, all_warnings=True).stderr == [w.format() for w in warnings]
+    assert len([line for line in verbose.stdout if ": warning: " in line]) == 9
+    assert f"checked {FILE}" in verbose.stdout
+    assert render_check(warnings, SUMMARY, all_warnings=True).stdout == [
+        *(w.format() for w in warnings), SUMMARY]
 
 
 def test_an_unknown_format_is_refused():

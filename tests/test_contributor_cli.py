@@ -145,8 +145,8 @@ def test_the_documentation_placeholder_revision_is_refused(fork):
     write_submission(fork, data)
     result = run_cli("check", "--changed-against", "main")
     assert result.exit_code == 1
-    assert "revision is the documentation's placeholder" in result.stderr
-    assert "`leaderboard new ID` looks it up" in result.stderr
+    assert "revision is the documentation's placeholder" in result.stdout
+    assert "`leaderboard new ID` looks it up" in result.stdout
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,7 +173,7 @@ def test_quiet_and_verbose(fork):
     quiet = run_cli("check", "-q")
     assert quiet.exit_code == 0 and quiet.stdout == "" and quiet.stderr == ""
     verbose = run_cli("check", "-v")
-    assert f"checked {Path('submissions') / 'resnet18.a1_in1k' / 'submission.yaml'}" in verbose.stderr
+    assert f"checked {Path('submissions') / 'resnet18.a1_in1k' / 'submission.yaml'}" in verbose.stdout
     both = python_m_leaderboard("check", "-q", "-v", cwd=fork)
     assert both.returncode == 2 and both.stderr == "error: give -q/--quiet or -v/--verbose, not both\n"
 

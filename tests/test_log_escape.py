@@ -49,5 +49,5 @@ def test_check_on_a_hostile_folder_name_prints_no_command(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["check"])
     assert result.exit_code == 1
-    assert "does not match its folder 'x\\n:\\:error:\\:owned'" in result.stderr
+    assert "does not match its folder 'x\\n:\\:error:\\:owned'" in result.stdout
     assert not any(line.startswith("::") for line in result.output.splitlines())

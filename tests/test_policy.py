@@ -134,7 +134,7 @@ def test_a_bad_record_fails_even_with_allow_records(repo):
     commit_all(repo)
     result = check("--committed", "--allow-records")
     assert result.exit_code == 1
-    assert f"{RECORD}: error: invalid measurement record: status: Input should be" in result.stderr
+    assert f"{RECORD}: error: invalid measurement record: status: Input should be" in result.stdout
 
 
 def test_maintainers_may_delete_an_entry_with_its_records(repo):
@@ -155,7 +155,7 @@ def test_an_edited_record_is_refused(repo):
     commit_all(repo)
     result = check("--committed")
     assert result.exit_code == 1
-    assert result.stderr == (
+    assert result.stdout == (
         f"{RECORD}: error: measurement record edited: records are written by the validator only\n"
         f"    fix: undo it with `git checkout main -- {RECORD}` and commit; {AFTER_APPROVAL}\n"
         + summary(0, 1)
@@ -169,7 +169,7 @@ def test_a_new_record_from_a_contributor_is_refused(repo):
     result = check("--committed")
     assert result.exit_code == 1
     record = "submissions/resnet34.a1_in1k/measurements/synthetic-gpu--offline.json"
-    assert result.stderr == (
+    assert result.stdout == (
         f"{record}: error: measurement record added: records are written by the validator only\n"
         f"    fix: undo it with `git rm {record}` and commit; {AFTER_APPROVAL}\n"
         + summary(1, 1)
@@ -182,7 +182,7 @@ def test_a_removed_record_is_refused(repo):
     result = check("--committed")
     assert result.exit_code == 1
     assert f"{RECORD}: error: measurement record removed: records are written by the validator " \
-           "only\n" in result.stderr
+           "only\n" in result.stdout
 
 
 def test_a_deleted_entry_is_refused(repo):
@@ -191,7 +191,7 @@ def test_a_deleted_entry_is_refused(repo):
     result = check("--committed")
     assert result.exit_code == 1
     path = "submissions/resnet18.a1_in1k/submission.yaml"
-    assert result.stderr == (
+    assert result.stdout == (
         f"{path}: error: deletes entry 'resnet18.a1_in1k': deleting an entry is refused\n"
         f"    fix: restore it with `git checkout main -- {path}` and commit; to correct the entry, "
         "edit its submission.yaml; to retire it, open an issue and a maintainer removes it\n"
@@ -204,7 +204,7 @@ def test_deleting_a_measured_entry_refuses_the_entry_and_its_records(repo):
     git(repo, "commit", "-q", "-m", "delete")
     result = check("--committed")
     assert result.exit_code == 1
-    lines = [line for line in result.stderr.splitlines() if ": error: " in line]
+    lines = [line for line in result.stdout.splitlines() if ": error: " in line]
     assert lines == [
         f"{RECORD}: error: measurement record removed: records are written by the validator only",
         "submissions/resnet50.a1_in1k/submission.yaml: error: deletes entry 'resnet50.a1_in1k': "
@@ -219,7 +219,7 @@ def test_a_renamed_entry_is_refused_as_a_delete(repo):
     commit_all(repo)
     result = check("--committed")
     assert result.exit_code == 1
-    assert result.stderr == (
+    assert result.stdout == (
         "submissions/resnet18.a1_in1k/submission.yaml: error: renames entry 'resnet18.a1_in1k' to "
         "'resnet18.a2_in1k': a rename deletes the old entry, and deleting an entry is refused\n"
         "    fix: keep submissions/resnet18.a1_in1k/ as it is and add "
@@ -234,7 +234,7 @@ def test_a_file_outside_submissions_is_refused(repo):
     commit_all(repo)
     result = check("--committed")
     assert result.exit_code == 1
-    assert result.stderr == (
+    assert result.stdout == (
         "leaderboard/scoring.py: error: changes a file outside submissions/ in a submission pull "
         "request\n"
         "    fix: a submission pull request changes only submissions/<id>/submission.yaml; open a "
@@ -251,7 +251,7 @@ def test_another_file_in_an_entry_folder_is_refused(repo):
     commit_all(repo)
     result = check("--committed")
     assert result.exit_code == 1
-    assert result.stderr == (
+    assert result.stdout == (
         "submissions/resnet34.a1_in1k/model.safetensors: error: only submission.yaml belongs in "
         "an entry folder\n"
         "    fix: remove this file from the pull request; weights are referenced from "
@@ -265,7 +265,7 @@ def test_a_file_directly_in_submissions_is_refused(repo):
     commit_all(repo)
     result = check("--committed")
     assert result.exit_code == 1
-    assert result.stderr.startswith(
+    assert result.stdout.startswith(
         "submissions/my-model.yaml: error: a file directly in submissions/ is not an entry\n"
         "    fix: put your entry at submissions/<id>/submission.yaml\n")
 
@@ -277,7 +277,7 @@ def test_a_symlinked_submission_is_refused_and_not_read(repo):
     commit_all(repo)
     result = check("--committed")
     assert result.exit_code == 1
-    assert result.stderr == (
+    assert result.stdout == (
         "submissions/resnet34.a1_in1k/submission.yaml: error: is a symbolic link\n"
         "    fix: commit a regular file here\n" + summary(0, 1)
     )
@@ -293,9 +293,9 @@ def test_schema_problems_of_changed_files_are_reported_with_the_policy(repo):
     result = check("--committed")
     assert result.exit_code == 1
     assert ("submissions/resnet34.a1_in1k/submission.yaml: claims.top1 (line 17): error: expected "
-            "a number, got '80'") in result.stderr
-    assert f"{RECORD}: error: measurement record edited" in result.stderr
-    assert result.stderr.endswith(summary(1, 2))
+            "a number, got '80'") in result.stdout
+    assert f"{RECORD}: error: measurement record edited" in result.stdout
+    assert result.stdout.endswith(summary(1, 2))
 
 
 def test_the_changes_are_taken_from_where_the_branch_left_main(repo):
@@ -366,8 +366,8 @@ def test_a_forged_imported_from_block_is_refused_and_never_measured(repo):
     assert result.exit_code == 1
     assert ("submissions/resnet34.a1_in1k/submission.yaml: imported_from (line 27): error: a new "
             "entry may not carry 'imported_from': only `leaderboard import-timm` writes it"
-            ) in result.stderr
-    assert "leaderboard import-timm" in result.stderr and "--allow-rewrite" in result.stderr
+            ) in result.stdout
+    assert "leaderboard import-timm" in result.stdout and "--allow-rewrite" in result.stdout
     measured = CliRunner().invoke(cli, ["changed-entries", "main", "--committed"])
     assert measured.exit_code == 1 and measured.stdout == ""
 
@@ -380,7 +380,7 @@ def test_a_record_without_provenance_fails_even_with_allow_records(repo):
     assert result.exit_code == 1
     name = path.relative_to(repo).as_posix()
     assert (f"{name}: provenance.torch, provenance.timm: error: measured record lacks provenance"
-            in result.stderr)
+            in result.stdout)
 
 
 @pytest.fixture
@@ -414,7 +414,7 @@ def test_changing_protected_fields_of_an_existing_entry_is_refused(imported_repo
     _edit(imported_repo, "resnet26.a1_in1k", change)
     result = check("--committed")
     assert result.exit_code == 1
-    assert message in result.stderr
+    assert message in result.stdout
 
 
 def test_weights_of_a_contributor_entry_are_protected_too(repo):
@@ -423,7 +423,7 @@ def test_weights_of_a_contributor_entry_are_protected_too(repo):
     result = check("--committed")
     assert result.exit_code == 1
     assert ("submissions/resnet18.a1_in1k/submission.yaml: model.weights (line 5): error: changes "
-            "the weights of an existing entry") in result.stderr
+            "the weights of an existing entry") in result.stdout
 
 
 def test_editing_other_fields_of_an_imported_entry_passes(imported_repo):

@@ -266,8 +266,8 @@ def test_a_broken_profile_stops_the_build_and_fails_check_with_a_clear_problem(
     result = CliRunner().invoke(cli, ["check", "--submissions", str(submissions)])
     assert result.exit_code == 1, result.output
     assert f"{path}: error: invalid profile record: shares add up to 1.250000, not 1" in \
-        result.stderr.replace("Value error, ", "")
-    assert "re-run it for this entry" in result.stderr
+        result.stdout.replace("Value error, ", "")
+    assert "re-run it for this entry" in result.stdout
 
 
 def test_check_reports_misplaced_and_orphaned_analysis_records(tmp_path: Path) -> None:
@@ -281,8 +281,8 @@ def test_check_reports_misplaced_and_orphaned_analysis_records(tmp_path: Path) -
 
     result = CliRunner().invoke(cli, ["check", "--submissions", str(submissions)])
     assert result.exit_code == 1, result.output
-    assert f"{misplaced}: entry_id: error: record belongs at {right}" in result.stderr
-    assert f"{orphan_path}: entry_id: error: no submission 'gone.entry'" in result.stderr
+    assert f"{misplaced}: entry_id: error: record belongs at {right}" in result.stdout
+    assert f"{orphan_path}: entry_id: error: no submission 'gone.entry'" in result.stdout
 
     misplaced.rename(right)
     shutil.rmtree(orphan_path.parents[2])
