@@ -3,7 +3,8 @@
 ``text`` is for people: errors, the first few warnings, a summary. ``github`` writes workflow
 commands (``::error file=...,line=...::``) so each problem is annotated on the pull request's
 diff. Every format is a report, so all of it goes to stdout (``leaderboard check > report.txt``
-keeps it) and the exit code says whether the check failed; ``stderr`` stays for diagnostics. ``json`` is for programs: every problem with its file, field, line and fix.
+keeps it) and the exit code says whether the check failed; ``stderr`` stays for diagnostics.
+``json`` is for programs: every problem with its file, field, line and fix.
 """
 
 from __future__ import annotations
