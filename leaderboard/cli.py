@@ -60,14 +60,18 @@ def cli() -> None:
 @click.option("--allow-rewrite", is_flag=True,
               help="Maintainers: imported_from and the weights of existing entries may change.")
 @check_output_options
+@opt.fill_help
 def check(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: bool,
           changed_against: str | None, committed: bool, allow_records: bool, allow_delete: bool,
           allow_code: bool, allow_rewrite: bool, output_format: str, quiet: bool,
           verbose: bool) -> None:
     """Check submission files (all, or PATHS) and report every problem at once.
 
-    Exits 1 when any error is found. Warnings (such as imported entries whose weights are
-    not pinned yet) are reported but do not fail the check.
+    The report goes to stdout (`leaderboard check > report.txt` keeps it). Warnings (such as
+    imported entries whose weights are not pinned yet) are reported but do not fail the check.
+
+    Exit codes: {exit_ok} no error (warnings allowed); {exit_failed} errors found; {exit_usage}
+    bad usage.
     """
     from leaderboard.check_command import check_files, check_pull_request, check_style
     from leaderboard.errors import UsageError
@@ -89,12 +93,16 @@ def check(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: bool,
 @click.argument("base")
 @click.option("--committed", is_flag=True,
               help="Compare commits only (BASE...HEAD), ignoring uncommitted and untracked files.")
+@opt.fill_help
 def changed_entries(base: str, committed: bool) -> None:
     """Print the ids of the entries added or edited since BASE, one per line.
 
     Refuses (exit 1, nothing printed) when `check --changed-against BASE` would fail: the
     changes break the pull-request policy or a changed submission has errors. The GPU
     validation measures what this prints, so a refused pull request is never measured.
+
+    Exit codes: {exit_ok} ids printed (none when nothing changed); {exit_failed} refused, the
+    reasons on stderr; {exit_usage} bad usage.
     """
     from leaderboard.policy import check_pull_request
     from leaderboard.timm_catalog import load_catalog
@@ -231,13 +239,25 @@ def timm_catalog(missing: bool, sort_key: str, output_format: str, submissions_d
 @opt.site_output_option("Where the static site is written.")
 @opt.allow_synthetic_option
 @click.option("--force", is_flag=True, help="Replace --output even if it is not a previous build.")
-def build(submissions_dir: Path, site_source: Path, output: Path, allow_synthetic: bool, force: bool) -> None:
-    """Build the static site from submissions and measurement records."""
-    from leaderboard.policy import policy_table
-    from leaderboard.site.build import build_site
+@opt.quiet_option
+@opt.fill_help
+def build(submissions_dir: Path, site_source: Path, output: Path, allow_synthetic: bool, force: bool,
+          quiet: bool) -> None:
+    """Build the static site from submissions and measurement records.
 
-    result = build_site(submissions_dir, site_source, output, allow_synthetic=allow_synthetic,
-                        policy_rows=policy_table(), force=force)
+    Without LEADERBOARD_SITE_URL (or site_url in mkdocs.yml) it warns that badge and label
+    snippets get relative links: expected for a local preview, set it for a published site.
+
+    Exit codes: {exit_ok} built; {exit_failed} invalid or synthetic data, or mkdocs refused the
+    site (nothing is replaced); {exit_usage} bad usage.
+    """
+    from leaderboard.policy import policy_table
+    from leaderboard.progress import progress_for
+    from leaderboard.site.build import BUILD_STAGES, build_site
+
+    with progress_for("build", len(BUILD_STAGES), quiet=quiet, unit="stage") as progress:
+        result = build_site(submissions_dir, site_source, output, allow_synthetic=allow_synthetic,
+                            policy_rows=policy_table(), force=force, progress=progress)
     click.echo(f"built {result.pages} pages for {result.entries} entries "
                f"({result.measured} measured) into {output} in {result.seconds:.1f} s")
 
@@ -344,12 +364,13 @@ def report(records_path: Path, pr_entries: tuple[str, ...], submissions_dir: Pat
               help="Keep each worker's output as LOG_DIR/<id>--<scenario>.log.")
 @opt.protocol_options
 @opt.submissions_option()
+@opt.quiet_option
 @opt.fill_help
 def measure(entries: tuple[str, ...], all_entries: bool, shard: str | None,
             scenarios: tuple[str, ...], device: str, resume: bool, force: bool,
             time_budget: str | None, weights_mode: str, weights_dir: Path | None,
             timeout_per_model_s: float, log_dir: Path | None, protocol: str, order: str,
-            probe_file: Path | None, meter: str | None, submissions_dir: Path) -> None:
+            probe_file: Path | None, meter: str | None, submissions_dir: Path, quiet: bool) -> None:
     """Measure energy per image of entries (ids or globs such as 'resnet*', or --all).
 
     v1 runs each entry and scenario in its own worker, v2 all in one long-lived worker: a crash
@@ -376,10 +397,16 @@ def measure(entries: tuple[str, ...], all_entries: bool, shard: str | None,
     budget_s = parse_duration_s(time_budget) if time_budget else None
     if len(set(scenarios)) != len(scenarios):
         raise UsageError("each --scenario may be given once")
-    summary = run_campaign(ids, submissions_dir, scenarios=scenarios, device=device, force=force,
-                           weights_mode=weights_mode, resume=resume, time_budget_s=budget_s,
-                           timeout_per_model_s=timeout_per_model_s, weights_dir=weights_dir,
-                           log_dir=log_dir, protocol=protocol[1:], probe_file=probe_file, meter=meter)
+    from leaderboard.progress import TaskLineStream, progress_for
+
+    # The campaign logs `[i/N] ...` lines (right for logs); on a terminal they drive a bar.
+    with progress_for("measure", len(ids) * len(scenarios), quiet=quiet, unit="task") as bar:
+        summary = run_campaign(ids, submissions_dir, scenarios=scenarios, device=device,
+                               force=force, weights_mode=weights_mode, resume=resume,
+                               time_budget_s=budget_s, timeout_per_model_s=timeout_per_model_s,
+                               weights_dir=weights_dir, log_dir=log_dir, protocol=protocol[1:],
+                               probe_file=probe_file, meter=meter, progress=not quiet,
+                               stream=TaskLineStream(bar))
     if summary.terminated or (summary.stopped and summary.results):
         click.echo(summary.format_summary())
     if summary.terminated:  # SIGTERM (a lease's budget): workers killed, no record pending
@@ -421,16 +448,23 @@ def records_export(archive: Path, ids: tuple[str, ...], submissions_dir: Path) -
 @click.argument("archive", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @opt.submissions_option()
 @click.option("--overwrite", is_flag=True, help="Replace existing records whose content differs.")
-def records_import(archive: Path, submissions_dir: Path, overwrite: bool) -> None:
+@opt.quiet_option
+@opt.fill_help
+def records_import(archive: Path, submissions_dir: Path, overwrite: bool, quiet: bool) -> None:
     """Check every record in ARCHIVE and write them all, or nothing if any is refused.
 
     Members must be regular files at <id>/measurements/<hardware>--<scenario>.json (no links,
     no '..', at most 1 MiB), valid records matching their path, for existing entries, with
     the sha256 the manifest lists.
+
+    Exit codes: {exit_ok} imported (or nothing to do); {exit_failed} a member refused (nothing
+    written) or the archive unreadable; {exit_usage} bad usage.
     """
+    from leaderboard.progress import progress_for
     from leaderboard.records_archive import import_records
 
-    result = import_records(archive, submissions_dir, overwrite=overwrite)
+    with progress_for("records import: checked", quiet=quiet, unit="record") as progress:
+        result = import_records(archive, submissions_dir, overwrite=overwrite, progress=progress)
     for member, reason in result.refused:
         click.echo(f"{archive}: {log_safe(member)}: refused: {log_safe(reason)}", err=True)
     if result.refused:
@@ -622,6 +656,11 @@ def sweep(entries: tuple[str, ...], all_entries: bool, shard: str | None, device
                   imagenet_root=imagenet_root, per_class=per_class, force=force,
                   weights_mode=weights_mode, weights_dir=weights_dir,
                   progress=lambda line: click.echo(line, err=True), result=click.echo)
+
+
+# Last, after every command is defined: a command without its own exit codes gets the
+# generic ones in its --help.
+opt.document_exit_codes(cli)
 
 
 def main() -> None:

@@ -67,6 +67,10 @@ all_warnings_option = click.option("--all-warnings", "all_warnings", is_flag=Tru
 allow_synthetic_option = click.option(
     "--allow-synthetic", is_flag=True,
     help="Accept records marked synthetic (tests and benchmarks only).")
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True,
+    help="No progress on stderr (the report on stdout and errors stay). Progress is a bar on "
+         "a terminal, plain lines elsewhere or with NO_COLOR set.")
 device_option = click.option("--device", default="cuda", show_default=True,
                              help="cuda, cuda:N or cpu.")
 
@@ -85,6 +89,32 @@ def fill_help(command: F) -> F:
         exit_failed=v.EXIT_FAILED, exit_usage=v.EXIT_USAGE, exit_no_meter=v.EXIT_NO_METER,
         exit_terminated=v.EXIT_TERMINATED)
     return command
+
+
+GENERIC_EXIT_CODES = ("Exit codes: {exit_ok} done; {exit_failed} failed (the message on stderr says "
+                      "why); {exit_usage} bad usage; {exit_aborted} interrupted (Ctrl-C); "
+                      "{exit_broken_pipe} stdout closed early (`| head`).")
+
+
+def document_exit_codes(group: click.Group) -> None:
+    """Give every command under ``group`` (and the group) an ``Exit codes:`` line in ``--help``.
+
+    A command whose own help lists its codes keeps them; any other (one added later included)
+    gets the generic line as its epilog, so no command's ``--help`` leaves them out.
+    """
+    from leaderboard import vocabulary as v
+    from leaderboard.expected_failures import EXIT_BROKEN_PIPE
+
+    generic = GENERIC_EXIT_CODES.format(exit_ok=v.EXIT_OK, exit_failed=v.EXIT_FAILED,
+                                        exit_usage=v.EXIT_USAGE, exit_aborted=v.EXIT_ABORTED,
+                                        exit_broken_pipe=EXIT_BROKEN_PIPE)
+    commands: list[click.Command] = [group]
+    while commands:
+        command = commands.pop()
+        if "Exit codes:" not in (command.help or "") + (command.epilog or ""):
+            command.epilog = generic
+        if isinstance(command, click.Group):
+            commands.extend(command.commands.values())
 
 
 def campaign_run_options(command: F) -> F:

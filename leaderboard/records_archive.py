@@ -20,7 +20,7 @@ import io
 import json
 import re
 import tarfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -317,13 +317,16 @@ def _check_manifest(contents: dict[str, bytes], result: ImportResult) -> None:
             result.refused.append((name, "listed in the manifest but missing from the archive"))
 
 
-def import_records(archive: Path, submissions_dir: Path, overwrite: bool = False) -> ImportResult:
+def import_records(archive: Path, submissions_dir: Path, overwrite: bool = False,
+                   progress: Callable[[int, int, str], None] | None = None) -> ImportResult:
     """Check every member of an archive and, when all pass, write the records atomically.
 
     Args:
         archive: A .tar.gz from :func:`export_records`.
         submissions_dir: The submissions folder to import into.
         overwrite: Replace existing records whose content differs (else those are refused).
+        progress: Called ``(checked, members, name)`` as each member is checked
+            (``leaderboard.progress``).
 
     Returns:
         What was (or, when anything was refused, would have been) created, updated and left
@@ -340,7 +343,9 @@ def import_records(archive: Path, submissions_dir: Path, overwrite: bool = False
     refused_names = {name for name, _ in result.refused}
     root = submissions_dir.resolve()
     plan: list[tuple[Path, bytes, str]] = []
-    for name in sorted(contents):
+    for checked, name in enumerate(sorted(contents), start=1):
+        if progress is not None:
+            progress(checked, len(contents), name)
         if name in refused_names:
             continue
         data = contents[name]

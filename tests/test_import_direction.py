@@ -17,13 +17,15 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "leaderboard"
 
 # atomic (crash-safe writes), log_escape (escaping for logs), data_version (date + commit of the
-# data) and expected_failures (one-line errors) are tools every part may use.
+# data), expected_failures (one-line errors) and progress (bar or lines on stderr) are tools
+# every part may use.
 WORDS = {"leaderboard", "leaderboard.vocabulary", "leaderboard.errors", "leaderboard.atomic",
-         "leaderboard.log_escape", "leaderboard.data_version", "leaderboard.expected_failures"}
+         "leaderboard.log_escape", "leaderboard.data_version", "leaderboard.expected_failures",
+         "leaderboard.progress"}
 INPUTS = {"leaderboard.safe_yaml", "leaderboard.timm_catalog", "leaderboard.submission",
           "leaderboard.records", "leaderboard.analysis_records", "leaderboard.records_archive",
           "leaderboard.import_timm", "leaderboard.check", "leaderboard.policy",
-          "leaderboard.testing", "leaderboard.new_entry"}
+          "leaderboard.testing", "leaderboard.new_entry", "leaderboard.catalog_missing"}
 VALIDATOR = {"leaderboard.measure", "leaderboard.breakdown_runs"}
 
 # part -> the parts it may import (besides itself), in the order the data flows

@@ -23,6 +23,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leaderboard.atomic import (
     BUILD_MARKER,
@@ -41,6 +42,11 @@ log = logging.getLogger(__name__)
 
 PolicyRows = Sequence[Mapping[str, str]]
 
+if TYPE_CHECKING:
+    from leaderboard.progress import ProgressFn
+
+# What `leaderboard build` reports progress on, in order (the last one ends with the swap).
+BUILD_STAGES = ("pages and charts", "mkdocs", "model pages and search", "downloads and swap")
 MODEL_PLACEHOLDER_ID = "__lb_model__"
 STAGING_NAME = "leaderboard-docs"
 MODEL_SLOT = '<div id="lb-model-slot"></div>'
@@ -202,7 +208,7 @@ def _pour_sitemap(site_dir: Path, entry_ids: list[str]) -> None:
 
 def build_site(submissions_dir: Path, site_source: Path, output: Path,
                allow_synthetic: bool = False, *, policy_rows: PolicyRows,
-               force: bool = False) -> BuildResult:
+               force: bool = False, progress: ProgressFn | None = None) -> BuildResult:
     """Build the static site into ``output`` (replaced as a whole).
 
     Args:
@@ -211,6 +217,8 @@ def build_site(submissions_dir: Path, site_source: Path, output: Path,
             depends on the policy's output, not on the policy module.
         force: Replace ``output`` even when it is a non-empty folder that is not a previous
             build.
+        progress: Called ``(stage, BUILD_STAGES, name)`` as each stage starts and once at the
+            end (``leaderboard.progress``).
 
     Raises:
         ProblemsFound: A submission or record is invalid (nothing is written).
@@ -226,7 +234,7 @@ def build_site(submissions_dir: Path, site_source: Path, output: Path,
     os.environ["SOURCE_DATE_EPOCH"] = _source_date_epoch(site_source.resolve().parent)
     try:
         result = _build(submissions_dir, site_source, output, allow_synthetic, config_file, started,
-                        policy_rows, force)
+                        policy_rows, force, progress or (lambda _done, _total, _label: None))
     finally:
         if previous_epoch is None:
             del os.environ["SOURCE_DATE_EPOCH"]
@@ -237,7 +245,7 @@ def build_site(submissions_dir: Path, site_source: Path, output: Path,
 
 def _build(submissions_dir: Path, site_source: Path, output: Path, allow_synthetic: bool,
            config_file: Path, started: float, policy_rows: PolicyRows,
-           force: bool = False) -> BuildResult:
+           force: bool, progress: ProgressFn) -> BuildResult:
     """Generate into a staging folder, run mkdocs beside ``output``, then swap it in."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
@@ -252,12 +260,14 @@ def _build(submissions_dir: Path, site_source: Path, output: Path, allow_synthet
                                      dir=scratch) as staging_name:
         staging = Path(staging_name)
         config = load_config(str(config_file), docs_dir=str(staging))
+        progress(0, len(BUILD_STAGES), BUILD_STAGES[0])
         site = generate_docs(submissions_dir, site_source, staging, allow_synthetic,
                              config.get("site_url") or "", policy_rows=policy_rows)
         if not config.get("site_url"):
             log.warning("site_url is not set (site/mkdocs.yml or LEADERBOARD_SITE_URL): badge "
                         "and label embed snippets will carry relative links that break in a "
-                        "README; set it to the published address")
+                        "README. Expected for a local preview; for a published site set "
+                        "LEADERBOARD_SITE_URL to its address")
         check_replaceable(output, force)
         # Build beside the target, then swap: a failed or killed build never leaves a
         # half-written site (leaderboard/atomic.py).
@@ -266,15 +276,19 @@ def _build(submissions_dir: Path, site_source: Path, output: Path, allow_synthet
             config["site_dir"] = str(site_tmp)
             config["strict"] = True  # a broken internal link fails the build
             _quiet_mkdocs()
+            progress(1, len(BUILD_STAGES), BUILD_STAGES[1])
             try:
                 mkdocs_build(config)
             except (MkDocsException, SystemExit) as exc:
                 raise LeaderboardError(f"mkdocs build failed: {exc}") from exc
+            progress(2, len(BUILD_STAGES), BUILD_STAGES[2])
             pour_model_pages(site_tmp, site.model_bodies)
             search_index.add_model_pages(site_tmp, site.search_docs)
+            progress(3, len(BUILD_STAGES), BUILD_STAGES[3])
             write_files(site_tmp, site.direct)
             (site_tmp / BUILD_MARKER).write_text("built by `leaderboard build`\n", encoding="utf-8")
             replace_dir(site_tmp, output)
+            progress(len(BUILD_STAGES), len(BUILD_STAGES), "done")
         except BaseException:
             shutil.rmtree(site_tmp, ignore_errors=True)
             raise
