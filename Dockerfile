@@ -9,10 +9,17 @@
 # copy of the project over the one baked in (`pip install --no-deps`, seconds), so the code that
 # measures is always main's even when the image is older; the heavy dependencies come from here.
 #
-# Pin the base by digest where the image is published (docker buildx imagetools inspect
-# python:3.11-slim-bookworm): a tag can move, a digest cannot.
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
-FROM ${PYTHON_IMAGE}
+# Reproducible: the base image by digest (a tag can move, a digest cannot) and every Python
+# package from requirements/validator.txt, pinned with its sha256 (`pip --require-hashes`).
+#
+# The base: Docker Hub's official python:3.11.10-slim-bookworm, linux/amd64 and arm64 index
+# digest as pinned by other public projects (e.g. nalabelle/build, images/digests.Dockerfile,
+# kept by Renovate). To update it: Dependabot (.github/dependabot.yml, docker ecosystem)
+# proposes a pull request with the new tag and digest; by hand,
+#   docker buildx imagetools inspect python:3.11-slim-bookworm --format '{{json .Manifest.Digest}}'
+# and replace tag and digest below together. The container workflow builds every such pull
+# request. The Python packages: `bash scripts/lock_validator.sh` (see there).
+FROM python:3.11.10-slim-bookworm@sha256:5148c0e4bbb64271bca1d3322360ebf4bfb7564507ae32dd639322e4952a6b16
 
 # 1 adds Debian's chromium and npm (axe-core) for the browser tests (the devcontainer); the
 # validator needs neither.
@@ -38,18 +45,21 @@ ENV VIRTUAL_ENV=/opt/venv \
 RUN useradd --create-home --shell /bin/bash validator \
     && install -d -o validator -g validator /opt/venv /opt/leaderboard
 USER validator
-RUN python -m venv "$VIRTUAL_ENV" && pip install --upgrade pip
+# The base image's pip (no upgrade from the network: the image must be the same each build).
+RUN python -m venv "$VIRTUAL_ENV"
 
 WORKDIR /opt/leaderboard
-# Dependencies first, in their own layer: a code change does not reinstall torch. The package's
-# __init__ is enough for setuptools to read the version.
-COPY --chown=validator:validator pyproject.toml README.md LICENSE ./
-COPY --chown=validator:validator leaderboard/__init__.py leaderboard/__init__.py
-RUN pip install ".[measure]" && pip uninstall -y imagenet-energy-leaderboard
+# Dependencies first, in their own layer: a code change does not reinstall torch. Every file's
+# hash is checked; a package missing from the lock fails the build instead of being resolved.
+COPY --chown=validator:validator requirements/validator.txt requirements/validator.txt
+RUN pip install --require-hashes --no-deps -r requirements/validator.txt
 
-# Then the project itself (not editable: the image must not depend on a checkout).
+# Then the project itself (not editable: the image must not depend on a checkout), built with
+# the locked setuptools rather than one fetched for an isolated build.
+COPY --chown=validator:validator pyproject.toml README.md LICENSE ./
 COPY --chown=validator:validator leaderboard/ leaderboard/
-RUN pip install --no-deps . \
+RUN pip install --no-deps --no-build-isolation --no-index . \
+    && pip check \
     && leaderboard --version \
     && python -c "import torch, timm, pynvml, safetensors, torchvision, huggingface_hub; print('torch', torch.__version__, 'timm', timm.__version__)"
 

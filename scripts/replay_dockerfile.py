@@ -1,13 +1,21 @@
 """Run the Dockerfile's steps in a clean folder and venv, for machines without a Docker daemon.
 
-    python scripts/replay_dockerfile.py [--root DIR] [--python PYTHON]
+    python scripts/replay_dockerfile.py [--root DIR] [--keep] [--python PYTHON]
 
 Each instruction is replayed: ENV sets the environment, COPY copies from the repository, WORKDIR
 changes folder, RUN runs the command with bash. Absolute paths of the image (/opt/..., /work)
 are mapped under ``--root``. Steps that change the system (apt-get, useradd, install -d) are
 skipped and listed, and FROM/USER/CMD have no meaning outside a container: what this proves is
-that the Python steps (the venv, the dependency layer, the project, the import check) work from
-nothing. It prints the seconds each step took.
+that the Python steps (the venv, the locked dependency layer with its hashes, the project, the
+import check) work from nothing. It prints the seconds each step took.
+
+The image has no pip configuration, so neither has the replay: the machine's ``PIP_*``
+variables and pip.conf files are left out (a local wheel mirror would otherwise serve files
+whose hashes are not the lock's).
+
+The replay installs torch with its CUDA libraries: several GB. Without ``--root`` it works in a
+temporary folder and removes it at the end, whatever happened, saying how much it freed; with
+``--keep`` or ``--root`` it leaves the folder and says where and how big it is.
 """
 
 from __future__ import annotations
@@ -40,16 +48,45 @@ def instructions(text: str) -> list[tuple[str, str]]:
     return found
 
 
+def folder_size_bytes(root: Path) -> int:
+    """Bytes of the files under ``root`` (links not followed)."""
+    total = 0
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
 def main() -> int:
     """Replay the Dockerfile; exit status of the first failing step, else 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=None, help="where the image's / is mapped")
+    parser.add_argument("--root", type=Path, default=None,
+                        help="where the image's / is mapped (kept afterwards)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temporary folder (default: removed at the end)")
     parser.add_argument("--python", default="python3.11", help="the base image's python")
     args = parser.parse_args()
+    keep = args.keep or args.root is not None
     root = (args.root or Path(tempfile.mkdtemp(prefix="dockerfile-replay-"))).resolve()
+    try:
+        return replay(root, args.python)
+    finally:
+        size_gb = folder_size_bytes(root) / 1e9
+        if keep:
+            print(f"left {size_gb:.1f} GB in {root} (remove it with: rm -rf {root})")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+            print(f"removed {root} ({size_gb:.1f} GB)")
+
+
+def replay(root: Path, python_name: str) -> int:
+    """Run the Dockerfile's steps with ``root`` as the image's ``/``; the first failing status."""
     shim = root / "shim-bin"
     shim.mkdir(parents=True, exist_ok=True)
-    python = shutil.which(args.python) or sys.exit(f"error: {args.python} not found; pass --python")
+    python = shutil.which(python_name) or sys.exit(f"error: {python_name} not found; pass --python")
     (shim / "python").symlink_to(python)
 
     def mapped(text: str) -> str:
@@ -57,7 +94,9 @@ def main() -> int:
             text = re.sub(rf"(?<![\w.$]){re.escape(prefix)}", f"{root}{prefix}", text)
         return text
 
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("VIRTUAL_ENV", "PYTHONPATH") and not k.startswith("PIP_")}
+    env["PIP_CONFIG_FILE"] = os.devnull  # the image has no pip.conf
     env["PATH"] = f"{shim}:{env['PATH']}"
     build_args: dict[str, str] = {}
     cwd = root

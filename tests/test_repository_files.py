@@ -141,7 +141,11 @@ def test_dependabot_updates_the_actions_and_the_pins_table_can_follow():
     path = GITHUB / "dependabot.yml"
     schema_check("dependabot", path)
     updates = yaml.safe_load(path.read_text(encoding="utf-8"))["updates"]
-    assert [(u["package-ecosystem"], u["directory"]) for u in updates] == [("github-actions", "/")]
+    assert [(u["package-ecosystem"], u["directory"]) for u in updates] == [
+        ("github-actions", "/"), ("docker", "/"), ("pip", "/requirements")]
+    # the protocol's packages move by hand, with pyproject's range and the lock script
+    pip = updates[2]
+    assert {"torch", "torchvision", "timm"} <= {rule["dependency-name"] for rule in pip["ignore"]}
     result = run([sys.executable, "scripts/sync_action_pins.py", "--check"])
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -205,6 +209,58 @@ def test_a_wheel_builds_without_a_deprecation_warning(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
+# The validator's lock (requirements/validator.txt)
+
+
+def locked_packages() -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, sha256 hashes) of every package in the lock."""
+    from packaging.utils import canonicalize_name
+
+    text = (REPO / "requirements" / "validator.txt").read_text(encoding="utf-8")
+    packages = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
+        if block.startswith("#"):
+            continue
+        match = re.match(r"([A-Za-z0-9._-]+)==(\S+)", block)
+        assert match, f"not pinned with ==: {block.splitlines()[0]}"
+        packages[canonicalize_name(match[1])] = (match[2], re.findall(r"--hash=sha256:([0-9a-f]{64})", block))
+    return packages
+
+
+def test_the_lock_pins_every_validator_dependency_with_hashes():
+    """Cheap and offline: the lock satisfies pyproject.toml and hashes every package.
+
+    That it installs with --require-hashes is the container workflow's job (the Dockerfile
+    does it); a test here would download torch's ~5.5 GB.
+    """
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    lock = locked_packages()
+    assert len(lock) > 50
+    assert [name for name, (_, hashes) in lock.items() if not hashes] == []
+    project = PYPROJECT["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["measure"],
+              *PYPROJECT["build-system"]["requires"]]  # the image builds without isolation
+    environment = {"python_version": "3.11", "python_full_version": "3.11.10",
+                   "sys_platform": "linux", "platform_system": "Linux",
+                   "platform_machine": "x86_64", "extra": "measure"}
+    problems = []
+    for text in wanted:
+        requirement = Requirement(text)
+        if requirement.marker and not requirement.marker.evaluate(environment):
+            continue
+        name = canonicalize_name(requirement.name)
+        if name not in lock:
+            problems.append(f"{text}: not in the lock")
+        elif not requirement.specifier.contains(lock[name][0], prereleases=True):
+            problems.append(f"{text}: the lock has {lock[name][0]}")
+    assert problems == [], "run `bash scripts/lock_validator.sh` and commit the lock"
+    header = (REPO / "requirements" / "validator.txt").read_text(encoding="utf-8")[:300]
+    assert "bash scripts/lock_validator.sh" in header  # says how it was made
+
+
+# ---------------------------------------------------------------------------------------------
 # The validator container and the workflows that use it
 
 
@@ -216,8 +272,11 @@ def test_the_dockerfile_installs_the_validator_from_files_the_context_keeps():
         sys.path.pop(0)
     steps_ = instructions((REPO / "Dockerfile").read_text(encoding="utf-8"))
     runs = " ".join(rest for keyword, rest in steps_ if keyword == "RUN")
-    assert 'pip install ".[measure]"' in runs and "pip install --no-deps ." in runs
-    assert "import torch, timm, pynvml" in runs
+    assert "pip install --require-hashes --no-deps -r requirements/validator.txt" in runs
+    assert "pip install --no-deps --no-build-isolation --no-index ." in runs
+    assert "import torch, timm, pynvml" in runs and "pip install --upgrade" not in runs
+    (base,) = [rest for keyword, rest in steps_ if keyword == "FROM"]
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}", base), base
     ignored = (REPO / ".dockerignore").read_text(encoding="utf-8")
     for keyword, rest in steps_:
         if keyword == "COPY":
