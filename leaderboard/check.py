@@ -47,7 +47,7 @@ def find_submission_files(paths: Sequence[Path], submissions_dir: Path) -> tuple
     if not paths:
         if not submissions_dir.is_dir():
             return [], [Problem(str(submissions_dir), "", "no submissions folder here",
-                                "run from the repository root or pass --submissions DIR")]
+                                "run from the root of a clone of the repository or pass --submissions DIR")]
         return (sorted(submissions_dir.glob(f"*/{SUBMISSION_FILENAME}")),
                 _misnamed(sorted(submissions_dir.glob("*/[sS][uU][bB]*"))))
     files: list[Path] = []

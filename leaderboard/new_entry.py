@@ -113,7 +113,7 @@ def plan_entry(entry_id: str, submissions_dir: Path, *, repo: str | None = None,
     architecture, tag, size = split_entry_id(entry_id)
     if not submissions_dir.is_dir():
         raise LeaderboardError(f"{submissions_dir}: no submissions folder here; run from the "
-                               "repository root or pass --submissions DIR")
+                               "root of a clone of the repository or pass --submissions DIR")
     existing = submissions_dir / entry_id / SUBMISSION_FILENAME
     if existing.exists():
         raise LeaderboardError(f"{existing}: the entry exists already; edit that file instead")

@@ -71,7 +71,8 @@ def _sha256(data: bytes) -> str:
 
 def _record_files(submissions_dir: Path, ids: Iterable[str] | None) -> list[Path]:
     if not submissions_dir.is_dir():
-        raise LeaderboardError(f"{submissions_dir}: no submissions folder here")
+        raise LeaderboardError(f"{submissions_dir}: no submissions folder here; run from the root "
+                               "of a clone of the repository or pass --submissions DIR")
     found = sorted(submissions_dir.glob(f"*/{MEASUREMENTS_DIRNAME}/*.json"))
     found += analysis_record_paths(submissions_dir)
     if ids is None:

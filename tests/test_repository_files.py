@@ -187,7 +187,10 @@ def test_the_distribution_name_is_free_and_the_import_name_stays():
     assert "torch>=2.10,<=2.14.1" in PYPROJECT["project"]["optional-dependencies"]["measure"]
 
 
-def test_a_wheel_builds_without_a_deprecation_warning(tmp_path):
+@pytest.fixture(scope="module")
+def built_wheel(tmp_path_factory) -> tuple[Path, str]:
+    """The project's wheel, built once from a copy of the checkout; (wheel, build output)."""
+    tmp_path = tmp_path_factory.mktemp("wheel")
     source = tmp_path / "source"
     shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
         ".git", ".venv", "submissions", "build", "__pycache__", "*.egg-info", ".ruff_cache"))
@@ -195,9 +198,14 @@ def test_a_wheel_builds_without_a_deprecation_warning(tmp_path):
                   "-w", str(tmp_path / "dist"), str(source)])
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    return wheel, output
+
+
+def test_a_wheel_builds_without_a_deprecation_warning(built_wheel):
+    wheel, output = built_wheel
     assert not re.search(r"deprecat", output, re.IGNORECASE), [
         line for line in output.splitlines() if re.search("deprecat", line, re.IGNORECASE)]
-    (wheel,) = (tmp_path / "dist").glob("*.whl")
     assert wheel.name == f"imagenet_energy_leaderboard-{leaderboard.__version__}-py3-none-any.whl"
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
@@ -205,7 +213,51 @@ def test_a_wheel_builds_without_a_deprecation_warning(tmp_path):
     assert "License-Expression: Apache-2.0" in metadata
     assert "Name: imagenet-energy-leaderboard" in metadata
     assert "leaderboard/data/timm_catalog.json" in names and "leaderboard/cli.py" in names
+    assert "leaderboard/data/timm_gmacs.json" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+
+
+def test_the_cli_runs_from_the_wheel_in_a_fresh_venv_outside_the_checkout(built_wheel, tmp_path):
+    """What `pipx install imagenet-energy-leaderboard` gives: the command, no clone.
+
+    The fresh venv gets the wheel only (--no-deps); its dependencies are this venv's, reached
+    through a .pth line placed after the venv's own site-packages, so `leaderboard` can only
+    come from the wheel. Commands that need a clone say so.
+    """
+    import sysconfig
+    import venv
+
+    wheel, _ = built_wheel
+    fresh = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False).create(fresh)
+    python = fresh / "bin" / "python"
+    site = Path(run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+                    ).stdout.strip())
+    (site / "zz-shared-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    done = run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
+                "--no-index", "--quiet", str(wheel)])
+    assert done.returncode == 0, done.stdout + done.stderr
+    away = tmp_path / "elsewhere"  # no submissions/, no site/, no pyproject.toml
+    away.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    command = fresh / "bin" / "leaderboard"
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return run([str(command), *args], cwd=away, env=env, timeout=120)
+
+    where = run([str(python), "-c", "import leaderboard; print(leaderboard.__file__)"], cwd=away, env=env)
+    assert where.stdout.startswith(str(site)), where.stdout + where.stderr
+    version = cli("--version")
+    assert version.returncode == 0 and version.stdout == f"leaderboard, version {leaderboard.__version__}\n"
+    schema = cli("schema")
+    assert schema.returncode == 0 and json.loads(schema.stdout)["title"]
+    catalog = cli("timm-catalog")
+    assert catalog.returncode == 0 and "pretrained tags" in catalog.stdout
+    for args, exit_code in ((["timm-catalog", "--missing"], 2), (["check"], 1), (["build"], 1),
+                            (["new", "resnet50.a1_in1k", "--offline"], 1)):
+        done = cli(*args)
+        assert done.returncode == exit_code and "clone of the repository" in done.stdout + done.stderr, (
+            args, done.stdout, done.stderr)
 
 
 # ---------------------------------------------------------------------------------------------

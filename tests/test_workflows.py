@@ -59,7 +59,7 @@ def steps(workflow: dict[str, Any]):
 
 
 def test_the_workflows_are_there():
-    assert [p.name for p in WORKFLOWS] == ["check.yml", "container.yml", "pages.yml",
+    assert [p.name for p in WORKFLOWS] == ["check.yml", "container.yml", "pages.yml", "publish.yml",
                                            "release.yml", "report.yml", "sweep.yml", "validate.yml"]
 
 
@@ -157,7 +157,8 @@ def test_permissions_are_least_privilege():
             for scope, level in granted.items():
                 if level == "write":
                     writes.setdefault(scope, []).append(f"{path.name}:{job_id}")
-    assert writes == {"pages": ["pages.yml:deploy"], "id-token": ["pages.yml:deploy"],
+    assert writes == {"pages": ["pages.yml:deploy"],
+                      "id-token": ["pages.yml:deploy", "publish.yml:pypi"],
                       "pull-requests": ["report.yml:comment"],
                       "packages": ["container.yml:publish"], "contents": ["release.yml:publish"]}
 

@@ -17,7 +17,7 @@ def list_entries(submissions_dir: Path) -> list[str]:
     """Ids of every entry (a folder with a submission file), sorted."""
     if not submissions_dir.is_dir():
         raise LeaderboardError(f"{submissions_dir}: no submissions folder here; run from the "
-                               "repository root or pass --submissions DIR")
+                               "root of a clone of the repository or pass --submissions DIR")
     return sorted(p.parent.name for p in submissions_dir.glob(f"*/{SUBMISSION_FILENAME}"))
 
 

@@ -228,7 +228,9 @@ def build_site(submissions_dir: Path, site_source: Path, output: Path,
     started = time.perf_counter()
     config_file = site_source / "mkdocs.yml"
     if not config_file.is_file():
-        raise LeaderboardError(f"{config_file}: no mkdocs.yml; pass --site-source DIR")
+        raise LeaderboardError(f"{config_file}: no mkdocs.yml; the site's hand-written pages come "
+                               "with a clone of the repository: run from its root or pass "
+                               "--site-source DIR")
     # mkdocs reads the build date from the environment; set it for this build only.
     previous_epoch = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = _source_date_epoch(site_source.resolve().parent)
