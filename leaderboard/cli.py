@@ -258,8 +258,11 @@ def build(submissions_dir: Path, site_source: Path, output: Path, allow_syntheti
     with progress_for("build", len(BUILD_STAGES), quiet=quiet, unit="stage") as progress:
         result = build_site(submissions_dir, site_source, output, allow_synthetic=allow_synthetic,
                             policy_rows=policy_table(), force=force, progress=progress)
+    from leaderboard.data_version import data_version
+
     click.echo(f"built {result.pages} pages for {result.entries} entries "
-               f"({result.measured} measured) into {output} in {result.seconds:.1f} s")
+               f"({result.measured} measured) into {output} in {result.seconds:.1f} s; "
+               f"data version {data_version(submissions_dir).label}")
 
 
 @cli.command()

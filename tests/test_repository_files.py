@@ -80,6 +80,24 @@ def test_the_citation_is_valid_cff_with_the_two_papers():
     assert yarally["doi"] == "10.1109/CAIN58948.2023.00012"
 
 
+def test_zenodo_metadata_matches_the_citation_and_the_version_is_single_sourced():
+    zenodo = json.loads((REPO / ".zenodo.json").read_text(encoding="utf-8"))
+    cff = yaml.safe_load((REPO / "CITATION.cff").read_text(encoding="utf-8"))
+    assert zenodo["title"] == cff["title"] and zenodo["license"] == cff["license"]
+    assert [c["name"] for c in zenodo["creators"]] == [a["name"] for a in cff["authors"]]
+    assert zenodo["upload_type"] == "dataset" and zenodo["access_right"] == "open"
+    related = {r["identifier"]: r for r in zenodo["related_identifiers"]}
+    assert set(related["10.1109/CAIN58948.2023.00012"]) == {"identifier", "relation",
+                                                           "resource_type", "scheme"}
+    # the two papers CITATION.cff lists, as DOIs (arXiv's DOI for the preprint)
+    assert {r["identifier"] for r in zenodo["related_identifiers"] if r["relation"] == "references"} == {
+        "10.48550/arXiv.2412.09731", "10.1109/CAIN58948.2023.00012"}
+    # one version: the package's; the citation and the pre-commit snippet follow it
+    assert cff["version"] == leaderboard.__version__
+    contributing = (REPO / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    assert re.findall(r"^\s+rev: (\S+)", contributing, re.MULTILINE) == [f"v{leaderboard.__version__}"]
+
+
 def test_changelog_security_and_owners_are_there_and_true():
     changelog = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "## [Unreleased]" in changelog and f"## [{leaderboard.__version__}]" in changelog
@@ -188,14 +206,20 @@ def test_the_distribution_name_is_free_and_the_import_name_stays():
 
 
 @pytest.fixture(scope="module")
-def built_wheel(tmp_path_factory) -> tuple[Path, str]:
-    """The project's wheel, built once from a copy of the checkout; (wheel, build output)."""
-    tmp_path = tmp_path_factory.mktemp("wheel")
-    source = tmp_path / "source"
+def source_copy(tmp_path_factory) -> Path:
+    """A copy of the checkout without its history, venv and data (what a build needs)."""
+    source = tmp_path_factory.mktemp("source") / "source"
     shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
         ".git", ".venv", "submissions", "build", "__pycache__", "*.egg-info", ".ruff_cache"))
+    return source
+
+
+@pytest.fixture(scope="module")
+def built_wheel(tmp_path_factory, source_copy) -> tuple[Path, str]:
+    """The project's wheel, built once from a copy of the checkout; (wheel, build output)."""
+    tmp_path = tmp_path_factory.mktemp("wheel")
     result = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "-v",
-                  "-w", str(tmp_path / "dist"), str(source)])
+                  "-w", str(tmp_path / "dist"), str(source_copy)])
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     (wheel,) = (tmp_path / "dist").glob("*.whl")
@@ -215,6 +239,27 @@ def test_a_wheel_builds_without_a_deprecation_warning(built_wheel):
     assert "leaderboard/data/timm_catalog.json" in names and "leaderboard/cli.py" in names
     assert "leaderboard/data/timm_gmacs.json" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+
+
+def test_the_editable_install_of_setup_prints_no_warning(source_copy, tmp_path):
+    """scripts/setup.sh's `pip install -e .`: setuptools' BuildBackendWarning is avoidable.
+
+    A flat layout without `package-dir = {"" = "."}` makes setuptools install a meta-path
+    finder and warn on every setup; with it the install is one .pth line and says nothing.
+    """
+    import venv
+
+    fresh = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False).create(fresh)
+    done = run([sys.executable, "-m", "pip", "--python", str(fresh / "bin" / "python"), "install",
+                "--no-deps", "--quiet", "-e", str(source_copy)])
+    output = "\n".join(line for line in (done.stdout + done.stderr).splitlines()
+                       if not line.startswith("WARNING: Location"))  # this machine's pip.conf
+    assert done.returncode == 0, output
+    assert not re.search(r"warning", output, re.IGNORECASE), output
+    where = run([str(fresh / "bin" / "python"), "-c", "import leaderboard; print(leaderboard.__file__)"],
+                cwd=tmp_path)
+    assert where.stdout.strip() == str(source_copy / "leaderboard" / "__init__.py")
 
 
 def test_the_cli_runs_from_the_wheel_in_a_fresh_venv_outside_the_checkout(built_wheel, tmp_path):
