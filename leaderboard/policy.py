@@ -259,8 +259,10 @@ def _git(repo: Path, *args: str) -> bytes:
         raise LeaderboardError("git is not installed; --changed-against needs git") from exc
     if proc.returncode != 0:
         message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        hint = ("; comparing with a base needs a clone of the repository: run it in the clone"
+                if message and "not a git repository" in message[-1] else "")
         raise LeaderboardError(f"git {' '.join(args[:2])} failed in {repo}: "
-                               f"{message[-1] if message else f'exit {proc.returncode}'}")
+                               f"{message[-1] if message else f'exit {proc.returncode}'}{hint}")
     return proc.stdout
 
 

@@ -299,7 +299,8 @@ def test_the_cli_runs_from_the_wheel_in_a_fresh_venv_outside_the_checkout(built_
     catalog = cli("timm-catalog")
     assert catalog.returncode == 0 and "pretrained tags" in catalog.stdout
     for args, exit_code in ((["timm-catalog", "--missing"], 2), (["check"], 1), (["build"], 1),
-                            (["new", "resnet50.a1_in1k", "--offline"], 1)):
+                            (["new", "resnet50.a1_in1k", "--offline"], 1),
+                            (["changed-entries", "main"], 1), (["records", "export", "x.tar.gz"], 1)):
         done = cli(*args)
         assert done.returncode == exit_code and "clone of the repository" in done.stdout + done.stderr, (
             args, done.stdout, done.stderr)
