@@ -10,6 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 uv="$(command -v uv || echo .venv/bin/uv)"
+if [ ! -x "$uv" ] && ! command -v "$uv" >/dev/null 2>&1; then
+    echo "lock_validator.sh: needs uv (https://docs.astral.sh/uv/): .venv/bin/python -m pip install uv" >&2
+    exit 1
+fi
 # --no-config: a developer's uv.toml or extra indexes must not leak into the lock; PyPI only.
 exec "$uv" pip compile pyproject.toml --extra measure --generate-hashes --no-config \
     --index-url https://pypi.org/simple --python-version 3.11 \
