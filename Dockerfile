@@ -12,10 +12,12 @@
 # Reproducible: the base image by digest (a tag can move, a digest cannot) and every Python
 # package from requirements/validator.txt, pinned with its sha256 (`pip --require-hashes`).
 #
-# The base: Docker Hub's official python:3.11.10-slim-bookworm, linux/amd64 and arm64 index
-# digest as pinned by other public projects (e.g. nalabelle/build, images/digests.Dockerfile,
-# kept by Renovate). To update it: Dependabot (.github/dependabot.yml, docker ecosystem)
-# proposes a pull request with the new tag and digest; by hand,
+# The base: Docker Hub's official python:3.11.10-slim-bookworm at the digest another public
+# project pins for that tag (nalabelle/build, images/digests.Dockerfile, kept by Renovate); no
+# registry was reachable where this line was written, and a digest that does not exist fails
+# `docker build` at once, so the container workflow's first build is its check. To update it:
+# Dependabot (.github/dependabot.yml, docker ecosystem) proposes a pull request with the new
+# tag and digest; by hand,
 #   docker buildx imagetools inspect python:3.11-slim-bookworm --format '{{json .Manifest.Digest}}'
 # and replace tag and digest below together. The container workflow builds every such pull
 # request. The Python packages: `bash scripts/lock_validator.sh` (see there).
