@@ -24,6 +24,7 @@ from pathlib import Path
 import click
 import pytest
 from conftest import REPO
+from test_measure_cli import needs_no_gpu
 
 from leaderboard import cli as cli_module
 from leaderboard.progress import Progress, TaskLineStream, progress_for, progress_mode
@@ -227,7 +228,7 @@ def test_reports_go_to_stdout_and_diagnostics_to_stderr(trees, tmp_path, monkeyp
         assert code in (1, 2) and out == "" and "no.such_entry" in err, args
 
 
-@pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="a GPU would really measure")
+@needs_no_gpu
 def test_measure_without_a_meter_prints_nothing_on_stdout(trees, tmp_path, monkeypatch, capsys):
     fresh = tmp_path / "fresh"
     shutil.copytree(trees["fresh"], fresh)
