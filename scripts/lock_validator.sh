@@ -6,12 +6,12 @@
 # pyproject.toml. Run it after changing a dependency in pyproject.toml (or to take newer
 # releases within its ranges), and commit the result with that change.
 #
-#   bash scripts/lock_validator.sh            # uv from the venv, or `pip install uv` first
+#   bash scripts/lock_validator.sh     # needs uv: .venv/bin/python -m pip install -e '.[maintain]'
 set -euo pipefail
 cd "$(dirname "$0")/.."
 uv="$(command -v uv || echo .venv/bin/uv)"
 if [ ! -x "$uv" ] && ! command -v "$uv" >/dev/null 2>&1; then
-    echo "lock_validator.sh: needs uv (https://docs.astral.sh/uv/): .venv/bin/python -m pip install uv" >&2
+    echo "lock_validator.sh: needs uv (https://docs.astral.sh/uv/): .venv/bin/python -m pip install -e '.[maintain]'" >&2
     exit 1
 fi
 # --no-config: a developer's uv.toml or extra indexes must not leak into the lock; PyPI only.
