@@ -484,3 +484,23 @@ def test_pages_and_release_check_out_the_history_for_the_data_version():
 
 def test_every_workflow_matches_githubs_published_schema():
     schema_check("github-workflows", *sorted((GITHUB / "workflows").glob("*.yml")))
+
+
+def test_publish_builds_on_pull_requests_and_publishes_version_tags_by_trusted_publishing():
+    workflow = load(GITHUB / "workflows" / "publish.yml")
+    assert workflow["on"]["push"] == {"tags": ["v*"]} and "pull_request" in workflow["on"]
+    dist, pypi = workflow["jobs"]["dist"], workflow["jobs"]["pypi"]
+    assert dist["permissions"] == {"contents": "read"}
+    assert "twine check --strict dist/*" in step("publish.yml", "Build and check")["run"]
+    # only the publishing job may mint an OIDC token, only for a tag, only in its environment
+    assert pypi["permissions"] == {"id-token": "write"} and pypi["needs"] == "dist"
+    assert pypi["environment"]["name"] == "pypi"
+    assert pypi["if"] == "github.event_name == 'push' && startsWith(github.ref, 'refs/tags/v')"
+    (publish,) = [s for s in pypi["steps"] if s.get("uses", "").startswith("pypa/gh-action-pypi-publish@")]
+    assert "with" not in publish or "password" not in publish["with"]  # no token: trusted publishing
+    # the tag must be the package's version (run the step's script)
+    guard = step("publish.yml", "The tag is the version")["run"]
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO)}
+    for tag, passes in [(f"v{leaderboard.__version__}", True), ("v99.0.0", False)]:
+        done = run(["bash", "-c", guard], env={**env, "TAG": tag})
+        assert (done.returncode == 0) == passes, (tag, done.stderr)
