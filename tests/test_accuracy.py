@@ -376,8 +376,9 @@ def test_cli_true_claim_verifies_and_writes_the_record(digits, tmp_path):
     env = {"LEADERBOARD_IMAGENET": str(digits.images)}  # the maintainer's default
     result = _run_cli(_cli_args(digits, tree), env=env)
     assert result.exception is None, result.output
-    assert "verified: measured top-1" in result.output
-    assert "preprocessing: 48 px, crop_pct 0.875 (center), bicubic" in result.output
+    assert "verified: measured top-1" in result.stdout
+    assert "preprocessing: 48 px, crop_pct 0.875 (center), bicubic" in result.stdout
+    assert "images" in result.stderr and "verified" not in result.stderr  # progress only
     record = read_record(record_path(tree, ENTRY, "cpu-test", "offline"))
     accuracy = record.accuracy
     assert accuracy.verdict == "verified" and abs(accuracy.claim_delta_top1) <= 0.1

@@ -593,7 +593,9 @@ def test_cli_profile_and_sweep_write_records_as_a_maintainer_would(cli_tree):
                                  "--profiled-batches", "1", "--ablate", "normalisation",
                                  "--submissions", str(submissions)])
     assert result.exit_code == 0, result.output
-    assert "convolution" in result.output and "normalisation: predicted" in result.output
+    # the attribution is the report (stdout); what it is doing meanwhile goes to stderr
+    assert "convolution" in result.stdout and "normalisation: predicted" in result.stdout
+    assert "convolution" not in result.stderr
     (path, record), = iter_analysis_records(submissions)
     assert isinstance(record, ProfileRecord) and record.batch_size == 4
     again = runner.invoke(cli, ["profile", entry_id, "--device", "cpu",
@@ -604,6 +606,6 @@ def test_cli_profile_and_sweep_write_records_as_a_maintainer_would(cli_tree):
                                  "--submissions", str(submissions)])
     # fp16 autocast does not exist on the CPU: that variant fails with a record, exit 1.
     assert result.exit_code == 1, result.output
-    assert "1 entr(ies) x 2 variant(s); 1 failed" in result.output
+    assert "1 entr(ies) x 2 variant(s); 1 failed" in result.stdout
     kinds = sorted(type(r).__name__ for _, r in iter_analysis_records(submissions))
     assert kinds == ["ProfileRecord", "SweepRecord", "SweepRecord"]
