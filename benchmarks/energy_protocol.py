@@ -85,7 +85,7 @@ def _reference(entry_id: str, scenario: str, meter, seconds: float) -> float:
     """J/image over one long tick-aligned window of the entry's workload in this process."""
     import torch
 
-    from leaderboard.measure.energy import TickRecorder, span_power
+    from leaderboard.measure.windows import TickRecorder, span_power
     from leaderboard.measure.workload import build_model, make_workload, resolve_input
     from leaderboard.submission import load_valid_submission
     from leaderboard.vocabulary import SCENARIO_BATCH_SIZE

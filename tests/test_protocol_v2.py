@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from leaderboard.measure.protocol_v2 import (
-    IdleReading,
-    V2Config,
-    config_from_probe,
-    measure_idle,
-    measure_v2,
-    median_ci,
-)
+from leaderboard.measure.protocol_v2 import V2Config, config_from_probe, measure_v2
+from leaderboard.measure.windows import IdleReading, measure_idle, median_ci
 from leaderboard.testing import FakeMeter
 
 FAST = V2Config(warmup_chunk_s=0.05, warmup_min_s=0.1, warmup_max_s=0.6, windows=6,
@@ -44,9 +38,12 @@ def test_parameters_derive_from_the_probe_and_a_varying_lag_falls_back_to_v1_win
     varying = config_from_probe({"counter": {**probe["counter"], "lag": "varying",
                                              "lag_jitter_s": 0.15}})
     assert varying.window_mode == "v1-windows" and varying.max_gap_s == 0.5
-    # the slowest update seen sizes the window (a median-sized one sometimes saw two ticks)
-    uneven = config_from_probe({"counter": {**probe["counter"], "update_period_max_s": 0.15}})
-    assert uneven.counter_period_s == 0.15 and uneven.window_s(0.001) == pytest.approx(0.6)
+    # the 90th percentile of the period sizes the window, never the single slowest update
+    uneven = config_from_probe({"counter": {**probe["counter"], "update_period_p90_s": 0.08,
+                                            "update_period_max_s": 0.4}})
+    assert uneven.counter_period_s == 0.08 and uneven.window_s(0.001) == pytest.approx(0.5)
+    one_slow_read = config_from_probe({"counter": {**probe["counter"], "update_period_max_s": 0.4}})
+    assert one_slow_read.counter_period_s == 0.05
     assert config_from_probe(None) == V2Config()
     assert config_from_probe({"counter": {"status": "not supported"}}).source == "defaults"
 

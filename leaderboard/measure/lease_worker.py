@@ -91,7 +91,7 @@ class LeaseWorker:
         self.reference: tuple[str, str] | None = None
         self.reference_first_j: float | None = None
         self.since_reference = 0
-        from leaderboard.measure.protocols import V2Run
+        from leaderboard.measure.protocol_v2 import V2Run
 
         self.run = V2Run(self.idle, self.config)
 
@@ -103,7 +103,7 @@ class LeaseWorker:
             torch.cuda.synchronize(self.args.device)
 
     def _measure_idle(self) -> Any:
-        from leaderboard.measure.protocol_v2 import measure_idle
+        from leaderboard.measure.windows import measure_idle
 
         idle = measure_idle(self.meter, self.config.idle_s, self.config.poll_period_s)
         if idle is None:

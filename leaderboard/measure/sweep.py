@@ -25,10 +25,9 @@ from leaderboard.analysis_records import (
     write_analysis_record,
 )
 from leaderboard.errors import LeaderboardError
-from leaderboard.measure.energy import ProtocolConfig, measure_energy
 from leaderboard.measure.meters import EnergyMeter
+from leaderboard.measure.protocol_v1 import PROTOCOL_V1, V1Config, measure_v1
 from leaderboard.measure.runner import (
-    PROTOCOL_V1,
     energy_stats,
     metered,
     performance_of,
@@ -100,7 +99,7 @@ def sweep_entry(
     variants: Sequence[Variant] | None = None,
     weights_mode: WeightsMode = "random-init",
     weights_path: Path | None = None,
-    config: ProtocolConfig | None = None,
+    config: V1Config | None = None,
     meter: EnergyMeter | None = None,
     force: bool = False,
     accuracy: AccuracyCheck | None = None,
@@ -164,7 +163,7 @@ def sweep_entry(
                 if batch_size < variant.batch_size:
                     reasons.append(f"batch {variant.batch_size} did not fit in memory; measured at "
                                    f"{batch_size}")
-                result = measure_energy(workload.run_batch, workload.batch_size, session.meter,
+                result = measure_v1(workload.run_batch, workload.batch_size, session.meter,
                                         workload.synchronize, config, session.power_limit_w)
                 session.check(result)  # MIG, other processes, throttling: like every board record
                 del workload

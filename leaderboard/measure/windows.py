@@ -1,11 +1,17 @@
-"""Measurement protocol v1: idle, warm-up, tick-aligned windows, statistics, sanity checks.
+"""The window kit both protocols measure with: windows, the tick recorder, statistics, checks.
 
 Energy counters move in steps (NVML: every ~20-100 ms). Reading the counter at arbitrary
 window edges errs by up to a step of energy at each edge. Instead a background thread polls
 the counter every few ms and timestamps each step ("tick"); a window's average power is the
 energy between its first and last tick divided by the time between them, and its energy is
-that power times the window's CUDA-synchronised duration. Random gaps between windows
-de-phase the sensor's partial sampling (on A100/H100 it sees 25 ms of every 100 ms).
+that power times the window's CUDA-synchronised duration.
+
+Hopper's power sensor sees about 25 ms of every 100 ms: a model whose batches lock to that
+period would be sensed at one phase only. Both protocols therefore start their windows at
+de-phased moments drawn from a per-run seed (:class:`Dephaser`), and record the seed.
+
+The protocol algorithms (:mod:`.protocol_v1`, :mod:`.protocol_v2`) put these pieces together;
+:class:`ProtocolRun` is what the runner asks of either.
 """
 
 from __future__ import annotations
@@ -17,52 +23,46 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from leaderboard.measure.gpu_processes import CLEAR, ProcessVerdict, judge_processes
 from leaderboard.measure.meters import EnergyMeter, GpuState
+from leaderboard.records import DriftCheck, ProtocolDetails
 from leaderboard.vocabulary import UNSTABLE_CV
 
 SERIOUS_THROTTLE_REASONS = frozenset(
     {"hw_slowdown", "sw_thermal_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown"}
 )
 
-# Two-sided 95% Student-t quantiles by degrees of freedom (no scipy in the validator's deps).
-_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-        9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120,
-        17: 2.110, 18: 2.101, 19: 2.093, 20: 2.086, 25: 2.060, 30: 2.042, 40: 2.021, 60: 2.000}
-
-
-def t95(df: int) -> float:
-    """Two-sided 95% Student-t quantile (conservative: the next smaller tabulated df)."""
-    if df < 1:
-        return math.inf
-    return _T95[max(k for k in _T95 if k <= df)] if df <= 60 else 1.96
-
 
 @dataclass(frozen=True)
-class ProtocolConfig:
-    """Protocol v1 parameters: idle, fixed warm-up, tick-aligned windows with random gaps, CI stop rule."""
+class WindowConfig:
+    """What both protocols' parameters share (each protocol adds its own and its defaults).
+
+    Attributes:
+        seed: Seed of the window de-phasing; ``None`` draws a fresh one per run (recorded).
+        min_ticks: Counter steps a window must see to be measured at all.
+    """
 
     idle_s: float = 2.0
-    warmup_s: float = 3.0
-    window_s: float = 2.0
-    min_windows: int = 5
-    max_windows: int = 20
     max_gap_s: float = 0.5
-    target_ci_half_width: float = 0.01
-    """Stop adding windows once the 95% CI half-width is within this fraction of the median."""
     unstable_cv: float = UNSTABLE_CV
     power_limit_factor: float = 1.05
     idle_tolerance: float = 0.95
     """Average power below idle x this is refused (5% allows for sensor noise)."""
     poll_period_s: float = 0.002
-    min_ticks_per_window: int = 3
-    seed: int = 0
+    min_ticks: int = 3
+    seed: int | None = None
+
+
+def run_seed(config: WindowConfig) -> int:
+    """The configured seed, or a fresh one for this run (never the same 0 every run)."""
+    return config.seed if config.seed is not None else random.SystemRandom().randrange(2**31)
 
 
 @dataclass(frozen=True)
 class Window:
-    """One measured window."""
+    """One measured window, with the GPU's clocks, temperature and throttling right after it."""
 
     duration_s: float
     images: int
@@ -71,6 +71,10 @@ class Window:
     ticks: int
     start_s: float = 0.0
     """Clock reading at the window's synchronised start (for diagnostics)."""
+    sm_clock_mhz: float | None = None
+    mem_clock_mhz: float | None = None
+    temperature_c: float | None = None
+    throttle_reasons: tuple[str, ...] = ()
 
     @property
     def j_per_image(self) -> float:
@@ -78,15 +82,41 @@ class Window:
         return self.power_w * self.duration_s / self.images
 
 
+def median_ci(values: list[float], level: float = 0.95) -> tuple[float, float, float]:
+    """A distribution-free CI of the median from order statistics: ``(low, high, confidence)``.
+
+    The narrowest symmetric pair ``(x_(k), x_(n-k+1))`` whose coverage is at least ``level``;
+    with too few values (n <= 5) it is (min, max) at the coverage that pair has.
+    """
+    ordered = sorted(values)
+    n = len(ordered)
+    if n == 1:
+        return ordered[0], ordered[0], 0.0
+
+    def coverage(k: int) -> float:  # P(x_(k) <= median <= x_(n-k+1)), 1-based k
+        tail = sum(math.comb(n, i) for i in range(k)) / 2**n
+        return 1.0 - 2.0 * tail
+
+    k = 1
+    while k + 1 <= n // 2 and coverage(k + 1) >= level:
+        k += 1
+    return ordered[k - 1], ordered[n - k], coverage(k)
+
+
 @dataclass
 class EnergyMeasurement:
-    """The protocol's result for one model, scenario and device."""
+    """A protocol's result for one model, scenario and device.
+
+    Attributes:
+        seed: The de-phasing seed this run used (recorded, so a run can be replayed).
+    """
 
     meter: str
     idle_power_w: float
     windows: list[Window]
     status: str = "ok"
     reasons: list[str] = field(default_factory=list)
+    seed: int | None = None
 
     @property
     def per_image_j(self) -> list[float]:
@@ -108,13 +138,14 @@ class EnergyMeasurement:
 
     @property
     def ci95_j(self) -> tuple[float, float]:
-        """95% confidence interval of the mean J/image (Student t over windows)."""
-        values = self.per_image_j
-        if len(values) < 2:
-            return (values[0], values[0])
-        half = t95(len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
-        mean = statistics.fmean(values)
-        return (mean - half, mean + half)
+        """Distribution-free CI of the median J/image (order statistics; see :func:`median_ci`)."""
+        low, high, _ = median_ci(self.per_image_j)
+        return low, high
+
+    @property
+    def ci_level(self) -> float:
+        """The coverage :attr:`ci95_j` really has (below 95% with five windows or fewer)."""
+        return median_ci(self.per_image_j)[2] if self.windows else 0.0
 
     @property
     def ci_half_width_rel(self) -> float:
@@ -156,6 +187,24 @@ class EnergyMeasurement:
         if self.status == "ok":
             self.status = "unstable"
         self.reasons.append(reason)
+
+
+class ProtocolRun(Protocol):
+    """One protocol, ready to measure workloads: what the runner asks of v1 and v2 alike."""
+
+    version: str
+
+    def key_parameters(self) -> dict[str, Any] | None:
+        """Parameters that make a record differ from the protocol's defaults (for the skip key)."""
+
+    def measure(self, workload: Any, meter: Any, power_limit_w: float | None) -> EnergyMeasurement:
+        """Measure one workload."""
+
+    def details(self, result: EnergyMeasurement) -> ProtocolDetails | None:
+        """The record's ``protocol_details``."""
+
+    def drift(self) -> DriftCheck | None:
+        """The latest drift check, when this protocol keeps one."""
 
 
 @dataclass(frozen=True)
@@ -237,89 +286,126 @@ def span_power(ticks: list[Tick], max_uncertainty_s: float) -> float | None:
     return (last.energy_j - first.energy_j) / (last.time_s - first.time_s)
 
 
-def measure_energy(
-    run_batch: Callable[[], None],
-    batch_size: int,
-    meter: EnergyMeter,
-    synchronize: Callable[[], None] = lambda: None,
-    config: ProtocolConfig = ProtocolConfig(),
-    power_limit_w: float | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.perf_counter,
-) -> EnergyMeasurement:
-    """Run protocol v1 on one workload.
 
-    Args:
-        run_batch: Runs one batch of inference (may return before the device finishes).
-        batch_size: Images per batch.
-        meter: The energy meter.
-        synchronize: Waits until the device has finished queued work (``cuda.synchronize``).
-        config: Protocol parameters.
-        power_limit_w: The device's enforced power limit, for the sanity check.
-        sleep: Sleep function (tests may shorten).
-        clock: Monotonic clock in seconds.
 
-    Returns:
-        The measurement with its status and reasons; never a silent zero.
+class Dephaser:
+    """When each window starts, so that no window locks to the sensor's 100 ms sampling.
+
+    ``stratified`` (protocol v2): before window ``k`` wait for a counter tick, then for
+    ``(slot + u) / n`` of the counter period, the slots shuffled and ``u`` drawn once: the
+    windows' phases cover the period evenly. Otherwise (protocol v1) a uniform random gap of
+    up to ``max_gap_s``. Both draw from ``random.Random(seed)``.
     """
-    rng = random.Random(config.seed)
-    with TickRecorder(meter, config.poll_period_s, clock) as ticks:
-        idle_start = clock()
-        sleep(config.idle_s)
-        precise_s = 4 * config.poll_period_s
-        idle_power = span_power(ticks.between(idle_start, clock()), precise_s)
-        result = EnergyMeasurement(meter=meter.name, idle_power_w=idle_power or 0.0, windows=[])
-        if idle_power is None:
-            result.refuse(f"the energy counter did not move during {config.idle_s:g} s idle")
-            return result
 
-        warm_start = clock()
-        while clock() - warm_start < config.warmup_s:
-            run_batch()
+    def __init__(self, seed: int, windows: int, period_s: float, max_gap_s: float,
+                 stratified: bool):
+        self.seed = seed
+        self._rng = random.Random(seed)
+        self._period_s, self._max_gap_s, self._stratified = period_s, max_gap_s, stratified
+        offset = self._rng.random()
+        self._phases = [(slot + offset) / max(windows, 1) for slot in range(max(windows, 1))]
+        self._rng.shuffle(self._phases)
+        self._next = 0
+
+    def wait(self, ticks: TickRecorder, synchronize: Callable[[], None],
+             clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        """Drain the device, then wait until the next window may start."""
+        synchronize()
+        if self._stratified:
+            _wait_for_tick(ticks, 3 * self._period_s, clock, sleep)
+            phase = self._phases[self._next % len(self._phases)]
+            self._next += 1
+            sleep(phase * self._period_s)
+        elif self._max_gap_s > 0:
+            sleep(self._rng.uniform(0.0, self._max_gap_s))
         synchronize()
 
-        while len(result.windows) < config.max_windows:
-            sleep(rng.uniform(0.0, config.max_gap_s))
-            synchronize()
-            start = clock()
-            batches = 0
-            while clock() - start < config.window_s:
-                run_batch()
-                batches += 1
-            synchronize()
-            end = clock()
-            window_ticks = ticks.between(start, end)
-            power = span_power(window_ticks, precise_s)
-            if power is None or len(window_ticks) < config.min_ticks_per_window:
-                result.refuse(
-                    f"window of {end - start:.3f} s saw {len(window_ticks)} counter tick(s); "
-                    f"need {config.min_ticks_per_window} (lengthen window_s)"
-                )
-                return result
-            if power <= 0:
-                result.refuse(f"zero-energy window ({end - start:.3f} s)")
-                return result
-            result.windows.append(Window(end - start, batches * batch_size, batches, power,
-                                         len(window_ticks), start))
-            if (len(result.windows) >= config.min_windows
-                    and result.ci_half_width_rel <= config.target_ci_half_width):
-                break
-        if ticks.went_backwards:
-            t, before, after = ticks.went_backwards[0]
-            result.refuse(f"energy counter went backwards ({before:.3f} J -> {after:.3f} J)")
-    _check_power(result, config, power_limit_w)
+
+def _wait_for_tick(ticks: TickRecorder, timeout_s: float, clock: Callable[[], float],
+                   sleep: Callable[[float], None]) -> None:
+    """Return right after the counter's next step."""
+    seen = len(ticks.ticks)
+    deadline = clock() + timeout_s
+    while len(ticks.ticks) == seen and clock() < deadline:
+        sleep(0.0002)
+
+
+def measure_window(run_batch: Callable[[], None], synchronize: Callable[[], None], batch_size: int,
+                   length_s: float, ticks: TickRecorder, min_ticks: int, precise_s: float,
+                   clock: Callable[[], float],
+                   gpu_state: Callable[[], GpuState] | None = None) -> Window | str:
+    """Run batches for ``length_s`` and measure them: the window, or why it cannot be measured."""
+    start, batches = clock(), 0
+    while batches == 0 or clock() - start < length_s:
+        run_batch()
+        batches += 1
+    synchronize()
+    end = clock()
+    window_ticks = ticks.between(start, end)
+    power = span_power(window_ticks, precise_s)
+    if power is None or len(window_ticks) < min_ticks:
+        return (f"window of {end - start:.3f} s saw {len(window_ticks)} counter tick(s); "
+                f"need {min_ticks}")
+    if power <= 0:
+        return f"zero-energy window ({end - start:.3f} s)"
+    # The state right after the window: clocks and temperature under this window's load.
+    state = gpu_state() if gpu_state is not None else None
+    return Window(end - start, batches * batch_size, batches, power, len(window_ticks), start,
+                  sm_clock_mhz=_float_or_none(state.sm_clock_mhz) if state else None,
+                  mem_clock_mhz=_float_or_none(state.mem_clock_mhz) if state else None,
+                  temperature_c=_float_or_none(state.temperature_c) if state else None,
+                  throttle_reasons=tuple(state.throttle_reasons) if state else ())
+
+
+def _float_or_none(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def gpu_state_reader(meter: EnergyMeter) -> Callable[[], GpuState] | None:
+    """The meter's ``state()`` when it has one (NVML), for per-window clocks and temperature."""
+    state = getattr(meter, "state", None)
+    return state if callable(state) else None
+
+
+@dataclass(frozen=True)
+class IdleReading:
+    """Idle power of the device.
+
+    Attributes:
+        power_w: Average idle power, W.
+        measured_at_s: Clock reading when it was measured.
+    """
+
+    power_w: float
+    measured_at_s: float
+
+
+def measure_idle(meter: EnergyMeter, seconds: float, poll_period_s: float = 0.001,
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.perf_counter) -> IdleReading | None:
+    """Average power over ``seconds`` of doing nothing; None when the counter did not move."""
+    with TickRecorder(meter, poll_period_s, clock) as ticks:
+        start = clock()
+        sleep(seconds)
+        power = span_power(ticks.between(start, clock()), 4 * poll_period_s)
+    return None if power is None else IdleReading(power, clock())
+
+
+def finish(result: EnergyMeasurement, ticks: TickRecorder, config: WindowConfig,
+           power_limit_w: float | None) -> None:
+    """The checks every measurement ends with: counter direction, power bounds, CV."""
+    if ticks.went_backwards:
+        _, before, after = ticks.went_backwards[0]
+        result.refuse(f"energy counter went backwards ({before:.3f} J -> {after:.3f} J)")
+    if result.windows:
+        check_power(result, config, power_limit_w)
     if result.cv > config.unstable_cv:
         result.flag(f"CV {result.cv:.1%} across windows exceeds {config.unstable_cv:.0%}")
-    if result.ci_half_width_rel > config.target_ci_half_width:
-        result.reasons.append(
-            f"CI half-width {result.ci_half_width_rel:.2%} of the median after "
-            f"{len(result.windows)} windows (target {config.target_ci_half_width:.0%})"
-        )
-    return result
 
 
-def _check_power(result: EnergyMeasurement, config: ProtocolConfig,
-                 power_limit_w: float | None) -> None:
+def check_power(result: EnergyMeasurement, config: WindowConfig,
+                power_limit_w: float | None) -> None:
+    """Refuse average power below idle or above the enforced limit."""
     power = result.avg_power_w
     if power < result.idle_power_w * config.idle_tolerance:
         result.refuse(f"average power {power:.1f} W is below idle power "
