@@ -71,7 +71,7 @@ def measure_v1(
         The measurement with its status, reasons and seed; never a silent zero.
     """
     seed = run_seed(config)
-    dephaser = Dephaser(seed, config.max_windows, 0.1, config.max_gap_s, stratified=False)
+    dephaser = Dephaser(seed, config.max_windows, 0.1, config.max_gap_s, "gaps")
     precise_s = 4 * config.poll_period_s
     with TickRecorder(meter, config.poll_period_s, clock) as ticks:
         idle_start = clock()

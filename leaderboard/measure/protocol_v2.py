@@ -71,6 +71,9 @@ class V2Config(WindowConfig):
     tick_uncertainty_s: float = 0.001
     counter_period_s: float = 0.1
     window_mode: str = "sub-windows"
+    dephasing: str = "stratified"
+    """How sub-windows start (:class:`~leaderboard.measure.windows.Dephaser`); ``none`` only to
+    show the bias that back-to-back windows get."""
     source: str = "defaults"
 
     def window_s(self, batch_s: float) -> float:
@@ -193,7 +196,8 @@ def measure_v2(
     result.window_s = window_s = config.window_s(batch_s)
     precise_s = 4 * config.poll_period_s
     dephaser = Dephaser(seed, config.windows, config.counter_period_s, config.max_gap_s,
-                        stratified=config.window_mode == "sub-windows")
+                        config.dephasing if config.window_mode == "sub-windows" else "gaps",
+                        precise_s)
     state = gpu_state_reader(meter)
     with TickRecorder(meter, config.poll_period_s, clock) as ticks:
         for _ in range(config.windows):

@@ -293,15 +293,21 @@ class Dephaser:
 
     ``stratified`` (protocol v2): before window ``k`` wait for a counter tick, then for
     ``(slot + u) / n`` of the counter period, the slots shuffled and ``u`` drawn once: the
-    windows' phases cover the period evenly. Otherwise (protocol v1) a uniform random gap of
-    up to ``max_gap_s``. Both draw from ``random.Random(seed)``.
+    windows' phases cover the period evenly. ``gaps`` (protocol v1): a uniform random gap of
+    up to ``max_gap_s``. Both draw from ``random.Random(seed)``. ``none`` starts the first
+    window on a tick and the rest back to back (what v2 did before; kept to show the bias).
     """
 
-    def __init__(self, seed: int, windows: int, period_s: float, max_gap_s: float,
-                 stratified: bool):
+    MODES = ("stratified", "gaps", "none")
+
+    def __init__(self, seed: int, windows: int, period_s: float, max_gap_s: float, mode: str,
+                 precise_s: float = 0.004):
+        if mode not in self.MODES:
+            raise ValueError(f"unknown de-phasing mode '{mode}'; use one of {', '.join(self.MODES)}")
         self.seed = seed
         self._rng = random.Random(seed)
-        self._period_s, self._max_gap_s, self._stratified = period_s, max_gap_s, stratified
+        self._period_s, self._max_gap_s, self._mode = period_s, max_gap_s, mode
+        self._precise_s = precise_s
         offset = self._rng.random()
         self._phases = [(slot + offset) / max(windows, 1) for slot in range(max(windows, 1))]
         self._rng.shuffle(self._phases)
@@ -311,23 +317,44 @@ class Dephaser:
              clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
         """Drain the device, then wait until the next window may start."""
         synchronize()
-        if self._stratified:
-            _wait_for_tick(ticks, 3 * self._period_s, clock, sleep)
-            phase = self._phases[self._next % len(self._phases)]
-            self._next += 1
-            sleep(phase * self._period_s)
-        elif self._max_gap_s > 0:
+        first = self._next == 0
+        self._next += 1
+        if self._mode == "stratified":
+            tick_s = _wait_for_tick(ticks, 3 * self._period_s, clock, sleep, self._precise_s)
+            phase = self._phases[(self._next - 1) % len(self._phases)]
+            # Timed from the tick itself, not from when we saw it, and the last stretch spun:
+            # a few ms of lateness would shift the phase the strata are meant to spread.
+            _sleep_until((tick_s if tick_s is not None else clock()) + phase * self._period_s,
+                         clock, sleep)
+        elif self._mode == "gaps" and self._max_gap_s > 0:
             sleep(self._rng.uniform(0.0, self._max_gap_s))
+        elif self._mode == "none" and first:
+            _wait_for_tick(ticks, 3 * self._period_s, clock, sleep)
         synchronize()
 
 
+def _sleep_until(moment_s: float, clock: Callable[[], float],
+                 sleep: Callable[[float], None], spin_s: float = 0.002) -> None:
+    """Sleep until ``spin_s`` before ``moment_s``, then spin (sleep overshoots by ms)."""
+    left = moment_s - clock() - spin_s
+    if left > 0:
+        sleep(left)
+    while clock() < moment_s:
+        sleep(0)  # yields only; a simulated clock moves one step
+
+
 def _wait_for_tick(ticks: TickRecorder, timeout_s: float, clock: Callable[[], float],
-                   sleep: Callable[[float], None]) -> None:
-    """Return right after the counter's next step."""
+                   sleep: Callable[[float], None], precise_s: float = math.inf) -> float | None:
+    """Return right after the counter's next step timed within ``precise_s`` (or, at the
+    timeout, any step), with its time; None when the counter did not move."""
     seen = len(ticks.ticks)
     deadline = clock() + timeout_s
-    while len(ticks.ticks) == seen and clock() < deadline:
+    while clock() < deadline:
+        fresh = ticks.ticks[seen:]
+        if fresh and fresh[-1].uncertainty_s <= precise_s:
+            return fresh[-1].time_s
         sleep(0.0002)
+    return ticks.ticks[-1].time_s if len(ticks.ticks) > seen else None
 
 
 def measure_window(run_batch: Callable[[], None], synchronize: Callable[[], None], batch_size: int,
