@@ -157,13 +157,12 @@ def echo_summary(summary: str, failed: bool) -> None:
 def selected_ids(submissions_dir: Path, entries: tuple[str, ...], all_entries: bool,
                  shard: str | None) -> list[str]:
     """The sorted entry ids that ``entry_selection``'s options name (this shard of them)."""
-    from leaderboard.measure.campaign import parse_shard, select_entries
-    from leaderboard.measure.campaign import shard as take_shard
+    from leaderboard.measure.selection import parse_shard, select_entries, shard_by_cost
 
     ids = select_entries(submissions_dir, list(entries), all_entries)
     if shard:
         index, count = parse_shard(shard)
-        ids = take_shard(ids, index, count)
+        ids = shard_by_cost(submissions_dir, ids, index, count)
         click.echo(f"shard {index}/{count}: {len(ids)} entr{'y' if len(ids) == 1 else 'ies'}",
                    err=True)
     return ids
