@@ -33,6 +33,7 @@ from leaderboard.measure.campaign_workers import (
     Workers,
     WorkerSettings,
 )
+from leaderboard.measure.kept_records import kept_record
 from leaderboard.measure.lifetime import Terminated, raise_on_sigterm, restore_sigterm
 from leaderboard.measure.selection import (  # noqa: F401 - re-exported for callers
     format_duration,
@@ -59,7 +60,6 @@ from leaderboard.vocabulary import (
     PROTOCOL_VERSIONS,
     SCENARIO_BATCH_SIZE,
     SCENARIOS,
-    SCORED_STATUSES,
     STATUSES,
 )
 
@@ -174,18 +174,9 @@ class CampaignSummary:
 
 
 def _kept_record(path: Path) -> MeasurementRecord | None:
-    """The record at ``path`` when it is a real measurement worth keeping."""
-    if not path.is_file():
-        return None
-    try:
-        record = read_record(path)
-    except ValueError:
-        return None
-    # A scored record is a result worth keeping: resume skips it and an error in a later run
-    # does not overwrite it.
-    if record.status in SCORED_STATUSES and not record.synthetic:
-        return record
-    return None
+    """A real (not synthetic) scored record at ``path``: resume skips its task, and an error in
+    a later run does not overwrite it."""
+    return kept_record(path, lambda record: not record.synthetic, read_record)
 
 
 def error_record(entry_id: str, scenario: str, hardware: str, *, weights_mode: str,

@@ -13,25 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from leaderboard.measure import windows
 from leaderboard.measure.meters import EnergyMeter
-from leaderboard.measure.windows import (
-    Dephaser,
-    EnergyMeasurement,
-    TickRecorder,
-    WindowConfig,
-    finish,
-    gpu_state_reader,
-    measure_window,
-    run_seed,
-    span_power,
-)
 from leaderboard.records import DriftCheck, ProtocolDetails
 from leaderboard.vocabulary import PROTOCOL_VERSION
 
 
 @dataclass(frozen=True)
-class V1Config(WindowConfig):
-    """Protocol v1's own parameters (the shared ones are :class:`WindowConfig`'s)."""
+class V1Config(windows.WindowConfig):
+    """Protocol v1's own parameters (the shared ones are :class:`windows.WindowConfig`'s)."""
 
     warmup_s: float = 3.0
     window_s: float = 2.0
@@ -54,7 +44,7 @@ def measure_v1(
     power_limit_w: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.perf_counter,
-) -> EnergyMeasurement:
+) -> windows.EnergyMeasurement:
     """Run protocol v1 on one workload.
 
     Args:
@@ -70,14 +60,14 @@ def measure_v1(
     Returns:
         The measurement with its status, reasons and seed; never a silent zero.
     """
-    seed = run_seed(config)
-    dephaser = Dephaser(seed, config.max_windows, 0.1, config.max_gap_s, "gaps")
+    seed = windows.run_seed(config)
+    dephaser = windows.Dephaser(seed, config.max_windows, 0.1, config.max_gap_s, "gaps")
     precise_s = 4 * config.poll_period_s
-    with TickRecorder(meter, config.poll_period_s, clock) as ticks:
+    with windows.TickRecorder(meter, config.poll_period_s, clock) as ticks:
         idle_start = clock()
         sleep(config.idle_s)
-        idle_power = span_power(ticks.between(idle_start, clock()), precise_s)
-        result = EnergyMeasurement(meter=meter.name, idle_power_w=idle_power or 0.0, windows=[],
+        idle_power = windows.span_power(ticks.between(idle_start, clock()), precise_s)
+        result = windows.EnergyMeasurement(meter=meter.name, idle_power_w=idle_power or 0.0, windows=[],
                                    seed=seed)
         if idle_power is None:
             result.refuse(f"the energy counter did not move during {config.idle_s:g} s idle")
@@ -88,10 +78,10 @@ def measure_v1(
             run_batch()
         synchronize()
 
-        state = gpu_state_reader(meter)
+        state = windows.gpu_state_reader(meter)
         while len(result.windows) < config.max_windows:
             dephaser.wait(ticks, synchronize, clock, sleep)
-            window = measure_window(run_batch, synchronize, batch_size, config.window_s, ticks,
+            window = windows.measure_window(run_batch, synchronize, batch_size, config.window_s, ticks,
                                     config.min_ticks, precise_s, clock, state)
             if isinstance(window, str):
                 result.refuse(f"{window} (lengthen window_s)")
@@ -100,7 +90,7 @@ def measure_v1(
             if (len(result.windows) >= config.min_windows
                     and result.ci_half_width_rel <= config.target_ci_half_width):
                 break
-        finish(result, ticks, config, power_limit_w)
+        windows.finish(result, ticks, config, power_limit_w)
     if result.ci_half_width_rel > config.target_ci_half_width:
         result.reasons.append(
             f"CI half-width {result.ci_half_width_rel:.2%} of the median after "
@@ -121,12 +111,12 @@ class V1Run:
         fixed = dataclasses.replace(self.config, seed=None)
         return None if fixed == V1Config() else dataclasses.asdict(fixed)
 
-    def measure(self, workload: Any, meter: Any, power_limit_w: float | None) -> EnergyMeasurement:
+    def measure(self, workload: Any, meter: Any, power_limit_w: float | None) -> windows.EnergyMeasurement:
         """Protocol v1 on ``workload``."""
         return measure_v1(workload.run_batch, workload.batch_size, meter, workload.synchronize,
                           self.config, power_limit_w)
 
-    def details(self, result: EnergyMeasurement) -> ProtocolDetails | None:
+    def details(self, result: windows.EnergyMeasurement) -> ProtocolDetails | None:
         """None: v1 records have no details section (the seed goes in ``raw_windows``' record)."""
         return None
 

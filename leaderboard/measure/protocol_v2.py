@@ -164,27 +164,19 @@ def measure_v2(
     meter: EnergyMeter,
     idle: IdleReading,
     synchronize: Callable[[], None] = lambda: None,
-    config: V2Config = V2Config(),
+    config: V2Config | None = None,
     power_limit_w: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.perf_counter,
 ) -> V2Measurement:
-    """Run protocol v2 on one workload (idle measured by the caller, once per worker).
-
-    Args:
-        run_batch: Runs one batch of inference (may return before the device finishes).
-        batch_size: Images per batch.
-        meter: The energy meter.
-        idle: The worker's idle reading (:func:`measure_idle`).
-        synchronize: Waits until the device has finished queued work.
-        config: Protocol parameters.
-        power_limit_w: The enforced power limit, for the sanity check.
-        sleep: Sleep function.
-        clock: Monotonic clock, s.
+    """Run protocol v2 on one workload: the arguments of
+    :func:`~leaderboard.measure.protocol_v1.measure_v1`, plus the worker's ``idle`` reading
+    (:func:`~leaderboard.measure.windows.measure_idle`, taken once per worker).
 
     Returns:
-        The measurement with status and reasons; never a silent zero.
+        The measurement with status, reasons and seed; never a silent zero.
     """
+    config = config or V2Config()
     seed = run_seed(config)
     result = V2Measurement(meter=meter.name, idle_power_w=idle.power_w, windows=[], seed=seed,
                            config=config, idle_age_s=max(clock() - idle.measured_at_s, 0.0))

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 import leaderboard
 from leaderboard.measure.gpu_processes import CONTEXT_ALLOWANCE_MIB, ProcessVerdict, judge_processes
+from leaderboard.measure.kept_records import kept_record
 from leaderboard.measure.meters import EnergyMeter, GpuState, MeterUnavailable, open_meter
 from leaderboard.measure.protocol_v1 import V1Run
 from leaderboard.measure.windows import EnergyMeasurement, ProtocolRun, check_gpu_state
@@ -49,7 +50,7 @@ from leaderboard.records import (
     write_record,
 )
 from leaderboard.submission import Submission
-from leaderboard.vocabulary import PROTOCOL_VERSION, SCENARIO_BATCH_SIZE, SCORED_STATUSES, Precision
+from leaderboard.vocabulary import PROTOCOL_VERSION, SCENARIO_BATCH_SIZE, Precision
 
 
 class EntryResult(NamedTuple):
@@ -221,19 +222,6 @@ def performance_of(result: EnergyMeasurement) -> Performance | None:
                        batch_latency_ms=result.batch_latency_ms)
 
 
-def _existing(path: Path, key: str) -> MeasurementRecord | None:
-    """The record at ``path`` when it is up to date for ``key`` and worth keeping."""
-    if not path.is_file():
-        return None
-    try:
-        record = read_record(path)
-    except ValueError:
-        return None  # unreadable: measure again and overwrite it
-    if record.skip_key == key and record.status in SCORED_STATUSES:
-        return record
-    return None
-
-
 @dataclass
 class MeterSession:
     """An open energy meter and what it said about the device when opened.
@@ -402,7 +390,7 @@ def measure_entry(
     with contextlib.nullcontext(session) if session is not None else metered(device, meter) as active:
         key = skip_key(submission, weights, active.device_label, scenario, precision, protocol=run)
         path = record_path(submissions_dir, submission.id, active.hardware, scenario)
-        existing = None if force else _existing(path, key)
+        existing = None if force else kept_record(path, lambda r: r.skip_key == key, read_record)
         if existing is not None:
             return EntryResult(existing, True, path)
         on_device = run.version != PROTOCOL_VERSION  # v2 builds and draws on the GPU
