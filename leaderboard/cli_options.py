@@ -119,6 +119,11 @@ def protocol_options(command: F) -> F:
                      type=click.Choice(["nvml-total-energy", "nvml-power-integration"]),
                      help="GPU meter (default the energy counter; integration is named in the "
                           "record with its bias)."),
+        click.option("--reference-s", default=20.0, show_default=True,
+                     type=click.FloatRange(min=0.0), metavar="SECONDS",
+                     help="For three entries measured first (the cheapest, a resnet50, a large "
+                          "one) also measure one tick-aligned window this long and record the "
+                          "protocol's J/image over its; 0: none."),
     )):
         command = option(command)
     return command

@@ -319,3 +319,27 @@ def test_pretrained_mode_passes_each_entry_its_weights_file(tree, fake, tmp_path
                  worker_cmd=fake.cmd, progress=False)
     for entry_id, line in zip(ids, fake.measured(), strict=True):
         assert f"--weights-mode pretrained --weights-path {tmp_path / 'w' / entry_id}.safetensors" in line
+
+
+def test_three_reference_checks_run_first_and_only_for_them(tree, fake):
+    ids = ids_of(tree)
+    run_campaign(ids, tree, scenarios=["offline"], reference_s=0.5, worker_cmd=fake.cmd,
+                 progress=False)
+    measured = fake.measured()
+    with_reference = [line.split()[1] for line in measured if "--reference-s 0.5" in line]
+    assert len(with_reference) == 3 and len(measured) == len(ids)
+    assert [line.split()[1] for line in measured[:3]] == with_reference  # early in the lease
+
+
+def test_reference_entries_are_the_cheapest_a_resnet50_and_a_large_one():
+    from leaderboard.measure.selection import estimated_cost, plan_references
+
+    submissions = Path(__file__).resolve().parents[1] / "submissions"
+    ids = sorted(p.name for p in submissions.iterdir() if (p / "submission.yaml").is_file())[::15]
+    ids += ["resnet50.a1_in1k"]
+    ordered, chosen = plan_references(submissions, ids)
+    costs = sorted(estimated_cost(submissions, i) for i in ids)
+    assert ordered[:3] == chosen and sorted(ordered) == sorted(ids)
+    assert estimated_cost(submissions, chosen[0]) == costs[0]
+    assert chosen[1].startswith("resnet50")
+    assert estimated_cost(submissions, chosen[2]) >= costs[int(0.9 * len(costs)) - 1]

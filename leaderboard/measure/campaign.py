@@ -41,6 +41,7 @@ from leaderboard.measure.selection import (  # noqa: F401 - re-exported for call
     order_entries,
     parse_duration_s,
     parse_shard,
+    plan_references,
     select_entries,
     shard,
 )
@@ -222,6 +223,9 @@ class CampaignOptions:
             restarted after a crash; see :mod:`leaderboard.measure.campaign_workers`).
         probe_file: Protocol v2: the first-contact probe's JSON, for its parameters.
         meter: GPU meter kind (default the energy counter).
+        reference_s: Length of a reference window measured after the protocol on three entries
+            moved to the front (:func:`~leaderboard.measure.selection.plan_references`),
+            first scenario only; 0: none. The CLI's default is 20 s.
     """
 
     scenarios: Sequence[str] = (HEADLINE_SCENARIO,)
@@ -241,6 +245,7 @@ class CampaignOptions:
     protocol: str = PROTOCOL_VERSION
     probe_file: Path | None = None
     meter: str | None = None
+    reference_s: float = 0.0
 
     def check(self) -> None:
         """Refuse bad options before anything runs.
@@ -288,7 +293,11 @@ def run_campaign(ids: Sequence[str], submissions_dir: Path, options: CampaignOpt
     """
     opts = options if options is not None else CampaignOptions(**fields)
     opts.check()
+    references: list[str] = []
+    if opts.reference_s > 0:
+        ids, references = plan_references(submissions_dir, ids)
     tasks = [(entry_id, scenario) for entry_id in ids for scenario in opts.scenarios]
+    checked = {(entry_id, opts.scenarios[0]) for entry_id in references}
     summary = CampaignSummary(planned=len(tasks), hardware=opts.hardware)
     start = opts.clock()
     if not tasks:
@@ -303,7 +312,7 @@ def run_campaign(ids: Sequence[str], submissions_dir: Path, options: CampaignOpt
     previous = raise_on_sigterm()
     try:
         try:
-            _run_tasks(tasks, submissions_dir, summary, opts, start, workers)
+            _run_tasks(tasks, submissions_dir, summary, opts, start, workers, checked)
         except BaseException:
             workers.close(graceful=False)  # SIGTERM mid-model: no record may land later
             raise
@@ -323,7 +332,8 @@ def run_campaign(ids: Sequence[str], submissions_dir: Path, options: CampaignOpt
 
 
 def _run_tasks(tasks: list[tuple[str, str]], submissions_dir: Path, summary: CampaignSummary,
-               opts: CampaignOptions, start: float, workers: Workers) -> None:
+               opts: CampaignOptions, start: float, workers: Workers,
+               checked: set[tuple[str, str]]) -> None:
     """The campaign loop: resume, budget, one task at a time, ETA; kills workers however it ends."""
     total = len(tasks)
     try:
@@ -349,7 +359,8 @@ def _run_tasks(tasks: list[tuple[str, str]], submissions_dir: Path, summary: Cam
                 summary.not_started += 1
                 continue
         try:
-            run, line = workers.measure(entry_id, scenario)
+            reference_s = opts.reference_s if (entry_id, scenario) in checked else 0.0
+            run, line = workers.measure(entry_id, scenario, reference_s)
         except (MeterUnavailableStop, LeaderboardError) as exc:
             summary.stopped = str(exc).splitlines()[0]
             summary.not_started += total - number + 1

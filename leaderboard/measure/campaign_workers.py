@@ -115,8 +115,10 @@ class Workers(Protocol):
     def start(self) -> None:
         """Learn the hardware (unless given). Raises MeterUnavailableStop, LeaderboardError."""
 
-    def measure(self, entry_id: str, scenario: str) -> tuple[WorkerRun, dict[str, Any] | None]:
-        """Run one task; raises MeterUnavailableStop when the meter went away."""
+    def measure(self, entry_id: str, scenario: str,
+                reference_s: float = 0.0) -> tuple[WorkerRun, dict[str, Any] | None]:
+        """Run one task (and a reference window of ``reference_s``); raises
+        MeterUnavailableStop when the meter went away."""
 
     def close(self, graceful: bool = True) -> None:
         """Kill every worker left."""
@@ -203,7 +205,8 @@ class OneShotWorkers:
                                    f"({run.exit_text()}):\n{tail}")
         self.hardware, self.gpu_name = line["hardware"], str(line.get("gpu_name") or "unknown")
 
-    def measure(self, entry_id: str, scenario: str) -> tuple[WorkerRun, dict[str, Any] | None]:
+    def measure(self, entry_id: str, scenario: str,
+                reference_s: float = 0.0) -> tuple[WorkerRun, dict[str, Any] | None]:
         """One worker process for this task."""
         s = self.settings
         args = [*self.command, "--entry", entry_id, "--scenario", scenario, "--device", s.device,
@@ -215,6 +218,8 @@ class OneShotWorkers:
             args.append("--force")
         if s.meter:
             args += ["--meter", s.meter]
+        if reference_s > 0:
+            args += ["--reference-s", f"{reference_s:g}"]
         log_path = s.log_dir / f"{entry_id}--{scenario}.log" if s.log_dir else None
         run = run_worker(args, s.timeout_per_model_s, log_path)
         if run.returncode == EXIT_NO_METER:
@@ -282,13 +287,16 @@ class LongLivedWorkers:
               f"(parameters from {ready.get('parameters_from')})")
         self.worker = worker
 
-    def measure(self, entry_id: str, scenario: str) -> tuple[WorkerRun, dict[str, Any] | None]:
+    def measure(self, entry_id: str, scenario: str,
+                reference_s: float = 0.0) -> tuple[WorkerRun, dict[str, Any] | None]:
         """Send one task (starting a worker first when the last one died)."""
         if self.worker is None:
             self.start()
         assert self.worker is not None
         s = self.settings
         task: dict[str, Any] = {"entry_id": entry_id, "scenario": scenario, "force": s.force}
+        if reference_s > 0:
+            task["reference_s"] = reference_s
         weights_path = s.weights_path(entry_id)
         if weights_path is not None:
             task["weights_path"] = str(weights_path)

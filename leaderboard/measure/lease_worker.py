@@ -5,7 +5,11 @@ baseline before any CUDA context), creates its CUDA context, measures idle power
 ``ready`` line and then measures model after model: one JSON task per stdin line, one JSON
 result per stdout line (the shape of :mod:`leaderboard.measure.worker`'s). Idle is re-measured
 when older than the protocol's ``idle_max_age_s``; the first model measured is the drift
-reference, re-measured every ``--reference-every`` models and recorded in each record.
+reference, re-measured once ``--drift-every-s`` seconds have passed since it was last measured
+(by time, not by models: a campaign of cheap models should not pay for it more often) and
+recorded in each record. Before each model the device cools down (power back within 10% of
+idle, or ``--cool-down-max-s``); a task with ``reference_s`` also gets a reference window of
+that length after its windows (see :func:`leaderboard.measure.windows.measure_reference`).
 
 A model that fails costs one error result. A CUDA error poisons the context: the worker
 reports it and exits 1, and the campaign starts a fresh one. End of stdin ends the worker; so
@@ -46,8 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--meter", default=METER_COUNTER, choices=METER_KINDS)
     parser.add_argument("--probe-file", type=Path, default=None,
                         help="The first-contact probe's JSON; v2's parameters derive from it.")
-    parser.add_argument("--reference-every", type=int, default=10,
-                        help="Re-measure the drift reference (the first model) every N models.")
+    parser.add_argument("--drift-every-s", type=float, default=300.0,
+                        help="Re-measure the drift reference (the first model) once this many "
+                             "seconds have passed since it was last measured.")
+    parser.add_argument("--cool-down-max-s", type=float, default=10.0,
+                        help="Before each model wait until power is within 10%% of idle, or "
+                             "this long (0: never).")
     return parser
 
 
@@ -91,9 +99,10 @@ class LeaseWorker:
         self.reference: tuple[str, str] | None = None
         self.reference_first_j: float | None = None
         self.since_reference = 0
+        self.reference_at_s = time.perf_counter()
         from leaderboard.measure.protocol_v2 import V2Run
 
-        self.run = V2Run(self.idle, self.config)
+        self.run = V2Run(self.idle, self.config, cool_down_max_s=args.cool_down_max_s)
 
     def _create_context(self) -> None:
         if self.args.device.startswith("cuda"):
@@ -118,12 +127,14 @@ class LeaseWorker:
                 "parameters_from": self.config.source}
 
     def _refresh(self) -> None:
-        """Idle re-measured when stale; the drift reference re-measured every N models."""
+        """Idle re-measured when stale; the drift reference once --drift-every-s has passed."""
         if time.perf_counter() - self.idle.measured_at_s > self.config.idle_max_age_s:
             self.idle = self._measure_idle()
             self.run.idle = self.idle
-        if self.reference is not None and self.since_reference >= self.args.reference_every:
+        due = time.perf_counter() - self.reference_at_s >= self.args.drift_every_s
+        if self.reference is not None and due:
             self.since_reference = 0
+            self.reference_at_s = time.perf_counter()
             latest = self._measure_reference()
             if latest is not None and self.reference_first_j:
                 from leaderboard.records import DriftCheck
@@ -161,16 +172,21 @@ class LeaseWorker:
         entry_id, scenario = str(task["entry_id"]), str(task.get("scenario", HEADLINE_SCENARIO))
         submission = load_valid_submission(self.args.submissions, entry_id)
         weights_path = Path(task["weights_path"]) if task.get("weights_path") else None
-        outcome = measure_and_write(
-            submission, self.args.submissions, scenario=scenario, device=self.args.device,
-            weights_mode=self.args.weights_mode, weights_path=weights_path,
-            force=bool(task.get("force")), protocol=self.run, session=self.session)
+        self.run.reference_s = float(task.get("reference_s") or 0.0)
+        try:
+            outcome = measure_and_write(
+                submission, self.args.submissions, scenario=scenario, device=self.args.device,
+                weights_mode=self.args.weights_mode, weights_path=weights_path,
+                force=bool(task.get("force")), protocol=self.run, session=self.session)
+        finally:
+            self.run.reference_s = 0.0
         record = outcome.record
         if not outcome.skipped:
             self.models += 1
             self.since_reference += 1
             if self.reference is None and record.energy is not None and record.status == "ok":
                 self.reference, self.reference_first_j = (entry_id, scenario), record.energy.gross_j_per_image
+                self.reference_at_s = time.perf_counter()
         return {"entry_id": entry_id, "scenario": scenario, "status": record.status,
                 "skipped": outcome.skipped,
                 "energy_j": record.energy.gross_j_per_image if record.energy else None,

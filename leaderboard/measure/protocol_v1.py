@@ -105,6 +105,7 @@ class V1Run:
 
     config: V1Config = V1Config()
     version: str = PROTOCOL_VERSION
+    reference_s: float = 0.0
 
     def key_parameters(self) -> dict[str, Any] | None:
         """v1's parameters when they are not its defaults (the seed never counts)."""
@@ -112,9 +113,11 @@ class V1Run:
         return None if fixed == V1Config() else dataclasses.asdict(fixed)
 
     def measure(self, workload: Any, meter: Any, power_limit_w: float | None) -> windows.EnergyMeasurement:
-        """Protocol v1 on ``workload``."""
-        return measure_v1(workload.run_batch, workload.batch_size, meter, workload.synchronize,
-                          self.config, power_limit_w)
+        """Protocol v1 on ``workload`` (then the reference window, when asked for)."""
+        result = measure_v1(workload.run_batch, workload.batch_size, meter, workload.synchronize,
+                            self.config, power_limit_w)
+        windows.add_reference(result, workload, meter, self.reference_s, self.config.poll_period_s)
+        return result
 
     def details(self, result: windows.EnergyMeasurement) -> ProtocolDetails | None:
         """None: v1 records have no details section (the seed goes in ``raw_windows``' record)."""

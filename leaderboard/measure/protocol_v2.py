@@ -35,6 +35,8 @@ from leaderboard.measure.windows import (
     IdleReading,
     TickRecorder,
     WindowConfig,
+    add_reference,
+    cool_down,
     finish,
     gpu_state_reader,
     measure_window,
@@ -213,6 +215,9 @@ class V2Run:
     config: V2Config = V2Config()
     latest_drift: DriftCheck | None = None
     version: str = PROTOCOL_VERSION_V2
+    reference_s: float = 0.0
+    cool_down_max_s: float = 10.0
+    """Before each model, wait until power is within 10% of idle, or this long (0: never)."""
 
     def key_parameters(self) -> dict[str, Any] | None:
         """The window mode (v1 windows and sub-windows are different measurements); every
@@ -222,9 +227,14 @@ class V2Run:
         return {"window_mode": self.config.window_mode}
 
     def measure(self, workload: Any, meter: Any, power_limit_w: float | None) -> EnergyMeasurement:
-        """Protocol v2 on ``workload``."""
-        return measure_v2(workload.run_batch, workload.batch_size, meter, self.idle,
-                          workload.synchronize, self.config, power_limit_w)
+        """Cool down, protocol v2 on ``workload``, then the reference window when asked for."""
+        rested = cool_down(meter, self.idle.power_w, max_s=self.cool_down_max_s) \
+            if self.cool_down_max_s > 0 else None
+        result = measure_v2(workload.run_batch, workload.batch_size, meter, self.idle,
+                            workload.synchronize, self.config, power_limit_w)
+        result.cool_down = rested
+        add_reference(result, workload, meter, self.reference_s, self.config.poll_period_s)
+        return result
 
     def details(self, result: EnergyMeasurement) -> ProtocolDetails | None:
         """Window size, warm-up, CI coverage and where the parameters came from."""

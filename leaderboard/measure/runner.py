@@ -39,12 +39,14 @@ from leaderboard.measure.workload import (
     weights_info,
 )
 from leaderboard.records import (
+    CoolDown,
     EnergyStats,
     MeasuredWeights,
     MeasurementRecord,
     Performance,
     Provenance,
     RawWindow,
+    ReferenceCheck,
     read_record,
     record_path,
     write_record,
@@ -442,11 +444,27 @@ def measure_entry(
             meter_bias=getattr(active.meter, "bias", None),
             raw_windows=_raw_windows(result),
             window_seed=result.seed,
+            reference_check=_reference_check(result),
+            cool_down=(CoolDown(waited_s=result.cool_down.waited_s,
+                                power_w=max(result.cool_down.power_w, 0.0),
+                                target_w=max(result.cool_down.target_w, 0.0),
+                                reached=result.cool_down.reached)
+                       if result.cool_down is not None else None),
             protocol_details=run.details(result),
             drift=run.drift(),
         )
         del workload, model
         return EntryResult(record, False, None)
+
+
+def _reference_check(result: EnergyMeasurement) -> ReferenceCheck | None:
+    """Protocol J/image over the reference window's, when one was measured."""
+    reference = result.reference
+    if reference is None or reference.j_per_image <= 0 or not result.windows:
+        return None
+    return ReferenceCheck(reference_window_s=reference.window_s,
+                          reference_j_per_image=reference.j_per_image,
+                          ratio=result.median_j / reference.j_per_image)
 
 
 def _raw_windows(result: EnergyMeasurement) -> list[RawWindow] | None:

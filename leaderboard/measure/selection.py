@@ -192,3 +192,27 @@ def order_entries(submissions_dir: Path, ids: Sequence[str], order: str) -> list
     if order == "name":
         return sorted(ids)
     return sorted(ids, key=lambda entry_id: (estimated_cost(submissions_dir, entry_id), entry_id))
+
+
+RESNET50_GMACS = 4.1
+"""ResNet-50 at 224 px: the size class a reference check should cover."""
+
+
+def plan_references(submissions_dir: Path, ids: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Three entries to check the protocol on, moved to the front: ``(ids, chosen)``.
+
+    The cheapest, a resnet50-class one (a ``resnet50*`` network, else the GMACs nearest
+    ResNet-50's) and a large one (the 90th percentile of cost): every lease checks its
+    protocol early across sizes. Fewer when there are fewer ids; the rest keep their order.
+    """
+    if not ids:
+        return [], []
+    costs = {entry_id: estimated_cost(submissions_dir, entry_id) for entry_id in ids}
+    by_cost = sorted(ids, key=lambda entry_id: (costs[entry_id], entry_id))
+    resnets = [i for i in ids if i.split(".")[0].startswith("resnet50")]
+    resnet = resnets[0] if resnets else min(
+        ids, key=lambda i: (abs(costs[i] / SCENARIO_BATCH_SIZE[HEADLINE_SCENARIO]
+                                - RESNET50_GMACS), i))
+    large = by_cost[min(int(0.9 * len(by_cost)), len(by_cost) - 1)]
+    chosen = list(dict.fromkeys([by_cost[0], resnet, large]))
+    return chosen + [i for i in ids if i not in chosen], chosen

@@ -109,6 +109,8 @@ class EnergyMeasurement:
 
     Attributes:
         seed: The de-phasing seed this run used (recorded, so a run can be replayed).
+        cool_down: The wait before this model (protocol v2's worker), when there was one.
+        reference: The long reference window measured after the protocol, when asked for.
     """
 
     meter: str
@@ -117,6 +119,8 @@ class EnergyMeasurement:
     status: str = "ok"
     reasons: list[str] = field(default_factory=list)
     seed: int | None = None
+    cool_down: CoolDown | None = None
+    reference: Reference | None = None
 
     @property
     def per_image_j(self) -> list[float]:
@@ -189,10 +193,30 @@ class EnergyMeasurement:
         self.reasons.append(reason)
 
 
+@dataclass(frozen=True)
+class CoolDown:
+    """The wait before a model: until power was back near idle, or the time bound passed."""
+
+    waited_s: float
+    power_w: float
+    target_w: float
+    reached: bool
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One long tick-aligned window on the same workload, to check the protocol against."""
+
+    window_s: float
+    j_per_image: float
+
+
 class ProtocolRun(Protocol):
     """One protocol, ready to measure workloads: what the runner asks of v1 and v2 alike."""
 
     version: str
+    reference_s: float
+    """Length of the reference window to measure after the protocol (0: none)."""
 
     def key_parameters(self) -> dict[str, Any] | None:
         """Parameters that make a record differ from the protocol's defaults (for the skip key)."""
@@ -428,6 +452,50 @@ def finish(result: EnergyMeasurement, ticks: TickRecorder, config: WindowConfig,
         check_power(result, config, power_limit_w)
     if result.cv > config.unstable_cv:
         result.flag(f"CV {result.cv:.1%} across windows exceeds {config.unstable_cv:.0%}")
+
+
+def cool_down(meter: EnergyMeter, idle_w: float, tolerance: float = 1.10, max_s: float = 10.0,
+              step_s: float = 0.1, sleep: Callable[[float], None] = time.sleep,
+              clock: Callable[[], float] = time.perf_counter) -> CoolDown:
+    """Wait until the meter's power is within ``tolerance`` x ``idle_w``, or ``max_s`` passed.
+
+    A model measured right after a heavy one would otherwise start on a hot, still-busy
+    device (fans, leakage, a ramping-down clock), and its J/image would carry the last one's.
+    """
+    target_w = idle_w * tolerance
+    start = clock()
+    while True:
+        power_w = meter.power_w()
+        waited_s = clock() - start
+        if power_w <= target_w or waited_s >= max_s:
+            return CoolDown(waited_s, power_w, target_w, power_w <= target_w)
+        sleep(step_s)
+
+
+def measure_reference(run_batch: Callable[[], None], synchronize: Callable[[], None],
+                      batch_size: int, meter: EnergyMeter, length_s: float,
+                      poll_period_s: float = 0.001,
+                      sleep: Callable[[float], None] = time.sleep,
+                      clock: Callable[[], float] = time.perf_counter) -> Reference | None:
+    """One ``length_s`` window started on a counter tick; None when it saw too few ticks.
+
+    Its J/image is what the protocol's short windows should agree with: the campaign measures
+    it for a few entries of every lease and records protocol over reference.
+    """
+    with TickRecorder(meter, poll_period_s, clock) as ticks:
+        synchronize()
+        _wait_for_tick(ticks, 1.0, clock, sleep, 4 * poll_period_s)
+        window = measure_window(run_batch, synchronize, batch_size, length_s, ticks, 2,
+                                4 * poll_period_s, clock)
+    return None if isinstance(window, str) else Reference(window.duration_s, window.j_per_image)
+
+
+def add_reference(result: EnergyMeasurement, workload: Any, meter: EnergyMeter, length_s: float,
+                  poll_period_s: float) -> None:
+    """Measure the reference window after a measured result (when ``length_s`` > 0)."""
+    if length_s > 0 and result.windows and result.status != "refused":
+        result.reference = measure_reference(workload.run_batch, workload.synchronize,
+                                             workload.batch_size, meter, length_s, poll_period_s)
 
 
 def check_power(result: EnergyMeasurement, config: WindowConfig,

@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--force", action="store_true", help="Measure even an unchanged entry.")
     parser.add_argument("--meter", default=None,
                         help="GPU meter kind: nvml-total-energy (default) or nvml-power-integration.")
+    parser.add_argument("--reference-s", type=float, default=0.0,
+                        help="Also measure a tick-aligned reference window this long (0: none).")
     parser.add_argument("--probe", action="store_true",
                         help="Only open the meter and print the hardware slug.")
     return parser
@@ -69,6 +71,7 @@ def probe(device: str) -> dict[str, str]:
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Check the submission, measure it and describe the record written (or kept)."""
     from leaderboard.measure.meters import open_meter
+    from leaderboard.measure.protocol_v1 import V1Run
     from leaderboard.measure.runner import measure_and_write
     from leaderboard.records import record_path
     from leaderboard.submission import load_valid_submission
@@ -78,8 +81,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         submission, args.submissions, scenario=args.scenario, device=args.device,
         weights_mode=args.weights_mode, weights_path=args.weights_path, force=args.force,
         meter=open_meter(args.device, args.meter) if args.meter else None,
+        protocol=V1Run(reference_s=args.reference_s),
     )
-    record, skipped = outcome[0], bool(outcome[1])  # (record, skipped[, path])
+    record, skipped = outcome.record, outcome.skipped
     path = record_path(args.submissions, record.entry_id, record.hardware, record.scenario)
     return {
         "entry_id": record.entry_id,
