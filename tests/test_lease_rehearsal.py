@@ -88,7 +88,7 @@ def _campaign_pid(submissions: Path) -> int | None:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
             continue
-        if "measure" in argv and "lease_worker" not in " ".join(argv) and "timeout" not in argv[0]:
+        if "measure" in argv and "measure.worker" not in " ".join(argv) and "timeout" not in argv[0]:
             return pid
     return None
 

@@ -42,7 +42,7 @@ def test_the_worker_measures_tasks_in_one_process_and_records_drift(tmp_path):
     tasks += json.dumps({"entry_id": ENTRY, "scenario": "single-stream", "force": True,
                          "reference_s": 0.8}) + "\n"
     done = subprocess.run(
-        [sys.executable, "-P", "-m", "leaderboard.measure.lease_worker", "--device", "cuda",
+        [sys.executable, "-P", "-m", "leaderboard.measure.worker", "--device", "cuda",
          "--submissions", str(submissions), "--drift-every-s", "0", "--cool-down-max-s", "2"],
         input=tasks, capture_output=True, text=True, env=env, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]

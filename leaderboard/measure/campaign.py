@@ -1,16 +1,16 @@
 """Sweeps over many models: the one campaign loop (resume, budget, ETA, error records, SIGTERM).
 
-Both protocols run through this loop; how their workers run is :mod:`.campaign_workers`'s job
-(v1: a fresh process per task, v2: one long-lived worker). Either way a crash, an out-of-memory
-kill or a segfault in one model costs that model only: the campaign writes an error record for
-it and goes on. One file per record keeps the results of many shards (a GitHub Actions matrix,
-a SLURM job array) conflict-free to merge.
+Both protocols run through this loop and one worker (:mod:`.worker`, driven by
+:mod:`.campaign_workers`): v2 keeps it for the campaign, v1 gives each task a fresh one. Either
+way a crash, an out-of-memory kill or a segfault in one model costs that model only: the
+campaign writes an error record for it and goes on. One file per record keeps the results of
+many shards (a GitHub Actions matrix, a SLURM job array) conflict-free to merge.
 
-Resume and error records need the board's hardware slug before any model runs: the workers
-learn it first (v1 asks a worker with ``--probe``, v2's worker says it in its ``ready`` line),
-unless the caller passes ``hardware``. A machine without a usable meter stops the sweep at once
-instead of failing 1,500 models one by one. Workers never outlive the campaign
-(:mod:`.lifetime`). Which entries and in which order is :mod:`.selection`'s job.
+Resume and error records need the board's hardware slug before any model runs: the first
+worker names it in its ``ready`` line, unless the caller passes ``hardware``. A machine without
+a usable meter stops the sweep at once instead of failing 1,500 models one by one. Workers never
+outlive the campaign (:mod:`.lifetime`). Which entries and in which order is
+:mod:`.selection`'s job.
 """
 
 from __future__ import annotations
@@ -26,9 +26,7 @@ from typing import IO, Any
 
 from leaderboard.errors import LeaderboardError, UsageError
 from leaderboard.measure.campaign_workers import (
-    LongLivedWorkers,
     MeterUnavailableStop,
-    OneShotWorkers,
     WorkerRun,
     Workers,
     WorkerSettings,
@@ -209,14 +207,13 @@ class CampaignOptions:
         time_budget_s: Start no new task once elapsed time plus the median task time would
             exceed this; the rest are counted in ``not_started``.
         worker_cmd: Command prefix of the worker (tests inject a fake); default
-            ``python -m leaderboard.measure.worker`` (v1) or ``...lease_worker`` (v2).
+            ``python -P -m leaderboard.measure.worker`` (given ``--protocol``).
         timeout_per_model_s: A model running longer is killed and recorded as an error.
         progress: Print one line per task (and an ETA) to ``stream``.
         hardware: The board's hardware slug; default: ask the worker.
         weights_dir: Pretrained mode: the weights of entry ``ID`` are ``weights_dir/ID.safetensors``
             (the validator does not fetch weights itself).
-        log_dir: Keep each worker's output here (v1: ``<id>--<scenario>.log``, v2:
-            ``worker-<n>.log``).
+        log_dir: Keep each worker's stderr here as ``worker-<n>.log`` (v1: one per task).
         stream: Where progress goes (default stderr).
         clock: Monotonic clock, s.
         protocol: ``1`` (a fresh worker per model) or ``2`` (one long-lived worker that is
@@ -307,8 +304,8 @@ def run_campaign(ids: Sequence[str], submissions_dir: Path, options: CampaignOpt
         weights_dir=opts.weights_dir, force=opts.force, meter=opts.meter,
         probe_file=opts.probe_file, log_dir=opts.log_dir,
         timeout_per_model_s=opts.timeout_per_model_s, say=opts.say, clock=opts.clock)
-    kind = LongLivedWorkers if opts.protocol == PROTOCOL_VERSION_V2 else OneShotWorkers
-    workers: Workers = kind(settings, opts.worker_cmd, opts.hardware)
+    workers = Workers(settings, opts.worker_cmd, opts.hardware,
+                      "v2" if opts.protocol == PROTOCOL_VERSION_V2 else "v1")
     previous = raise_on_sigterm()
     try:
         try:

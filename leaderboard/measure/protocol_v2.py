@@ -1,7 +1,7 @@
 """Measurement protocol v2: idle once per worker, warm-up until steady, sized sub-windows.
 
 Protocol v1 pays idle, a fixed warm-up and 2 s windows with gaps for every model (15 s or more
-on the GPU). v2 runs in a long-lived worker (:mod:`leaderboard.measure.lease_worker`):
+on the GPU). v2 runs in a long-lived worker (:mod:`leaderboard.measure.worker`):
 
 * idle power is measured once per worker and re-measured when older than ``idle_max_age_s``;
 * warm-up runs until throughput is steady (the last three chunks within ``steady_tolerance``);
