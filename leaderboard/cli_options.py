@@ -121,9 +121,10 @@ def protocol_options(command: F) -> F:
                           "record with its bias)."),
         click.option("--reference-s", default=20.0, show_default=True,
                      type=click.FloatRange(min=0.0), metavar="SECONDS",
-                     help="For three entries measured first (the cheapest, a resnet50, a large "
-                          "one) also measure one tick-aligned window this long and record the "
-                          "protocol's J/image over its; 0: none."),
+                     envvar="LEADERBOARD_REFERENCE_S", show_envvar=True,
+                     help="For three entries moved to the front (the cheapest, a resnet50, a "
+                          "large one) also measure one tick-aligned window this long and record "
+                          "the protocol's J/image over its; 0: none."),
     )):
         command = option(command)
     return command
