@@ -51,6 +51,8 @@ FAKE_WORKER = textwrap.dedent('''
             flags += ["--weights-path", task["weights_path"]]
         if task.get("reference_s"):
             flags += ["--reference-s", f"{task['reference_s']:g}"]
+        if task.get("idle_power_w"):
+            flags += ["--idle-w", f"{task['idle_power_w']:g}"]
         log(" ".join(["--entry", entry, "--scenario", scenario, *args, *flags]))
         behaviour = json.loads(os.environ.get("FAKE_BEHAVIOUR", "{}")).get(entry, "ok")
         time.sleep(float(os.environ.get("FAKE_SLEEP_S", "0")))
@@ -82,8 +84,8 @@ FAKE_WORKER = textwrap.dedent('''
         energy = record["energy"]["gross_j_per_image"]
         print("some library chatter on stdout")
         print(json.dumps({"entry_id": entry, "scenario": scenario, "status": "ok",
-                          "skipped": False, "energy_j": energy, "record_path": path,
-                          "error": None}), flush=True)
+                          "skipped": False, "energy_j": energy, "idle_power_w": 61.5,
+                          "record_path": path, "error": None}), flush=True)
 ''')
 
 
@@ -363,3 +365,11 @@ def test_reference_entries_are_the_cheapest_a_resnet50_and_a_large_one():
     assert estimated_cost(submissions, chosen[0]) == costs[0]
     assert chosen[1].startswith("resnet50")
     assert estimated_cost(submissions, chosen[2]) >= costs[int(0.9 * len(costs)) - 1]
+
+
+def test_each_fresh_v1_worker_cools_down_to_the_idle_the_last_one_reported(tree, fake):
+    run_campaign(ids_of(tree)[:3], tree, scenarios=["offline"], worker_cmd=fake.cmd,
+                 progress=False)
+    measured = fake.measured()
+    assert "--idle-w" not in measured[0]  # nothing seen yet
+    assert all(line.endswith("--idle-w 61.5") for line in measured[1:])

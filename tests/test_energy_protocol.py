@@ -192,3 +192,39 @@ def test_span_power_prefers_ticks_timed_precisely():
     # with no precise pair, all ticks are used rather than none
     assert span_power([ticks[0], ticks[3]], max_uncertainty_s=0.008) == pytest.approx(75.0 / 0.7)
     assert span_power(ticks[:1], max_uncertainty_s=0.008) is None
+
+
+def test_cool_down_waits_for_near_idle_power_or_its_time_bound():
+    from leaderboard.measure.windows import cool_down
+
+    class Cooling:
+        def __init__(self, powers):
+            self.powers, self.now = list(powers), 0.0
+
+        def power_w(self):
+            return self.powers.pop(0) if len(self.powers) > 1 else self.powers[0]
+
+        def sleep(self, seconds):
+            self.now += seconds
+
+    hot = Cooling([300.0, 200.0, 65.0])
+    rested = cool_down(hot, 60.0, max_s=5.0, step_s=0.5, sleep=hot.sleep, clock=lambda: hot.now)
+    assert rested.reached and rested.power_w == 65.0 and rested.waited_s == pytest.approx(1.0)
+    assert rested.target_w == pytest.approx(66.0)
+    stuck = Cooling([300.0])
+    bounded = cool_down(stuck, 60.0, max_s=2.0, step_s=0.5, sleep=stuck.sleep,
+                        clock=lambda: stuck.now)
+    assert not bounded.reached and bounded.waited_s == pytest.approx(2.0)
+
+
+def test_v1_cools_down_to_the_idle_the_campaign_saw_and_records_it():
+    from types import SimpleNamespace
+
+    from leaderboard.measure.protocol_v1 import V1Run
+
+    meter = FakeMeter(idle_power_w=60.0, busy_power_w=240.0, tick_s=0.005)
+    workload = SimpleNamespace(run_batch=lambda: meter.busy(BATCH_S), batch_size=BATCH,
+                               synchronize=lambda: None)
+    result = V1Run(AT_THE_MINIMUM, idle_w=60.0).measure(workload, meter, None)
+    assert result.cool_down is not None and result.cool_down.reached
+    assert V1Run(AT_THE_MINIMUM).measure(workload, meter, None).cool_down is None  # idle unknown

@@ -176,7 +176,8 @@ def test_worker_prints_the_result_line_of_the_runner(tree, monkeypatch, capsys):
     code, line, _ = _run_worker_main(monkeypatch, capsys, tree, EntryResult(record, True, path))
     assert code == 0
     assert line == {"entry_id": ENTRY, "scenario": "single-stream", "status": "ok", "skipped": True,
-                    "energy_j": 0.0042, "record_path": str(path), "reasons": [], "error": None}
+                    "energy_j": 0.0042, "idle_power_w": record.energy.idle_power_w,
+                    "record_path": str(path), "reasons": [], "error": None}
 
 
 def test_worker_exit_codes_for_a_missing_meter_and_a_crash(tree, monkeypatch, capsys):

@@ -96,6 +96,8 @@ class Workers:
         self.gpu_name = "unknown"
         self.worker: LongLivedWorker | None = None
         self.started = 0
+        self.idle_power_w: float | None = None
+        """The last idle power a result reported: v1's fresh workers cool down to it."""
 
     def start(self) -> None:
         """Learn the hardware from a first worker (nothing to do when it was given)."""
@@ -143,6 +145,8 @@ class Workers:
         task: dict[str, Any] = {"entry_id": entry_id, "scenario": scenario, "force": s.force}
         if reference_s > 0:
             task["reference_s"] = reference_s
+        if self.fresh_per_task and self.idle_power_w is not None:
+            task["idle_power_w"] = self.idle_power_w
         weights_path = s.weights_path(entry_id)
         if weights_path is not None:
             task["weights_path"] = str(weights_path)
@@ -155,6 +159,8 @@ class Workers:
             return WorkerRun(exc.returncode, tail, s.clock() - started), None
         if line.get("status") == "meter-unavailable":
             raise MeterUnavailableStop(str(line.get("error") or "no usable energy meter"))
+        if isinstance(line.get("idle_power_w"), int | float) and line["idle_power_w"] > 0:
+            self.idle_power_w = float(line["idle_power_w"])
         failed = line.get("status") not in STATUSES or line.get("status") == "error"
         tail = "\n".join(self.worker.stderr_tail()) if failed else ""
         if line.get("fatal") or self.fresh_per_task:  # fatal: a CUDA error lost the context

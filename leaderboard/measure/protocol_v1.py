@@ -106,6 +106,9 @@ class V1Run:
     config: V1Config = V1Config()
     version: str = PROTOCOL_VERSION
     reference_s: float = 0.0
+    idle_w: float | None = None
+    """The last idle power the campaign saw: cool down to near it first (None: no wait)."""
+    cool_down_max_s: float = 10.0
 
     def key_parameters(self) -> dict[str, Any] | None:
         """v1's parameters when they are not its defaults (the seed never counts)."""
@@ -113,9 +116,13 @@ class V1Run:
         return None if fixed == V1Config() else dataclasses.asdict(fixed)
 
     def measure(self, workload: Any, meter: Any, power_limit_w: float | None) -> windows.EnergyMeasurement:
-        """Protocol v1 on ``workload`` (then the reference window, when asked for)."""
+        """Cool down (when the idle is known), protocol v1 on ``workload``, then the reference
+        window when asked for."""
+        rested = windows.cool_down(meter, self.idle_w, max_s=self.cool_down_max_s) \
+            if self.idle_w and self.cool_down_max_s > 0 else None
         result = measure_v1(workload.run_batch, workload.batch_size, meter, workload.synchronize,
                             self.config, power_limit_w)
+        result.cool_down = rested
         windows.add_reference(result, workload, meter, self.reference_s, self.config.poll_period_s)
         return result
 

@@ -12,7 +12,8 @@ reference: the first model measured, re-measured once ``--drift-every-s`` second
 since it was last measured (by time, not by models: a campaign of cheap models should not pay
 for it more often) and recorded in each record. Before each v2 model the device cools down
 (power back within 10% of idle, or ``--cool-down-max-s``). Protocol v1 measures its own idle
-per model; the campaign gives it one task per process. A task with ``reference_s`` also gets a
+per model and the campaign gives it one task per process, with the last idle power it saw
+(``idle_power_w``) to cool down to first. A task with ``reference_s`` also gets a
 reference window of that length (:func:`leaderboard.measure.windows.measure_reference`).
 
 A model that fails costs one error result. A CUDA error poisons the context: the worker
@@ -187,6 +188,10 @@ class Worker:
         submission = load_valid_submission(self.args.submissions, entry_id)
         weights_path = Path(task["weights_path"]) if task.get("weights_path") else None
         self.run.reference_s = float(task.get("reference_s") or 0.0)
+        if isinstance(self.run, V1Run):  # a fresh worker: the campaign says what idle was
+            idle_w = task.get("idle_power_w")
+            self.run.idle_w = float(idle_w) if isinstance(idle_w, int | float) else None
+            self.run.cool_down_max_s = self.args.cool_down_max_s
         try:
             outcome = measure_and_write(
                 submission, self.args.submissions, scenario=scenario, device=self.args.device,
@@ -204,6 +209,7 @@ class Worker:
         return {"entry_id": entry_id, "scenario": scenario, "status": record.status,
                 "skipped": outcome.skipped,
                 "energy_j": record.energy.gross_j_per_image if record.energy else None,
+                "idle_power_w": record.energy.idle_power_w if record.energy else None,
                 "record_path": str(outcome.path), "reasons": list(record.reasons), "error": None}
 
     def close(self) -> None:
