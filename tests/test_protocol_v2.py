@@ -94,6 +94,9 @@ def locked_batches():
 
 
 def test_dephased_windows_measure_locked_batches_within_2_percent(locked_batches):
+    # The rig's batches are high for half of each 100 ms: symmetric under a half-period shift,
+    # where the median of phase-stratified windows is exact. For asymmetric duties the median
+    # errs by up to 8.5% and the mean over the strata by 1.6% (benchmarks/dephasing.py).
     rig, result = locked_batches["stratified"]
     assert result.status in ("ok", "unstable"), result.reasons
     assert result.seed == 3 and len(result.windows) == 6
