@@ -108,7 +108,7 @@ class V1Run:
     reference_s: float = 0.0
     idle_w: float | None = None
     """The last idle power the campaign saw: cool down to near it first (None: no wait)."""
-    cool_down_max_s: float = 10.0
+    cool_down_max_s: float = windows.COOL_DOWN_MAX_S
 
     def key_parameters(self) -> dict[str, Any] | None:
         """v1's parameters when they are not its defaults (the seed never counts)."""

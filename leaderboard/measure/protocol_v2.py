@@ -30,6 +30,7 @@ from typing import Any
 
 from leaderboard.measure.meters import EnergyMeter
 from leaderboard.measure.windows import (
+    COOL_DOWN_MAX_S,
     Dephaser,
     EnergyMeasurement,
     IdleReading,
@@ -216,7 +217,7 @@ class V2Run:
     latest_drift: DriftCheck | None = None
     version: str = PROTOCOL_VERSION_V2
     reference_s: float = 0.0
-    cool_down_max_s: float = 10.0
+    cool_down_max_s: float = COOL_DOWN_MAX_S
     """Before each model, wait until power is within 10% of idle, or this long (0: never)."""
 
     def key_parameters(self) -> dict[str, Any] | None:

@@ -454,7 +454,13 @@ def finish(result: EnergyMeasurement, ticks: TickRecorder, config: WindowConfig,
         result.flag(f"CV {result.cv:.1%} across windows exceeds {config.unstable_cv:.0%}")
 
 
-def cool_down(meter: EnergyMeter, idle_w: float, tolerance: float = 1.10, max_s: float = 10.0,
+COOL_DOWN_MAX_S = 3.0
+"""The cool-down's time bound: a lease yields a record every ~5 s, so the wait must stay short;
+the record says whether power reached near-idle within it."""
+
+
+def cool_down(meter: EnergyMeter, idle_w: float, tolerance: float = 1.10,
+              max_s: float = COOL_DOWN_MAX_S,
               step_s: float = 0.1, sleep: Callable[[float], None] = time.sleep,
               clock: Callable[[], float] = time.perf_counter) -> CoolDown:
     """Wait until the meter's power is within ``tolerance`` x ``idle_w``, or ``max_s`` passed.

@@ -39,6 +39,7 @@ from leaderboard.measure.lifetime import die_with_parent
 from leaderboard.measure.meters import METER_COUNTER, METER_KINDS, MeterUnavailable
 from leaderboard.measure.protocol_v1 import V1Run
 from leaderboard.measure.protocol_v2 import V2Run, config_from_probe
+from leaderboard.measure.windows import COOL_DOWN_MAX_S
 from leaderboard.vocabulary import EXIT_FAILED, EXIT_NO_METER, EXIT_OK, HEADLINE_SCENARIO
 
 OVERRIDES_ENV = "LEADERBOARD_V2_OVERRIDES"
@@ -62,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--drift-every-s", type=float, default=300.0,
                         help="Re-measure the drift reference (the first model) once this many "
                              "seconds have passed since it was last measured.")
-    parser.add_argument("--cool-down-max-s", type=float, default=10.0,
+    parser.add_argument("--cool-down-max-s", type=float, default=COOL_DOWN_MAX_S,
                         help="Before each model wait until power is within 10%% of idle, or "
                              "this long (0: never).")
     return parser
