@@ -75,6 +75,9 @@ class V2Config(WindowConfig):
     counter_period_s: float = 0.1
     window_mode: str = "sub-windows"
     dephasing: str = "stratified"
+    sampling_period_s: float = 0.1
+    """The power sensor's sampling period the window phases are spread over (Hopper: 25 ms of
+    every 100 ms), whatever the counter's update period."""
     """How sub-windows start (:class:`~leaderboard.measure.windows.Dephaser`); ``none`` only to
     show the bias that back-to-back windows get."""
     source: str = "defaults"
@@ -190,7 +193,7 @@ def measure_v2(
                     f"(last three chunks differ by more than {config.steady_tolerance:.0%})")
     result.window_s = window_s = config.window_s(batch_s)
     precise_s = 4 * config.poll_period_s
-    dephaser = Dephaser(seed, config.windows, config.counter_period_s, config.max_gap_s,
+    dephaser = Dephaser(seed, config.windows, config.sampling_period_s, config.max_gap_s,
                         config.dephasing if config.window_mode == "sub-windows" else "gaps",
                         precise_s)
     state = gpu_state_reader(meter)

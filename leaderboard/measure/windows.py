@@ -316,8 +316,9 @@ class Dephaser:
     """When each window starts, so that no window locks to the sensor's 100 ms sampling.
 
     ``stratified`` (protocol v2): before window ``k`` wait for a counter tick, then for
-    ``(slot + u) / n`` of the counter period, the slots shuffled and ``u`` drawn once: the
-    windows' phases cover the period evenly. ``gaps`` (protocol v1): a uniform random gap of
+    ``(slot + u) / n`` of the sampling period, the slots shuffled and ``u`` drawn once: where
+    the counter updates on the sensor's grid the windows' phases cover the period evenly, and
+    where it does not they are still spread. ``gaps`` (protocol v1): a uniform random gap of
     up to ``max_gap_s``. Both draw from ``random.Random(seed)``. ``none`` starts the first
     window on a tick and the rest back to back (what v2 did before; kept to show the bias).
     """
@@ -344,6 +345,7 @@ class Dephaser:
         first = self._next == 0
         self._next += 1
         if self._mode == "stratified":
+            # 3 x the sampling period is long enough for a tick at any counter seen (<= 100 ms).
             tick_s = _wait_for_tick(ticks, 3 * self._period_s, clock, sleep, self._precise_s)
             phase = self._phases[(self._next - 1) % len(self._phases)]
             # Timed from the tick itself, not from when we saw it, and the last stretch spun:
