@@ -37,10 +37,9 @@ def main() -> int:
     import timm
     import torch
 
-    from leaderboard.measure.energy import ProtocolConfig, measure_energy
     from leaderboard.measure.meters import open_meter
     from leaderboard.measure.profile import attribute_workload
-    from leaderboard.measure.runner import PROTOCOL_V1
+    from leaderboard.measure.protocol_v1 import PROTOCOL_V1, V1Config, measure_v1
     from leaderboard.measure.workload import make_workload
     from leaderboard.testing import CpuTimeMeter
 
@@ -53,7 +52,7 @@ def main() -> int:
         torch.set_num_threads(1)
         torch.set_flush_denormal(True)
         meter = CpuTimeMeter(idle_power_w=0.5)
-        config = ProtocolConfig(idle_s=0.2, warmup_s=0.3, window_s=0.5, min_windows=3, max_windows=8,
+        config = V1Config(idle_s=0.2, warmup_s=0.3, window_s=0.5, min_windows=3, max_windows=8,
                                 max_gap_s=0.02, poll_period_s=0.002)
         precision, batch = "fp32", args.batch_size or 8
         print(f"NOTE: no CUDA device: CPU, one thread, {CPU_IMG_SIZE} px, batch {batch}, fp32; energy is a "
@@ -61,7 +60,7 @@ def main() -> int:
     print(f"torch {torch.__version__}, timm {timm.__version__}\n")
 
     def measure(work):  # noqa: ANN001, ANN202
-        return measure_energy(work.run_batch, work.batch_size, meter, work.synchronize, config)
+        return measure_v1(work.run_batch, work.batch_size, meter, work.synchronize, config)
 
     header = (f"{'model':28s} {'kind':6s} {'J/img':>9s}  {'conv':>5s} {'lin':>5s} {'attn':>5s} {'norm':>5s} "
               f"{'act':>5s}  {'ablated':13s} {'pred J':>9s} {'meas J':>9s} {'agree':>6s}")

@@ -82,10 +82,11 @@ def _campaign(protocol: str, ids: list[str], scenario: str, probe_file: Path | N
 
 
 def _reference(entry_id: str, scenario: str, meter, seconds: float) -> float:
-    """J/image over one long tick-aligned window of the entry's workload in this process."""
+    """J/image over one long tick-aligned window of the entry's workload in this process (the
+    campaign's reference check, :func:`leaderboard.measure.windows.measure_reference`)."""
     import torch
 
-    from leaderboard.measure.energy import TickRecorder, span_power
+    from leaderboard.measure.windows import measure_reference
     from leaderboard.measure.workload import build_model, make_workload, resolve_input
     from leaderboard.submission import load_valid_submission
     from leaderboard.vocabulary import SCENARIO_BATCH_SIZE
@@ -99,19 +100,11 @@ def _reference(entry_id: str, scenario: str, meter, seconds: float) -> float:
     while time.perf_counter() < warm_end:
         workload.run_batch()
     workload.synchronize()
-    with TickRecorder(meter, 0.001) as ticks:
-        start, batches = time.perf_counter(), 0
-        while time.perf_counter() - start < seconds:
-            workload.run_batch()
-            batches += 1
-        workload.synchronize()
-        end = time.perf_counter()
-        power_w = span_power(ticks.between(start, end), 0.004)
+    reference = measure_reference(workload.run_batch, workload.synchronize, workload.batch_size,
+                                  meter, seconds)
     del workload, model
     torch.cuda.empty_cache()
-    if power_w is None:
-        return float("nan")
-    return power_w * (end - start) / (batches * SCENARIO_BATCH_SIZE[scenario])
+    return float("nan") if reference is None else reference.j_per_image
 
 
 def _probe(device: str) -> Path:

@@ -373,7 +373,8 @@ def measure(entries: tuple[str, ...], all_entries: bool, shard: str | None,
             scenarios: tuple[str, ...], device: str, resume: bool, force: bool,
             time_budget: str | None, weights_mode: str, weights_dir: Path | None,
             timeout_per_model_s: float, log_dir: Path | None, protocol: str, order: str,
-            probe_file: Path | None, meter: str | None, submissions_dir: Path, quiet: bool) -> None:
+            probe_file: Path | None, meter: str | None, reference_s: float,
+            submissions_dir: Path, quiet: bool) -> None:
     """Measure energy per image of entries (ids or globs such as 'resnet*', or --all).
 
     v1 runs each entry and scenario in its own worker, v2 all in one long-lived worker: a crash
@@ -408,8 +409,8 @@ def measure(entries: tuple[str, ...], all_entries: bool, shard: str | None,
                                force=force, weights_mode=weights_mode, resume=resume,
                                time_budget_s=budget_s, timeout_per_model_s=timeout_per_model_s,
                                weights_dir=weights_dir, log_dir=log_dir, protocol=protocol[1:],
-                               probe_file=probe_file, meter=meter, progress=not quiet,
-                               stream=TaskLineStream(bar))
+                               probe_file=probe_file, meter=meter, reference_s=reference_s,
+                               progress=not quiet, stream=TaskLineStream(bar))
     if summary.terminated or (summary.stopped and summary.results):
         click.echo(summary.format_summary())
     if summary.terminated:  # SIGTERM (a lease's budget): workers killed, no record pending

@@ -149,6 +149,12 @@ def protocol_options(command: F) -> F:
                      type=click.Choice(["nvml-total-energy", "nvml-power-integration"]),
                      help="GPU meter (default the energy counter; integration is named in the "
                           "record with its bias)."),
+        click.option("--reference-s", default=20.0, show_default=True,
+                     type=click.FloatRange(min=0.0), metavar="SECONDS",
+                     envvar="LEADERBOARD_REFERENCE_S", show_envvar=True,
+                     help="For three entries moved to the front (the cheapest, a resnet50, a "
+                          "large one) also measure one tick-aligned window this long and record "
+                          "the protocol's J/image over its; 0: none."),
     )):
         command = option(command)
     return command
@@ -187,13 +193,12 @@ def echo_summary(summary: str, failed: bool) -> None:
 def selected_ids(submissions_dir: Path, entries: tuple[str, ...], all_entries: bool,
                  shard: str | None) -> list[str]:
     """The sorted entry ids that ``entry_selection``'s options name (this shard of them)."""
-    from leaderboard.measure.campaign import parse_shard, select_entries
-    from leaderboard.measure.campaign import shard as take_shard
+    from leaderboard.measure.selection import parse_shard, select_entries, shard_by_cost
 
     ids = select_entries(submissions_dir, list(entries), all_entries)
     if shard:
         index, count = parse_shard(shard)
-        ids = take_shard(ids, index, count)
+        ids = shard_by_cost(submissions_dir, ids, index, count)
         click.echo(f"shard {index}/{count}: {len(ids)} entr{'y' if len(ids) == 1 else 'ies'}",
                    err=True)
     return ids

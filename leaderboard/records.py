@@ -138,6 +138,11 @@ class RawWindow(_Record):
     energy_j: Annotated[float, Field(ge=0.0)]
     power_w: Annotated[float, Field(ge=0.0)]
     ticks: Annotated[int, Field(ge=0, description="Energy-counter steps seen in the window.")]
+    # The GPU right after the window (optional: earlier records stay valid).
+    sm_clock_mhz: Annotated[float | None, Field(ge=0.0)] = None
+    mem_clock_mhz: Annotated[float | None, Field(ge=0.0)] = None
+    temperature_c: float | None = None
+    throttle_reasons: list[str] = Field(default_factory=list)
 
 
 class DriftCheck(_Record):
@@ -149,6 +154,23 @@ class DriftCheck(_Record):
     ratio: Annotated[float, Field(gt=0.0, description="latest / first.")]
     models_since: Annotated[int, Field(ge=0, description="Models measured since the re-check.")]
     temperature_c: float | None = None
+
+
+class ReferenceCheck(_Record):
+    """The protocol checked against one long tick-aligned reference window on the same model."""
+
+    reference_window_s: Annotated[float, Field(gt=0.0)]
+    reference_j_per_image: Annotated[float, Field(gt=0.0)]
+    ratio: Annotated[float, Field(gt=0.0, description="protocol J/image / reference J/image.")]
+
+
+class CoolDown(_Record):
+    """The wait before this model, until power was back near idle or a time bound passed."""
+
+    waited_s: Annotated[float, Field(ge=0.0)]
+    power_w: Annotated[float, Field(ge=0.0, description="Power when the wait ended.")]
+    target_w: Annotated[float, Field(ge=0.0, description="Idle power x the rule's tolerance.")]
+    reached: Annotated[bool, Field(description="False: the time bound ended the wait.")]
 
 
 class ProtocolDetails(_Record):
@@ -203,6 +225,11 @@ class MeasurementRecord(_Record):
     raw_windows: list[RawWindow] | None = None
     protocol_details: ProtocolDetails | None = None
     drift: DriftCheck | None = None
+    window_seed: Annotated[
+        int | None, Field(ge=0, description="Seed of this run's window de-phasing.")
+    ] = None
+    reference_check: ReferenceCheck | None = None
+    cool_down: CoolDown | None = None
 
     @property
     def board(self) -> str:

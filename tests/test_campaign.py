@@ -24,51 +24,68 @@ from leaderboard.testing import synthetic_record
 
 FAKE_HW = "fake-gpu"
 
-# The fake worker speaks the real worker's protocol (argv in, one JSON line out, exit codes)
-# without importing the leaderboard, so each spawn costs a bare interpreter start.
+# The fake worker speaks the real worker's protocol (a ready line, one JSON task per stdin line,
+# one result line each, exit codes) without importing the leaderboard, so each start costs a
+# bare interpreter. It logs its start and, per task, a line that names the entry first.
 FAKE_WORKER = textwrap.dedent('''
     import json, os, sys, time
     args = sys.argv[1:]
-    def opt(name):
-        return args[args.index(name) + 1] if name in args else None
-    with open(os.environ["FAKE_SPAWN_LOG"], "a") as log:
-        log.write(" ".join(args) + "\\n")
-    if "--probe" in args:
-        if os.environ.get("FAKE_NO_METER"):
-            print("error: NVML could not start (NVML Shared Library Not Found)", file=sys.stderr)
-            sys.exit(3)
-        print(json.dumps({"hardware": "fake-gpu", "gpu_name": "Fake GPU"}))
-        sys.exit(0)
-    entry, scenario, subs = opt("--entry"), opt("--scenario"), opt("--submissions")
-    behaviour = json.loads(os.environ.get("FAKE_BEHAVIOUR", "{}")).get(entry, "ok")
-    time.sleep(float(os.environ.get("FAKE_SLEEP_S", "0")))
-    if behaviour == "exit1":
-        print("Traceback (most recent call last):", file=sys.stderr)
-        print("torch.OutOfMemoryError: CUDA out of memory", file=sys.stderr)
-        print(json.dumps({"entry_id": entry, "scenario": scenario, "status": "error",
-                          "error": "OutOfMemoryError: CUDA out of memory"}))
-        sys.exit(1)
-    if behaviour == "abort":
-        print("about to segfault", file=sys.stderr, flush=True)
-        os.abort()
-    if behaviour == "hang":
-        time.sleep(60)
-    if behaviour == "garbage":
-        print("this is not a result line")
-        sys.exit(0)
-    if behaviour == "nometer":
+    subs = args[args.index("--submissions") + 1]
+    def log(line):
+        with open(os.environ["FAKE_SPAWN_LOG"], "a") as f:
+            f.write(line + "\\n")
+    log("start " + " ".join(args))
+    if os.environ.get("FAKE_NO_METER"):
         print("error: NVML could not start (NVML Shared Library Not Found)", file=sys.stderr)
+        print(json.dumps({"ready": False, "status": "meter-unavailable",
+                          "error": "NVML could not start (NVML Shared Library Not Found)"}))
         sys.exit(3)
-    record = json.load(open(os.environ["FAKE_TEMPLATE"]))
-    record.update(entry_id=entry, scenario=scenario, hardware="fake-gpu")
-    path = os.path.join(subs, entry, "measurements", "fake-gpu--" + scenario + ".json")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(record, f)
-    energy = record["energy"]["gross_j_per_image"]
-    print("some library chatter on stdout")
-    print(json.dumps({"entry_id": entry, "scenario": scenario, "status": "ok", "skipped": False,
-                      "energy_j": energy, "record_path": path, "error": None}))
+    print(json.dumps({"ready": True, "hardware": "fake-gpu", "gpu_name": "Fake GPU",
+                      "idle_power_w": None, "window_mode": "v1-windows",
+                      "parameters_from": "protocol v1"}), flush=True)
+    for raw in sys.stdin:
+        task = json.loads(raw)
+        entry, scenario = task["entry_id"], task["scenario"]
+        flags = ["--force"] if task.get("force") else []
+        if task.get("weights_path"):
+            flags += ["--weights-path", task["weights_path"]]
+        if task.get("reference_s"):
+            flags += ["--reference-s", f"{task['reference_s']:g}"]
+        if task.get("idle_power_w"):
+            flags += ["--idle-w", f"{task['idle_power_w']:g}"]
+        log(" ".join(["--entry", entry, "--scenario", scenario, *args, *flags]))
+        behaviour = json.loads(os.environ.get("FAKE_BEHAVIOUR", "{}")).get(entry, "ok")
+        time.sleep(float(os.environ.get("FAKE_SLEEP_S", "0")))
+        if behaviour == "exit1":
+            print("Traceback (most recent call last):", file=sys.stderr)
+            print("torch.OutOfMemoryError: CUDA out of memory", file=sys.stderr, flush=True)
+            print(json.dumps({"entry_id": entry, "scenario": scenario, "status": "error",
+                              "error": "OutOfMemoryError: CUDA out of memory"}), flush=True)
+            sys.exit(1)
+        if behaviour == "abort":
+            print("about to segfault", file=sys.stderr, flush=True)
+            os.abort()
+        if behaviour == "hang":
+            time.sleep(60)
+        if behaviour == "garbage":
+            print("this is not a result line", flush=True)
+            sys.exit(0)
+        if behaviour == "nometer":
+            print(json.dumps({"entry_id": entry, "scenario": scenario,
+                              "status": "meter-unavailable",
+                              "error": "NVML could not start (NVML Shared Library Not Found)"}))
+            sys.exit(3)
+        record = json.load(open(os.environ["FAKE_TEMPLATE"]))
+        record.update(entry_id=entry, scenario=scenario, hardware="fake-gpu")
+        path = os.path.join(subs, entry, "measurements", "fake-gpu--" + scenario + ".json")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(record, f)
+        energy = record["energy"]["gross_j_per_image"]
+        print("some library chatter on stdout")
+        print(json.dumps({"entry_id": entry, "scenario": scenario, "status": "ok",
+                          "skipped": False, "energy_j": energy, "idle_power_w": 61.5,
+                          "record_path": path, "error": None}), flush=True)
 ''')
 
 
@@ -96,7 +113,11 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
         @staticmethod
         def measured() -> list[str]:
-            return [line for line in Fake.spawns() if "--probe" not in line]
+            return [line for line in Fake.spawns() if line.startswith("--entry ")]
+
+        @staticmethod
+        def starts() -> int:
+            return sum(line.startswith("start ") for line in Fake.spawns())
 
     return Fake
 
@@ -195,6 +216,7 @@ def test_failures_are_isolated_recorded_and_the_sweep_goes_on(tree, fake, capsys
     assert summary.counts == {"ok": 2, "unstable": 0, "refused": 0, "error": 4}
     assert [r.entry_id for r in summary.errors] == ids[1:5]
     assert len(fake.measured()) == 6  # every model ran, after the failures too
+    assert fake.starts() == 6  # protocol v1: a fresh worker for each model
 
     for entry_id in ids[1:5]:
         record = read_record(record_path(tree, entry_id, FAKE_HW, "offline"))
@@ -261,7 +283,7 @@ def test_resume_with_a_given_hardware_does_not_probe(tree, fake):
         update={"synthetic": False}))
     summary = run_campaign(ids, tree, scenarios=["offline"], resume=True, force=False,
                            time_budget_s=None, worker_cmd=fake.cmd, hardware=FAKE_HW, progress=False)
-    assert not any("--probe" in line for line in fake.spawns())
+    assert fake.starts() == 2  # a fresh worker per task measured, none just to name the GPU
     # a record on other hardware does not count as measured here
     assert [line.split()[1] for line in fake.measured()] == ids[1:]
     assert summary.resumed == 1 and summary.counts["ok"] == 2
@@ -319,3 +341,35 @@ def test_pretrained_mode_passes_each_entry_its_weights_file(tree, fake, tmp_path
                  worker_cmd=fake.cmd, progress=False)
     for entry_id, line in zip(ids, fake.measured(), strict=True):
         assert f"--weights-mode pretrained --weights-path {tmp_path / 'w' / entry_id}.safetensors" in line
+
+
+def test_three_reference_checks_run_first_and_only_for_them(tree, fake):
+    ids = ids_of(tree)
+    run_campaign(ids, tree, scenarios=["offline"], reference_s=0.5, worker_cmd=fake.cmd,
+                 progress=False)
+    measured = fake.measured()
+    with_reference = [line.split()[1] for line in measured if "--reference-s 0.5" in line]
+    assert len(with_reference) == 3 and len(measured) == len(ids)
+    assert [line.split()[1] for line in measured[:3]] == with_reference  # early in the lease
+
+
+def test_reference_entries_are_the_cheapest_a_resnet50_and_a_large_one():
+    from leaderboard.measure.selection import estimated_cost, plan_references
+
+    submissions = Path(__file__).resolve().parents[1] / "submissions"
+    ids = sorted(p.name for p in submissions.iterdir() if (p / "submission.yaml").is_file())[::15]
+    ids += ["resnet50.a1_in1k"]
+    ordered, chosen = plan_references(submissions, ids)
+    costs = sorted(estimated_cost(submissions, i) for i in ids)
+    assert ordered[:3] == chosen and sorted(ordered) == sorted(ids)
+    assert estimated_cost(submissions, chosen[0]) == costs[0]
+    assert chosen[1].startswith("resnet50")
+    assert estimated_cost(submissions, chosen[2]) >= costs[int(0.9 * len(costs)) - 1]
+
+
+def test_each_fresh_v1_worker_cools_down_to_the_idle_the_last_one_reported(tree, fake):
+    run_campaign(ids_of(tree)[:3], tree, scenarios=["offline"], worker_cmd=fake.cmd,
+                 progress=False)
+    measured = fake.measured()
+    assert "--idle-w" not in measured[0]  # nothing seen yet
+    assert all(line.endswith("--idle-w 61.5") for line in measured[1:])

@@ -17,7 +17,7 @@ from conftest import install_fake_worker, unmeasured_synthetic_tree
 from leaderboard.measure.campaign import run_campaign
 from leaderboard.records import read_record, record_path
 
-# Speaks lease_worker's protocol (a ready line, then one JSON task per stdin line) without
+# Speaks the worker's protocol (a ready line, then one JSON task per stdin line) without
 # importing the leaderboard; logs every start so the tests can count workers.
 FAKE_LEASE_WORKER = textwrap.dedent('''
     import json, os, sys, time

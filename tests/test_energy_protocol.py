@@ -8,19 +8,13 @@ import statistics
 
 import pytest
 
-from leaderboard.measure.energy import (
-    EnergyMeasurement,
-    ProtocolConfig,
-    Window,
-    check_gpu_state,
-    measure_energy,
-    t95,
-)
 from leaderboard.measure.meters import GpuState
+from leaderboard.measure.protocol_v1 import V1Config, measure_v1
+from leaderboard.measure.windows import EnergyMeasurement, Window, check_gpu_state, median_ci
 from leaderboard.testing import FakeMeter
 
-FAST = ProtocolConfig(idle_s=0.15, warmup_s=0.05, window_s=0.15, min_windows=3, max_windows=6,
-                      max_gap_s=0.02, poll_period_s=0.001, seed=1)
+FAST = V1Config(idle_s=0.15, warmup_s=0.05, window_s=0.15, min_windows=3, max_windows=6,
+                max_gap_s=0.02, poll_period_s=0.001, seed=1)
 # The refusal checks run after the last window whatever the windows hold: the minimum is
 # enough for them (FAST's 1% CI target is often missed here, and then it runs six).
 AT_THE_MINIMUM = dataclasses.replace(FAST, max_windows=FAST.min_windows)
@@ -28,8 +22,8 @@ BATCH_S = 0.01
 BATCH = 32
 
 
-def run(meter: FakeMeter, config: ProtocolConfig = FAST, **kwargs) -> EnergyMeasurement:
-    return measure_energy(lambda: meter.busy(BATCH_S), BATCH, meter, config=config, **kwargs)
+def run(meter: FakeMeter, config: V1Config = FAST, **kwargs) -> EnergyMeasurement:
+    return measure_v1(lambda: meter.busy(BATCH_S), BATCH, meter, config=config, **kwargs)
 
 
 def true_j_per_image(meter: FakeMeter, window: Window) -> float:
@@ -59,8 +53,8 @@ def test_window_edges_use_counter_ticks_not_reads():
     # A coarse 40 ms counter with 150 ms windows: reading the counter at the edges would err
     # by up to a tick of energy (~25%) per window; tick alignment keeps windows within a few %.
     meter = FakeMeter(idle_power_w=50.0, busy_power_w=250.0, tick_s=0.04)
-    config = ProtocolConfig(idle_s=0.3, warmup_s=0.05, window_s=0.3, min_windows=4, max_windows=4,
-                            max_gap_s=0.05, poll_period_s=0.001, min_ticks_per_window=3)
+    config = V1Config(idle_s=0.3, warmup_s=0.05, window_s=0.3, min_windows=4, max_windows=4,
+                            max_gap_s=0.05, poll_period_s=0.001, min_ticks=3)
     result = run(meter, config)
     assert len(result.windows) == 4
     for window in result.windows:
@@ -69,7 +63,7 @@ def test_window_edges_use_counter_ticks_not_reads():
 
 def test_stops_early_when_the_ci_is_tight():
     meter = FakeMeter(tick_s=0.002)
-    config = ProtocolConfig(idle_s=0.1, warmup_s=0.02, window_s=0.1, min_windows=3, max_windows=12,
+    config = V1Config(idle_s=0.1, warmup_s=0.02, window_s=0.1, min_windows=3, max_windows=12,
                             max_gap_s=0.01, poll_period_s=0.0005, target_ci_half_width=0.5)
     result = run(meter, config)
     assert len(result.windows) == 3  # a 50% target is met at the minimum
@@ -77,7 +71,7 @@ def test_stops_early_when_the_ci_is_tight():
 
 def test_keeps_adding_windows_up_to_the_cap_and_says_so():
     meter = FakeMeter(tick_s=0.002, noise=0.5, seed=3)
-    config = ProtocolConfig(idle_s=0.1, warmup_s=0.02, window_s=0.05, min_windows=3, max_windows=5,
+    config = V1Config(idle_s=0.1, warmup_s=0.02, window_s=0.05, min_windows=3, max_windows=5,
                             max_gap_s=0.01, poll_period_s=0.0005, target_ci_half_width=1e-6)
     result = run(meter, config)
     assert len(result.windows) == 5
@@ -93,7 +87,7 @@ def test_a_counter_that_never_moves_is_refused_not_zero():
 
 def test_windows_shorter_than_the_counter_update_are_refused():
     meter = FakeMeter(tick_s=0.1)
-    config = ProtocolConfig(idle_s=0.35, warmup_s=0.02, window_s=0.05, min_windows=3,
+    config = V1Config(idle_s=0.35, warmup_s=0.02, window_s=0.05, min_windows=3,
                             max_windows=3, max_gap_s=0.0, poll_period_s=0.001)
     result = run(meter, config)
     assert result.status == "refused"
@@ -117,9 +111,9 @@ def test_power_above_the_limit_is_refused():
 def test_power_below_idle_is_refused():
     result = EnergyMeasurement(meter="fake", idle_power_w=100.0,
                                windows=[Window(1.0, 100, 10, 80.0, 20)])
-    from leaderboard.measure.energy import _check_power
+    from leaderboard.measure.windows import check_power
 
-    _check_power(result, FAST, power_limit_w=None)
+    check_power(result, FAST, power_limit_w=None)
     assert result.status == "refused"
     assert "below idle power 100.0 W" in result.reasons[0]
 
@@ -168,22 +162,25 @@ def test_statistics_of_known_windows():
     per_image = [p * 2.0 / 1000 for p in (100.0, 102.0, 98.0, 101.0, 99.0)]
     assert result.median_j == pytest.approx(0.2)
     assert result.cv == pytest.approx(statistics.stdev(per_image) / statistics.fmean(per_image))
-    half = t95(4) * statistics.stdev(per_image) / 5 ** 0.5
-    assert result.ci95_j == pytest.approx((0.2 - half, 0.2 + half))
+    # distribution-free around the median: with five windows, (min, max) at 93.75%
+    assert result.ci95_j == pytest.approx((0.196, 0.204))
+    assert result.ci_level == pytest.approx(1 - 2 / 32)
+    assert median_ci(per_image)[:2] == pytest.approx(result.ci95_j)
     assert result.idle_subtracted_j == pytest.approx(50.0 * 2.0 / 1000)
     assert result.throughput_img_s == pytest.approx(500.0)
     assert result.batch_latency_ms == pytest.approx(500.0)
 
 
-def test_t_quantiles():
-    assert t95(1) == pytest.approx(12.706)
-    assert t95(4) == pytest.approx(2.776)
-    assert t95(22) == pytest.approx(2.086)  # conservative: the next smaller tabulated df
-    assert t95(1000) == pytest.approx(1.96)
+def test_each_run_draws_and_reports_its_own_seed_unless_one_is_given():
+    meter = FakeMeter(idle_power_w=60.0, busy_power_w=240.0, tick_s=0.005)
+    fresh = dataclasses.replace(AT_THE_MINIMUM, seed=None)
+    seeds = {run(meter, fresh).seed for _ in range(2)}
+    assert None not in seeds and len(seeds) == 2  # not seed 0 on every run
+    assert run(meter, AT_THE_MINIMUM).seed == 1
 
 
 def test_span_power_prefers_ticks_timed_precisely():
-    from leaderboard.measure.energy import Tick, span_power
+    from leaderboard.measure.windows import Tick, span_power
 
     ticks = [
         Tick(0.00, 0.0, 0.030),   # seen late: the poller was descheduled
@@ -195,3 +192,39 @@ def test_span_power_prefers_ticks_timed_precisely():
     # with no precise pair, all ticks are used rather than none
     assert span_power([ticks[0], ticks[3]], max_uncertainty_s=0.008) == pytest.approx(75.0 / 0.7)
     assert span_power(ticks[:1], max_uncertainty_s=0.008) is None
+
+
+def test_cool_down_waits_for_near_idle_power_or_its_time_bound():
+    from leaderboard.measure.windows import cool_down
+
+    class Cooling:
+        def __init__(self, powers):
+            self.powers, self.now = list(powers), 0.0
+
+        def power_w(self):
+            return self.powers.pop(0) if len(self.powers) > 1 else self.powers[0]
+
+        def sleep(self, seconds):
+            self.now += seconds
+
+    hot = Cooling([300.0, 200.0, 65.0])
+    rested = cool_down(hot, 60.0, max_s=5.0, step_s=0.5, sleep=hot.sleep, clock=lambda: hot.now)
+    assert rested.reached and rested.power_w == 65.0 and rested.waited_s == pytest.approx(1.0)
+    assert rested.target_w == pytest.approx(66.0)
+    stuck = Cooling([300.0])
+    bounded = cool_down(stuck, 60.0, max_s=2.0, step_s=0.5, sleep=stuck.sleep,
+                        clock=lambda: stuck.now)
+    assert not bounded.reached and bounded.waited_s == pytest.approx(2.0)
+
+
+def test_v1_cools_down_to_the_idle_the_campaign_saw_and_records_it():
+    from types import SimpleNamespace
+
+    from leaderboard.measure.protocol_v1 import V1Run
+
+    meter = FakeMeter(idle_power_w=60.0, busy_power_w=240.0, tick_s=0.005)
+    workload = SimpleNamespace(run_batch=lambda: meter.busy(BATCH_S), batch_size=BATCH,
+                               synchronize=lambda: None)
+    result = V1Run(AT_THE_MINIMUM, idle_w=60.0).measure(workload, meter, None)
+    assert result.cool_down is not None and result.cool_down.reached
+    assert V1Run(AT_THE_MINIMUM).measure(workload, meter, None).cool_down is None  # idle unknown

@@ -51,7 +51,7 @@ def _entry(tmp_path: Path, entry_id: str, architecture: str):
 
 
 def test_counter_moves_in_ticks_and_tracks_load(cuda, meter):
-    from leaderboard.measure.energy import TickRecorder
+    from leaderboard.measure.windows import TickRecorder
 
     a = cuda.randn(8192, 8192, device="cuda", dtype=cuda.float16)
     with TickRecorder(meter, 0.001) as ticks:
@@ -95,14 +95,15 @@ def test_measure_entry_on_resnet18_offline(cuda, tmp_path):
 
 
 def test_single_stream_costs_more_per_image_than_offline(cuda, tmp_path):
-    from leaderboard.measure.energy import ProtocolConfig
+    from leaderboard.measure.protocol_v1 import V1Config, V1Run
     from leaderboard.measure.runner import measure_entry
 
     entry = _entry(tmp_path, "resnet18.a1_in1k", "resnet18")
-    quick = ProtocolConfig(idle_s=1.0, warmup_s=1.0, window_s=1.0, min_windows=3, max_windows=5)
-    offline = measure_entry(entry, tmp_path, scenario="offline", device="cuda", config=quick).record
+    quick = V1Config(idle_s=1.0, warmup_s=1.0, window_s=1.0, min_windows=3, max_windows=5)
+    offline = measure_entry(entry, tmp_path, scenario="offline", device="cuda",
+                            protocol=V1Run(quick)).record
     single = measure_entry(entry, tmp_path, scenario="single-stream", device="cuda",
-                           config=quick).record
+                           protocol=V1Run(quick)).record
     assert single.energy.gross_j_per_image > 3 * offline.energy.gross_j_per_image
 
 

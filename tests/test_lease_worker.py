@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from leaderboard.measure.rehearsal import SITE_DIR
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,13 +35,15 @@ def test_the_worker_measures_tasks_in_one_process_and_records_drift(tmp_path):
     env = {**os.environ, "PYTHONPATH": f"{SITE_DIR}{os.pathsep}{REPO}",
            "LEADERBOARD_V2_OVERRIDES": json.dumps(overrides)}
     # The bad task first: after it the worker must go on measuring. Last, it would cost one
-    # more drift reference measurement (due before every task with --reference-every 1).
+    # more drift reference measurement (due before every task with --drift-every-s 0). The last
+    # task also asks for a reference window.
     tasks = json.dumps({"entry_id": "no-such-entry", "scenario": "single-stream"}) + "\n"
-    tasks += "".join(json.dumps({"entry_id": ENTRY, "scenario": "single-stream", "force": True}) + "\n"
-                     for _ in range(2))
+    tasks += json.dumps({"entry_id": ENTRY, "scenario": "single-stream", "force": True}) + "\n"
+    tasks += json.dumps({"entry_id": ENTRY, "scenario": "single-stream", "force": True,
+                         "reference_s": 0.8}) + "\n"
     done = subprocess.run(
-        [sys.executable, "-P", "-m", "leaderboard.measure.lease_worker", "--device", "cuda",
-         "--submissions", str(submissions), "--reference-every", "1"],
+        [sys.executable, "-P", "-m", "leaderboard.measure.worker", "--device", "cuda",
+         "--submissions", str(submissions), "--drift-every-s", "0", "--cool-down-max-s", "2"],
         input=tasks, capture_output=True, text=True, env=env, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
@@ -55,3 +59,13 @@ def test_the_worker_measures_tasks_in_one_process_and_records_drift(tmp_path):
     drift = record["drift"]
     assert drift["reference_entry"] == ENTRY and drift["ratio"] > 0 and drift["models_since"] == 0
     assert drift["temperature_c"] is not None
+    # The reference window's J/image beside the protocol's, the cool-down, the GPU per window
+    reference = record["reference_check"]
+    assert reference["reference_window_s"] >= 0.8 and reference["ratio"] > 0
+    assert reference["ratio"] == pytest.approx(
+        record["energy"]["gross_j_per_image"] / reference["reference_j_per_image"])
+    cooled = record["cool_down"]
+    assert cooled["waited_s"] <= 2.5 and cooled["target_w"] == pytest.approx(
+        record["energy"]["idle_power_w"] * 1.1, rel=0.3)
+    assert all(w["temperature_c"] is not None and w["sm_clock_mhz"] for w in record["raw_windows"])
+    assert isinstance(record["window_seed"], int)

@@ -6,6 +6,7 @@ and never report 0 J. Those tests skip where a GPU is present, so they never sta
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -71,26 +72,36 @@ def test_measure_console_script_exits_3_with_a_clear_message(tree):
 
 
 @needs_no_gpu
-def test_worker_probe_reports_the_missing_meter():
-    proc = subprocess.run([sys.executable, "-m", "leaderboard.measure.worker", "--probe"],
-                          capture_output=True, text=True, timeout=60)
+def test_worker_reports_the_missing_meter_in_its_ready_line():
+    proc = subprocess.run([sys.executable, "-m", "leaderboard.measure.worker", "--protocol", "v1"],
+                          input="", capture_output=True, text=True, timeout=60)
     assert proc.returncode == 3
     assert "NVML could not start" in proc.stderr
     line = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert line["status"] == "meter-unavailable" and "NVML" in line["error"]
+    assert line["ready"] is False and line["status"] == "meter-unavailable"
+    assert "NVML" in line["error"]
 
 
-def test_worker_reports_a_broken_submission_as_an_error(tmp_path):
+def test_worker_reports_a_broken_submission_as_an_error_and_goes_on(tmp_path, monkeypatch, capsys):
+    from leaderboard.measure import meters, worker
+    from leaderboard.testing import FakeMeter
+
     path = tmp_path / "submissions" / "bad.x" / "submission.yaml"
     path.parent.mkdir(parents=True)
     path.write_text("schema_version: 1\nid: bad.x\n", "utf-8")
-    proc = subprocess.run([sys.executable, "-m", "leaderboard.measure.worker", "--entry", "bad.x",
-                           "--submissions", str(tmp_path / "submissions")],
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 1
-    line = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert line["entry_id"] == "bad.x" and line["status"] == "error"
-    assert "the submission has errors" in line["error"]
+    monkeypatch.setattr(meters, "open_meter", lambda device, kind=None: FakeMeter())
+    task = json.dumps({"entry_id": "bad.x", "scenario": "offline"}) + "\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(task * 2))
+    code = worker.main(["--protocol", "v1", "--device", "cpu",
+                        "--submissions", str(tmp_path / "submissions")])
+    assert code == 0  # a bad task is one error line; the worker goes on until its input ends
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    ready, *results = lines
+    assert ready["ready"] and ready["idle_power_w"] is None  # v1 reads idle per model
+    assert len(results) == 2
+    for line in results:
+        assert line["entry_id"] == "bad.x" and line["status"] == "error"
+        assert "the submission has errors" in line["error"]
 
 
 @pytest.mark.parametrize("args, message", [
@@ -137,7 +148,8 @@ def test_records_export_and_import_commands(tmp_path):
 
 
 def _run_worker_main(monkeypatch, capsys, tree: Path, outcome) -> tuple[int, dict, str]:
-    from leaderboard.measure import runner, worker
+    from leaderboard.measure import meters, runner, worker
+    from leaderboard.testing import FakeMeter
 
     def fake_measure_and_write(submission, submissions_dir, **kwargs):
         assert submission.id == ENTRY and kwargs["scenario"] == "single-stream"
@@ -147,8 +159,10 @@ def _run_worker_main(monkeypatch, capsys, tree: Path, outcome) -> tuple[int, dic
         return outcome
 
     monkeypatch.setattr(runner, "measure_and_write", fake_measure_and_write)
-    code = worker.main(["--entry", ENTRY, "--scenario", "single-stream", "--device", "cuda",
-                        "--submissions", str(tree), "--force"])
+    monkeypatch.setattr(meters, "open_meter", lambda device, kind=None: FakeMeter())
+    task = {"entry_id": ENTRY, "scenario": "single-stream", "force": True}
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(task) + "\n"))
+    code = worker.main(["--protocol", "v1", "--device", "cpu", "--submissions", str(tree)])
     captured = capsys.readouterr()
     return code, json.loads(captured.out.strip().splitlines()[-1]), captured.err
 
@@ -163,12 +177,13 @@ def test_worker_prints_the_result_line_of_the_runner(tree, monkeypatch, capsys):
     code, line, _ = _run_worker_main(monkeypatch, capsys, tree, EntryResult(record, True, path))
     assert code == 0
     assert line == {"entry_id": ENTRY, "scenario": "single-stream", "status": "ok", "skipped": True,
-                    "energy_j": 0.0042, "record_path": str(path), "reasons": [], "error": None}
+                    "energy_j": 0.0042, "idle_power_w": record.energy.idle_power_w,
+                    "record_path": str(path), "reasons": [], "error": None}
 
 
 def test_worker_exit_codes_for_a_missing_meter_and_a_crash(tree, monkeypatch, capsys):
     code, line, err = _run_worker_main(monkeypatch, capsys, tree, MeterUnavailable("no NVML here"))
     assert code == 3 and line["status"] == "meter-unavailable" and "no NVML here" in err
     code, line, err = _run_worker_main(monkeypatch, capsys, tree, RuntimeError("CUDA error"))
-    assert code == 1 and line["error"] == "RuntimeError: CUDA error"
+    assert code == 1 and line["error"] == "RuntimeError: CUDA error" and line["fatal"] is True
     assert "Traceback" in err

@@ -17,10 +17,10 @@ import timm.data
 import timm.models
 import torch
 
-from leaderboard.measure import protocols, runner
+from leaderboard.measure import protocol_v1, runner
 from leaderboard.measure import workload as workload_mod
-from leaderboard.measure.energy import ProtocolConfig
 from leaderboard.measure.meters import GpuState
+from leaderboard.measure.protocol_v1 import V1Config, V1Run
 from leaderboard.measure.runner import (
     hardware_slug,
     measure_and_write,
@@ -43,7 +43,7 @@ from leaderboard.testing import FakeMeter
 
 # Three windows (not up to five) and 50 ms of idle: these tests check the runner's records,
 # not the protocol's stopping rule (tests/test_energy_protocol.py does).
-FAST = ProtocolConfig(idle_s=0.05, warmup_s=0.05, window_s=0.1, min_windows=3, max_windows=3,
+FAST = V1Config(idle_s=0.05, warmup_s=0.05, window_s=0.1, min_windows=3, max_windows=3,
                       max_gap_s=0.02, poll_period_s=0.001)
 MODEL = "test_convnext"  # the fastest of timm's test_* models on CPU
 ENTRY = f"{MODEL}.r160_in1k"
@@ -280,7 +280,7 @@ def test_oom_back_off_recognises_runtime_errors_and_gives_up_at_batch_1():
 def spy(monkeypatch):
     """Capture the protocol's result and make each batch busy on the simulated meter."""
     results = []
-    real_measure = protocols.measure_energy
+    real_measure = protocol_v1.measure_v1
 
     def measure(run_batch, batch_size, meter, *args, **kwargs):
         def busy_batch():
@@ -292,14 +292,14 @@ def spy(monkeypatch):
         results.append(real_measure(busy_batch, batch_size, meter, *args, **kwargs))
         return results[-1]
 
-    monkeypatch.setattr(protocols, "measure_energy", measure)
+    monkeypatch.setattr(protocol_v1, "measure_v1", measure)
     return results
 
 
 def test_measure_entry_writes_a_valid_record(tmp_path, spy):
     meter = CountingMeter()
     outcome = measure_and_write(submission(), tmp_path, scenario="single-stream", device="cpu",
-                                config=FAST, meter=meter)
+                                protocol=V1Run(FAST), meter=meter)
     assert not outcome.skipped
     record, (result,) = outcome.record, spy
     assert outcome.path == record_path(tmp_path, ENTRY, hardware_slug("cpu"), "single-stream")
@@ -320,26 +320,30 @@ def test_measure_entry_writes_a_valid_record(tmp_path, spy):
     assert record.provenance.torch == metadata.version("torch")
     assert record.provenance.timm == timm.__version__
     assert record.provenance.gpu_uuid_sha256 is None  # no GPU state from this meter
+    # v1 keeps its raw windows and the seed of its random gaps too
+    assert record.raw_windows and len(record.raw_windows) == record.energy.windows
+    assert isinstance(record.window_seed, int)
     assert record.skip_key == skip_key(submission(), WeightsInfo("random-init"),
-                                       runner.cpu_name(), "single-stream", "fp32", FAST)
+                                       runner.cpu_name(), "single-stream", "fp32",
+                                           protocol=V1Run(FAST))
 
 
 def test_second_run_is_skipped_and_force_measures_again(tmp_path, spy):
     first = measure_and_write(submission(), tmp_path, scenario="single-stream", device="cpu",
-                              config=FAST, meter=CountingMeter())
+                              protocol=V1Run(FAST), meter=CountingMeter())
     assert first.record.status in ("ok", "unstable"), first.record.reasons
     meter = CountingMeter()
     again = measure_and_write(submission(), tmp_path, scenario="single-stream", device="cpu",
-                              config=FAST, meter=meter)
+                              protocol=V1Run(FAST), meter=meter)
     assert again.skipped and again.record == first.record and again.path == first.path
     assert meter.reads == 0
     forced = measure_and_write(submission(), tmp_path, scenario="single-stream", device="cpu",
-                               config=FAST, meter=meter, force=True)
+                               protocol=V1Run(FAST), meter=meter, force=True)
     assert not forced.skipped and meter.reads > 0
     assert forced.record.skip_key == first.record.skip_key
     # a changed submission is a different measurement
     changed = measure_entry(submission(top1=51.0), tmp_path, scenario="single-stream",
-                            device="cpu", config=FAST, meter=CountingMeter())
+                            device="cpu", protocol=V1Run(FAST), meter=CountingMeter())
     assert not changed.skipped and changed.record.skip_key != first.record.skip_key
 
 
@@ -353,8 +357,8 @@ def test_skip_key_covers_its_inputs():
                 dict(gpu_identity="NVIDIA A100-SXM4-40GB"), dict(scenario="single-stream")]
     assert len({key, *(skip_key(**{**base, **v}) for v in variants)}) == 1 + len(variants)
     assert skip_key(**base, precision="fp16") != skip_key(**base, precision="bf16")
-    assert skip_key(**base, config=ProtocolConfig()) == key  # v1 defaults add nothing
-    assert skip_key(**base, config=FAST) != key
+    assert skip_key(**base, protocol=V1Run(V1Config())) == key  # v1 defaults add nothing
+    assert skip_key(**base, protocol=V1Run(FAST)) != key
 
 
 def test_offline_records_the_batch_that_fit(tmp_path, monkeypatch):
@@ -365,7 +369,7 @@ def test_offline_records_the_batch_that_fit(tmp_path, monkeypatch):
 
     monkeypatch.setattr(runner, "make_workload", functools.partial(make_workload, probe=probe))
     entry = submission(f"{ENTRY}-32", evaluation={"img_size": 32})
-    record = measure_entry(entry, tmp_path, scenario="offline", device="cpu", config=FAST,
+    record = measure_entry(entry, tmp_path, scenario="offline", device="cpu", protocol=V1Run(FAST),
                            meter=CountingMeter()).record
     assert record.batch_size == 64
     assert record.input_shape == [64, 3, 32, 32]
@@ -376,8 +380,8 @@ def test_offline_records_the_batch_that_fit(tmp_path, monkeypatch):
 
 
 def test_skip_key_includes_the_scenarios_batch_and_the_protocol_version():
-    from leaderboard.measure.protocol_v2 import IdleReading
-    from leaderboard.measure.protocols import V2Run
+    from leaderboard.measure.protocol_v2 import V2Run
+    from leaderboard.measure.windows import IdleReading
 
     base = dict(submission=submission(), weights=WeightsInfo("random-init"),
                 gpu_identity="NVIDIA H200", scenario="offline")
@@ -388,8 +392,8 @@ def test_skip_key_includes_the_scenarios_batch_and_the_protocol_version():
 
 
 def test_protocol_v2_records_its_windows_details_and_meter_bias(tmp_path):
-    from leaderboard.measure.protocol_v2 import V2Config, measure_idle
-    from leaderboard.measure.protocols import V2Run
+    from leaderboard.measure.protocol_v2 import V2Config, V2Run
+    from leaderboard.measure.windows import measure_idle
 
     meter = CountingMeter()
     meter.bias = "simulated"
@@ -442,7 +446,7 @@ def test_a_meter_reading_another_gpu_than_torch_is_refused(monkeypatch):
 def test_refused_runs_are_written_with_reasons_and_gpu_provenance(tmp_path):
     meter = GpuLikeMeter()
     outcome = measure_and_write(submission(), tmp_path, scenario="single-stream", device="cpu",
-                                config=FAST, meter=meter)
+                                protocol=V1Run(FAST), meter=meter)
     record = outcome.record
     assert record.hardware == "nvidia-h100-80gb-hbm3"
     assert record.status == "refused"
@@ -460,14 +464,14 @@ def test_refused_runs_are_written_with_reasons_and_gpu_provenance(tmp_path):
     assert json.loads(text)["status"] == "refused"
     # a refused record is never a reason to skip
     rerun = measure_entry(submission(), tmp_path, scenario="single-stream", device="cpu",
-                          config=FAST, meter=GpuLikeMeter())
+                          protocol=V1Run(FAST), meter=GpuLikeMeter())
     assert not rerun.skipped
 
 
 def test_pretrained_run_records_the_weights_digest(tmp_path, weights_file):
     path, _ = weights_file
     record = measure_entry(submission(), tmp_path, scenario="single-stream", device="cpu",
-                           weights_mode="pretrained", weights_path=path, config=FAST,
+                           weights_mode="pretrained", weights_path=path, protocol=V1Run(FAST),
                            meter=CountingMeter()).record
     assert record.weights.kind == "pretrained"
     assert record.weights.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()

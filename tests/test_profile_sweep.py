@@ -43,7 +43,6 @@ from leaderboard.measure.attribution import (
     share_of_modules,
     time_by_layer_type,
 )
-from leaderboard.measure.energy import ProtocolConfig, measure_energy
 from leaderboard.measure.profile import (
     attribute_workload,
     labelled_modules,
@@ -52,6 +51,7 @@ from leaderboard.measure.profile import (
     replace_with_identity,
     torch_layer_type,
 )
+from leaderboard.measure.protocol_v1 import V1Config, measure_v1
 from leaderboard.measure.sweep import parse_variants, sweep_entry
 from leaderboard.measure.workload import Workload, WorkloadError
 from leaderboard.records_archive import export_records, import_records
@@ -59,12 +59,12 @@ from leaderboard.submission import Submission
 from leaderboard.testing import CpuTimeMeter, synthetic_profile, synthetic_sweep
 
 TRACES = Path(__file__).parent / "data" / "traces"
-FAST = ProtocolConfig(idle_s=0.1, warmup_s=0.1, window_s=0.25, min_windows=3, max_windows=4,
+FAST = V1Config(idle_s=0.1, warmup_s=0.1, window_s=0.25, min_windows=3, max_windows=4,
                       max_gap_s=0.01, poll_period_s=0.002)
 # For tests of the plumbing (statuses, records, refusals, resuming), whose assertions do not
 # rest on how precise the energy is: a third of FAST's time. Batch 1 still costs ~1.5x batch 4
 # per image in it, as in FAST. The ablation-agreement test keeps FAST's longer windows.
-QUICK = ProtocolConfig(idle_s=0.05, warmup_s=0.05, window_s=0.1, min_windows=3, max_windows=3,
+QUICK = V1Config(idle_s=0.05, warmup_s=0.05, window_s=0.1, min_windows=3, max_windows=3,
                        max_gap_s=0.01, poll_period_s=0.002)
 
 
@@ -375,7 +375,7 @@ def test_ablation_agrees_with_the_attribution_where_the_type_matters():
     meter = CpuTimeMeter(idle_power_w=0.5)
 
     def measure(work: Workload):
-        return measure_energy(work.run_batch, work.batch_size, meter, work.synchronize, FAST)
+        return measure_v1(work.run_batch, work.batch_size, meter, work.synchronize, FAST)
 
     workload = Workload(model, (16, 48, 48), 8, "cpu", "fp32")
     baseline = measure(workload)

@@ -34,7 +34,7 @@ if args[:1] != ["measure"]:
     sys.exit(0)
 import argparse
 
-from leaderboard.measure.campaign import parse_shard, select_entries, shard
+from leaderboard.measure.selection import parse_shard, select_entries, shard_by_cost
 from leaderboard.records import write_record
 from leaderboard.testing import synthetic_record
 
@@ -47,7 +47,8 @@ for option in ("--shard", "--time-budget", "--log-dir", "--scenario"):
     parser.add_argument(option)
 parser.add_argument("--submissions", type=Path)
 ns = parser.parse_args(args)
-ids = shard(select_entries(ns.submissions, ns.entries, ns.all), *parse_shard(ns.shard))
+ids = shard_by_cost(ns.submissions, select_entries(ns.submissions, ns.entries, ns.all),
+                    *parse_shard(ns.shard))
 for entry_id in ids:
     write_record(ns.submissions, synthetic_record(entry_id, 0.01, hardware="fake-gpu"))
 print("measured", ns.shard, " ".join(ids))
@@ -116,3 +117,32 @@ def test_the_array_must_be_numbered_from_one(tmp_path, fake_leaderboard):
     result = run_task(tmp_path, 2, 3, fake_leaderboard, SLURM_ARRAY_TASK_MIN="0")
     assert result.returncode == 2
     assert "submit the array as --array=1-N" in result.stderr
+
+
+def test_one_task_of_an_array_can_be_rerun_alone(tmp_path, fake_leaderboard):
+    root = tmp_path / "repo"
+    write_synthetic_tree(root, 7, single_stream_every=0)
+    first = run_task(root, 3, 4, fake_leaderboard)
+    assert first.returncode == 0, first.stderr
+    alone = {"SLURM_ARRAY_TASK_COUNT": "1", "SLURM_ARRAY_TASK_MIN": "3", "SLURM_ARRAY_TASK_MAX": "3"}
+    refused = run_task(root, 3, 4, fake_leaderboard, **alone)
+    assert refused.returncode == 2 and "SHARDS=N sbatch --array=i" in refused.stderr
+    rerun = run_task(root, 3, 4, fake_leaderboard, SHARDS="4", **alone)
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stdout == first.stdout  # the same shard: "measured 3/4 <its ids>"
+    beyond = run_task(root, 5, 4, fake_leaderboard, SHARDS="4", **alone)
+    assert beyond.returncode == 2 and "not a shard of 4" in beyond.stderr
+
+
+def test_shards_of_the_shipped_entries_are_balanced_by_cost():
+    from leaderboard.measure.selection import estimated_cost, list_entries, shard
+
+    submissions = REPO / "submissions"
+    ids = list_entries(submissions)
+    costs = {entry_id: estimated_cost(submissions, entry_id) for entry_id in ids}
+    assert len(ids) > 1000 and all(0 < c < float("inf") for c in costs.values())
+    for count in range(2, 17):
+        shards = [shard(ids, i, count, cost=costs.__getitem__) for i in range(1, count + 1)]
+        assert sorted(sum(shards, [])) == sorted(ids)
+        loads = [sum(costs[entry_id] for entry_id in part) for part in shards]
+        assert max(loads) / min(loads) <= 1.05, (count, loads)

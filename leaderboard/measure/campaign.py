@@ -1,26 +1,21 @@
-"""Sweeps over many models: workers, resume, time budget, error records, SIGTERM.
+"""Sweeps over many models: the one campaign loop (resume, budget, ETA, error records, SIGTERM).
 
-Protocol v1: each (entry, scenario) runs in its own ``python -m leaderboard.measure.worker``
-process; protocol v2 runs them through one long-lived worker (:mod:`.campaign_v2`). Either way a
-crash, an out-of-memory kill or a segfault in one model costs that model only: the campaign
-writes an error record for it and goes on. One file per record keeps the results of many
-shards (a GitHub Actions matrix, a SLURM job array) conflict-free to merge.
+Both protocols run through this loop and one worker (:mod:`.worker`, driven by
+:mod:`.campaign_workers`): v2 keeps it for the campaign, v1 gives each task a fresh one. Either
+way a crash, an out-of-memory kill or a segfault in one model costs that model only: the
+campaign writes an error record for it and goes on. One file per record keeps the results of
+many shards (a GitHub Actions matrix, a SLURM job array) conflict-free to merge.
 
-Resume and error records need the board's hardware slug before any model runs. The campaign
-asks the worker once (``--probe``: open the meter, name the GPU, no model loaded) unless the
-caller passes ``hardware``. That probe is also the first worker, so a machine without a usable
-meter stops the sweep at once instead of failing 1,500 models one by one. (v2's worker says the
-same in its ``ready`` line.) Workers never outlive the campaign (:mod:`.lifetime`). Which entries
-and in which order is :mod:`.selection`'s job.
+Resume and error records need the board's hardware slug before any model runs: the first
+worker names it in its ``ready`` line, unless the caller passes ``hardware``. A machine without
+a usable meter stops the sweep at once instead of failing 1,500 models one by one. Workers never
+outlive the campaign (:mod:`.lifetime`). Which entries and in which order is
+:mod:`.selection`'s job.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -30,13 +25,21 @@ from pathlib import Path
 from typing import IO, Any
 
 from leaderboard.errors import LeaderboardError, UsageError
-from leaderboard.measure.lifetime import Terminated, raise_on_sigterm, restore_sigterm, worker_environment
+from leaderboard.measure.campaign_workers import (
+    MeterUnavailableStop,
+    WorkerRun,
+    Workers,
+    WorkerSettings,
+)
+from leaderboard.measure.kept_records import kept_record
+from leaderboard.measure.lifetime import Terminated, raise_on_sigterm, restore_sigterm
 from leaderboard.measure.selection import (  # noqa: F401 - re-exported for callers
     format_duration,
     list_entries,
     order_entries,
     parse_duration_s,
     parse_shard,
+    plan_references,
     select_entries,
     shard,
 )
@@ -49,7 +52,6 @@ from leaderboard.records import (
     write_record,
 )
 from leaderboard.vocabulary import (
-    EXIT_NO_METER,
     HEADLINE_PRECISION,
     HEADLINE_SCENARIO,
     PROTOCOL_VERSION,
@@ -57,13 +59,10 @@ from leaderboard.vocabulary import (
     PROTOCOL_VERSIONS,
     SCENARIO_BATCH_SIZE,
     SCENARIOS,
-    SCORED_STATUSES,
     STATUSES,
 )
 
 WEIGHTS_MODES = ("random-init", "pretrained")
-STDERR_TAIL_LINES = 15
-KILL_GRACE_S = 5.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,151 +172,10 @@ class CampaignSummary:
         return "\n".join(lines)
 
 
-# ---------------------------------------------------------------------------------------------
-# Running workers
-
-
-@dataclass(frozen=True)
-class _WorkerRun:
-    returncode: int | None
-    """``None`` when the worker was killed at its timeout."""
-    stdout: str
-    stderr: str
-    wall_s: float
-
-    def result_line(self) -> dict[str, Any] | None:
-        """The last JSON object the worker printed (libraries may print other lines first)."""
-        for line in reversed(self.stdout.splitlines()):
-            line = line.strip()
-            if line.startswith("{"):
-                try:
-                    value = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(value, dict):
-                    return value
-        return None
-
-    def stderr_tail(self, lines: int = STDERR_TAIL_LINES) -> list[str]:
-        """The last non-empty lines of stderr."""
-        return [line for line in self.stderr.splitlines() if line.strip()][-lines:]
-
-
-def _run_worker(command: list[str], timeout_s: float, log_path: Path | None) -> _WorkerRun:
-    """Run one worker in its own session; on timeout kill its whole process group."""
-    start = time.perf_counter()
-    # Its own process group puts the worker and anything it forks in one group that can be
-    # killed as a whole, and keeps a terminal's Ctrl-C from reaching it (the campaign kills it
-    # explicitly below, SIGTERM included). Not a new session: a machine that kills a finished
-    # command's processes must still find a worker that escaped all of that.
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            errors="replace", process_group=0, env=worker_environment())
-    returncode: int | None
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout_s)
-        returncode = proc.returncode
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        stdout, stderr = _drain(proc)
-        returncode = None
-    except BaseException:
-        _kill_group(proc)
-        _drain(proc)
-        raise
-    run = _WorkerRun(returncode, stdout or "", stderr or "", time.perf_counter() - start)
-    if log_path is not None:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_path.write_text(f"$ {' '.join(command)}\n# exit {returncode}, {run.wall_s:.1f} s\n"
-                            f"--- stdout\n{run.stdout}\n--- stderr\n{run.stderr}", "utf-8")
-    return run
-
-
-def _kill_group(proc: subprocess.Popen[str]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def _drain(proc: subprocess.Popen[str]) -> tuple[str, str]:
-    try:
-        return proc.communicate(timeout=KILL_GRACE_S)
-    except subprocess.TimeoutExpired:
-        # A grandchild that left the process group still holds the pipes; give up on them.
-        proc.kill()
-        proc.wait()
-        return "", ""
-
-
-def default_worker_cmd() -> list[str]:
-    """``python -m leaderboard.measure.worker`` with this interpreter."""
-    # -P: do not put the current folder on sys.path, so a `leaderboard/` folder in the
-    # working directory (a checked-out pull request) can never shadow the installed validator.
-    return [sys.executable, "-P", "-m", "leaderboard.measure.worker"]
-
-
-@dataclass(frozen=True)
-class HardwareInfo:
-    """What the probe learned about the device."""
-
-    hardware: str
-    gpu_name: str
-
-
-class MeterUnavailableStop(LeaderboardError):
-    """Internal: a worker said no meter works; carries its message."""
-
-
-def probe_hardware(worker_cmd: list[str], device: str, timeout_s: float = 300.0) -> HardwareInfo:
-    """Ask the worker for the hardware slug of ``device`` (opens the meter, loads no model).
-
-    Raises:
-        MeterUnavailableStop: No usable meter (worker exit 3), with the worker's message.
-        LeaderboardError: The probe failed otherwise.
-    """
-    run = _run_worker([*worker_cmd, "--probe", "--device", device], timeout_s, None)
-    if run.returncode == EXIT_NO_METER:
-        raise MeterUnavailableStop(_meter_message(run))
-    line = run.result_line()
-    if run.returncode != 0 or not line or not isinstance(line.get("hardware"), str):
-        tail = "\n".join(run.stderr_tail()) or "(no output)"
-        raise LeaderboardError(f"could not identify the hardware of {device} "
-                               f"({_exit_text(run)}):\n{tail}")
-    return HardwareInfo(line["hardware"], str(line.get("gpu_name") or "unknown"))
-
-
-def _meter_message(run: _WorkerRun) -> str:
-    line = run.result_line()
-    if line and line.get("error"):
-        return str(line["error"])
-    tail = run.stderr_tail(3)
-    return tail[-1].removeprefix("error: ") if tail else "no usable energy meter"
-
-
-def _exit_text(run: _WorkerRun) -> str:
-    if run.returncode is None:
-        return "timed out"
-    if run.returncode < 0:
-        try:
-            return f"killed by {signal.Signals(-run.returncode).name}"
-        except ValueError:
-            return f"killed by signal {-run.returncode}"
-    return f"exit code {run.returncode}"
-
-
 def _kept_record(path: Path) -> MeasurementRecord | None:
-    """The record at ``path`` when it is a real measurement worth keeping."""
-    if not path.is_file():
-        return None
-    try:
-        record = read_record(path)
-    except ValueError:
-        return None
-    # A scored record is a result worth keeping: resume skips it and an error in a later run
-    # does not overwrite it.
-    if record.status in SCORED_STATUSES and not record.synthetic:
-        return record
-    return None
+    """A real (not synthetic) scored record at ``path``: resume skips its task, and an error in
+    a later run does not overwrite it."""
+    return kept_record(path, lambda record: not record.synthetic, read_record)
 
 
 def error_record(entry_id: str, scenario: str, hardware: str, *, weights_mode: str,
@@ -349,20 +207,22 @@ class CampaignOptions:
         time_budget_s: Start no new task once elapsed time plus the median task time would
             exceed this; the rest are counted in ``not_started``.
         worker_cmd: Command prefix of the worker (tests inject a fake); default
-            ``python -m leaderboard.measure.worker`` (v1) or ``...lease_worker`` (v2).
+            ``python -P -m leaderboard.measure.worker`` (given ``--protocol``).
         timeout_per_model_s: A model running longer is killed and recorded as an error.
         progress: Print one line per task (and an ETA) to ``stream``.
         hardware: The board's hardware slug; default: ask the worker.
         weights_dir: Pretrained mode: the weights of entry ``ID`` are ``weights_dir/ID.safetensors``
             (the validator does not fetch weights itself).
-        log_dir: Keep each worker's output here (v1: ``<id>--<scenario>.log``, v2:
-            ``worker-<n>.log``).
+        log_dir: Keep each worker's stderr here as ``worker-<n>.log`` (v1: one per task).
         stream: Where progress goes (default stderr).
         clock: Monotonic clock, s.
         protocol: ``1`` (a fresh worker per model) or ``2`` (one long-lived worker that is
-            restarted after a crash; see :mod:`leaderboard.measure.campaign_v2`).
+            restarted after a crash; see :mod:`leaderboard.measure.campaign_workers`).
         probe_file: Protocol v2: the first-contact probe's JSON, for its parameters.
         meter: GPU meter kind (default the energy counter).
+        reference_s: Length of a reference window measured after the protocol on three entries
+            moved to the front (:func:`~leaderboard.measure.selection.plan_references`),
+            first scenario only; 0: none. The CLI's default is 20 s.
     """
 
     scenarios: Sequence[str] = (HEADLINE_SCENARIO,)
@@ -382,6 +242,7 @@ class CampaignOptions:
     protocol: str = PROTOCOL_VERSION
     probe_file: Path | None = None
     meter: str | None = None
+    reference_s: float = 0.0
 
     def check(self) -> None:
         """Refuse bad options before anything runs.
@@ -429,19 +290,31 @@ def run_campaign(ids: Sequence[str], submissions_dir: Path, options: CampaignOpt
     """
     opts = options if options is not None else CampaignOptions(**fields)
     opts.check()
+    references: list[str] = []
+    if opts.reference_s > 0:
+        ids, references = plan_references(submissions_dir, ids)
     tasks = [(entry_id, scenario) for entry_id in ids for scenario in opts.scenarios]
+    checked = {(entry_id, opts.scenarios[0]) for entry_id in references}
     summary = CampaignSummary(planned=len(tasks), hardware=opts.hardware)
     start = opts.clock()
     if not tasks:
         return summary
+    settings = WorkerSettings(
+        submissions_dir=submissions_dir, device=opts.device, weights_mode=opts.weights_mode,
+        weights_dir=opts.weights_dir, force=opts.force, meter=opts.meter,
+        probe_file=opts.probe_file, log_dir=opts.log_dir,
+        timeout_per_model_s=opts.timeout_per_model_s, say=opts.say, clock=opts.clock)
+    workers = Workers(settings, opts.worker_cmd, opts.hardware,
+                      "v2" if opts.protocol == PROTOCOL_VERSION_V2 else "v1")
     previous = raise_on_sigterm()
     try:
-        if opts.protocol == PROTOCOL_VERSION_V2:
-            from leaderboard.measure.campaign_v2 import V2Campaign
-
-            V2Campaign(tasks, submissions_dir, summary, opts).run(start)
-        else:
-            _run_v1(tasks, submissions_dir, summary, opts, start)
+        try:
+            _run_tasks(tasks, submissions_dir, summary, opts, start, workers, checked)
+        except BaseException:
+            workers.close(graceful=False)  # SIGTERM mid-model: no record may land later
+            raise
+        finally:
+            workers.close()
     except Terminated:
         summary.terminated = True
         summary.not_started = summary.planned - len(summary.results)
@@ -455,57 +328,44 @@ def run_campaign(ids: Sequence[str], submissions_dir: Path, options: CampaignOpt
     return summary
 
 
-def _run_v1(tasks: list[tuple[str, str]], submissions_dir: Path, summary: CampaignSummary,
-            opts: CampaignOptions, start: float) -> None:
-    """Protocol v1's loop: one worker process per task."""
-    command = list(opts.worker_cmd) if opts.worker_cmd else default_worker_cmd()
-    gpu_name = "unknown"
-    if summary.hardware is None:
-        try:
-            info = probe_hardware(command, opts.device)
-        except MeterUnavailableStop as exc:
-            summary.stopped = str(exc)
-            summary.not_started = len(tasks)
-            return
-        summary.hardware, gpu_name = info.hardware, info.gpu_name
-    board_hw = summary.hardware or "unknown"  # set by the caller or the probe above
-
-    durations_s: list[float] = []
+def _run_tasks(tasks: list[tuple[str, str]], submissions_dir: Path, summary: CampaignSummary,
+               opts: CampaignOptions, start: float, workers: Workers,
+               checked: set[tuple[str, str]]) -> None:
+    """The campaign loop: resume, budget, one task at a time, ETA; kills workers however it ends."""
     total = len(tasks)
+    try:
+        workers.start()
+    except MeterUnavailableStop as exc:
+        summary.stopped, summary.not_started = str(exc), total
+        return
+    summary.hardware = workers.hardware
+    board_hw = summary.hardware or "unknown"
+    durations_s: list[float] = []
     for number, (entry_id, scenario) in enumerate(tasks, 1):
         prefix = f"[{number}/{total}] {entry_id} {scenario}"
         path = record_path(submissions_dir, entry_id, board_hw, scenario)
-        if opts.resume:
-            kept = _kept_record(path)
-            if kept is not None:
-                summary.results.append(TaskResult(
-                    entry_id, scenario, kept.status, resumed=True, record_path=str(path),
-                    energy_j=kept.energy.gross_j_per_image if kept.energy else None))
-                opts.say(f"{prefix} resumed ({kept.status} record kept)")
-                continue
+        kept = _kept_record(path) if opts.resume else None
+        if kept is not None:
+            summary.results.append(TaskResult(
+                entry_id, scenario, kept.status, resumed=True, record_path=str(path),
+                energy_j=kept.energy.gross_j_per_image if kept.energy else None))
+            opts.say(f"{prefix} resumed ({kept.status} record kept)")
+            continue
         if opts.time_budget_s is not None and durations_s:
-            elapsed_s = opts.clock() - start
-            if elapsed_s + statistics.median(durations_s) > opts.time_budget_s:
+            if opts.clock() - start + statistics.median(durations_s) > opts.time_budget_s:
                 summary.not_started += 1
                 continue
-        args = [*command, "--entry", entry_id, "--scenario", scenario, "--device", opts.device,
-                "--submissions", str(submissions_dir), "--weights-mode", opts.weights_mode]
-        if opts.weights_mode == "pretrained" and opts.weights_dir is not None:
-            args += ["--weights-path", str(opts.weights_dir / f"{entry_id}.safetensors")]
-        if opts.force:
-            args.append("--force")
-        if opts.meter:
-            args += ["--meter", opts.meter]
-        log_path = opts.log_dir / f"{entry_id}--{scenario}.log" if opts.log_dir else None
-        run = _run_worker(args, opts.timeout_per_model_s, log_path)
-        if run.returncode == EXIT_NO_METER:
-            summary.stopped = _meter_message(run)
+        try:
+            reference_s = opts.reference_s if (entry_id, scenario) in checked else 0.0
+            run, line = workers.measure(entry_id, scenario, reference_s)
+        except (MeterUnavailableStop, LeaderboardError) as exc:
+            summary.stopped = str(exc).splitlines()[0]
             summary.not_started += total - number + 1
             opts.say(f"{prefix} stopped: {summary.stopped}")
-            break
+            return
         durations_s.append(run.wall_s)
-        result = _task_result(run, entry_id, scenario, path, board_hw, opts.weights_mode, gpu_name,
-                              submissions_dir, opts.timeout_per_model_s)
+        result = _task_result(run, line, entry_id, scenario, path, board_hw, opts.weights_mode,
+                              workers.gpu_name, submissions_dir, opts.timeout_per_model_s)
         summary.results.append(result)
         left = total - number
         eta = f"  ETA {format_duration(statistics.median(durations_s) * left)}" if left else ""
@@ -525,11 +385,10 @@ def _describe(result: TaskResult, took: str) -> str:
     return f"{text} {took}"
 
 
-def _task_result(run: _WorkerRun, entry_id: str, scenario: str, path: Path, hardware: str,
-                 weights_mode: str, gpu_name: str, submissions_dir: Path,
-                 timeout_s: float) -> TaskResult:
-    """Turn a finished worker into a result; write an error record when it failed."""
-    line = run.result_line()
+def _task_result(run: WorkerRun, line: dict[str, Any] | None, entry_id: str, scenario: str,
+                 path: Path, hardware: str, weights_mode: str, gpu_name: str,
+                 submissions_dir: Path, timeout_s: float) -> TaskResult:
+    """Turn a finished task into a result; write an error record when it failed."""
     if (run.returncode == 0 and line is not None and line.get("status") in STATUSES
             and line.get("entry_id") == entry_id and line.get("scenario") == scenario):
         energy = line.get("energy_j")
@@ -544,7 +403,7 @@ def _task_result(run: _WorkerRun, entry_id: str, scenario: str, path: Path, hard
     elif run.returncode == 0:
         headline = "worker exited 0 without a valid result line"
     else:
-        headline = f"worker failed ({_exit_text(run)})"
+        headline = f"worker failed ({run.exit_text()})"
     if line and line.get("error"):
         headline += f": {line['error']}"
     reasons = [headline, *run.stderr_tail()]

@@ -256,6 +256,9 @@ def run_probe(device: str = "cuda") -> dict[str, Any]:
             "update_period_s": statistics.median(periods) if periods else None,
             "update_period_min_s": min(periods) if periods else None,
             "update_period_max_s": max(periods) if periods else None,
+            # v2 sizes its windows from this (robust), not from the single slowest update
+            "update_period_p90_s": (statistics.quantiles(periods, n=10)[-1]
+                                    if len(periods) >= 2 else None),
             "lag_estimates_s": [round(x, 4) for x in lags],
             "lag_s": statistics.median(lags) if lags else None,
             "lag_stdev_s": stdev,

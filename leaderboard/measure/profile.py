@@ -33,14 +33,14 @@ from leaderboard.measure.attribution import (
     share_of_modules,
     time_by_layer_type,
 )
-from leaderboard.measure.energy import EnergyMeasurement, ProtocolConfig, measure_energy
 from leaderboard.measure.meters import EnergyMeter
+from leaderboard.measure.protocol_v1 import PROTOCOL_V1, V1Config, measure_v1
 from leaderboard.measure.runner import (
-    PROTOCOL_V1,
     energy_stats,
     metered,
     utc_now,
 )
+from leaderboard.measure.windows import EnergyMeasurement
 from leaderboard.measure.workload import (
     WeightsMode,
     Workload,
@@ -269,7 +269,7 @@ def profile_entry(
     batch_size: int = SCENARIO_BATCH_SIZE[OFFLINE],
     ablate: Sequence[str] = ABLATABLE_LAYER_TYPES,
     profiled_batches: int = DEFAULT_PROFILED_BATCHES,
-    config: ProtocolConfig | None = None,
+    config: V1Config | None = None,
     meter: EnergyMeter | None = None,
 ) -> ProfileRecord:
     """Measure, profile and (optionally) ablate one entry; the record is not written.
@@ -302,7 +302,7 @@ def profile_entry(
         workload = make_workload(model, resolved.input_shape, device, precision, batch_size=batch_size)
 
         def measure(work: Workload) -> EnergyMeasurement:
-            result = measure_energy(work.run_batch, work.batch_size, session.meter,
+            result = measure_v1(work.run_batch, work.batch_size, session.meter,
                                     work.synchronize, config, session.power_limit_w)
             session.check(result)  # MIG, other processes, throttling: like every board record
             return result

@@ -1,4 +1,4 @@
-"""Measure one entry end to end: workload, protocol v1, GPU checks, provenance, record.
+"""Measure one entry end to end: workload, the given protocol, GPU checks, provenance, record.
 
 ``measure_entry`` returns an :class:`EntryResult` ``(record, skipped, path)``; ``skipped`` is
 true when an existing ok/unstable record with the same skip key made measuring unnecessary (the
@@ -22,14 +22,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import leaderboard
-from leaderboard.measure.energy import (
-    EnergyMeasurement,
-    ProtocolConfig,
-    check_gpu_state,
-)
 from leaderboard.measure.gpu_processes import CONTEXT_ALLOWANCE_MIB, ProcessVerdict, judge_processes
+from leaderboard.measure.kept_records import kept_record
 from leaderboard.measure.meters import EnergyMeter, GpuState, MeterUnavailable, open_meter
-from leaderboard.measure.protocols import ProtocolRun, V1Run
+from leaderboard.measure.protocol_v1 import V1Run
+from leaderboard.measure.windows import EnergyMeasurement, ProtocolRun, check_gpu_state
 from leaderboard.measure.workload import (
     WeightsInfo,
     WeightsMode,
@@ -42,20 +39,20 @@ from leaderboard.measure.workload import (
     weights_info,
 )
 from leaderboard.records import (
+    CoolDown,
     EnergyStats,
     MeasuredWeights,
     MeasurementRecord,
     Performance,
     Provenance,
     RawWindow,
+    ReferenceCheck,
     read_record,
     record_path,
     write_record,
 )
 from leaderboard.submission import Submission
-from leaderboard.vocabulary import PROTOCOL_VERSION, SCENARIO_BATCH_SIZE, SCORED_STATUSES, Precision
-
-PROTOCOL_V1 = ProtocolConfig()
+from leaderboard.vocabulary import PROTOCOL_VERSION, SCENARIO_BATCH_SIZE, Precision
 
 
 class EntryResult(NamedTuple):
@@ -74,8 +71,7 @@ class EntryResult(NamedTuple):
 
 
 def skip_key(submission: Submission, weights: WeightsInfo, gpu_identity: str, scenario: str,
-             precision: str | None = None, config: ProtocolConfig | None = None, *,
-             protocol: ProtocolRun | None = None) -> str:
+             precision: str | None = None, *, protocol: ProtocolRun | None = None) -> str:
     """Digest of everything that makes a rerun give a different record.
 
     sha256 over canonical JSON of the submission, the weights digest (or ``random-init``), the
@@ -83,7 +79,7 @@ def skip_key(submission: Submission, weights: WeightsInfo, gpu_identity: str, sc
     given, and the protocol parameters when they are not the protocol's defaults (a quick run
     with short windows must not stand in for a real one).
     """
-    run = protocol or V1Run(config or PROTOCOL_V1)
+    run = protocol or V1Run()
     payload: dict[str, Any] = {
         "submission": submission.model_dump(mode="json"),
         "weights": weights.sha256 or "random-init",
@@ -228,19 +224,6 @@ def performance_of(result: EnergyMeasurement) -> Performance | None:
                        batch_latency_ms=result.batch_latency_ms)
 
 
-def _existing(path: Path, key: str) -> MeasurementRecord | None:
-    """The record at ``path`` when it is up to date for ``key`` and worth keeping."""
-    if not path.is_file():
-        return None
-    try:
-        record = read_record(path)
-    except ValueError:
-        return None  # unreadable: measure again and overwrite it
-    if record.skip_key == key and record.status in SCORED_STATUSES:
-        return record
-    return None
-
-
 @dataclass
 class MeterSession:
     """An open energy meter and what it said about the device when opened.
@@ -372,7 +355,6 @@ def measure_entry(
     weights_mode: WeightsMode = "random-init",
     weights_path: Path | None = None,
     precision: Precision | None = None,
-    config: ProtocolConfig = PROTOCOL_V1,
     meter: EnergyMeter | None = None,
     force: bool = False,
     protocol: ProtocolRun | None = None,
@@ -388,10 +370,9 @@ def measure_entry(
         weights_mode: ``pretrained`` (needs ``weights_path``) or ``random-init``.
         weights_path: Local ``.safetensors`` file of the pretrained weights.
         precision: ``fp16``/``bf16`` autocast or ``fp32``; default fp16 on CUDA, fp32 on CPU.
-        config: Protocol v1 parameters (when ``protocol`` is not given).
         meter: The energy meter; by default ``open_meter(device)``, closed afterwards.
         force: Measure even when an up-to-date record exists.
-        protocol: The protocol to run (default v1 with ``config``).
+        protocol: The protocol to run (default protocol v1 with its defaults).
         session: An open meter session kept by a long-lived worker (then ``meter`` is unused).
 
     Returns:
@@ -405,13 +386,13 @@ def measure_entry(
     if scenario not in SCENARIO_BATCH_SIZE:
         raise ValueError(f"unknown scenario '{scenario}'; use one of {sorted(SCENARIO_BATCH_SIZE)}")
     precision = precision or default_precision(device)
-    run = protocol or V1Run(config)
+    run = protocol or V1Run()
     # Check the weights before touching the device: a missing file fails fast.
     weights = weights_info(submission, weights_mode, weights_path)
     with contextlib.nullcontext(session) if session is not None else metered(device, meter) as active:
         key = skip_key(submission, weights, active.device_label, scenario, precision, protocol=run)
         path = record_path(submissions_dir, submission.id, active.hardware, scenario)
-        existing = None if force else _existing(path, key)
+        existing = None if force else kept_record(path, lambda r: r.skip_key == key, read_record)
         if existing is not None:
             return EntryResult(existing, True, path)
         on_device = run.version != PROTOCOL_VERSION  # v2 builds and draws on the GPU
@@ -461,7 +442,14 @@ def measure_entry(
             requested_batch_size=requested,
             process_check=verdict.verdict if verdict is not None else None,
             meter_bias=getattr(active.meter, "bias", None),
-            raw_windows=_raw_windows(result) if run.version != PROTOCOL_VERSION else None,
+            raw_windows=_raw_windows(result),
+            window_seed=result.seed,
+            reference_check=_reference_check(result),
+            cool_down=(CoolDown(waited_s=result.cool_down.waited_s,
+                                power_w=max(result.cool_down.power_w, 0.0),
+                                target_w=max(result.cool_down.target_w, 0.0),
+                                reached=result.cool_down.reached)
+                       if result.cool_down is not None else None),
             protocol_details=run.details(result),
             drift=run.drift(),
         )
@@ -469,12 +457,24 @@ def measure_entry(
         return EntryResult(record, False, None)
 
 
+def _reference_check(result: EnergyMeasurement) -> ReferenceCheck | None:
+    """Protocol J/image over the reference window's, when one was measured."""
+    reference = result.reference
+    if reference is None or reference.j_per_image <= 0 or not result.windows:
+        return None
+    return ReferenceCheck(reference_window_s=reference.window_s,
+                          reference_j_per_image=reference.j_per_image,
+                          ratio=result.median_j / reference.j_per_image)
+
+
 def _raw_windows(result: EnergyMeasurement) -> list[RawWindow] | None:
     if not result.windows:
         return None
     return [RawWindow(duration_s=float(w.duration_s), images=w.images, batches=w.batches,
                       energy_j=float(w.power_w * w.duration_s), power_w=float(w.power_w),
-                      ticks=w.ticks) for w in result.windows]
+                      ticks=w.ticks, sm_clock_mhz=w.sm_clock_mhz, mem_clock_mhz=w.mem_clock_mhz,
+                      temperature_c=w.temperature_c, throttle_reasons=list(w.throttle_reasons))
+            for w in result.windows]
 
 
 def measure_and_write(submission: Submission, submissions_dir: Path, **kwargs: Any) -> EntryResult:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from leaderboard.errors import LeaderboardError, UsageError
 from leaderboard.submission import SUBMISSION_FILENAME
+from leaderboard.vocabulary import HEADLINE_SCENARIO, SCENARIO_BATCH_SIZE
 
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
@@ -93,15 +94,35 @@ def _check_shard(index: int, count: int) -> None:
                          "(it is 1-based)")
 
 
-def shard(ids: Sequence[str], index: int, count: int) -> list[str]:
-    """Shard ``index`` of ``count`` (1-based): every ``count``-th sorted id from ``index - 1``.
+def shard(ids: Sequence[str], index: int, count: int,
+          cost: Callable[[str], float] | None = None) -> list[str]:
+    """Shard ``index`` of ``count`` (1-based), balanced by ``cost``; sorted ids.
 
-    Sorting first makes the split independent of the order ids were given in, so the shards of
-    a job array are disjoint and together cover every id; striding (rather than contiguous
-    blocks) spreads big and small model families evenly over the shards.
+    Greedy longest-first: ids in order of falling cost (then name) each go to the shard whose
+    cost so far is least (then the lowest index). Deterministic, so every task of a job array
+    computes the same split on its own; the shards are disjoint and together cover every id.
+    An id without a known cost (infinite or not positive) counts as the median known cost;
+    without ``cost`` every id costs 1.
     """
     _check_shard(index, count)
-    return sorted(set(ids))[index - 1::count]
+    unique = sorted(set(ids))
+    costs = {entry_id: cost(entry_id) if cost is not None else 1.0 for entry_id in unique}
+    known = sorted(c for c in costs.values() if 0 < c < float("inf"))
+    fallback = known[len(known) // 2] if known else 1.0
+    costs = {k: c if 0 < c < float("inf") else fallback for k, c in costs.items()}
+    loads = [0.0] * count
+    mine: list[str] = []
+    for entry_id in sorted(unique, key=lambda k: (-costs[k], k)):
+        target = min(range(count), key=lambda i: (loads[i], i))
+        loads[target] += costs[entry_id]
+        if target == index - 1:
+            mine.append(entry_id)
+    return sorted(mine)
+
+
+def shard_by_cost(submissions_dir: Path, ids: Sequence[str], index: int, count: int) -> list[str]:
+    """:func:`shard` weighted by each entry's :func:`estimated_cost` (GMACs x batch)."""
+    return shard(ids, index, count, cost=lambda entry_id: estimated_cost(submissions_dir, entry_id))
 
 
 _DURATION = re.compile(
@@ -136,13 +157,12 @@ def format_duration(seconds: float) -> str:
     return f"{minutes // 60}h{minutes % 60:02d}m"
 
 
-
-
 ORDERS = ("name", "cheapest")
 
 
 def estimated_cost(submissions_dir: Path, entry_id: str) -> float:
-    """An entry's relative inference cost: its submission's ``compute.gmacs`` (inf if unknown).
+    """An entry's inference cost: its submission's ``compute.gmacs`` x the headline batch
+    (inf if unknown).
 
     Read with the project's strict YAML loader and no schema validation: ordering 1,500 entries
     must cost well under a second of a lease, and a broken file sorts last (its worker then
@@ -153,7 +173,9 @@ def estimated_cost(submissions_dir: Path, entry_id: str) -> float:
     data, problems, _ = load_yaml_file(submissions_dir / entry_id / SUBMISSION_FILENAME)
     compute = data.get("compute") if isinstance(data, dict) and not problems else None
     gmacs = compute.get("gmacs") if isinstance(compute, dict) else None
-    return float(gmacs) if isinstance(gmacs, int | float) and gmacs > 0 else float("inf")
+    if not isinstance(gmacs, int | float) or gmacs <= 0:
+        return float("inf")
+    return float(gmacs) * SCENARIO_BATCH_SIZE[HEADLINE_SCENARIO]
 
 
 def order_entries(submissions_dir: Path, ids: Sequence[str], order: str) -> list[str]:
@@ -170,3 +192,27 @@ def order_entries(submissions_dir: Path, ids: Sequence[str], order: str) -> list
     if order == "name":
         return sorted(ids)
     return sorted(ids, key=lambda entry_id: (estimated_cost(submissions_dir, entry_id), entry_id))
+
+
+RESNET50_GMACS = 4.1
+"""ResNet-50 at 224 px: the size class a reference check should cover."""
+
+
+def plan_references(submissions_dir: Path, ids: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Three entries to check the protocol on, moved to the front: ``(ids, chosen)``.
+
+    The cheapest, a resnet50-class one (a ``resnet50*`` network, else the GMACs nearest
+    ResNet-50's) and a large one (the 90th percentile of cost): every lease checks its
+    protocol early across sizes. Fewer when there are fewer ids; the rest keep their order.
+    """
+    if not ids:
+        return [], []
+    costs = {entry_id: estimated_cost(submissions_dir, entry_id) for entry_id in ids}
+    by_cost = sorted(ids, key=lambda entry_id: (costs[entry_id], entry_id))
+    resnets = [i for i in ids if i.split(".")[0].startswith("resnet50")]
+    resnet = resnets[0] if resnets else min(
+        ids, key=lambda i: (abs(costs[i] / SCENARIO_BATCH_SIZE[HEADLINE_SCENARIO]
+                                - RESNET50_GMACS), i))
+    large = by_cost[min(int(0.9 * len(by_cost)), len(by_cost) - 1)]
+    chosen = list(dict.fromkeys([by_cost[0], resnet, large]))
+    return chosen + [i for i in ids if i not in chosen], chosen

@@ -25,10 +25,10 @@ from leaderboard.analysis_records import (
     write_analysis_record,
 )
 from leaderboard.errors import LeaderboardError
-from leaderboard.measure.energy import ProtocolConfig, measure_energy
+from leaderboard.measure.kept_records import kept_record
 from leaderboard.measure.meters import EnergyMeter
+from leaderboard.measure.protocol_v1 import PROTOCOL_V1, V1Config, measure_v1
 from leaderboard.measure.runner import (
-    PROTOCOL_V1,
     energy_stats,
     metered,
     performance_of,
@@ -82,16 +82,6 @@ def parse_variants(text: str | None) -> list[Variant]:
     return chosen
 
 
-def _existing(path: Path) -> SweepRecord | None:
-    if not path.is_file():
-        return None
-    try:
-        record = read_analysis_record(path)
-    except ValueError:
-        return None  # unreadable: measure again and replace it
-    return record if isinstance(record, SweepRecord) and record.status in SCORED_STATUSES else None
-
-
 def sweep_entry(
     submission: Submission,
     submissions_dir: Path,
@@ -100,7 +90,7 @@ def sweep_entry(
     variants: Sequence[Variant] | None = None,
     weights_mode: WeightsMode = "random-init",
     weights_path: Path | None = None,
-    config: ProtocolConfig | None = None,
+    config: V1Config | None = None,
     meter: EnergyMeter | None = None,
     force: bool = False,
     accuracy: AccuracyCheck | None = None,
@@ -141,7 +131,8 @@ def sweep_entry(
         model = None
         for variant in variants:
             path = sweep_path(submissions_dir, submission.id, hardware, variant)
-            existing = None if force else _existing(path)
+            existing = None if force else kept_record(
+                path, lambda r: isinstance(r, SweepRecord), read_analysis_record)
             if existing is not None:
                 points.append(SweepPoint(existing, path, True))
                 if progress:
@@ -164,7 +155,7 @@ def sweep_entry(
                 if batch_size < variant.batch_size:
                     reasons.append(f"batch {variant.batch_size} did not fit in memory; measured at "
                                    f"{batch_size}")
-                result = measure_energy(workload.run_batch, workload.batch_size, session.meter,
+                result = measure_v1(workload.run_batch, workload.batch_size, session.meter,
                                         workload.synchronize, config, session.power_limit_w)
                 session.check(result)  # MIG, other processes, throttling: like every board record
                 del workload

@@ -34,7 +34,7 @@ class WorkerDied(Exception):
 
 
 class LongLivedWorker:
-    """One ``leaderboard.measure.lease_worker`` process.
+    """One ``leaderboard.measure.worker`` process.
 
     Args:
         command: The worker's full command line.
@@ -78,7 +78,7 @@ class LongLivedWorker:
                     self.kill()
                     raise WorkerDied(f"no answer within {timeout_s:.0f} s; killed", None)
                 code = self.proc.wait()
-                raise WorkerDied(f"worker exited ({_exit_text(code)})", code)
+                raise WorkerDied(f"worker exited ({exit_text(code)})", code)
             text = line.strip()
             if text.startswith("{"):
                 try:
@@ -141,7 +141,8 @@ class LongLivedWorker:
             self._log.close()
 
 
-def _exit_text(code: int | None) -> str:
+def exit_text(code: int | None) -> str:
+    """``exit code 1``, ``killed by SIGABRT`` or ``killed at timeout`` (None)."""
     if code is None:
         return "killed at timeout"
     if code < 0:

@@ -3,6 +3,7 @@ makes (see :mod:`leaderboard.measure.rehearsal` for the switches and the physics
 
 from __future__ import annotations
 
+import bisect
 import os
 import random
 import threading
@@ -261,3 +262,132 @@ def nvmlDeviceGetMemoryInfo(handle: Any) -> SimpleNamespace:  # noqa: N802
 def nvmlDeviceGetMigMode(handle: Any) -> list[int]:  # noqa: N802
     _check("nvmlDeviceGetMigMode")
     return [0, 0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Aliasing mode: a fixed 100 ms counter, 25 ms-of-100 ms sampling and batches locked to 100 ms
+
+
+class LockedBatchRig:
+    """A deterministic GPU whose batches can lock to the sensor's 100 ms sampling period.
+
+    The sensor integrates power over the first ``sample_s`` of every ``update_s`` (25 ms of
+    100 ms, as SC24's "Part-time power measurements" found on Hopper), scales it up by
+    ``update_s / sample_s`` and publishes the cumulative energy at a fixed update mid-period
+    (the sample taken 25 to 50 ms before it). A batch takes ``batch_s`` (a multiple of
+    100 ms): ``high_w`` for the first ``high_fraction`` of it, ``low_w`` for the rest; the
+    device idles at ``idle_w`` between batches. Batches queue like CUDA work (two ahead of the
+    caller), so back-to-back batches keep one phase for as long as they run.
+
+    Time is virtual (:meth:`clock`, :meth:`sleep`): it moves only when the measuring code
+    sleeps, queues a batch or waits for the device, one ``step_s`` at a time, and while a
+    poller reads the counter each step waits for its read. A loaded machine therefore changes
+    nothing: the same seed gives the same windows. The rig knows the truth:
+    :meth:`true_energy_j` integrates the real power and :attr:`true_j_per_image` is a busy
+    batch's energy per image. It is the meter (``energy_j``) and the workload (``run_batch``,
+    ``synchronize``, ``batch_size``) at once.
+    """
+
+    name = "nvml-total-energy"
+    rehearsal = True
+
+    def __init__(self, batch_s: float = 0.1, batch_size: int = 32, high_w: float = 480.0,
+                 low_w: float = 320.0, high_fraction: float = 0.5, idle_w: float = IDLE_W,
+                 update_s: float = SENSOR_PERIOD_S, sample_s: float = SENSOR_WINDOW_S,
+                 step_s: float = 0.002):
+        self.batch_s, self.batch_size = batch_s, batch_size
+        self.high_w, self.low_w, self.high_fraction, self.idle_w = high_w, low_w, high_fraction, idle_w
+        self.update_s, self.sample_s, self.step_s = update_s, sample_s, step_s
+        self._now = 0.0
+        self._polled = threading.Condition()
+        self._polls = 0
+        self._poller = False
+        self._batches: list[float] = []  # start times, increasing
+        self._queue_end = 0.0
+        self._published_periods = 0
+        self._published_j = 0.0
+
+    @property
+    def true_j_per_image(self) -> float:
+        """What one busy batch really costs per image, J."""
+        busy_w = self.high_w * self.high_fraction + self.low_w * (1 - self.high_fraction)
+        return busy_w * self.batch_s / self.batch_size
+
+    # Virtual time ------------------------------------------------------------------------
+
+    def clock(self) -> float:
+        """Virtual seconds since the rig was made."""
+        return self._now
+
+    def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` of virtual time pass (at least one step)."""
+        self._advance(self._now + max(seconds, self.step_s))
+
+    def _advance(self, until: float) -> None:
+        while self._now < until:
+            with self._polled:
+                seen = self._polls
+                self._now = min(self._now + self.step_s, until)
+                # Wait for the poller's read of this step; a poller that stopped is noticed
+                # at the first read that does not come.
+                if self._poller and not self._polled.wait_for(lambda seen=seen: self._polls > seen,
+                                                              1.0):
+                    self._poller = False
+
+    # The workload ------------------------------------------------------------------------
+
+    def run_batch(self) -> None:
+        """Queue one batch; return once the batch before it has started."""
+        start = max(self._now, self._queue_end)
+        with self._polled:
+            self._batches.append(start)
+            self._queue_end = start + self.batch_s
+        self._advance(start - self.batch_s)
+
+    def synchronize(self) -> None:
+        """Wait until every queued batch has finished."""
+        self._advance(self._queue_end)
+
+    # The physics -------------------------------------------------------------------------
+
+    def true_energy_j(self, t0: float, t1: float) -> float:
+        """The energy really drawn between ``t0`` and ``t1`` (virtual seconds), J."""
+        total = self.idle_w * (t1 - t0)
+        high_s = self.batch_s * self.high_fraction
+        batches = self._batches
+        first = max(bisect.bisect_right(batches, t0 - self.batch_s) - 1, 0)
+        for start in batches[first:]:
+            if start >= t1:
+                break
+            for seg0, seg1, power in ((start, start + high_s, self.high_w),
+                                      (start + high_s, start + self.batch_s, self.low_w)):
+                overlap = min(seg1, t1) - max(seg0, t0)
+                if overlap > 0:
+                    total += (power - self.idle_w) * overlap
+        return total
+
+    # The meter ---------------------------------------------------------------------------
+
+    def energy_j(self) -> float:
+        """The published counter: every update adds its period's scaled-up sample."""
+        with self._polled:
+            # Update k happens at (k + 0.5) x update_s and carries the sample of period k,
+            # [k x update_s, k x update_s + sample_s].
+            elapsed = self._now / self.update_s - 0.5
+            due = int(elapsed) + 1 if elapsed >= 0 else 0
+            while self._published_periods < due:
+                t0 = self._published_periods * self.update_s
+                self._published_j += self.true_energy_j(t0, t0 + self.sample_s) \
+                    * self.update_s / self.sample_s
+                self._published_periods += 1
+            self._polls += 1
+            self._poller = True
+            self._polled.notify_all()
+            return self._published_j
+
+    def power_w(self) -> float:
+        """Idle power (the rig has no instantaneous reading)."""
+        return self.idle_w
+
+    def close(self) -> None:
+        """Nothing to release."""
