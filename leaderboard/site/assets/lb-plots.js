@@ -60,6 +60,49 @@
     return copy;
   }
 
+  /** Fill the spec's shared datasets (data-shared: spec dataset -> LB_DATA name) from the
+   * data files the page loaded once for all its charts; false when one is not loaded yet. */
+  function withSharedData(spec, root) {
+    var wanted = root.getAttribute("data-shared");
+    if (!wanted) {
+      return true;
+    }
+    var data = window.LB_DATA || {};
+    var names = JSON.parse(wanted);
+    spec.datasets = spec.datasets || {};
+    return Object.keys(names).every(function (dataset) {
+      var rows = data[names[dataset]];
+      if (!rows) {
+        return false;
+      }
+      // each view gets its own row objects: vega marks (and may extend) the objects it ingests
+      spec.datasets[dataset] = rows.map(function (row) { return Object.assign({}, row); });
+      return true;
+    });
+  }
+
+  /** Table records with the fields they lack taken from the page's shared data
+   * (data-join: an LB_DATA name), matched by id; null when that data is not loaded yet. */
+  function joinedRecords(spec, root) {
+    var rows = (window.LB_DATA || {})[root.getAttribute("data-join")];
+    if (!rows) {
+      return null;
+    }
+    var byId = {};
+    rows.forEach(function (row) { byId[row.id] = row; });
+    ["points", "frontier", "frontier_labels"].forEach(function (name) {
+      (spec.datasets[name] || []).forEach(function (record) {
+        var extra = byId[record.id] || {};
+        Object.keys(extra).forEach(function (key) {
+          if (!(key in record) && key !== "url") {
+            record[key] = extra[key];
+          }
+        });
+      });
+    });
+    return spec;
+  }
+
   function embed(root) {
     var specs = window.LB_SPECS || {};
     var name = root.getAttribute("data-spec");
@@ -80,8 +123,14 @@
         });
       }
       spec = withTableData(spec, table, root.getAttribute("data-prefix") || "");
+      if (root.hasAttribute("data-join") && !joinedRecords(spec, root)) {
+        return Promise.resolve(null);
+      }
     }
     spec = JSON.parse(JSON.stringify(spec));
+    if (!withSharedData(spec, root)) {
+      return Promise.resolve(null);
+    }
     spec.config = Object.assign({}, spec.config || {}, themeConfig());
     root.removeAttribute("data-ready");
     root.setAttribute("data-scheme", darkScheme() ? "dark" : "light");
@@ -146,7 +195,9 @@
     }
     root.setAttribute("data-loading", "true");
     var sources = [root.getAttribute("data-vega-src"), root.getAttribute("data-table-src"),
-      root.getAttribute("data-spec-src")].filter(function (src) { return src; });
+      root.getAttribute("data-spec-src")]
+      .concat((root.getAttribute("data-shared-src") || "").split(" "))
+      .filter(function (src) { return src; });
     Promise.all(sources.map(loadScript)).then(function () {
       return embed(root);
     }).catch(function (error) {
