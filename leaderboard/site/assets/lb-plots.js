@@ -127,7 +127,9 @@
         return Promise.resolve(null);
       }
     }
-    spec = JSON.parse(JSON.stringify(spec));
+    // withTableData returned a copy already: copying its thousands of records again cost
+    // a fifth of the first chart's script time at 10,000 entries
+    spec = tableName ? spec : JSON.parse(JSON.stringify(spec));
     if (!withSharedData(spec, root)) {
       return Promise.resolve(null);
     }
