@@ -103,6 +103,64 @@
     return spec;
   }
 
+  // --- colour by size class (a chart drawn from a board table that has a "size" column) ------
+
+  function sizeColumn(root) {
+    var table = (window.LB_TABLES || {})[root.getAttribute("data-table")];
+    var cols = (table && table.columns) || [];
+    for (var i = 0; i < cols.length; i++) {
+      if (cols[i].key === "size") {
+        return cols[i];
+      }
+    }
+    return null;
+  }
+
+  /** The spec coloured by size class instead of tier when the visitor chose so: the legend
+   * then picks a size class, and the tooltip names it. */
+  function withColour(spec, root) {
+    var column = sizeColumn(root);
+    if (root.getAttribute("data-colour") !== "size" || !column) {
+      return spec;
+    }
+    (spec.layer || [spec]).forEach(function (layer) {
+      var enc = layer.encoding || {};
+      if (enc.color && enc.color.field === "tier") {
+        enc.color = { field: "size", type: "ordinal", title: "size class",
+          scale: { domain: column.values, scheme: "viridis" } };
+        if (Array.isArray(enc.tooltip)) {
+          enc.tooltip.push({ field: "size", type: "nominal", title: "size class" });
+        }
+      }
+    });
+    (spec.params || []).forEach(function (param) {
+      if (param.name === "tier_pick" && param.select) {
+        param.select.fields = ["size"];
+      }
+    });
+    return spec;
+  }
+
+  /** "Colour by: tier / size class" beside a board chart's tools. */
+  function addColourChoice(root) {
+    var column = sizeColumn(root);
+    var bar = root.parentNode && root.parentNode.querySelector(".lb-chart-tools");
+    if (!column || !bar || bar.querySelector(".lb-colour")) {
+      return;
+    }
+    var select = el("select", { class: "lb-colour", "aria-label": "Colour the points by" });
+    select.appendChild(el("option", { value: "tier" }, "tier"));
+    select.appendChild(el("option", { value: "size" }, "size class (" + column.values.length + ", by parameters)"));
+    select.value = root.getAttribute("data-colour") === "size" ? "size" : "tier";
+    select.addEventListener("change", function () {
+      root.setAttribute("data-colour", select.value);
+      embed(root);
+    });
+    var label = el("label", { class: "lb-colour-label" }, "Colour by ");
+    label.appendChild(select);
+    bar.insertBefore(label, bar.firstChild);
+  }
+
   function embed(root) {
     var specs = window.LB_SPECS || {};
     var name = root.getAttribute("data-spec");
@@ -133,6 +191,7 @@
     if (!withSharedData(spec, root)) {
       return Promise.resolve(null);
     }
+    spec = withColour(spec, root);
     spec.config = Object.assign({}, spec.config || {}, themeConfig());
     root.removeAttribute("data-ready");
     root.setAttribute("data-scheme", darkScheme() ? "dark" : "light");
@@ -153,6 +212,7 @@
         });
         root.setAttribute("data-ready", "true");
         addReset(root);
+        addColourChoice(root);
         document.dispatchEvent(new CustomEvent("lb-chart-ready", { detail: { name: name, view: result.view } }));
         return result.view;
       })
