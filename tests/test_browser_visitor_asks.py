@@ -178,3 +178,11 @@ def test_tradeoffs_charts_share_one_copy_of_their_data(open_page: Callable[..., 
     assert first["gmacs"] == entry["submission"]["compute"]["gmacs"]
     assert first["url"] == f"models/{first['id']}.html"
     watched.assert_clean()
+
+
+def test_board_page_states_the_size_class_edges(synthetic_site: Path) -> None:
+    text = (synthetic_site / BOARD_PAGE).read_text("utf-8")
+    plain = " ".join(re.sub(r"<[^>]+>", "", text).replace("&lt;", "<").replace("&gt;", ">")
+                     .split())
+    assert "Size classes go by parameter count: " + ", ".join(SIZE_CLASS_LABELS) in plain
+    assert "Download this view" in plain and "Measured sorts newest first" in plain
