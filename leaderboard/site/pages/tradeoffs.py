@@ -17,7 +17,8 @@ def tradeoffs_page(data: Boards) -> Page:
     # those with a ratio), and the boards' compute charts take GMACs and parameters from the
     # same rows: they are sent once, for all of them
     savings_rows = batch_savings_rows(data)
-    ratios = {row["id"]: round(row["ratio"], 4) for row in savings_rows}
+    # three significant figures: the tooltip shows two decimals
+    ratios = {row["id"]: choose.sig(row["ratio"], 3) for row in savings_rows}
     rows = [{**entry_chart_row(e, ""), "ratio": ratios.get(e.id)} for e in data.entries]
     entries = assets.dataset("entries", rows)
     boards = []
