@@ -80,19 +80,21 @@ def size_class_label(name: str) -> str:
     return f"{name} ({low:g}–{high:g} M params)"
 
 
-SIZE_CLASS_LABELS: tuple[str, ...] = tuple(size_class_label(n) for n, _ in SIZE_CLASSES)
-"""Every size class's label, smallest first (the filter's order)."""
+SIZE_CLASS_NAMES: tuple[str, ...] = tuple(n for n, _ in SIZE_CLASSES)
+"""Every size class's name, smallest first (the filter's order; what a table cell shows)."""
+SIZE_CLASS_LABELS: tuple[str, ...] = tuple(size_class_label(n) for n in SIZE_CLASS_NAMES)
+"""Every size class with its edges, smallest first (filter options, legend, page text)."""
 
 
 def size_class(params_m: float | None) -> str | None:
-    """The label of the size class of a model with ``params_m`` million parameters; None when
+    """The name of the size class of a model with ``params_m`` million parameters; None when
     the parameter count is unknown."""
     if params_m is None or not math.isfinite(params_m) or params_m < 0:
         return None
-    for (_, high), label in zip(SIZE_CLASSES, SIZE_CLASS_LABELS, strict=True):
+    for name, high in SIZE_CLASSES:
         if params_m < high:
-            return label
-    return SIZE_CLASS_LABELS[-1]
+            return name
+    return SIZE_CLASS_NAMES[-1]
 
 
 # --- versions -------------------------------------------------------------------------------

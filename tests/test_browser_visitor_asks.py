@@ -28,7 +28,7 @@ from test_browser import (  # noqa: F401 - fixtures are used by name
     wait_ready,
 )
 
-from leaderboard.vocabulary import SIZE_CLASS_LABELS, size_class
+from leaderboard.vocabulary import SIZE_CLASS_LABELS, SIZE_CLASS_NAMES, size_class
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +55,8 @@ def test_size_classes_have_stated_edges() -> None:
                                  "huge (≥ 350 M params)")
     # an edge belongs to the class above it; ResNet-50 (25.6 M) is small, ViT-B (86 M) base
     assert [size_class(p) for p in (0.5, 9.99, 10.0, 25.6, 86.0, 304.0, 350.0, 1000.0)] == [
-        SIZE_CLASS_LABELS[i] for i in (0, 0, 1, 1, 2, 3, 4, 4)]
+        SIZE_CLASS_NAMES[i] for i in (0, 0, 1, 1, 2, 3, 4, 4)]
+    assert SIZE_CLASS_NAMES == ("tiny", "small", "base", "large", "huge")
     assert size_class(None) is None and size_class(float("nan")) is None
 
 
@@ -70,9 +71,12 @@ def test_board_table_filters_by_size_and_precision_sorts_newest_first_and_downlo
     wait_ready(page, ".lb-chart")
 
     # size: a filter whose options are the classes present, smallest first, edges stated
-    options = page.locator("select.lb-filter[data-filter='size'] option").all_inner_texts()
-    present = [label for label in SIZE_CLASS_LABELS if label in sizes.values()]
-    assert options == ["all sizes", *present] and len(present) >= 2
+    size_filter = page.locator("select.lb-filter[data-filter='size'] option")
+    present = [name for name in SIZE_CLASS_NAMES if name in sizes.values()]
+    labels = dict(zip(SIZE_CLASS_NAMES, SIZE_CLASS_LABELS, strict=True))
+    assert size_filter.all_inner_texts() == ["all sizes", *(labels[n] for n in present)]
+    assert size_filter.evaluate_all("els => els.map(e => e.value)") == ["", *present]
+    assert len(present) >= 2
     chosen = present[1]
     page.locator("select.lb-filter[data-filter='size']").select_option(chosen)
     expected = sorted(i for i, s in sizes.items() if s == chosen)
@@ -129,11 +133,13 @@ def test_board_table_filters_by_size_and_precision_sorts_newest_first_and_downlo
         "name => { const v = window.__lbViews[name]; return v && v.scale('color') && "
         "v.scale('color').domain().length === 5 }", arg=BOARD_CHART)
     domain = page.evaluate(f"window.__lbViews['{BOARD_CHART}'].scale('color').domain()")
-    assert domain == list(SIZE_CLASS_LABELS)
+    assert domain == list(SIZE_CLASS_NAMES)
     legend = page.evaluate(
-        f"window.__lbViews['{BOARD_CHART}'].scenegraph().root.items[0].items"
-        ".filter(g => g.role === 'legend').length")
-    assert legend >= 1
+        "name => { const out = []; const walk = (node) => { (node.items || []).forEach(item => {"
+        " if (item.mark && item.mark.role === 'legend-label') out.push(item.text);"
+        " walk(item); }); }; walk(window.__lbViews[name].scenegraph().root); return out; }",
+        BOARD_CHART)
+    assert legend == list(SIZE_CLASS_LABELS)  # each class with its edges
     colour.select_option("tier")
     page.wait_for_function(
         "name => { const v = window.__lbViews[name]; return v && "

@@ -15,7 +15,7 @@ from typing import Any
 from leaderboard.boards import Boards
 from leaderboard.scoring import Point, pareto_frontier
 from leaderboard.site.render import board_md, board_title, hardware_title, model_path
-from leaderboard.vocabulary import SIZE_CLASS_LABELS, size_class
+from leaderboard.vocabulary import SIZE_CLASS_LABELS, SIZE_CLASS_NAMES, size_class
 
 # "narrow": shown at phone widths too (Model, Top-1, J/image, Tier); the rest need a wide screen.
 BOARD_COLUMNS: list[dict[str, Any]] = [
@@ -38,7 +38,8 @@ BOARD_COLUMNS: list[dict[str, Any]] = [
      "help": "electricity cost per million images at the price set above"},
     # what visitors of peer leaderboards ask for: a size filter, the precision, the newest
     {"key": "size", "label": "Size", "type": "text", "all": "all sizes",
-     "values": list(SIZE_CLASS_LABELS),
+     "values": list(SIZE_CLASS_NAMES),
+     "value_labels": dict(zip(SIZE_CLASS_NAMES, SIZE_CLASS_LABELS, strict=True)),
      "help": "size class by parameter count: " + ", ".join(SIZE_CLASS_LABELS)},
     {"key": "precision", "label": "Precision", "type": "text", "all": "all precisions",
      "help": "numeric precision of the measured workload"},

@@ -126,8 +126,11 @@
     (spec.layer || [spec]).forEach(function (layer) {
       var enc = layer.encoding || {};
       if (enc.color && enc.color.field === "tier") {
+        // the legend names each class with its edges (column.value_labels)
         enc.color = { field: "size", type: "ordinal", title: "size class",
-          scale: { domain: column.values, scheme: "viridis" } };
+          scale: { domain: column.values, scheme: "viridis" },
+          legend: { labelExpr: JSON.stringify(column.value_labels || {}) + "[datum.label] || datum.label",
+            labelLimit: 240 } };
         if (Array.isArray(enc.tooltip)) {
           enc.tooltip.push({ field: "size", type: "nominal", title: "size class" });
         }

@@ -290,8 +290,9 @@
       var select = el("select", { class: "lb-filter", "data-filter": key, "aria-label": "Filter by " + key });
       select.appendChild(el("option", { value: "" }, self.columns[index].all || "all"));
       var values = filterValues(self.columns[index], uniqueValues(self.rows, index));
+      var labels = self.columns[index].value_labels || {}; // e.g. a size class's edges
       values.forEach(function (value) {
-        select.appendChild(el("option", { value: value }, value));
+        select.appendChild(el("option", { value: value }, labels[value] || value));
       });
       select.addEventListener("change", function () {
         self.filters[index] = select.value;
