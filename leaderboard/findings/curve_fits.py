@@ -80,6 +80,8 @@ class Fit:
             if self.centred is None:
                 return p["d"] + p["b"] * np.exp(p["c"] * a)
             a_ref, at_ref, slope = self.centred
+            if self.bound == LOWER_BOUND:  # the c → 0 limit itself: a straight line
+                return at_ref + slope * (a - a_ref)
             return at_ref + slope * np.expm1(p["c"] * (a - a_ref)) / p["c"]
         return p["alpha"] + p["k"] * np.log(100.0 - a)
 
@@ -185,6 +187,11 @@ def fit_double_exponential(top1: Sequence[float], energy_j: Sequence[float]) -> 
         if solve(refined)[1] <= rss[best]:
             c_exp = refined
     (at_ref, slope), rss_best = solve(c_exp)
+    if bound == LOWER_BOUND:
+        # the best is the limit c → 0, the single exponential: solved as fit_exponential
+        # solves it, so the two residuals agree to the bit and ΔAIC is exactly the parameter
+        (alpha, beta), rss_best = _lstsq([ones, a], y)
+        at_ref, slope = alpha + beta * a_ref, beta
     # back to the documented form: at_ref + slope·(exp(c·(a - a_ref)) - 1)/c is
     # d + b·exp(c·a) with b = (slope/c)·exp(-c·a_ref) and d = at_ref - slope/c (at the step
     # end exp(-c·a_ref) underflows to 0; predictions use the centred form)
@@ -230,7 +237,7 @@ class FitFinding:
 
     def delta_aic(self, fit: Fit) -> float:
         """How much worse (higher) a fit's AIC is than the best's."""
-        return fit.aic - self.fits[0].aic
+        return _aic_gap(fit.aic, self.fits[0].aic)
 
     def by_name(self, name: str) -> Fit:
         """The fit of one model."""
@@ -243,7 +250,7 @@ class FitFinding:
         if not self.fits:
             return None
         double = self.by_name("double-exponential")
-        gain = self.by_name("exponential").aic - double.aic
+        gain = _aic_gap(self.by_name("exponential").aic, double.aic)
         return gain >= AIC_SUPPORT and self.delta_aic(double) < AIC_SUPPORT
 
     @property
@@ -269,7 +276,7 @@ class FitFinding:
                     f"best (R² {_r2(best)}, AIC {beside(gap, AIC_SUPPORT)} below the "
                     f"{runner.model.label}).")
         double, single = self.by_name("double-exponential"), self.by_name("exponential")
-        gain = single.aic - double.aic
+        gain = _aic_gap(single.aic, double.aic)
         shown_gain = beside(gain, AIC_SUPPORT)
         if self.double_exponential_supported:
             text += (f" Yang et al.'s double-exponential growth is supported here: the double "
@@ -299,6 +306,12 @@ def _bound_note(double: Fit) -> str:
         return (" Its rate c went to the search's upper limit (c → ∞): its best curve is a "
                 "step that fits the top-accuracy entries alone, not a smooth growth.")
     return ""
+
+
+def _aic_gap(higher: float, lower: float) -> float:
+    """An AIC difference to 9 decimals: floating-point noise (a double exponential at its
+    c → 0 limit is 2.0 above the single one, give or take 1e-15) must not decide a ">= 2"."""
+    return round(higher - lower, 9)
 
 
 def _r2(fit: Fit) -> str:
