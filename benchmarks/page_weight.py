@@ -9,14 +9,31 @@ are read from the built site, so the figures do not depend on the local server's
 The baseline is the same measurement of a site built, in the same run and from the same
 synthetic tree, by another revision of this repository (``--weight-baseline``, default
 ``main``): its code is exported with ``git archive`` and run in a subprocess.
+
+Run on its own (``python benchmarks/page_weight.py``), it writes a 10,000-entry synthetic tree,
+builds it and a bare mkdocs-material site (``site/mkdocs.yml``'s theme, plain pages; from
+``site_build.py``), and prints the three figures of issue 22 against their targets:
+
+1. ``tradeoffs_end``: gzip KB a first visit to the trade-offs page transfers once it has been
+   scrolled to the end (every lazy chart in view once), at most 700 KB;
+2. the home and headline-board pages' first chart ready (ms from navigation start until the
+   first ``.lb-chart`` gets ``data-ready``), each over the bare site's home page load
+   (``loadEventEnd``), medians of fresh loads at 1440 × 900 in the same browser: at most 2x;
+3. the same first-chart time on a phone (390 × 844) with the CPU slowed 4x (Chrome DevTools
+   ``Emulation.setCPUThrottlingRate``): at most 1,500 ms.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import gzip
 import os
+import statistics
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,15 +44,36 @@ from revisions import RevisionUnavailable, exported
 VIEWPORT = {"width": 1440, "height": 900}
 SETTLE_MS = 1000
 WEIGHT_ENTRIES = 10000  # the size whose pages are weighed
-# Targets at 10,000 entries (issue 12), on the gzip figure.
-WEIGHT_TARGETS_KB = {"tradeoffs": 1500.0, "board": 600.0}
+# Targets at 10,000 entries (issue 12, then issue 22 for tradeoffs_end), on the gzip figure.
+WEIGHT_TARGETS_KB = {"tradeoffs": 1500.0, "board": 600.0, "tradeoffs_end": 700.0}
 CHART_TARGET_MS = 800.0
+# issue 22: first chart within 2x the bare mkdocs-material page's load, same run; on a phone
+# with the CPU slowed 4x within 1.5 s
+CHART_TO_BARE_TARGET = 2.0
+PHONE = {"width": 390, "height": 844}
+PHONE_CPU_SLOWDOWN = 4
+PHONE_CHART_TARGET_MS = 1500.0
+SCROLL_STEP_MS = 400
+LOAD_TIMEOUT_MS = 120_000
+# performance.now() when the first chart mount gets data-ready="true"; installed before any
+# page script runs (as site_build.READY_OBSERVER, charts only)
+CHART_OBSERVER = """
+(() => {
+  new MutationObserver((mutations) => {
+    for (const m of mutations) {
+      const node = m.target;
+      if (window.__lbChartAt === undefined && node.classList.contains("lb-chart")
+          && node.getAttribute("data-ready") === "true") window.__lbChartAt = performance.now();
+    }
+  }).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-ready"]});
+})();
+"""
 
 
 def pages(headline: str) -> dict[str, str]:
     """The pages weighed: label -> path."""
     return {"home": "index.html", "board": f"leaderboard/{headline}.html",
-            "tradeoffs": "tradeoffs.html"}
+            "tradeoffs": "tradeoffs.html", "tradeoffs_end": "tradeoffs.html#end"}
 
 
 @dataclass(frozen=True)
@@ -56,7 +94,12 @@ def _file_of(url: str, base: str, site: Path) -> Path | None:
 
 
 def weigh(browser: Any, base: str, site: Path, path: str) -> Weight:
-    """Open ``path`` once, fresh, and weigh every site file it requested."""
+    """Open ``path`` once, fresh, and weigh every site file it requested.
+
+    A path ending in ``#end`` is scrolled to its end a screen at a time first, so every lazy
+    chart on it comes into view once (and loads what it needs).
+    """
+    path, _, anchor = path.partition("#")
     context = browser.new_context(viewport=VIEWPORT)
     requested: list[str] = []
     try:
@@ -65,6 +108,13 @@ def weigh(browser: Any, base: str, site: Path, path: str) -> Weight:
         page.goto(base + path, wait_until="load")
         page.wait_for_load_state("networkidle")
         page.wait_for_timeout(SETTLE_MS)
+        if anchor == "end":
+            while page.evaluate("window.scrollY + window.innerHeight < "
+                                "document.documentElement.scrollHeight - 2"):
+                page.evaluate("window.scrollBy(0, window.innerHeight)")
+                page.wait_for_timeout(SCROLL_STEP_MS)
+                page.wait_for_load_state("networkidle")
+            page.wait_for_timeout(SETTLE_MS)
         page.wait_for_load_state("networkidle")
     finally:
         context.close()
@@ -141,3 +191,159 @@ def report(ours: dict[str, Weight], baseline: dict[str, Weight] | None, revision
                            f"(got {kb(weight.gzip_bytes)} KB; raw {kb(weight.raw_bytes)} KB)",
                            weight.gzip_bytes <= target * 1000))
     return checks
+
+
+# --- speed against the bare page (issue 22) ---------------------------------------------------
+
+
+def first_chart_ms(browser: Any, url: str, viewport: dict[str, int],
+                   cpu_slowdown: int = 1) -> float:
+    """ms from navigation start until the page's first chart is drawn, in a fresh context."""
+    context = browser.new_context(viewport=viewport)
+    try:
+        context.add_init_script(CHART_OBSERVER)
+        page = context.new_page()
+        if cpu_slowdown > 1:
+            cdp = context.new_cdp_session(page)
+            cdp.send("Emulation.setCPUThrottlingRate", {"rate": cpu_slowdown})
+        page.goto(url, wait_until="commit")
+        page.wait_for_selector(".lb-chart[data-ready=true], .lb-chart[data-error]",
+                               timeout=LOAD_TIMEOUT_MS)
+        error = page.eval_on_selector(".lb-chart", "el => el.getAttribute('data-error')")
+        if error:
+            raise RuntimeError(f"{url}: chart failed: {error}")
+        return float(page.evaluate("window.__lbChartAt ?? performance.now()"))
+    finally:
+        context.close()
+
+
+def load_ms(browser: Any, url: str, viewport: dict[str, int]) -> float:
+    """ms from navigation start to the end of the load event, in a fresh context."""
+    context = browser.new_context(viewport=viewport)
+    try:
+        page = context.new_page()
+        page.goto(url, wait_until="load")
+        return float(page.evaluate(
+            "() => new Promise(done => setTimeout(() => done("
+            "performance.getEntriesByType('navigation')[0].loadEventEnd), 0))"))
+    finally:
+        context.close()
+
+
+@dataclass(frozen=True)
+class Speed:
+    """Median first-chart times (ms) of the home and board pages, desktop and phone, and the
+    bare page's load time (ms) measured between them."""
+
+    bare_ms: list[float]
+    desktop_ms: dict[str, list[float]]
+    phone_ms: dict[str, list[float]]
+
+
+def measure_speed(browser: Any, site: Path, bare_site: Path, headline: str,
+                  repeats: int) -> Speed:
+    """Fresh loads, interleaved page by page so drift in the machine's load hits all alike."""
+    from leaderboard.site.serve import serving
+
+    targets = {"home": "index.html", "board": f"leaderboard/{headline}.html"}
+    bare: list[float] = []
+    desktop: dict[str, list[float]] = {k: [] for k in targets}
+    phone: dict[str, list[float]] = {k: [] for k in targets}
+    with serving(site) as base, serving(bare_site) as bare_base:
+        for _ in range(repeats):
+            bare.append(load_ms(browser, bare_base + "index.html", VIEWPORT))
+            for label, path in targets.items():
+                desktop[label].append(first_chart_ms(browser, base + path, VIEWPORT))
+                phone[label].append(first_chart_ms(browser, base + path, PHONE,
+                                                   PHONE_CPU_SLOWDOWN))
+    return Speed(bare, desktop, phone)
+
+
+def speed_report(speed: Speed, log: Any) -> list[tuple[str, bool]]:
+    """Print the first-chart figures against their targets; return (target, met)."""
+    bare = statistics.median(speed.bare_ms)
+    log("")
+    log(f"bare mkdocs-material page load (loadEventEnd) ms: {_samples(speed.bare_ms)}")
+    checks = []
+    for label, values in speed.desktop_ms.items():
+        ratio = statistics.median(values) / bare
+        log(f"{label} first chart ms (1440 x 900): {_samples(values)}; / bare = {ratio:.2f}")
+        checks.append((f"{label} first chart <= {CHART_TO_BARE_TARGET:g}x the bare page's load "
+                       f"(got {ratio:.2f}x: {statistics.median(values):.0f} / {bare:.0f} ms)",
+                       ratio <= CHART_TO_BARE_TARGET))
+    for label, values in speed.phone_ms.items():
+        got = statistics.median(values)
+        log(f"{label} first chart ms (390 x 844, CPU {PHONE_CPU_SLOWDOWN}x slower): "
+            f"{_samples(values)}")
+        checks.append((f"{label} first chart on a phone, CPU {PHONE_CPU_SLOWDOWN}x slower, "
+                       f"<= {PHONE_CHART_TARGET_MS:,.0f} ms (got {got:,.0f} ms)",
+                       got <= PHONE_CHART_TARGET_MS))
+    return checks
+
+
+def _samples(values: list[float]) -> str:
+    return f"median {statistics.median(values):.0f} ({', '.join(f'{v:.0f}' for v in values)})"
+
+
+# --- standalone run ---------------------------------------------------------------------------
+
+
+def build_ours(submissions: Path, output: Path) -> None:
+    """This checkout's build of ``submissions``, as ``leaderboard build`` makes it."""
+    from leaderboard.policy import policy_table
+    from leaderboard.site.build import build_site
+
+    repo = Path(__file__).resolve().parents[1]
+    build_site(submissions, repo / "site", output, allow_synthetic=True,
+               policy_rows=policy_table())
+
+
+def build_bare(root: Path) -> Path:
+    """A bare mkdocs-material site of a few plain pages with our theme settings."""
+    import site_build
+
+    repo = Path(__file__).resolve().parents[1]
+    config_file, _ = site_build.write_bare_docs(root, 20, repo / "site", 1500)
+    site_build.time_bare(config_file, root / "docs", root / "site")
+    return root / "site"
+
+
+@contextlib.contextmanager
+def _browser() -> Iterator[Any]:
+    import site_build
+
+    with site_build.launch_browser() as browser:
+        yield browser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Page weight and first-chart speed (issue 22).")
+    parser.add_argument("--entries", type=int, default=WEIGHT_ENTRIES)
+    parser.add_argument("--site", type=Path, help="a built site to measure (else built here)")
+    parser.add_argument("--repeats", type=int, default=3, help="fresh loads per figure")
+    parser.add_argument("--headline", default="synthetic-gpu--offline")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="page-weight-") as name:
+        tmp = Path(name)
+        site = args.site
+        if site is None:
+            from leaderboard.testing import write_synthetic_tree
+
+            site = tmp / "site"
+            build_ours(write_synthetic_tree(tmp / "tree", args.entries), site)
+        bare = build_bare(tmp / "bare")
+        with _browser() as browser:
+            print(f"chromium {browser.version}, headless; {args.repeats} fresh loads a figure")
+            weights = weigh_site(browser, site, args.headline)
+            checks = report(weights, None, "baseline", args.entries, print)
+            checks += speed_report(measure_speed(browser, site, bare, args.headline,
+                                                 args.repeats), print)
+    print("")
+    for label, ok in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {label}")
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.exit(main())

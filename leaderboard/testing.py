@@ -81,7 +81,14 @@ def write_synthetic_tree(root: Path, count: int, seed: int = 0,
         path = submissions / entry_id / SUBMISSION_FILENAME
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render_submission(document), encoding="utf-8")
-        write_record(submissions, synthetic_record(entry_id, energy_j))
+        # dates and precisions vary as on a real board, whose records come from monthly
+        # campaigns (the table's "Measured" column sorts newest first, its precision filter
+        # has two values); entries with a single-stream pair stay fp16 so batching ratios
+        # compare one precision
+        record = synthetic_record(entry_id, energy_j).model_copy(update={
+            "measured_at": f"2026-{1 + index % 12:02d}-01T12:00:00Z",
+            "precision": "bf16" if index % 10 == 3 else "fp16"})
+        write_record(submissions, record)
         if single_stream_every and index % single_stream_every == 0:
             write_record(submissions, synthetic_record(entry_id, energy_j * rng.uniform(3, 12),
                                                        scenario="single-stream"))

@@ -8,6 +8,7 @@ Pure constants: importing this module costs nothing and pulls in no other module
 
 from __future__ import annotations
 
+import math
 import typing
 from typing import Literal
 
@@ -38,6 +39,63 @@ Precision = Literal["fp32", "tf32", "fp16", "bf16"]
 PRECISIONS: tuple[Precision, ...] = typing.get_args(Precision)
 HEADLINE_PRECISION: Precision = "fp16"
 """AMP autocast precision of the headline workload (bf16 where a model needs it)."""
+
+QUANTISED_PRECISIONS: tuple[str, ...] = ("int8", "fp8")
+"""Planned, not measured: quantised precisions a sweep would add as variants of the headline
+workload. They are not yet in ``Precision``, so no record can claim one. What the validator would
+need before they join it, so that a quantised record compares with the fp16 one:
+
+* the sweep variant (``leaderboard sweep --variants int8``) quantises weights and activations
+  of the pinned weights the same way for every entry (``int8``: per-channel symmetric weights,
+  per-tensor activations calibrated on a fixed, named set of ImageNet train images; ``fp8``:
+  E4M3 weights and activations with per-tensor scales, on GPUs with fp8 tensor cores), and the
+  record names the scheme and calibration set (a new ``quantisation`` block) beside
+  ``precision``;
+* energy per image is measured exactly as for fp16 (same batch, windows, meter), and top-1 is
+  re-measured on ImageNet val at that precision (``--imagenet``), since quantisation moves
+  accuracy and a saving without its accuracy cost would mislead;
+* entries whose kernels fall back to fp16/fp32 for some layers say so (the profile's layer
+  split shows where the energy went).
+"""
+
+# --- model size classes ---------------------------------------------------------------------
+
+SIZE_CLASSES: tuple[tuple[str, float], ...] = (
+    ("tiny", 10.0), ("small", 30.0), ("base", 100.0), ("large", 350.0), ("huge", math.inf))
+"""Size classes by parameter count: (name, upper edge in millions of parameters, exclusive).
+The edges fall between the usual families' sizes: MobileNets and EfficientNet-B0 are tiny,
+ResNet-50 (25.6 M) small, ViT-B (86 M) base, ViT-L (304 M) large."""
+
+
+def size_class_label(name: str) -> str:
+    """A size class with its edges, as the board's filter and chart legend show it."""
+    names = [n for n, _ in SIZE_CLASSES]
+    index = names.index(name)
+    low = 0.0 if index == 0 else SIZE_CLASSES[index - 1][1]
+    high = SIZE_CLASSES[index][1]
+    if index == 0:
+        return f"{name} (< {high:g} M params)"
+    if math.isinf(high):
+        return f"{name} (≥ {low:g} M params)"
+    return f"{name} ({low:g}–{high:g} M params)"
+
+
+SIZE_CLASS_NAMES: tuple[str, ...] = tuple(n for n, _ in SIZE_CLASSES)
+"""Every size class's name, smallest first (the filter's order; what a table cell shows)."""
+SIZE_CLASS_LABELS: tuple[str, ...] = tuple(size_class_label(n) for n in SIZE_CLASS_NAMES)
+"""Every size class with its edges, smallest first (filter options, legend, page text)."""
+
+
+def size_class(params_m: float | None) -> str | None:
+    """The name of the size class of a model with ``params_m`` million parameters; None when
+    the parameter count is unknown."""
+    if params_m is None or not math.isfinite(params_m) or params_m < 0:
+        return None
+    for name, high in SIZE_CLASSES:
+        if params_m < high:
+            return name
+    return SIZE_CLASS_NAMES[-1]
+
 
 # --- versions -------------------------------------------------------------------------------
 

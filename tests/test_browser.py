@@ -601,11 +601,12 @@ def test_board_table_has_status_filter_and_every_record(
     assert count_text(page) == (60, 60)
     filters = "els => els.map(e => e.getAttribute('data-filter'))"
     # status is a detail column: its filter comes with "All columns" (loaded on demand)
-    assert page.locator("select.lb-filter").evaluate_all(filters) == ["family", "tier"]
+    assert page.locator("select.lb-filter").evaluate_all(filters) == ["family", "tier", "size"]
     page.locator("button.lb-more").click()
     page.wait_for_selector("th[data-key='status']")
     assert "columns=all" in page.url
-    assert page.locator("select.lb-filter").evaluate_all(filters) == ["family", "tier", "status"]
+    assert page.locator("select.lb-filter").evaluate_all(filters) == [
+        "family", "tier", "size", "precision", "status"]
     assert set(column(page, "status")) == {"ok"}
     tiers = page.locator("select.lb-filter[data-filter='tier']")
     tier = tiers.locator("option").nth(1).get_attribute("value")

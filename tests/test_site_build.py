@@ -54,6 +54,9 @@ class _Refs(HTMLParser):
             elif name in LAZY_SCRIPT_ATTRS:
                 # a lazy chart's scripts, loaded by leaderboard.js when it comes into view
                 self.refs.append(("script", name, value))
+            elif name == "data-shared-src":
+                # the data files a page's charts share, loaded once (space-separated)
+                self.refs.extend(("script", name, src) for src in value.split())
 
 
 def html_refs(path: Path) -> list[tuple[str, str, str]]:
@@ -92,11 +95,20 @@ def js_payload(path: Path) -> tuple[str, str, Any]:
 
     A table file sends its rows by column and turns them back into rows itself; so does this.
     """
-    from leaderboard.site.render import ROWS_FROM_COLUMNS_JS
+    from leaderboard.site.render import DATASET_FROM_COLUMNS_JS, ROWS_FROM_COLUMNS_JS
 
     match = _JS_ASSIGN.match(path.read_text("utf-8"))
-    assert match, f"{path}: not a LB_SPECS/LB_TABLES assignment"
+    assert match, f"{path}: not a LB_SPECS/LB_TABLES/LB_DATA assignment"
     registry, name, value = match.group(1), json.loads(match.group(2)), match.group(3)
+    if registry == "LB_DATA":  # a shared dataset: columns back to row objects, links rebuilt
+        decoder = f"({DATASET_FROM_COLUMNS_JS})("
+        assert value.startswith(decoder) and value.endswith(")"), f"{path}: not by column"
+        sent = json.loads(value[len(decoder):-1])
+        rows = [{k: v for k, v in zip(sent["keys"], cells, strict=True) if v is not None}
+                for cells in zip(*sent["columns"], strict=True)]
+        for row in rows if sent["link"] else []:
+            row["url"] = sent["link"].replace("{}", row["id"])
+        return registry, name, rows
     decoder = f"({ROWS_FROM_COLUMNS_JS})("
     if registry != "LB_TABLES":
         return registry, name, json.loads(value)
@@ -264,7 +276,7 @@ def test_chart_and_table_links_resolve_from_the_pages_that_load_them(
         synthetic_site: Path) -> None:
     loaded_by = loaders(synthetic_site)
     table_fed = {m.group(1) for page in html_files(synthetic_site)
-                 for m in re.finditer(r'data-spec="([^"]+)"[^>]*data-table="',
+                 for m in re.finditer(r'data-spec="([^"]+)"[^>]*data-(?:table|shared)="',
                                       page.read_text("utf-8"))}
     assert f"board-tradeoff-{HEADLINE.replace('--', '-')}" in table_fed
     broken, checked = [], 0
@@ -287,6 +299,8 @@ def test_chart_and_table_links_resolve_from_the_pages_that_load_them(
             continue
         if registry == "LB_SPECS":
             urls = [v for k, v in walk_json(value) if k == "url"]
+        elif registry == "LB_DATA":
+            urls = [row["url"] for row in value]
         else:
             assert registry == "LB_TABLES"
             link = next((c for c in value["columns"] if c["type"] == "link"), None)
@@ -434,8 +448,9 @@ def test_awaiting_measurement_build(awaiting_site: Path) -> None:
     assert all(len(row) == len(keys) + 1 for row in catalog["rows"])
     assert catalog["filters"] == ["family"]
     assert sorted(p.name for p in (awaiting_site / "leaderboard").iterdir()) == ["index.html"]
-    assert sorted(p.name for p in (awaiting_site / "assets/data").iterdir()) == ["catalog.js",
-                                                                                 "compare.js"]
+    # entries.js: the trade-offs page's claimed-accuracy charts draw every entry, measured or not
+    assert sorted(p.name for p in (awaiting_site / "assets/data").iterdir()) == [
+        "catalog.js", "compare.js", "entries.js"]
 
     models = sorted((awaiting_site / "models").glob("*.html"))
     assert len(models) == 12

@@ -82,9 +82,14 @@ class SavingsFinding:
             return shortfall(self.entries, self.needed, MEASURE_BOTH_COMMAND)
         s = self.overall
         assert s is not None
-        text = (f"Over {s.n} entries, one image at batch 1 costs a median {s.median:.2f}× the "
-                f"energy it costs at batch 256 (quartiles {s.q1:.2f}× to {s.q3:.2f}×, range "
-                f"{s.low:.2f}× to {s.high:.2f}×).")
+        if f"{s.low:.2f}" == f"{s.high:.2f}":
+            # every ratio rounds alike: a range "1.00× to 1.00×" would read as a misprint
+            text = (f"Over {s.n} entries, one image at batch 1 costs {s.median:.2f}× the "
+                    f"energy it costs at batch 256 for every entry (equal to two decimals).")
+        else:
+            text = (f"Over {s.n} entries, one image at batch 1 costs a median {s.median:.2f}× "
+                    f"the energy it costs at batch 256 (quartiles {s.q1:.2f}× to "
+                    f"{s.q3:.2f}×, range {s.low:.2f}× to {s.high:.2f}×).")
         if self.same_precision == len(self.pairs):
             text += (f" Both records of every pair ran at {' and '.join(self.precisions)}, so "
                      "this is the saving of batching alone.")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from leaderboard.findings.common import AIC_SUPPORT, MIN_FIT_ENTRIES, MeasuredEntry, shortfall
+from leaderboard.findings.wording import beside
 
 # --- 1. fitted curves -----------------------------------------------------------------------
 
@@ -41,8 +42,13 @@ class Fit:
     n: int
     rss: float
     tss: float
-    centred: tuple[float, float] | None = None
-    """Double exponential only: (a_ref, b·exp(c·a_ref)), to predict without overflow."""
+    centred: tuple[float, float, float] | None = None
+    """Double exponential only: (a_ref, ln E at a_ref, slope of ln E at a_ref), the same
+    curve as ln E(a_ref) + slope·expm1(c·(a - a_ref))/c, which neither overflows for a steep c
+    nor cancels for a nearly straight one."""
+    bound: str | None = None
+    """Double exponential only: LOWER_BOUND or UPPER_BOUND when the best rate c is a limit of
+    the search (the residuals kept falling towards it), else None."""
 
     @property
     def k(self) -> int:
@@ -71,9 +77,12 @@ class Fit:
         if self.model is EXPONENTIAL:
             return p["alpha"] + p["beta"] * a
         if self.model is DOUBLE_EXPONENTIAL:
-            # exp(c·a) overflows for a steep c; the centred form is the same curve
-            a_ref, b_ref = self.centred or (0.0, p["b"])
-            return p["d"] + b_ref * np.exp(p["c"] * (a - a_ref))
+            if self.centred is None:
+                return p["d"] + p["b"] * np.exp(p["c"] * a)
+            a_ref, at_ref, slope = self.centred
+            if self.bound == LOWER_BOUND:  # the c → 0 limit itself: a straight line
+                return at_ref + slope * (a - a_ref)
+            return at_ref + slope * np.expm1(p["c"] * (a - a_ref)) / p["c"]
         return p["alpha"] + p["k"] * np.log(100.0 - a)
 
 
@@ -117,10 +126,28 @@ def fit_power_law(top1: Sequence[float], energy_j: Sequence[float]) -> Fit:
     return Fit(POWER_LAW, {"alpha": float(alpha), "k": float(k)}, a.size, rss, _tss(y))
 
 
-# c is searched as e-folds of exp(c·a) across the observed accuracy range: from nearly a
-# straight line (0.001, where the double exponential becomes the single one) to very convex.
-_EFOLDS_GRID = np.geomspace(1e-3, 60.0, 141)
+# c is searched as e-folds of exp(c·a) from a straight line (1e-6 e-folds across the accuracy
+# range: the double exponential is then the single one to ~1e-12 in ln E) to a step: 40 e-folds
+# across the smallest gap between two distinct accuracies (exp(-40) is 4e-18, so beyond it every
+# entry below the top accuracy weighs nothing and the residuals no longer change).
+_EFOLDS_LOW = 1e-6
+_EFOLDS_STEP = 40.0
+_GRID_PER_DECADE = 30
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+LOWER_BOUND = "lower"
+"""The rate c went to its lower bound: the curve is the single exponential there."""
+UPPER_BOUND = "upper"
+"""The rate c went to its upper bound: the curve is a step at the top accuracy."""
+
+
+def _rate_grid(a: np.ndarray) -> np.ndarray:
+    """Log-spaced rates c from the straight-line limit to the step limit of these accuracies."""
+    distinct = np.unique(a)
+    span = max(float(distinct[-1] - distinct[0]), 1e-9)
+    gap = float(np.min(np.diff(distinct))) if distinct.size > 1 else span
+    low, high = _EFOLDS_LOW / span, _EFOLDS_STEP / gap
+    steps = max(int(math.ceil(math.log10(high / low) * _GRID_PER_DECADE)) + 1, 3)
+    return np.geomspace(low, high, steps)
 
 
 def fit_double_exponential(top1: Sequence[float], energy_j: Sequence[float]) -> Fit:
@@ -128,30 +155,50 @@ def fit_double_exponential(top1: Sequence[float], energy_j: Sequence[float]) -> 
 
     For fixed c the model is linear in (d, b), so a log-spaced grid over c with a linear
     least-squares solve each, refined by golden-section search around the best grid point,
-    finds the global least-squares fit (no starting values to get wrong). Inside the fit
-    accuracy is measured from its maximum so exp() never overflows.
+    finds the least-squares fit (no starting values to get wrong). The grid runs from the
+    single-exponential limit (c → 0) to the step limit (c → ∞, every point below the top
+    accuracy weighted exp(-40) or less), so an optimum inside is found wherever it lies; when
+    the residuals keep falling towards either limit the fit says so in ``bound``. Inside the
+    fit accuracy is measured from its maximum so exp() never overflows.
     """
     a, y = _arrays(top1, energy_j)
     a_ref = float(a.max())
-    span = max(float(a.max() - a.min()), 1e-9)
     ones = np.ones_like(a)
 
     def solve(c: float) -> tuple[np.ndarray, float]:
-        return _lstsq([ones, np.exp(c * (a - a_ref))], y)
+        # expm1(c·x)/c spans the same curves as exp(c·x) with the constant, and tends to x as
+        # c → 0, so a nearly straight curve stays well conditioned down to the lower limit
+        return _lstsq([ones, np.expm1(c * (a - a_ref)) / c], y)
 
-    grid = _EFOLDS_GRID / span
+    grid = _rate_grid(a)
     rss = np.array([solve(c)[1] for c in grid])
     best = int(np.argmin(rss))
-    low = math.log(grid[max(best - 1, 0)])
-    high = math.log(grid[min(best + 1, grid.size - 1)])
-    c = _golden_min(lambda log_c: solve(math.exp(log_c))[1], low, high)
-    if solve(c_exp := math.exp(c))[1] > rss[best]:
-        c_exp = float(grid[best])
-    (d, b_ref), rss_best = solve(c_exp)
-    # back to the documented form: b·exp(c·(a - a_ref)) = (b_ref·exp(-c·a_ref))·exp(c·a)
-    b = float(b_ref) * math.exp(-c_exp * a_ref)
-    return Fit(DOUBLE_EXPONENTIAL, {"b": b, "c": c_exp, "d": float(d)}, a.size, rss_best,
-               _tss(y), centred=(a_ref, float(b_ref)))
+    # flat to rounding at the step end means the residuals still fall (or stay) towards c → ∞
+    flat = 1e-12 * max(float(rss[best]), _tss(y), 1e-300)
+    bound = None
+    if rss[-1] - rss[best] <= flat:
+        best, bound = grid.size - 1, UPPER_BOUND
+    elif best == 0:
+        bound = LOWER_BOUND
+    c_exp = float(grid[best])
+    if bound is None:
+        low, high = math.log(grid[best - 1]), math.log(grid[best + 1])
+        refined = math.exp(_golden_min(lambda log_c: solve(math.exp(log_c))[1], low, high))
+        if solve(refined)[1] <= rss[best]:
+            c_exp = refined
+    (at_ref, slope), rss_best = solve(c_exp)
+    if bound == LOWER_BOUND:
+        # the best is the limit c → 0, the single exponential: solved as fit_exponential
+        # solves it, so the two residuals agree to the bit and ΔAIC is exactly the parameter
+        (alpha, beta), rss_best = _lstsq([ones, a], y)
+        at_ref, slope = alpha + beta * a_ref, beta
+    # back to the documented form: at_ref + slope·(exp(c·(a - a_ref)) - 1)/c is
+    # d + b·exp(c·a) with b = (slope/c)·exp(-c·a_ref) and d = at_ref - slope/c (at the step
+    # end exp(-c·a_ref) underflows to 0; predictions use the centred form)
+    b = float(slope) / c_exp * math.exp(-c_exp * a_ref)
+    d = float(at_ref) - float(slope) / c_exp
+    return Fit(DOUBLE_EXPONENTIAL, {"b": b, "c": c_exp, "d": d}, a.size, rss_best,
+               _tss(y), centred=(a_ref, float(at_ref), float(slope)), bound=bound)
 
 
 def _golden_min(f: Callable[[float], float], low: float, high: float, steps: int = 60) -> float:
@@ -190,7 +237,7 @@ class FitFinding:
 
     def delta_aic(self, fit: Fit) -> float:
         """How much worse (higher) a fit's AIC is than the best's."""
-        return fit.aic - self.fits[0].aic
+        return _aic_gap(fit.aic, self.fits[0].aic)
 
     def by_name(self, name: str) -> Fit:
         """The fit of one model."""
@@ -203,42 +250,68 @@ class FitFinding:
         if not self.fits:
             return None
         double = self.by_name("double-exponential")
-        gain = self.by_name("exponential").aic - double.aic
+        gain = _aic_gap(self.by_name("exponential").aic, double.aic)
         return gain >= AIC_SUPPORT and self.delta_aic(double) < AIC_SUPPORT
 
     @property
     def sentence(self) -> str:
-        """The finding in words, every number from the fits."""
+        """The finding in words, every number from the fits; a ΔAIC compared with
+        AIC_SUPPORT is shown with as many decimals as keep it on its side of it."""
         if not self.ready:
             return shortfall(self.entries, self.needed)
-        best, runner = self.fits[0], self.fits[1]
-        gap = self.delta_aic(runner)
-        if gap < AIC_SUPPORT:
+        best, runner, last = self.fits[0], self.fits[1], self.fits[-1]
+        gap, spread = self.delta_aic(runner), self.delta_aic(last)
+        support = f"{AIC_SUPPORT:g}"
+        if spread < AIC_SUPPORT:
+            text = (f"Over {self.entries} entries, all three curves fit about equally well "
+                    f"(ΔAIC at most {beside(spread, AIC_SUPPORT)}, below {support}); the "
+                    f"{best.model.label} is ahead (R² {_r2(best)}).")
+        elif gap < AIC_SUPPORT:
             text = (f"Over {self.entries} entries, the {best.model.label} and the "
-                    f"{runner.model.label} fit about equally well (ΔAIC {gap:.1f}, below "
-                    f"{AIC_SUPPORT:g}); the {best.model.label} is ahead (R² {_r2(best)}).")
+                    f"{runner.model.label} fit about equally well (ΔAIC "
+                    f"{beside(gap, AIC_SUPPORT)}, below {support}); the {best.model.label} is "
+                    f"ahead (R² {_r2(best)}).")
         else:
             text = (f"Over {self.entries} entries, the {best.model.label} describes the data "
-                    f"best (R² {_r2(best)}, AIC {gap:.1f} below the {runner.model.label}).")
+                    f"best (R² {_r2(best)}, AIC {beside(gap, AIC_SUPPORT)} below the "
+                    f"{runner.model.label}).")
         double, single = self.by_name("double-exponential"), self.by_name("exponential")
-        gain = single.aic - double.aic
+        gain = _aic_gap(single.aic, double.aic)
+        shown_gain = beside(gain, AIC_SUPPORT)
         if self.double_exponential_supported:
             text += (f" Yang et al.'s double-exponential growth is supported here: the double "
-                     f"exponential beats a single exponential by ΔAIC {gain:.1f}.")
+                     f"exponential beats a single exponential by ΔAIC {shown_gain}.")
         elif gain >= AIC_SUPPORT:
             text += (f" Yang et al.'s double-exponential growth is not supported here: the "
-                     f"double exponential beats a single exponential by ΔAIC {gain:.1f}, but "
+                     f"double exponential beats a single exponential by ΔAIC {shown_gain}, but "
                      f"the {best.model.label} fits better still (ΔAIC "
-                     f"{self.delta_aic(double):.1f}).")
+                     f"{beside(self.delta_aic(double), AIC_SUPPORT)}).")
         elif gain > 0:
             text += (f" Yang et al.'s double-exponential growth is not supported here: the double "
-                     f"exponential's AIC is only {gain:.1f} below a single exponential's (at "
-                     f"least {AIC_SUPPORT:g} needed).")
+                     f"exponential's AIC is only {shown_gain} below a single exponential's (at "
+                     f"least {support} needed).")
         else:
             text += (" Yang et al.'s double-exponential growth is not supported here: the double "
                      f"exponential fits no better than a single exponential (its AIC is "
                      f"{-gain:.1f} higher).")
-        return text
+        return text + _bound_note(double)
+
+
+def _bound_note(double: Fit) -> str:
+    """What a double exponential whose rate went to a limit of the search means."""
+    if double.bound == LOWER_BOUND:
+        return (" Its rate c went to the search's lower limit (c → 0), where the double "
+                "exponential is a single exponential: the data show no upward bend.")
+    if double.bound == UPPER_BOUND:
+        return (" Its rate c went to the search's upper limit (c → ∞): its best curve is a "
+                "step that fits the top-accuracy entries alone, not a smooth growth.")
+    return ""
+
+
+def _aic_gap(higher: float, lower: float) -> float:
+    """An AIC difference to 9 decimals: floating-point noise (a double exponential at its
+    c → 0 limit is 2.0 above the single one, give or take 1e-15) must not decide a ">= 2"."""
+    return round(higher - lower, 9)
 
 
 def _r2(fit: Fit) -> str:

@@ -14,6 +14,7 @@ from leaderboard.findings.common import (
     groups_of,
     shortfall,
 )
+from leaderboard.findings.wording import spread
 from leaderboard.scoring import Point, score_board
 from leaderboard.vocabulary import ACCURACY_BAND_POINTS
 
@@ -69,13 +70,20 @@ class FrontierFinding:
                 f"frontier energy at their accuracy and {s.near} ({s.near_fraction:.0%}) are "
                 f"within {NEAR_FRONTIER_FACTOR:g}× of it (tier A).")
         if self.families:
-            best = max(self.families, key=lambda f: (f.near_fraction, f.n))
-            worst = min(self.families, key=lambda f: (f.near_fraction, -f.n))
-            text += (f" Among the {len(self.families)} "
+            among = (f" Among the {len(self.families)} "
                      f"{'family' if len(self.families) == 1 else 'families'} with at least "
-                     f"{MIN_GROUP_ENTRIES} entries, {best.group} has the largest share near the "
-                     f"frontier ({best.near_fraction:.0%}) and {worst.group} the smallest "
-                     f"({worst.near_fraction:.0%}).")
+                     f"{MIN_GROUP_ENTRIES} entries, ")
+            span, tied = spread(self.families, lambda f: f.near_fraction, lambda f: f.group,
+                                ".0%")
+            if len(self.families) == 1:
+                f = self.families[0]
+                text += f"{among}{f.group} has {f.near_fraction:.0%} near the frontier."
+            elif tied:
+                text += (f"{among}every one has the same share near the frontier "
+                         f"({self.families[0].near_fraction:.0%}).")
+            else:
+                # ties at either end are all named ("a, b") rather than one picked
+                text += f"{among}the share near the frontier ranges {span}."
         return text
 
     @property

@@ -16,6 +16,7 @@ from leaderboard.findings.common import (
     groups_of,
     shortfall,
 )
+from leaderboard.findings.wording import spread
 
 # --- 2. rank correlations -------------------------------------------------------------------
 
@@ -104,11 +105,18 @@ class CorrelationFinding:
         within = [(r.rho, g) for g in self.families
                   if (r := self.get(g, top)) is not None and r.rho is not None]
         if within:
-            low, high = min(within), max(within)
-            text += (f" Within the {len(within)} "
+            # families whose ρ rounds alike are named together; all alike is said as such
+            span, tied = spread(within, lambda w: w[0], lambda w: w[1], ".2f")
+            where = (f"Within the {len(within)} "
                      f"{'family' if len(within) == 1 else 'families'} with at least "
-                     f"{MIN_GROUP_ENTRIES} measured entries, ρ with {labels[top]} ranges from "
-                     f"{low[0]:.2f} ({low[1]}) to {high[0]:.2f} ({high[1]}).")
+                     f"{MIN_GROUP_ENTRIES} measured entries")
+            if len(within) == 1:
+                text += f" {where}, ρ with {labels[top]} is {within[0][0]:.2f} ({within[0][1]})."
+            elif tied:
+                text += (f" {where}, ρ with {labels[top]} is {within[0][0]:.2f} in every one "
+                         f"(equal to two decimals).")
+            else:
+                text += f" {where}, ρ with {labels[top]} ranges {span}."
         return text
 
 

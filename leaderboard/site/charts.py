@@ -198,12 +198,19 @@ def compute_chart(rows: Sequence[Row], x_field: str, x_title: str, title: str,
             if log_y else _tooltip(),
             href="url:N",
         )
+        # log axes cannot show zero or missing values; filtered in the spec too, so the chart
+        # can draw rows it shares with other charts of its page (PageAssets.dataset)
+        .transform_filter(_positive(x_field, y_field))
         .add_params(family_pick, zoom)
         .properties(title=title, width=CHART_WIDTH, height=CHART_HEIGHT)
         .configure_view(stroke=None)
     )
-    # log axes cannot show zero or missing values
     return ChartSpec(chart, {"points": [r for r in rows if r.get(x_field) and r.get(y_field)]})
+
+
+def _positive(*fields: str) -> str:
+    """A Vega expression: every field is a number above zero."""
+    return " && ".join(f"isValid(datum.{f}) && datum.{f} > 0" for f in fields)
 
 
 def savings_chart(rows: Sequence[Row], title: str) -> ChartSpec:
@@ -224,6 +231,8 @@ def savings_chart(rows: Sequence[Row], title: str) -> ChartSpec:
             tooltip=_tooltip(alt.Tooltip("ratio:Q", title="batch-1 / batch-256", format=".2f")),
             href="url:N",
         )
+        # rows shared with the page's other charts carry no ratio where there is no pair
+        .transform_filter(_positive("gmacs", "ratio"))
         .add_params(zoom)
         .properties(title=title, width=CHART_WIDTH, height=CHART_HEIGHT)
         .configure_view(stroke=None)

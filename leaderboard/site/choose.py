@@ -15,6 +15,7 @@ from typing import Any
 from leaderboard.boards import Boards
 from leaderboard.scoring import Point, pareto_frontier
 from leaderboard.site.render import board_md, board_title, hardware_title, model_path
+from leaderboard.vocabulary import SIZE_CLASS_LABELS, SIZE_CLASS_NAMES, size_class
 
 # "narrow": shown at phone widths too (Model, Top-1, J/image, Tier); the rest need a wide screen.
 BOARD_COLUMNS: list[dict[str, Any]] = [
@@ -35,6 +36,14 @@ BOARD_COLUMNS: list[dict[str, Any]] = [
      "help": "kg CO₂e per million images at the grid intensity set above"},
     {"key": "money_m", "label": "Cost / M img", "type": "cost", "of": "energy_j", "unit": "money",
      "help": "electricity cost per million images at the price set above"},
+    # what visitors of peer leaderboards ask for: a size filter and the newest (precision is
+    # a detail column)
+    {"key": "size", "label": "Size", "type": "text", "all": "all sizes",
+     "values": list(SIZE_CLASS_NAMES),
+     "value_labels": dict(zip(SIZE_CLASS_NAMES, SIZE_CLASS_LABELS, strict=True)),
+     "help": "size class by parameter count: " + ", ".join(SIZE_CLASS_LABELS)},
+    {"key": "measured", "label": "Measured", "type": "text", "descending": True,
+     "help": "date of the measurement (UTC); sorts newest first"},
 ]
 # Loaded when the visitor asks for them ("All columns", or a latency ceiling in the chooser):
 # they were 40% of a 10,000-entry board's bytes and few visitors read them.
@@ -48,6 +57,9 @@ DETAIL_COLUMNS: list[dict[str, Any]] = [
     {"key": "weights", "label": "Weights", "type": "text"},
     {"key": "params_m", "label": "Params (M)", "type": "num", "digits": 1},
     {"key": "gmacs", "label": "GMACs", "type": "num", "digits": 2},
+    # a detail column: the base columns fill 1440 px, and most records run the headline fp16
+    {"key": "precision", "label": "Precision", "type": "text", "all": "all precisions",
+     "help": "numeric precision of the measured workload"},
 ]
 assert BOARD_COLUMNS[0]["link"] == "../" + model_path("{}")
 
@@ -100,6 +112,7 @@ def board_table(data: Boards, board: str) -> tuple[dict[str, Any], dict[str, Any
             round(score.score, 1) if score else None,
             round(result.relative_to_reference, 3) if result.relative_to_reference else None,
             *cost_cells,
+            size_class(entry.params_m), record.measured_at[:10],
         ])
         details.append([
             sig((energy.ci95_high_j - energy.ci95_low_j) / 2, 2) if energy else None,
@@ -107,11 +120,12 @@ def board_table(data: Boards, board: str) -> tuple[dict[str, Any], dict[str, Any
             sig(performance.throughput_img_s, 4) if performance else None,
             sig(performance.batch_latency_ms, 4) if performance else None,
             record.batch_size, record.status, record.weights.kind, entry.params_m, entry.gmacs,
+            record.precision,
         ])
         if score and result.energy_j is not None:
             points.append(Point(entry.id, entry.top1, result.energy_j))
     table = {"columns": BOARD_COLUMNS, "rows": rows, "sort": "score", "descending": True,
-             "then": "top1", "filters": ["family", "tier", "status"],
+             "then": "top1", "filters": ["family", "tier", "size", "precision", "status"],
              "caption": f"Entries measured on {board_title(board)}",
              "frontier": [p.entry_id for p in pareto_frontier(points)],
              "details": {"name": details_name(board),

@@ -66,32 +66,58 @@ class PageAssets:
     prefix: str
     files: dict[str, str] = field(default_factory=dict)
     _has_chart: bool = False
+    _loaded_data: set[str] = field(default_factory=set)
+
+    def dataset(self, name: str, rows: list[dict[str, Any]]) -> str:
+        """Write rows that several charts of the page draw, once, as ``window.LB_DATA[name]``;
+        return the data name to pass to :meth:`chart` as ``shared``.
+
+        Sent by column, and a ``url`` that is the entry's model page is rebuilt from ``id`` in
+        the browser rather than sent (see :func:`dataset_script`).
+        """
+        self.files[f"assets/data/{name}.js"] = dataset_script(
+            name, rows, self.prefix + model_path("{}"))
+        return name
 
     def chart(self, name: str, chart: ChartSpec, label: str, min_height_px: int | None = None,
-              table: str | None = None, lazy: bool = False, details: bool = False) -> str:
+              table: str | None = None, lazy: bool = False, details: bool = False,
+              shared: dict[str, str] | None = None, join: str | None = None) -> str:
         """Write a chart's spec file and return the HTML that mounts it.
 
         ``min_height_px`` reserves the chart's height (default: the stylesheet's, for the tall
         scatter charts) so the page does not jump when it draws. ``table`` names the page's
         table whose rows are the chart's data (sent once for both); ``details`` says the chart
         needs the table's detail columns too. ``lazy`` leaves the spec (and vega) to be loaded
-        by the page's script when the chart is wanted.
+        by the page's script when the chart is wanted. ``shared`` maps the spec's dataset names
+        to data written by :meth:`dataset`: those rows leave the spec, and the page loads
+        them once for every chart that draws them. ``join`` names such data whose fields
+        the table's rows lack are joined to them by id (a chart drawing GMACs and parameters
+        takes them from the page's entries rather than loading the table's detail columns).
         """
         # Not validated here: Altair's schema check took a third of a small site's build, and
         # the structure is the same at every build. tests/test_site_build.py validates every
         # chart the build writes against the Vega-Lite schema.
         spec = chart.to_dict(validate=False)
+        for dataset in shared or {}:
+            spec["datasets"].pop(dataset, None)
         src = f"{self.prefix}assets/charts/{name}.js"
         self.files[f"assets/charts/{name}.js"] = js_assign("LB_SPECS", name, spec)
+        data_names = set((shared or {}).values()) | ({join} if join else set())
+        data_srcs = [f"{self.prefix}assets/data/{d}.js" for d in sorted(data_names)]
         mount = environment().get_template("_chart.md.j2").render(
             chart=name, label=label, min_height_px=min_height_px, table=table, details=details,
-            prefix=self.prefix, src=src if lazy else None).strip()
+            prefix=self.prefix, src=src if lazy else None,
+            shared=json.dumps(shared, sort_keys=True) if shared else None, join=join,
+            shared_srcs=" ".join(data_srcs)).strip()
         if lazy:
             return f"{mount}\n"
-        bundle = ""
+        # a shared data file is loaded by the first chart of the page that draws it
+        bundle = "".join(f'<script src="{d}"></script>\n' for d in data_srcs
+                         if d not in self._loaded_data)
+        self._loaded_data.update(data_srcs)
         if not self._has_chart:
             # vega is ~900 KB: only pages with a chart load it
-            bundle = f'<script src="{self.vega_src}"></script>\n'
+            bundle = f'<script src="{self.vega_src}"></script>\n' + bundle
             self._has_chart = True
         return f'{bundle}<script src="{src}"></script>\n{mount}\n'
 
@@ -121,6 +147,28 @@ def table_script(name: str, table: dict[str, Any]) -> str:
     by_column = [list(column) for column in zip(*rows, strict=True)] if rows else []
     sent = {**{k: v for k, v in table.items() if k != "rows"}, "row_columns": by_column}
     return js_assign("LB_TABLES", name, sent, through=ROWS_FROM_COLUMNS_JS)
+
+
+# A shared dataset (PageAssets.dataset) is sent as {keys, columns, link} and turned back into
+# row objects by the file itself; link rebuilds each row's url from its id.
+DATASET_FROM_COLUMNS_JS = (
+    "function(d){var n=d.columns.length?d.columns[0].length:0,rows=[];"
+    "for(var i=0;i<n;i++){var r={};for(var j=0;j<d.keys.length;j++){var v=d.columns[j][i];"
+    "if(v!==null)r[d.keys[j]]=v}if(d.link)r.url=d.link.replace('{}',r.id);rows.push(r)}"
+    "return rows}")
+
+
+def dataset_script(name: str, rows: list[dict[str, Any]], link: str) -> str:
+    """``js_assign`` of rows (``LB_DATA``) sent by column; a ``url`` equal to ``link`` with the
+    row's id in place of ``{}`` is left out and rebuilt, and a missing value is null."""
+    keys = sorted({k for row in rows for k in row})
+    rebuilt = "url" in keys and all(row.get("url") == link.replace("{}", str(row.get("id")))
+                                    for row in rows)
+    if rebuilt:
+        keys.remove("url")
+    sent = {"keys": keys, "columns": [[row.get(k) for row in rows] for k in keys],
+            "link": link if rebuilt else None}
+    return js_assign("LB_DATA", name, sent, through=DATASET_FROM_COLUMNS_JS)
 
 
 def js_assign(registry: str, name: str, value: Any, through: str | None = None) -> str:

@@ -65,6 +65,77 @@
 
   LB.fmt = fmt;
 
+  /** A filter's options: in the column's own order (size classes smallest first) where it
+   * gives one, else sorted; only values some row has. */
+  function filterValues(col, values) {
+    if (!col.values) {
+      return values;
+    }
+    return col.values.filter(function (value) { return values.indexOf(value) !== -1; });
+  }
+
+  // --- "Download this view": the filtered, sorted rows as CSV --------------------------------
+
+  /** A CSV cell: quoted where needed; text that a spreadsheet would run as a formula is
+   * prefixed with ' (names and families come from contributors). */
+  function csvCell(value) {
+    if (missing(value)) {
+      return "";
+    }
+    var text = String(value);
+    if (typeof value === "string" && /^[=+\-@\t\r]/.test(text)) {
+      text = "'" + text;
+    }
+    return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+  }
+
+  /** The data version the page is stamped with (its footer), or "unknown". */
+  function dataVersion() {
+    var stamp = document.querySelector(".lb-data-version");
+    var match = stamp && /Data version (\S+)/.exec(stamp.textContent);
+    return match ? match[1] : "unknown";
+  }
+
+  /** The table's current view (search, filters, sort) as CSV text; every loaded column, raw
+   * numbers (costs as shown, at the page's settings), with what the view is in its header. */
+  function viewCsv(table) {
+    var cols = table.columns;
+    var sortCol = cols[table.sortIndex];
+    var chosen = Object.keys(table.filters).filter(function (i) { return table.filters[i]; })
+      .map(function (i) { return cols[i].key + "=" + table.filters[i]; });
+    if (table.query) {
+      chosen.unshift('search "' + table.query + '"');
+    }
+    var lines = [
+      "# " + (table.table.caption || "Entries") + "; data version " + dataVersion(),
+      "# " + table.view.length + " of " + table.rows.length + " rows; " +
+        (chosen.length ? "filtered by " + chosen.join(", ") : "no filter") + "; sorted by " +
+        sortCol.key + (table.sortDescending ? " (descending)" : " (ascending)") + "; " +
+        location.href.split("#")[0],
+      cols.map(function (col) { return csvCell(col.key); }).join(","),
+    ];
+    table.view.forEach(function (row) {
+      lines.push(cols.map(function (col, i) {
+        return csvCell(col.type === "cost" ? fmt(row[i], col, row) : row[i]);
+      }).join(","));
+    });
+    return lines.join("\r\n") + "\r\n";
+  }
+  LB.viewCsv = viewCsv;
+
+  function downloadButton(table) {
+    var button = el("button", { type: "button", class: "lb-download" }, "Download this view");
+    button.setAttribute("title", "The rows as filtered and sorted now, as CSV, with the data version");
+    button.addEventListener("click", function () {
+      var blob = new Blob([viewCsv(table)], { type: "text/csv;charset=utf-8" });
+      var link = el("a", { href: URL.createObjectURL(blob), download: (table.name || "entries") + "-view.csv" });
+      document.body.appendChild(link);
+      link.click();
+      setTimeout(function () { URL.revokeObjectURL(link.href); link.remove(); }, 0);
+    });
+    return button;
+  }
+
   // --- tables -------------------------------------------------------------------------------
 
   function LeaderboardTable(root, table) {
@@ -218,9 +289,10 @@
       }
       var select = el("select", { class: "lb-filter", "data-filter": key, "aria-label": "Filter by " + key });
       select.appendChild(el("option", { value: "" }, self.columns[index].all || "all"));
-      var values = uniqueValues(self.rows, index);
+      var values = filterValues(self.columns[index], uniqueValues(self.rows, index));
+      var labels = self.columns[index].value_labels || {}; // e.g. a size class's edges
       values.forEach(function (value) {
-        select.appendChild(el("option", { value: value }, value));
+        select.appendChild(el("option", { value: value }, labels[value] || value));
       });
       select.addEventListener("change", function () {
         self.filters[index] = select.value;
@@ -244,6 +316,7 @@
       });
       controls.appendChild(more);
     }
+    controls.appendChild(downloadButton(this));
     this.count = el("span", { class: "lb-count", role: "status" });
     controls.appendChild(this.count);
     this.root.appendChild(controls);

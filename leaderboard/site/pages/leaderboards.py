@@ -8,9 +8,9 @@ from typing import Any
 from leaderboard.boards import Boards, Entry
 from leaderboard.site import choose
 from leaderboard.site.pages.common import Page, render_template, tradeoff_mount
-from leaderboard.site.render import PageAssets, board_md, board_title, model_path
+from leaderboard.site.render import PageAssets, board_md, board_title, md_text, model_path
 from leaderboard.site.tables import LINK, table_spec
-from leaderboard.vocabulary import ACCURACY_BAND_POINTS
+from leaderboard.vocabulary import ACCURACY_BAND_POINTS, SIZE_CLASS_LABELS
 
 CATALOG_COLUMNS = [
     {"key": "id", "label": "Model", "type": "link", "searchable": True, "narrow": True},
@@ -100,6 +100,7 @@ def board_page(data: Boards, board: str) -> Page:
         "board.md.j2", title=title, board_title=board_title(board), entries=entries,
         scored=scored, data_src=data_src, band=f"{ACCURACY_BAND_POINTS:g}",
         table=choose.table_name(board), prefix="../",
+        size_classes=", ".join(md_text(label) for label in SIZE_CLASS_LABELS),
         chooser_html=choose.chooser_html(data, board, "../", "board", chart_name),
         chart_html=tradeoff_mount(data, board, assets, chart_name,
                                   f"Accuracy against energy — {board_title(board)}"),
