@@ -107,6 +107,25 @@ def test_dephased_windows_measure_locked_batches_within_2_percent(locked_batches
     assert result.median_j == pytest.approx(rig.true_j_per_image, rel=0.02)
 
 
+def test_an_asymmetric_locked_waveform_is_flagged_as_aliasing():
+    # 30% high duty: the median of the strata sits far from their mean (the mean stays close to
+    # the truth), so the record is flagged rather than published as ok with a hidden bias.
+    from leaderboard.measure.rehearsal.fake_nvml import LockedBatchRig
+
+    config = V2Config(tick_uncertainty_s=0.0003, counter_period_s=0.1, warmup_chunk_s=0.2,
+                      warmup_min_s=0.4, seed=1, dephasing="stratified")
+    rig = LockedBatchRig(high_fraction=0.3)
+    result = measure_v2(rig.run_batch, rig.batch_size, rig, IdleReading(rig.idle_w, rig.clock()),
+                        rig.synchronize, config, sleep=rig.sleep, clock=rig.clock)
+    mean_j = sum(result.per_image_j) / len(result.per_image_j)
+    assert mean_j == pytest.approx(rig.true_j_per_image, rel=0.02)
+    if abs(result.median_j / mean_j - 1) > 0.01:
+        assert result.status == "unstable"
+        assert any("phase-stratified" in reason for reason in result.reasons), result.reasons
+    else:  # this seed's median happened to land close: then it is also close to the truth
+        assert result.median_j == pytest.approx(rig.true_j_per_image, rel=0.02)
+
+
 def test_back_to_back_windows_on_locked_batches_are_biased_and_look_steady(locked_batches):
     rig, result = locked_batches["none"]
     # every window sees the same phase: a steady bias far beyond 2% that the CV cannot see
