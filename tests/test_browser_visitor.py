@@ -27,6 +27,7 @@ from test_browser import (  # noqa: F401 - fixtures are used by name
 )
 
 from leaderboard.site.cost import per_million
+from leaderboard.site.tables import shown_score
 
 pytestmark = pytest.mark.browser
 
@@ -280,10 +281,16 @@ def test_board_default_order_breaks_score_ties_by_accuracy(
     page = watched.page
     wait_ready(page, ".lb-table")
     ranked = sorted((e for e in entries if energy_of(e, HEADLINE) is not None),
-                    key=lambda e: (-round(e["boards"][HEADLINE]["score"]["score"], 1), -e["top1"]))
+                    key=lambda e: (-shown_score(e["boards"][HEADLINE]["score"]["score"]), -e["top1"]))
     shown = page.locator(".lb-table tbody td[data-key='id']").all_inner_texts()
     assert shown[:10] == [e["id"] for e in ranked[:10]]
     assert page.locator(".lb-table tbody td.lb-rank").first.inner_text() == "1"
+    # one decimal, never "100.0" for a score below 100 (99.93 read "100" beside the frontier)
+    by_id = {e["id"]: e["boards"][HEADLINE]["score"]["score"] for e in ranked}
+    texts = page.locator(".lb-table tbody td[data-key='score']").all_inner_texts()
+    assert all(re.fullmatch(r"\d+\.\d", t) for t in texts), texts
+    for entry_id, text in zip(shown, texts, strict=True):
+        assert float(text) <= by_id[entry_id] < float(text) + 0.1 + 1e-9, (entry_id, text)
     watched.assert_clean()
 
 
