@@ -89,6 +89,7 @@ def tradeoff_chart(rows: Sequence[Row], frontier: Sequence[Row], title: str) -> 
     zoom = _zoom("zoom")
     min_top1 = alt.param(name="min_top1", value=0)
     answer_id = alt.param(name="answer_id", value="")
+    label_split = alt.param(name="label_split", value=0.35)
     x = alt.X("energy_j:Q", title="energy per image (J, log scale)",
               scale=alt.Scale(type="log"))
     y = alt.Y("top1:Q", title="ImageNet top-1 (%)", scale=alt.Scale(zero=False))
@@ -110,7 +111,7 @@ def tradeoff_chart(rows: Sequence[Row], frontier: Sequence[Row], title: str) -> 
                              alt.Tooltip("score:Q", title="score", format=".1f")),
             href="url:N",
         )
-        .add_params(tier_pick, family_pick, zoom, min_top1, answer_id)
+        .add_params(tier_pick, family_pick, zoom, min_top1, answer_id, label_split)
     )
     frontier_line = (
         alt.Chart(alt.Data(name="frontier"))
@@ -121,7 +122,9 @@ def tradeoff_chart(rows: Sequence[Row], frontier: Sequence[Row], title: str) -> 
     # left of a frontier point nothing is drawn (nothing is cheaper and more accurate), so a
     # name goes there, clear of the dense points and of the right edge on a phone; only the
     # cheapest third (by log energy), near the left axis, is named to the right of its point.
-    near_left = ("log(datum.energy_j) - log(datum.lo) < 0.35 * (log(datum.hi) - log(datum.lo))")
+    # (label_split: that share; lb-plots.js raises it on a phone, where names are long for the
+    # plot's width)
+    near_left = "log(datum.energy_j) - log(datum.lo) < label_split * (log(datum.hi) - log(datum.lo))"
     label_base = (alt.Chart(alt.Data(name="frontier_labels"))
                   .transform_joinaggregate(lo="min(energy_j)", hi="max(energy_j)"))
     label_opacity = alt.when(below).then(alt.value(0.25)).otherwise(alt.value(0.9))

@@ -138,6 +138,7 @@
     spec = JSON.parse(JSON.stringify(spec));
     spec.config = Object.assign({}, spec.config || {}, themeConfig());
     wrapTitle(spec, root.clientWidth);
+    narrowLabels(spec, root.clientWidth);
     root.removeAttribute("data-ready");
     root.setAttribute("data-scheme", darkScheme() ? "dark" : "light");
     return window
@@ -201,6 +202,24 @@
     } else {
       spec.title = lines;
     }
+  }
+
+  // Frontier names on a phone: every other one, without the tag (".a1_in1k"), and most of them
+  // to the right of their point (charts.tradeoff_chart's label_split), so none is cut at the
+  // plot's edges. The keyboard and the tooltips still give every full id.
+  var NARROW_PX = 600;
+  function narrowLabels(spec, widthPx) {
+    var labels = spec.datasets && spec.datasets.frontier_labels;
+    if (!labels || !widthPx || widthPx >= NARROW_PX) {
+      return;
+    }
+    spec.datasets.frontier_labels = labels.filter(function (row, i) { return i % 2 === 0; })
+      .map(function (row) { return Object.assign({}, row, { id: String(row.id).split(".")[0] }); });
+    (spec.params || []).forEach(function (param) {
+      if (param.name === "label_split") {
+        param.value = 0.7;
+      }
+    });
   }
 
   // Zoom is shift + wheel (the wheel alone scrolls the page), + and - on a focused chart, or a
