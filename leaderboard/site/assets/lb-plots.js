@@ -162,7 +162,7 @@
         });
         addReset(root);
         if (LB.chartAccess) {
-          LB.chartAccess(root, result.view, spec); // lb-chart-keys.js: keys, pinch, summary
+          LB.chartAccess(root, result.view, spec); // lb-access.js: keys, pinch, summary
         }
         root.setAttribute("data-ready", "true");
         document.dispatchEvent(new CustomEvent("lb-chart-ready", { detail: { name: name, view: result.view } }));
@@ -223,7 +223,7 @@
   }
 
   // Zoom is shift + wheel (the wheel alone scrolls the page), + and - on a focused chart, or a
-  // pinch on a touch screen (lb-chart-keys.js); a button puts the axes back.
+  // pinch on a touch screen (lb-access.js); a button puts the axes back.
   function addReset(root) {
     var holder = root.parentNode;
     if (!holder || holder.querySelector(".lb-reset[data-for='" + root.getAttribute("data-spec") + "']")) {
