@@ -139,7 +139,8 @@
       parts.push("Pareto frontier (" + frontier.length + "): " + frontier.slice(0, 8).join(", ") +
         (frontier.length > 8 ? " and " + (frontier.length - 8) + " more" : "") + ".");
     }
-    parts.push("Tab to the chart, then the arrow keys step through the points and Enter opens one.");
+    parts.push("Tab to the chart, then the arrow keys step through the points" +
+      (points.some(function (p) { return p.item.datum.url; }) ? " and Enter opens one." : "."));
     return parts.join(" ");
   }
 
@@ -194,6 +195,7 @@
   Access.prototype.attach = function (view, spec) {
     this.view = view;
     this.spec = spec;
+    this.zooms = !LB.zoomable || LB.zoomable(spec);
     this.root.appendChild(this.cursor); // vega-embed replaced the root's children
     var name = titleOf(spec) || this.root.getAttribute("aria-label") || "Chart";
     this.root.setAttribute("aria-label", name + " (interactive chart)");
@@ -277,8 +279,14 @@
       case "ArrowDown": this.move("y", -1); break;
       case "Home": this.move("x", 0, 0); break;
       case "End": this.move("x", 0, -1); break;
-      case "+": case "=": zoom(this.root, -ZOOM_STEP, at && at.x, at && at.y); this.later(); break;
-      case "-": case "_": zoom(this.root, ZOOM_STEP, at && at.x, at && at.y); this.later(); break;
+      case "+": case "=": case "-": case "_":
+        if (!this.zooms) {
+          handled = false;
+          break;
+        }
+        zoom(this.root, /[-_]/.test(event.key) ? ZOOM_STEP : -ZOOM_STEP, at && at.x, at && at.y);
+        this.later();
+        break;
       case "0": {
         var reset = this.root.parentNode.querySelector(".lb-reset[data-for='" + this.root.getAttribute("data-spec") + "']");
         if (reset) {

@@ -160,7 +160,9 @@
           summary.setAttribute("aria-label", "Export this chart");
           summary.setAttribute("title", "Export this chart");
         });
-        addReset(root);
+        if (zoomable(spec)) {
+          addReset(root);
+        }
         if (LB.chartAccess) {
           LB.chartAccess(root, result.view, spec); // lb-access.js: keys, pinch, summary
         }
@@ -204,13 +206,51 @@
     }
   }
 
+  // Whether a chart zooms (a selection bound to its scales): bars and heatmaps do not, and get
+  // no zoom hint or reset button.
+  function zoomable(spec) {
+    var found = false;
+    (function walk(node) {
+      if (!node || typeof node !== "object" || found) {
+        return;
+      }
+      (node.params || []).forEach(function (param) {
+        if (param.bind === "scales") {
+          found = true;
+        }
+      });
+      (node.layer || []).forEach(walk);
+    })(spec);
+    return found;
+  }
+  LB.zoomable = zoomable;
+
+  // A legend of four columns is wider than a phone ("normalisat"): two there.
+  function narrowLegends(node) {
+    if (!node || typeof node !== "object") {
+      return;
+    }
+    Object.keys(node).forEach(function (key) {
+      var value = node[key];
+      if (key === "legend" && value && typeof value === "object" && value.columns > 2) {
+        value.columns = 2;
+      } else if (value && typeof value === "object") {
+        narrowLegends(value);
+      }
+    });
+  }
+
   // Frontier names on a phone: every other one, without the tag (".a1_in1k"), and most of them
   // to the right of their point (charts.tradeoff_chart's label_split), so none is cut at the
   // plot's edges. The keyboard and the tooltips still give every full id.
   var NARROW_PX = 600;
   function narrowLabels(spec, widthPx) {
+    if (!widthPx || widthPx >= NARROW_PX) {
+      return;
+    }
+    narrowLegends({ layer: spec.layer, encoding: spec.encoding }); // not the datasets: large
     var labels = spec.datasets && spec.datasets.frontier_labels;
-    if (!labels || !widthPx || widthPx >= NARROW_PX) {
+    if (!labels) {
       return;
     }
     spec.datasets.frontier_labels = labels.filter(function (row, i) { return i % 2 === 0; })
