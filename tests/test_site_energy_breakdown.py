@@ -430,6 +430,10 @@ def test_energy_chart_and_model_bar_render_in_chromium(
     page.wait_for_selector('.lb-table[data-table="ablations"][data-ready="true"]',
                            timeout=READY_MS)
     assert page.locator(".lb-table tbody tr").count() == 3
+    # every column shows: the last ("Measured / predicted") was cut, its headings unwrapped
+    box = page.locator(".lb-table[data-table='ablations'] .lb-table-wrapper")
+    assert box.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), box.evaluate(
+        "e => [e.scrollWidth, e.clientWidth]")
 
     entry_id = _ids(breakdown_tree)[0]
     watched.goto(f"models/{entry_id}.html")
