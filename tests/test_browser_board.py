@@ -191,6 +191,15 @@ def test_chart_points_are_reached_read_zoomed_and_opened_by_keyboard(
     page.keyboard.press("0")
     page.wait_for_function("([n, d]) => JSON.stringify(window.LB.views[n].scale('x').domain())"
                            " === JSON.stringify(d)", arg=[name, before], timeout=5_000)
+    # keys on the family select inside the chart stay the select's
+    family = page.locator(".lb-chart .vega-bindings select").first
+    family.focus()
+    status_before = status.inner_text()
+    page.keyboard.press("ArrowDown")
+    assert status.inner_text() == status_before
+    assert family.evaluate("e => e.selectedIndex") == 1
+    page.keyboard.press("ArrowUp")
+    chart.focus()
     # Enter opens the point's model page
     page.keyboard.press("Home")
     with page.expect_navigation():

@@ -267,7 +267,8 @@
   };
 
   Access.prototype.key = function (event) {
-    if (!this.view || event.altKey || event.ctrlKey || event.metaKey) {
+    // keys meant for a control inside the chart (the family select, the export menu) are theirs
+    if (!this.view || event.target !== this.root || event.altKey || event.ctrlKey || event.metaKey) {
       return;
     }
     var handled = true;
