@@ -216,6 +216,8 @@ def test_phone_chart_pinches_to_zoom_and_tells_phones_no_shift_wheel(
     wait_ready(page, ".lb-chart")
     hint = page.locator(".lb-chart-hint").first.inner_text()
     assert "Pinch" in hint and "Shift" not in hint and "wheel" not in hint, hint
+    words = page.locator("article").inner_text().lower()
+    assert "wheel" not in words and "a pinch" in words  # the page's own text too
     canvas = page.locator(".lb-chart canvas").first
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
