@@ -200,4 +200,25 @@ def synthetic_site(synthetic_site_tree, site_source):
     build_site(synthetic_site_tree, site_source, output, allow_synthetic=True, policy_rows=policy_table())
     return output
 
+@pytest.fixture(scope="session")
+def measured_site(tmp_path_factory, site_source):
+    """The synthetic site with every part of every page kind drawn: ``synthetic_site``'s entries
+    plus layer profiles (a CNN, a ViT, a hybrid: the first three ids) and the first id's
+    savings sweep. The accessibility tests judge this one."""
+    from leaderboard.analysis_records import write_analysis_record
+    from leaderboard.policy import policy_table
+    from leaderboard.site.build import build_site
+    from leaderboard.testing import synthetic_profile, synthetic_sweep, write_synthetic_tree
+
+    root = tmp_path_factory.mktemp("measured-site")
+    submissions = write_synthetic_tree(root, SYNTHETIC_SITE_ENTRIES)
+    ids = sorted(p.parent.name for p in submissions.glob("*/submission.yaml"))
+    for entry_id, kind in zip(ids, ("cnn", "vit", "hybrid"), strict=False):
+        write_analysis_record(submissions, synthetic_profile(entry_id, 0.2, kind))
+    for record in synthetic_sweep(ids[0], 0.2):
+        write_analysis_record(submissions, record)
+    output = root / "site"
+    build_site(submissions, site_source, output, allow_synthetic=True, policy_rows=policy_table())
+    return output
+
 # ==== end of site build and browser fixtures ====

@@ -241,9 +241,10 @@ def open_page(browser: Any, server: str) -> Iterator[Callable[..., Watched]]:
     contexts = []
 
     def make(capture_views: bool = False, base: str = server, width: int = 1280,
-             height: int = 900, color_scheme: str = "light") -> Watched:
+             height: int = 900, color_scheme: str = "light", touch: bool = False) -> Watched:
+        # touch: a phone's screen (touch events, a coarse pointer), for pinch and hints
         context = browser.new_context(viewport={"width": width, "height": height},
-                                      color_scheme=color_scheme)
+                                      color_scheme=color_scheme, has_touch=touch, is_mobile=touch)
         contexts.append(context)
         page = context.new_page()
         watched = Watched(page, base)

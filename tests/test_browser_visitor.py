@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from test_browser import (  # noqa: F401 - fixtures are used by name
     HEADLINE,
+    READY_MS,
     Watched,
     browser,
     entries,
@@ -27,6 +28,7 @@ from test_browser import (  # noqa: F401 - fixtures are used by name
 )
 
 from leaderboard.site.cost import per_million
+from leaderboard.site.tables import shown_score
 
 pytestmark = pytest.mark.browser
 
@@ -280,10 +282,16 @@ def test_board_default_order_breaks_score_ties_by_accuracy(
     page = watched.page
     wait_ready(page, ".lb-table")
     ranked = sorted((e for e in entries if energy_of(e, HEADLINE) is not None),
-                    key=lambda e: (-round(e["boards"][HEADLINE]["score"]["score"], 1), -e["top1"]))
+                    key=lambda e: (-shown_score(e["boards"][HEADLINE]["score"]["score"]), -e["top1"]))
     shown = page.locator(".lb-table tbody td[data-key='id']").all_inner_texts()
     assert shown[:10] == [e["id"] for e in ranked[:10]]
     assert page.locator(".lb-table tbody td.lb-rank").first.inner_text() == "1"
+    # one decimal, never "100.0" for a score below 100 (99.93 read "100" beside the frontier)
+    by_id = {e["id"]: e["boards"][HEADLINE]["score"]["score"] for e in ranked}
+    texts = page.locator(".lb-table tbody td[data-key='score']").all_inner_texts()
+    assert all(re.fullmatch(r"\d+\.\d", t) for t in texts), texts
+    for entry_id, text in zip(shown, texts, strict=True):
+        assert float(text) <= by_id[entry_id] < float(text) + 0.1 + 1e-9, (entry_id, text)
     watched.assert_clean()
 
 
@@ -414,12 +422,16 @@ def test_dark_mode_toggle_redraws_charts(open_page: Callable[..., Watched]) -> N
 
 # --- every page: loads cleanly, no serious accessibility violation ----------------------------
 
-# Every page in light; one load serves both checks (they were two tests loading the same pages).
-PAGES = ["index.html", "index.html?top1=80", "leaderboard/index.html", BOARD_PAGE,
-         f"{BOARD_PAGE}?top1=80", "tradeoffs.html", "MODEL", "COMPARE", "energy.html",
-         "findings.html", "methodology.html", "submit.html", "downloads.html", "about.html"]
-# Dark mode on the pages with colours of their own (chooser, tables, charts, badges, compare).
-DARK_PAGES = ["index.html?top1=80", f"{BOARD_PAGE}?top1=80", "tradeoffs.html", "MODEL", "COMPARE"]
+# Every page kind of the measured site (profiles and a sweep: the model page's breakdown and
+# savings tables, the Energy page's charts), with the chooser's answer shown where there is one.
+PAGE_KINDS = {"home": "index.html?top1=80", "boards": "leaderboard/index.html",
+              "board": f"{BOARD_PAGE}?top1=80", "tradeoffs": "tradeoffs.html", "model": "MODEL",
+              "compare": "COMPARE", "energy": "energy.html", "findings": "findings.html",
+              "methodology": "methodology.html", "submit": "submit.html",
+              "downloads": "downloads.html", "about": "about.html"}
+# Pages of one section: no left sidebar that would hold only a link to themselves.
+SINGLE_PAGES = {"methodology", "submit", "downloads", "about", "energy", "findings", "compare"}
+VIEWPORTS = {"desktop": (1440, 900), "phone": (390, 844)}
 
 # scripts/setup.sh --test installs this axe-core from npm (axe-playwright-python bundles 4.12).
 AXE_CORE_VERSION = "4.14.1"
@@ -435,28 +447,58 @@ def axe_core_script() -> str:
     return script
 
 
-@pytest.mark.parametrize("path, scheme", [(p, "light") for p in PAGES]
-                         + [(p, "dark") for p in DARK_PAGES])
-def test_every_page_loads_cleanly_with_no_serious_accessibility_violation(
-        open_page: Callable[..., Watched], entries: list[dict[str, Any]], path: str,
-        scheme: str) -> None:
-    """No console or page error, no foreign request, a title, no serious axe-core violation."""
+def serious_violations(page: Any) -> list[tuple[str, str, list[Any]]]:
+    """axe-core's serious and critical violations on the page as it is now."""
     from axe_playwright_python.sync_playwright import Axe
 
-    if path == "MODEL":
-        path = f"models/{entries[0]['id']}.html"
-    if path == "COMPARE":
-        path = "compare.html?ids=" + ",".join(e["id"] for e in entries[:3])
-    watched = open_page(color_scheme=scheme)
-    watched.goto(path)
-    page = watched.page
+    results = Axe(axe_core_script()).run(page).response
+    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+            for v in results["violations"] if v["impact"] in ("serious", "critical")]
+
+
+@pytest.fixture(scope="module")
+def measured_server(measured_site: Path) -> Iterator[str]:
+    from leaderboard.site.serve import serving
+
+    with serving(measured_site) as url:
+        yield url
+
+
+def wait_drawn(page: Any) -> None:
     if page.locator(".lb-chart:not([data-lazy])").count():
         wait_ready(page, ".lb-chart:not([data-lazy])")
     if page.locator(".lb-table").count():
         wait_ready(page, ".lb-table")
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+@pytest.mark.parametrize("kind", list(PAGE_KINDS))
+def test_every_page_kind_loads_cleanly_with_no_serious_accessibility_violation(
+        open_page: Callable[..., Watched], measured_site: Path, measured_server: str, kind: str,
+        viewport: str) -> None:
+    """No console or page error, no foreign request, a title, and no serious or critical
+    axe-core violation in light and then in dark (the theme's toggle, on the same load)."""
+    path = PAGE_KINDS[kind]
+    ids = sorted(p.stem for p in (measured_site / "models").glob("*.html"))
+    if path == "MODEL":
+        path = f"models/{ids[0]}.html"  # profiled and swept
+    if path == "COMPARE":
+        path = "compare.html?ids=" + ",".join(ids[:3])
+    width, height = VIEWPORTS[viewport]
+    watched = open_page(base=measured_server, width=width, height=height)
+    watched.goto(path)
+    page = watched.page
+    wait_drawn(page)
     assert h1_text(page)
-    results = Axe(axe_core_script()).run(page).response
-    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-           for v in results["violations"] if v["impact"] in ("serious", "critical")]
-    assert bad == [], bad
+    if viewport == "desktop" and kind in SINGLE_PAGES:
+        assert page.locator(".md-sidebar--primary").is_hidden(), "a sidebar of one link"
+    found = {"light": serious_violations(page)}
+    page.locator("label.md-header__button[for^='__palette']:visible").first.click()
+    page.wait_for_function("() => document.body.dataset.mdColorScheme === 'slate'")
+    if page.locator(".lb-chart[data-ready='true']").count():
+        page.wait_for_function("() => Array.from(document.querySelectorAll("
+                               "'.lb-chart[data-ready]')).every(e => e.dataset.scheme === 'dark'"
+                               " && e.dataset.ready === 'true')", timeout=READY_MS)
+    found["dark"] = serious_violations(page)
+    assert found == {"light": [], "dark": []}, found
     watched.assert_clean()

@@ -627,3 +627,13 @@ def test_pages_print_the_numbers_the_code_uses(synthetic_site: Path) -> None:
     models = list((synthetic_site / "models").glob("*.html"))
     assert any(f"(within {ACCURACY_BAND_POINTS:g} points of this model or better)"
                in p.read_text("utf-8") for p in models)
+
+
+def test_scores_show_one_decimal_rounded_down_so_only_the_frontier_reads_100() -> None:
+    from leaderboard.site.tables import shown_score
+
+    assert shown_score(100.0) == 100.0
+    assert shown_score(99.96) == 99.9  # rounded to nearest it read "100.0" beside the frontier
+    assert shown_score(99.93) == 99.9
+    assert shown_score(40.0) == 40.0  # exact tenths stay (no 39.9 from 399.99999...)
+    assert shown_score(12.34) == 12.3

@@ -420,9 +420,20 @@ def test_energy_chart_and_model_bar_render_in_chromium(
                          '.lb-chart[data-spec="layer-shares"] svg')
     assert drawn.count() >= 1
     assert drawn.first.bounding_box()["height"] > 100
+    # bars do not zoom: no zoom hint or reset button; the keyboard still reaches the bars
+    assert page.locator(".lb-reset[data-for='layer-shares']").count() == 0
+    chart = page.locator('.lb-chart[data-spec="layer-shares"]')
+    chart.focus()
+    page.keyboard.press("ArrowRight")
+    status = page.locator(f"#{chart.get_attribute('aria-describedby').split()[1]}")
+    assert status.inner_text().startswith("architecture "), status.inner_text()
     page.wait_for_selector('.lb-table[data-table="ablations"][data-ready="true"]',
                            timeout=READY_MS)
     assert page.locator(".lb-table tbody tr").count() == 3
+    # every column shows: the last ("Measured / predicted") was cut, its headings unwrapped
+    box = page.locator(".lb-table[data-table='ablations'] .lb-table-wrapper")
+    assert box.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), box.evaluate(
+        "e => [e.scrollWidth, e.clientWidth]")
 
     entry_id = _ids(breakdown_tree)[0]
     watched.goto(f"models/{entry_id}.html")

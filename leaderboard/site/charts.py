@@ -89,6 +89,7 @@ def tradeoff_chart(rows: Sequence[Row], frontier: Sequence[Row], title: str) -> 
     zoom = _zoom("zoom")
     min_top1 = alt.param(name="min_top1", value=0)
     answer_id = alt.param(name="answer_id", value="")
+    label_split = alt.param(name="label_split", value=0.35)
     x = alt.X("energy_j:Q", title="energy per image (J, log scale)",
               scale=alt.Scale(type="log"))
     y = alt.Y("top1:Q", title="ImageNet top-1 (%)", scale=alt.Scale(zero=False))
@@ -107,22 +108,33 @@ def tradeoff_chart(rows: Sequence[Row], frontier: Sequence[Row], title: str) -> 
             .when(both).then(alt.value(0.9)).otherwise(alt.value(0.06)),
             tooltip=_tooltip(alt.Tooltip("energy_j:Q", title="energy (J/image)", format=".4g"),
                              alt.Tooltip("tier:N"),
-                             alt.Tooltip("score:Q", title="score", format=".0f")),
+                             alt.Tooltip("score:Q", title="score", format=".1f")),
             href="url:N",
         )
-        .add_params(tier_pick, family_pick, zoom, min_top1, answer_id)
+        .add_params(tier_pick, family_pick, zoom, min_top1, answer_id, label_split)
     )
     frontier_line = (
         alt.Chart(alt.Data(name="frontier"))
         .mark_line(interpolate="step-after", color="#888", strokeDash=[4, 3], strokeWidth=1.5)
         .encode(x=x, y=y, order="energy_j:Q")
     )
-    # names of the frontier entries: the points a visitor would choose between
-    frontier_labels = (
-        alt.Chart(alt.Data(name="frontier_labels"))
-        .mark_text(align="left", dx=6, dy=-7, fontSize=10)
-        .encode(x=x, y=y, text="id:N",
-                opacity=alt.when(below).then(alt.value(0.25)).otherwise(alt.value(0.9)))
+    # names of the frontier entries: the points a visitor would choose between. Up and to the
+    # left of a frontier point nothing is drawn (nothing is cheaper and more accurate), so a
+    # name goes there, clear of the dense points and of the right edge on a phone; only the
+    # cheapest third (by log energy), near the left axis, is named to the right of its point.
+    # (label_split: that share; lb-plots.js raises it on a phone, where names are long for the
+    # plot's width)
+    near_left = "log(datum.energy_j) - log(datum.lo) < label_split * (log(datum.hi) - log(datum.lo))"
+    label_base = (alt.Chart(alt.Data(name="frontier_labels"))
+                  .transform_joinaggregate(lo="min(energy_j)", hi="max(energy_j)"))
+    label_opacity = alt.when(below).then(alt.value(0.25)).otherwise(alt.value(0.9))
+    frontier_labels = alt.layer(
+        label_base.transform_filter(f"!({near_left})")
+        .mark_text(align="right", baseline="bottom", dx=-6, dy=-4, fontSize=10)
+        .encode(x=x, y=y, text="id:N", opacity=label_opacity),
+        label_base.transform_filter(near_left)
+        .mark_text(align="left", baseline="bottom", dx=6, dy=-4, fontSize=10)
+        .encode(x=x, y=y, text="id:N", opacity=label_opacity),
     )
     trend = (
         alt.Chart(alt.Data(name="points"))
@@ -244,7 +256,7 @@ def savings_chart(rows: Sequence[Row], title: str) -> ChartSpec:
 # type in LAYER_TYPES order; the model pages' HTML bars use the same ones.
 LAYER_COLORS = ("#0072b2", "#e69f00", "#cc79a7", "#009e73", "#f0e442", "#56b4e9", "#999999")
 # Text drawn on each colour (share labels inside the bars), for contrast.
-LAYER_TEXT_COLORS = ("#fff", "#111", "#111", "#fff", "#111", "#111", "#111")
+LAYER_TEXT_COLORS = ("#fff", "#111", "#111", "#111", "#111", "#111", "#111")  # 4.5:1 or more
 LAYER_CHART_ROW_HEIGHT = 46
 
 

@@ -16,6 +16,7 @@ from leaderboard.boards import Boards
 from leaderboard.scoring import Point, pareto_frontier
 from leaderboard.site.render import board_md, board_title, hardware_title, model_path
 from leaderboard.vocabulary import SIZE_CLASS_LABELS, SIZE_CLASS_NAMES, size_class
+from leaderboard.site.tables import shown_score
 
 # "narrow": shown at phone widths too (Model, Top-1, J/image, Tier); the rest need a wide screen.
 BOARD_COLUMNS: list[dict[str, Any]] = [
@@ -27,7 +28,7 @@ BOARD_COLUMNS: list[dict[str, Any]] = [
      "narrow": True},
     {"key": "energy_j", "label": "J/image", "type": "num", "sig": 3, "narrow": True},
     {"key": "tier", "label": "Tier", "type": "tier", "all": "all tiers", "narrow": True},
-    {"key": "score", "label": "Score", "type": "num", "digits": 0, "descending": True},
+    {"key": "score", "label": "Score", "type": "num", "digits": 1, "descending": True},
     {"key": "vs_resnet50", "label": "× ResNet-50", "type": "num", "digits": 2,
      "help": "energy relative to ResNet-50 on the same board"},
     {"key": "kwh_m", "label": "kWh / M img", "type": "cost", "of": "energy_j", "unit": "kwh",
@@ -109,7 +110,7 @@ def board_table(data: Boards, board: str) -> tuple[dict[str, Any], dict[str, Any
             entry.id, entry.family, round(entry.top1, 3),
             sig(energy.gross_j_per_image, ENERGY_DIGITS) if energy else None,
             score.tier if score else None,
-            round(score.score, 1) if score else None,
+            shown_score(score.score) if score else None,
             round(result.relative_to_reference, 3) if result.relative_to_reference else None,
             *cost_cells,
             size_class(entry.params_m), record.measured_at[:10],

@@ -12,6 +12,7 @@ from typing import Any
 
 from leaderboard.boards import Boards
 from leaderboard.site.render import board_title
+from leaderboard.site.tables import shown_score
 
 MAX_ENTRIES = 4
 ENTRY_FIELDS = ["family", "top1", "accuracy", "params_m", "gmacs", "results"]
@@ -30,7 +31,7 @@ def compare_data(data: Boards) -> dict[str, Any]:
             performance = record.performance
             results[str(index[board])] = [
                 result.energy_j, score.tier if score else None,
-                round(score.score, 1) if score else None,
+                shown_score(score.score) if score else None,
                 round(result.relative_to_reference, 3) if result.relative_to_reference else None,
                 round(performance.throughput_img_s, 1) if performance else None,
                 round(performance.batch_latency_ms, 3) if performance else None,

@@ -171,8 +171,8 @@ def badges(data: Boards) -> dict[str, str]:
     return badge_files(data)
 
 
-SCRIPTS = ("lb-util.js", "lb-cost.js", "leaderboard.js", "lb-plots.js", "lb-choose.js",
-           "lb-compare.js")
+SCRIPTS = ("lb-util.js", "lb-cost.js", "leaderboard.js", "lb-plots.js", "lb-access.js",
+           "lb-choose.js", "lb-compare.js")
 """The site's own scripts, in the order mkdocs.yml's extra_javascript loads them."""
 
 

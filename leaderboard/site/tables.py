@@ -8,10 +8,20 @@ column has) is an error here, not a silently shifted cell on the page.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 LINK = "link"  # the key of the cell that holds a row's model-page link
+
+
+def shown_score(score: float) -> float:
+    """An efficiency score to one decimal, rounded down: only the frontier (100) shows 100.
+
+    Rounded to nearest, 99.96 would read "100.0" beside entries truly on the frontier, and
+    the table's tie order (by accuracy) would look wrong between them.
+    """
+    return math.floor(score * 10 + 1e-9) / 10
 
 
 def table_spec(columns: Sequence[Mapping[str, Any]], rows: Iterable[Mapping[str, Any]],

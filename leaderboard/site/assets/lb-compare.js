@@ -25,7 +25,7 @@
     var self = this;
     var form = LB.el("form", { class: "lb-compare-pick" });
     var label = LB.el("label", { for: "lb-compare-add" }, "Add an entry");
-    var input = LB.el("input", { id: "lb-compare-add", type: "search", list: "lb-compare-ids", placeholder: "model id, e.g. resnet50", autocomplete: "off" });
+    var input = LB.el("input", { id: "lb-compare-add", type: "search", list: "lb-compare-ids", placeholder: "model id or name, e.g. " + (this.root.getAttribute("data-example") || "resnet50").split(",")[0], autocomplete: "off" });
     var list = LB.el("datalist", { id: "lb-compare-ids" });
     Object.keys(this.data.entries).sort().forEach(function (id) {
       list.appendChild(LB.el("option", { value: id }));
@@ -34,9 +34,13 @@
     this.message = LB.el("p", { class: "lb-compare-message", role: "status" });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      self.add(input.value.trim());
-      input.value = "";
+      // the box is emptied only once an entry was added: a name that matched several stays
+      // there to be narrowed down
+      if (self.add(input.value.trim())) {
+        input.value = "";
+      }
     });
+    this.input = input;
     form.appendChild(label);
     form.appendChild(input);
     form.appendChild(add);
@@ -48,30 +52,53 @@
     document.addEventListener("lb-cost-change", function () { self.render(); });
   };
 
+  /** Adds an entry by id or typed name; returns whether one was added. */
   Compare.prototype.add = function (id) {
+    var self = this;
     var entries = this.data.entries;
+    this.message.textContent = "";
+    if (!id) {
+      return false;
+    }
     if (!entries[id]) {
-      // a visitor may type "ResNet-50": take the one entry whose normalised id starts so
-      var wanted = LB.normalise(id);
-      var matches = Object.keys(entries).filter(function (key) { return LB.normalise(key).indexOf(wanted) === 0; });
-      if (matches.length !== 1) {
-        this.message.textContent = matches.length ? "“" + id + "” matches " + matches.length +
-          " entries; pick one from the list." : "No entry is called “" + id + "”.";
-        return;
+      // a visitor may type "ResNet-50": the entry named so, else the one entry of that
+      // architecture or whose id starts so; several are offered best first
+      var ranked = Object.keys(entries).map(function (key) { return [LB.matchRank(key, id), key]; })
+        .filter(function (pair) { return pair[0] >= 0; })
+        .sort(function (a, b) { return a[0] - b[0] || (a[1] < b[1] ? -1 : 1); });
+      var best = ranked.filter(function (pair) { return pair[0] === (ranked.length ? ranked[0][0] : -1); });
+      if (best.length !== 1 || best[0][0] > 2) {
+        if (!ranked.length) {
+          this.message.textContent = "No entry is called “" + id + "”.";
+          return false;
+        }
+        this.message.textContent = "“" + id + "” matches " + ranked.length +
+          (ranked.length === 1 ? " entry" : " entries") + "; add one: ";
+        ranked.slice(0, 6).forEach(function (pair) {
+          var pick = LB.el("button", { type: "button", class: "lb-compare-choice" }, pair[1]);
+          pick.addEventListener("click", function () {
+            if (self.add(pair[1])) {
+              self.input.value = "";
+            }
+          });
+          self.message.appendChild(pick);
+          self.message.appendChild(document.createTextNode(" "));
+        });
+        return false;
       }
-      id = matches[0];
+      id = best[0][1];
     }
     if (this.ids.indexOf(id) !== -1) {
       this.message.textContent = id + " is already compared.";
-      return;
+      return false;
     }
     if (this.ids.length >= this.max) {
       this.message.textContent = "At most " + this.max + " entries; remove one first.";
-      return;
+      return false;
     }
-    this.message.textContent = "";
     this.ids.push(id);
     this.render();
+    return true;
   };
 
   Compare.prototype.remove = function (id) {
@@ -104,7 +131,8 @@
       this.root.setAttribute("data-ready", "true");
       return;
     }
-    var wrapper = LB.el("div", { class: "lb-compare-table" });
+    // a scroll box on a phone: reachable by keyboard and named for screen readers
+    var wrapper = LB.el("div", { class: "lb-compare-table", tabindex: "0", role: "region", "aria-label": "Compared entries (scrolls sideways)" });
     var table = LB.el("table");
     table.appendChild(LB.el("caption", { class: "lb-sr-only" }, "Compared entries"));
     var head = LB.el("tr");

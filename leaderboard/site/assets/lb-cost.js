@@ -86,6 +86,13 @@
     } catch (error) {
       /* storage refused: the URL still carries the values */
     }
+    writeUrl();
+    document.dispatchEvent(new CustomEvent("lb-cost-change"));
+  }
+
+  // The address carries every setting that differs from the defaults, also those restored
+  // from the browser's storage, so a copied link shows the figures on the screen.
+  function writeUrl() {
     var values = {};
     Object.keys(KEYS).forEach(function (key) {
       values[KEYS[key]] = settings[key] === DEFAULTS[key] ? "" : String(settings[key]);
@@ -93,7 +100,6 @@
     if (LB.setParams) {
       LB.setParams(values);
     }
-    document.dispatchEvent(new CustomEvent("lb-cost-change"));
   }
 
   function input(root, key, label, step, unit) {
@@ -110,6 +116,14 @@
     field.step = step;
     field.value = String(settings[key]);
     field.setAttribute("data-cost-setting", key);
+    // figures follow as the visitor types; a box left empty or invalid goes back on change
+    field.addEventListener("input", function () {
+      var value = positive(field.value);
+      if (value && value !== settings[key]) {
+        settings[key] = value;
+        save();
+      }
+    });
     field.addEventListener("change", function () {
       var value = positive(field.value);
       if (value) {
@@ -176,6 +190,9 @@
   };
 
   function start() {
+    if (document.querySelector(".lb-cost-settings")) {
+      writeUrl();
+    }
     mountSettings();
     fillCells();
   }

@@ -164,6 +164,60 @@
     bar.insertBefore(label, bar.firstChild);
   }
 
+  // A tooltip lists only what is known: a field the page has not loaded yet (parameters and
+  // GMACs of a board's table until its detail columns come) read "NaN".
+  function formatTooltip(value, valueToHtml) {
+    if (!value || typeof value !== "object") {
+      return valueToHtml(value);
+    }
+    var rows = Object.keys(value).filter(function (key) {
+      var v = value[key];
+      return v !== undefined && v !== null && String(v) !== "NaN" && String(v) !== "undefined";
+    }).map(function (key) {
+      return "<tr><td class=\"key\">" + valueToHtml(key) + "</td><td class=\"value\">" +
+        valueToHtml(value[key]) + "</td></tr>";
+    });
+    return "<table>" + rows.join("") + "</table>";
+  }
+  LB.formatTooltip = formatTooltip;
+
+  // Parameters and GMACs of a board's entries are in its detail file, loaded when the visitor
+  // first points at or focuses the chart; the drawn points then get them in place (no redraw,
+  // so a zoom is kept).
+  var DETAIL_FIELDS = ["params_m", "gmacs"];
+  function completeOnDemand(root, view, table, prefix) {
+    if (!table || !table.details || root._lbCompleting) {
+      return;
+    }
+    var fill = function () {
+      root._lbCompleting = LB.loadDetails(table, prefix).then(function () {
+        var byId = {};
+        tableRecords(table, prefix).forEach(function (r) { byId[r.id] = r; });
+        var view = LB.views[root.getAttribute("data-spec")];
+        var changes = view.changeset();
+        var changed = false;
+        view.data("points").forEach(function (tuple) {
+          var full = byId[tuple.id];
+          DETAIL_FIELDS.forEach(function (field) {
+            if (full && tuple[field] === undefined && !missing(full[field])) {
+              changes.modify(tuple, field, full[field]);
+              changed = true;
+            }
+          });
+        });
+        return changed ? view.change("points", changes).runAsync() : view;
+      }).catch(function (error) {
+        console.error("chart details failed:", error);
+      });
+    };
+    if (table._detailsLoaded) {
+      fill();
+      return;
+    }
+    root.addEventListener("pointerenter", fill, { once: true });
+    root.addEventListener("focusin", fill, { once: true });
+  }
+
   function embed(root) {
     var specs = window.LB_SPECS || {};
     var name = root.getAttribute("data-spec");
@@ -196,25 +250,36 @@
     }
     spec = withColour(spec, root);
     spec.config = Object.assign({}, spec.config || {}, themeConfig());
+    wrapTitle(spec, root.clientWidth);
+    narrowLabels(spec, root.clientWidth);
     root.removeAttribute("data-ready");
     root.setAttribute("data-scheme", darkScheme() ? "dark" : "light");
     return window
       .vegaEmbed(root, spec, {
         renderer: "canvas",
         actions: { export: true, source: false, compiled: false, editor: false },
+        tooltip: { formatTooltip: formatTooltip },
         loader: { target: "_self" },
         // an empty layer (no threshold chosen yet) makes vega warn about infinite extents
         logLevel: 1,
       })
       .then(function (result) {
         LB.views[name] = result.view;
+        if (tableName) {
+          completeOnDemand(root, result.view, window.LB_TABLES[tableName], root.getAttribute("data-prefix") || "");
+        }
         // vega-embed's export menu is a <summary> holding only an icon: give it a name
         root.querySelectorAll("details > summary").forEach(function (summary) {
           summary.setAttribute("aria-label", "Export this chart");
           summary.setAttribute("title", "Export this chart");
         });
+        if (zoomable(spec)) {
+          addReset(root);
+        }
+        if (LB.chartAccess) {
+          LB.chartAccess(root, result.view, spec); // lb-access.js: keys, pinch, summary
+        }
         root.setAttribute("data-ready", "true");
-        addReset(root);
         addColourChoice(root);
         document.dispatchEvent(new CustomEvent("lb-chart-ready", { detail: { name: name, view: result.view } }));
         return result.view;
@@ -226,7 +291,93 @@
   }
   LB.embed = embed;
 
-  // Zoom is shift + wheel (the wheel alone scrolls the page); a button puts the axes back.
+  // A title wider than a phone is cut by the canvas ("Energy against compute - Synthetic GPU,
+  // offl"): vega-lite draws an array of strings as lines, so the words are wrapped to fit.
+  var TITLE_PX_PER_CHAR = 7.5; // 13 px bold sans-serif, vega's default title font
+  function wrapTitle(spec, widthPx) {
+    var title = spec.title;
+    var text = title && typeof title === "object" && !Array.isArray(title) ? title.text : title;
+    if (typeof text !== "string" || !widthPx) {
+      return;
+    }
+    var perLine = Math.max(16, Math.floor((widthPx - 40) / TITLE_PX_PER_CHAR));
+    if (text.length <= perLine) {
+      return;
+    }
+    var lines = [""];
+    text.split(" ").forEach(function (word) {
+      var line = lines[lines.length - 1];
+      if (line && (line + " " + word).length > perLine) {
+        lines.push(word);
+      } else {
+        lines[lines.length - 1] = line ? line + " " + word : word;
+      }
+    });
+    if (title && typeof title === "object" && !Array.isArray(title)) {
+      title.text = lines;
+    } else {
+      spec.title = lines;
+    }
+  }
+
+  // Whether a chart zooms (a selection bound to its scales): bars and heatmaps do not, and get
+  // no zoom hint or reset button.
+  function zoomable(spec) {
+    var found = false;
+    (function walk(node) {
+      if (!node || typeof node !== "object" || found) {
+        return;
+      }
+      (node.params || []).forEach(function (param) {
+        if (param.bind === "scales") {
+          found = true;
+        }
+      });
+      (node.layer || []).forEach(walk);
+    })(spec);
+    return found;
+  }
+  LB.zoomable = zoomable;
+
+  // A legend of four columns is wider than a phone ("normalisat"): two there.
+  function narrowLegends(node) {
+    if (!node || typeof node !== "object") {
+      return;
+    }
+    Object.keys(node).forEach(function (key) {
+      var value = node[key];
+      if (key === "legend" && value && typeof value === "object" && value.columns > 2) {
+        value.columns = 2;
+      } else if (value && typeof value === "object") {
+        narrowLegends(value);
+      }
+    });
+  }
+
+  // Frontier names on a phone: every other one, without the tag (".a1_in1k"), and most of them
+  // to the right of their point (charts.tradeoff_chart's label_split), so none is cut at the
+  // plot's edges. The keyboard and the tooltips still give every full id.
+  var NARROW_PX = 600;
+  function narrowLabels(spec, widthPx) {
+    if (!widthPx || widthPx >= NARROW_PX) {
+      return;
+    }
+    narrowLegends({ layer: spec.layer, encoding: spec.encoding }); // not the datasets: large
+    var labels = spec.datasets && spec.datasets.frontier_labels;
+    if (!labels) {
+      return;
+    }
+    spec.datasets.frontier_labels = labels.filter(function (row, i) { return i % 2 === 0; })
+      .map(function (row) { return Object.assign({}, row, { id: String(row.id).split(".")[0] }); });
+    (spec.params || []).forEach(function (param) {
+      if (param.name === "label_split") {
+        param.value = 0.7;
+      }
+    });
+  }
+
+  // Zoom is shift + wheel (the wheel alone scrolls the page), + and - on a focused chart, or a
+  // pinch on a touch screen (lb-access.js); a button puts the axes back.
   function addReset(root) {
     var holder = root.parentNode;
     if (!holder || holder.querySelector(".lb-reset[data-for='" + root.getAttribute("data-spec") + "']")) {
@@ -237,7 +388,9 @@
     button.addEventListener("click", function () {
       embed(root);
     });
-    var hint = el("span", { class: "lb-chart-hint" }, "Shift + wheel zooms, drag pans.");
+    var touch = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
+    var hint = el("span", { class: "lb-chart-hint" }, touch ? "Pinch zooms, drag pans." :
+      "Shift + wheel or + / − zoom, drag pans; on the chart, arrow keys step through points.");
     var bar = el("div", { class: "lb-chart-tools" });
     bar.appendChild(hint);
     bar.appendChild(button);
@@ -309,6 +462,30 @@
         show(select.value);
         setParams({ board: select.value === select.getAttribute("data-default") ? "" : select.value });
       });
+      // a link to a board (#<board>, or a heading inside its section: the table of contents)
+      // chooses that board first, so the browser has something shown to scroll to
+      var follow = function (hash) {
+        var target = hash && hash.length > 1 ? document.getElementById(decodeURIComponent(hash.slice(1))) : null;
+        var section = target && target.closest("[data-board-section]");
+        if (!section) {
+          return;
+        }
+        var board = section.getAttribute("data-board-section");
+        if (select.value !== board) {
+          select.value = board;
+          show(board);
+          setParams({ board: board === select.getAttribute("data-default") ? "" : board });
+        }
+        target.scrollIntoView({ block: "start" });
+      };
+      window.addEventListener("hashchange", function () { follow(window.location.hash); });
+      document.addEventListener("click", function (event) {
+        var link = event.target.closest && event.target.closest("a[href^='#']");
+        if (link && link.getAttribute("href") === window.location.hash) {
+          follow(link.getAttribute("href")); // the same hash again fires no hashchange
+        }
+      });
+      follow(window.location.hash);
     });
   }
 

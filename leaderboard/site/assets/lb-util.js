@@ -27,6 +27,24 @@
     return String(text).toLowerCase().replace(/[^a-z0-9]+/g, "");
   }
 
+  // How well an id answers a typed name, best first: 0 the id itself, 1 its architecture (the
+  // part before the tag: "resnet50" for resnet50.a1_in1k), 2 an id that starts with it, 3 an id
+  // that holds it, -1 none. Tables and Compare put the better answers first.
+  function matchRank(id, query) {
+    var wanted = normalise(query);
+    var text = normalise(id);
+    if (!wanted || text.indexOf(wanted) === -1) {
+      return -1;
+    }
+    if (text === wanted) {
+      return 0;
+    }
+    if (normalise(String(id).split(".")[0]) === wanted) {
+      return 1;
+    }
+    return text.indexOf(wanted) === 0 ? 2 : 3;
+  }
+
   // --- URL state: what a visitor chose lives in the query string, so it can be shared ------
 
   function params() {
@@ -130,6 +148,7 @@
   LB.missing = missing;
   LB.el = el;
   LB.normalise = normalise;
+  LB.matchRank = matchRank;
   LB.params = params;
   LB.setParams = setParams;
   LB.loadScript = loadScript;

@@ -430,7 +430,18 @@
     var numeric = this.columns[index].type === "num";
     var direction = this.sortDescending ? -1 : 1;
     var then = this.thenIndex;
+    // a search puts the entry named exactly first, then its architecture's entries, then the
+    // ids that start with the words typed, each group in the chosen order
+    var idIndex = this.indexOf("id");
+    var rank = function (row) {
+      var r = idIndex >= 0 ? LB.matchRank(row[idIndex], query) : -1;
+      return r < 0 ? 4 : r;
+    };
+    var ranks = query ? new Map(this.view.map(function (row) { return [row, rank(row)]; })) : null;
     this.view.sort(function (a, b) {
+      if (ranks && ranks.get(a) !== ranks.get(b)) {
+        return ranks.get(a) - ranks.get(b);
+      }
       if (missing(a[index]) || missing(b[index])) {
         return compare(a[index], b[index], numeric); // missing last in both directions
       }
@@ -552,6 +563,25 @@
     });
   }
 
+  // A box that scrolls sideways (a wide table on a phone) must be reachable by keyboard to be
+  // scrolled without a pointer (axe: scrollable-region-focusable); it is named after its table.
+  function focusableScrollBoxes() {
+    document.querySelectorAll(".md-typeset__scrollwrap").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        var caption = box.querySelector("caption");
+        var heading = box.previousElementSibling;
+        while (heading && !/^H[1-6]$/.test(heading.tagName)) {
+          heading = heading.previousElementSibling;
+        }
+        var name = caption ? caption.textContent : heading ? heading.textContent.replace(/¶$/, "") : "Table";
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", name.trim() + " (scrolls)");
+      }
+    });
+  }
+
   function copyButtons() {
     document.querySelectorAll("[data-copy-target]").forEach(function (button) {
       button.addEventListener("click", function () {
@@ -570,6 +600,8 @@
     }
     copyButtons();
     nameSearchDialog();
+    focusableScrollBoxes();
+    window.addEventListener("resize", focusableScrollBoxes);
     LB.started = true;
     document.dispatchEvent(new CustomEvent("lb-ready"));
   }

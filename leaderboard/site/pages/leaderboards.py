@@ -9,7 +9,7 @@ from leaderboard.boards import Boards, Entry
 from leaderboard.site import choose
 from leaderboard.site.pages.common import Page, render_template, tradeoff_mount
 from leaderboard.site.render import PageAssets, board_md, board_title, md_text, model_path
-from leaderboard.site.tables import LINK, table_spec
+from leaderboard.site.tables import LINK, shown_score, table_spec
 from leaderboard.vocabulary import ACCURACY_BAND_POINTS, SIZE_CLASS_LABELS
 
 CATALOG_COLUMNS = [
@@ -26,7 +26,7 @@ CATALOG_COLUMNS = [
     {"key": "energy_j", "label": "J/image", "type": "num", "sig": 3,
      "missing": "awaiting measurement", "narrow": True},
     {"key": "tier", "label": "Tier", "type": "tier", "all": "all tiers", "narrow": True},
-    {"key": "score", "label": "Score", "type": "num", "digits": 0, "descending": True},
+    {"key": "score", "label": "Score", "type": "num", "digits": 1, "descending": True},
     {"key": "vs_resnet50", "label": "× ResNet-50", "type": "num", "digits": 2,
      "help": "energy relative to ResNet-50 on the same board"},
 ]
@@ -44,7 +44,7 @@ def _catalog_row(entry: Entry, board: str | None, prefix: str) -> dict[str, Any]
         "accuracy": entry.accuracy_status, "params_m": entry.params_m, "gmacs": entry.gmacs,
         "energy_j": result.energy_j if score else None,
         "tier": score.tier if score else None,
-        "score": round(score.score, 1) if score else None,
+        "score": shown_score(score.score) if score else None,
         "vs_resnet50": (round(result.relative_to_reference, 3)
                         if score and result.relative_to_reference else None),
         LINK: prefix + model_path(entry.id),

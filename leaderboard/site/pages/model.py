@@ -8,6 +8,7 @@ from leaderboard.site.cost import CURRENCY
 from leaderboard.site.pages.common import render_template
 from leaderboard.site.pages.energy import profile_context, savings_context
 from leaderboard.site.render import board_md, board_title, fmt, model_path
+from leaderboard.site.tables import shown_score
 from leaderboard.vocabulary import ACCURACY_BAND_POINTS
 
 
@@ -36,7 +37,7 @@ def model_page_body(entry: Entry, data: Boards, site_url: str) -> str:
             "energy": (f"{energy.gross_j_per_image:.4g} ({energy.ci95_low_j:.4g}–"
                        f"{energy.ci95_high_j:.4g})") if energy else "—",
             "tier": score.tier if score else None,
-            "score": fmt(score.score if score else None, ".0f"),
+            "score": fmt(shown_score(score.score) if score else None, ".1f"),
             "excess": fmt(score.excess_factor if score else None, ".2f") + ("×" if score else ""),
             "relative": fmt(result.relative_to_reference, ".2f") +
                         ("×" if result.relative_to_reference else ""),
