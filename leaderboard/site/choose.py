@@ -15,8 +15,8 @@ from typing import Any
 from leaderboard.boards import Boards
 from leaderboard.scoring import Point, pareto_frontier
 from leaderboard.site.render import board_md, board_title, hardware_title, model_path
-from leaderboard.vocabulary import SIZE_CLASS_LABELS, SIZE_CLASS_NAMES, size_class
 from leaderboard.site.tables import shown_score
+from leaderboard.vocabulary import SIZE_CLASS_LABELS, SIZE_CLASS_NAMES, size_class
 
 # "narrow": shown at phone widths too (Model, Top-1, J/image, Tier); the rest need a wide screen.
 BOARD_COLUMNS: list[dict[str, Any]] = [
