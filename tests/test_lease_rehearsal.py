@@ -73,7 +73,7 @@ def _processes_mentioning(marker: str) -> list[int]:
 def test_help_does_nothing_else(tmp_path):
     done = subprocess.run(["bash", str(SCRIPT), "--help"], env=_env(tmp_path), capture_output=True,
                           text=True, timeout=30)
-    assert done.returncode == 0 and "probe" in done.stdout and "--budget" in done.stdout
+    assert done.returncode == 0 and "probe" in done.stdout and "--deadline-s" in done.stdout
     assert not (tmp_path / "out").exists()
     bad = subprocess.run(["bash", str(SCRIPT), "campain"], env=_env(tmp_path), capture_output=True,
                          text=True, timeout=30)
@@ -98,7 +98,7 @@ def test_a_rehearsed_lease_exports_records_and_leaves_nothing_running(tmp_path):
     submissions = _tree(tmp_path)
     started = time.monotonic()
     script = subprocess.Popen(
-        ["bash", str(SCRIPT), "--budget", "240", "--submissions", str(submissions),
+        ["bash", str(SCRIPT), "--deadline-s", "240", "--submissions", str(submissions),
          "--scenario", "single-stream", "probe", "campaign"],
         env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         cwd=tmp_path)
