@@ -81,6 +81,32 @@ def test_an_installed_site_with_an_unmet_requirement_is_caught(tmp_path):
     assert any("no-such-dist-xyz" in p and "not installed" in p for p in problems)
 
 
+def test_timm_is_carried_at_the_catalogs_version_and_checked(tmp_path, monkeypatch):
+    # Issue 20, Why 8: another timm builds another network than the one `check` validated.
+    import json
+    import types
+
+    checker = _load_checker()
+    catalog = json.loads((REPO / "leaderboard" / "data" / "timm_catalog.json").read_text())
+    pins = checker.pinned_versions()
+    assert pins == {"timm": catalog["timm_version"]}
+    assert "timm==" in (REPO / "scripts" / "fetch_gpu_wheels.sh").read_text()
+    assert checker.pin_problems_among_wheels(tmp_path, pins) == [
+        f"timm=={pins['timm']} must be carried (one wheel), found none (run scripts/fetch_gpu_wheels.sh)"]
+    _wheel(tmp_path, "timm", "1.0.15", [])
+    assert "found 1.0.15" in checker.pin_problems_among_wheels(tmp_path, pins)[0]
+    (tmp_path / "timm-1.0.15-py3-none-any.whl").unlink()
+    _wheel(tmp_path, "timm", pins["timm"], ["torch", "torchvision", "pyyaml", "huggingface_hub"])
+    assert checker.pin_problems_among_wheels(tmp_path, pins) == []
+    # On the machine: the timm Python imports is what counts.
+    monkeypatch.setitem(sys.modules, "timm", types.SimpleNamespace(__version__="1.0.15",
+                                                                     __file__="/opt/timm/__init__.py"))
+    problems = checker.pin_problems_installed(pins)
+    assert len(problems) == 1 and "timm 1.0.15 imports here but the catalog needs" in problems[0]
+    monkeypatch.setitem(sys.modules, "timm", types.SimpleNamespace(__version__=pins["timm"]))
+    assert checker.pin_problems_installed(pins) == []
+
+
 def test_cheapest_first_orders_by_gmacs_and_puts_unknown_costs_last(tmp_path):
     for entry, compute in (("big.x", "compute:\n  gmacs: 40.0\n"), ("small.x", "compute:\n  gmacs: 0.3\n"),
                            ("unknown.x", ""), ("mid.x", "compute:\n  gmacs: 4.1\n")):
