@@ -147,6 +147,8 @@ def test_a_rehearsed_lease_exports_records_and_leaves_nothing_running(tmp_path):
     assert not (submissions / SLOW / "measurements").exists()
     probe = json.loads((out / "probe.json").read_text())
     assert probe["counter"]["status"] == "ok" and probe["pids_after_context"] == [4_194_301]
+    assert probe["environment"] == {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}  # no downloads
+    assert probe["load"]["product_ms"] >= 5.0  # a warm product that loads the "GPU"
     summary = (out / "summary.txt").read_text()
     assert "REHEARSAL" in summary and "records unstable" in summary or "records ok" in summary
     assert (out / "logs.tar.gz").is_file() and not (out / "logs").exists()
