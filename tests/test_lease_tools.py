@@ -261,3 +261,41 @@ def test_the_rehearsal_counter_steps_irregularly_and_power_is_a_one_second_avera
         assert fake_nvml.nvmlDeviceGetEnforcedPowerLimit(handle) == 700_000
     finally:
         fake_nvml.nvmlShutdown()
+
+
+def test_the_rehearsals_vm_mode_lists_every_process_of_ours_with_a_context(tmp_path, monkeypatch):
+    # Issue 20, Why 4: on a VM, NVML lists the pytest process's context beside the worker's;
+    # the rehearsal listed only the calling process and could not show the refusal.
+    from leaderboard.measure.gpu_processes import REFUSED, judge_processes
+    from leaderboard.measure.rehearsal import fake_nvml
+
+    contexts = tmp_path / "contexts"
+    contexts.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "LB_FAKE_NVML_PIDS": "vm",
+           "LB_FAKE_NVML_CONTEXTS": str(contexts)}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import time; from leaderboard.measure.rehearsal import fake_nvml; "
+         "fake_nvml.mark_context(); print('ready', flush=True); time.sleep(60)"],
+        env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        monkeypatch.setenv("LB_FAKE_NVML_PIDS", "vm")
+        monkeypatch.setenv("LB_FAKE_NVML_CONTEXTS", str(contexts))
+        monkeypatch.setattr(fake_nvml, "_device", None)
+        fake_nvml.nvmlInit()
+        handle = fake_nvml.nvmlDeviceGetHandleByIndex(0)
+
+        def listed():
+            return sorted(p.pid for p in fake_nvml.nvmlDeviceGetComputeRunningProcesses(handle))
+
+        assert listed() == [holder.pid]  # ours, before this process has a context
+        fake_nvml.mark_context(reserved_mib=256.0)
+        assert listed() == sorted([holder.pid, os.getpid()])
+        verdict = judge_processes(None, listed(), None, None)
+        assert verdict.verdict == REFUSED and str(holder.pid) in verdict.reason
+        holder.kill()
+        holder.wait()
+        assert listed() == [os.getpid()]  # a process that ended released its context
+    finally:
+        holder.kill()
+        fake_nvml.nvmlShutdown()
