@@ -26,12 +26,13 @@
 # image lacks travel in .whl/ (scripts/fetch_gpu_wheels.sh: pydantic and timm pinned to the
 # catalog's version); they are installed with --no-deps and their requirements and pins checked.
 # The Python is $LB_PYTHON (default python3); LB_WHEELS_DIR (.whl) and LB_SITE_DIR (/tmp/site)
-# move the wheels and their install folder. Nothing is downloaded (HF_HUB_OFFLINE=1) and nothing
+# move the wheels and their install folder; LB_GPU_TESTS (files) and LB_GPU_TESTS_K (a -k
+# expression) narrow the tests stage. Nothing is downloaded (HF_HUB_OFFLINE=1) and nothing
 # here changes the GPU's settings.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }
 die_usage() { echo "gpu_session.sh: $1 (see --help)" >&2; exit 2; }
 
 deadline_s=600
@@ -160,8 +161,9 @@ if [ -n "${wanted[tests]:-}" ] && [ -n "$validator_ok" ]; then
     per_test=()
     "$py" -c "import pytest_timeout" 2>/dev/null && per_test=(--timeout 90)
     later_s=$(( later_s - 150 ))
-    run_stage tests 120 "$later_s" "$py" -m pytest -m gpu -v -x --tb=short \
-        -p no:cacheprovider "${per_test[@]}" ${LB_GPU_TESTS:-tests/test_gpu.py tests/test_profile_sweep.py tests/test_accuracy.py}
+    LB_PROBE_FILE="$out/probe.json" run_stage tests 120 "$later_s" "$py" -m pytest -m gpu -v -x --tb=short \
+        -p no:cacheprovider "${per_test[@]}" ${LB_GPU_TESTS_K:+-k "$LB_GPU_TESTS_K"} \
+        ${LB_GPU_TESTS:-tests/test_gpu.py tests/test_profile_sweep.py tests/test_accuracy.py}
 fi
 if [ -n "${wanted[benchmark]:-}" ] && [ -n "$validator_ok" ]; then
     # Two models, v1 and v2 twice each and a 20 s reference: about 3 minutes on an H200.

@@ -146,6 +146,7 @@ def _contexts_dir() -> Path:
     if not folder:
         folder = tempfile.mkdtemp(prefix="lb-fake-nvml-contexts-")
         os.environ[CONTEXTS_ENV] = folder  # children started from now on share it
+    Path(folder).mkdir(parents=True, exist_ok=True)
     return Path(folder)
 
 
