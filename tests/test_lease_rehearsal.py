@@ -130,6 +130,11 @@ def test_a_rehearsed_lease_exports_records_and_leaves_nothing_running(tmp_path):
     assert script.returncode == 0, output
     out = tmp_path / "out"
     assert "== campaign: exit 143" in output, output
+    # Every stage was planned to end (SIGKILL included) 20 s before the call's deadline.
+    import re
+
+    ends = [(int(a), int(b)) for a, b in re.findall(r"ends by (\d+) s of (\d+)\)", output)]
+    assert len(ends) == 3 and all(end <= deadline - 20 for end, deadline in ends), ends
     assert output.index("== campaign: exit 143") < output.index("== export")
     assert "terminated (SIGTERM)" in output
     assert not _processes_mentioning(str(submissions)), "a worker outlived the lease script"
