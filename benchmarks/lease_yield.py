@@ -47,6 +47,7 @@ TARGET_RECORDS = 100
 BATCH = 256  # the offline scenario's batch
 FIRST_BATCH_S = 0.3  # assumed: weights to the GPU, cuDNN/cuBLAS choices, the first batch
 RECORD_WRITE_S = 0.05  # assumed: process check, record JSON, atomic write
+WHEEL_INSTALL_S = 5.0  # assumed where .whl/ is absent: pip installing five wheels, no network
 
 
 def _rehearsal_env() -> dict[str, str]:
@@ -69,6 +70,15 @@ def measure_fixed(work: Path) -> tuple[dict[str, float], float, dict]:
         "probe": _timed([sys.executable, "-m", "leaderboard.measure.probe", "--out",
                          str(probe_path)], env),
     }
+    wheels = sorted((REPO / ".whl").glob("*.whl"))
+    if wheels:  # what scripts/fetch_gpu_wheels.sh carries, installed as the lease does
+        fixed["carried-wheel install (measured)"] = _timed(
+            [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile",
+             "--no-cache-dir", "--python-version", "3.12", "--implementation", "cp", "--platform",
+             "manylinux2014_x86_64", "--only-binary=:all:", "--target", str(work / "site"),
+             *map(str, wheels)], env)
+    else:
+        fixed["carried-wheel install (assumed: no .whl here)"] = WHEEL_INSTALL_S
     worker_s = _timed([sys.executable, "-c", "import torch, timm, leaderboard.measure.workload; "
                        "torch.zeros(1, device='cuda')"], env)
     return fixed, worker_s, json.loads(probe_path.read_text("utf-8"))

@@ -189,11 +189,13 @@ def test_a_lease_killed_at_a_random_moment_keeps_every_record_finished_before(tm
     bad.parent.mkdir()
     bad.write_text("{", "utf-8")
     env = {**_env(tmp_path), "LB_EXPORT_EVERY_S": str(EXPORT_EVERY_S)}
-    script = subprocess.Popen(
-        ["bash", str(SCRIPT), "--deadline-s", "240", "--submissions", str(submissions),
-         "--scenario", "single-stream"],  # default stages: probe campaign
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
-        start_new_session=True)  # its own process group, as the device call runs it
+    log = tmp_path / "script.log"
+    with log.open("w") as handle:
+        script = subprocess.Popen(
+            ["bash", str(SCRIPT), "--deadline-s", "240", "--submissions", str(submissions),
+             "--scenario", "single-stream"],  # default stages: probe campaign
+            env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=tmp_path,
+            start_new_session=True)  # its own process group, as the device call runs it
     seen: dict[str, float] = {}  # record -> when this test first saw it
     kill_at = None
     try:
@@ -231,6 +233,8 @@ def test_a_lease_killed_at_a_random_moment_keeps_every_record_finished_before(tm
     found = sorted(p.parts[-3] for p in home.glob("*/measurements/*.json"))
     assert set(expected) <= set(found), (f"seed {seed}: finished {FINISHED_BEFORE_S} s before the "
                                          f"kill {expected}, in $OUT {found}")
+    # The default stages spend the lease on measuring: nothing kept back for tests or benchmark.
+    assert "0 s kept for tests/benchmark" in log.read_text(), log.read_text()
     summary = (out / "summary.txt").read_text("utf-8")
     assert "left out: " in summary and str(bad) in summary and "not valid JSON" in summary, summary
 
