@@ -76,8 +76,8 @@ def _write_entries(submissions: Path) -> None:
     for entry_id, architecture, img_size in MODELS:
         path = submissions / entry_id / "submission.yaml"
         path.parent.mkdir(parents=True)
-        document = _entry(submissions, entry_id, architecture).model_dump(mode="json", exclude_none=True)
-        document["eval"] = {"img_size": img_size}
+        document = _entry(submissions, entry_id, architecture, img_size).model_dump(
+            mode="json", exclude_none=True)
         path.write_text(render_submission(document))
 
 
@@ -97,13 +97,14 @@ def meter(cuda):
     meter.close()
 
 
-def _entry(tmp_path: Path, entry_id: str, architecture: str):
+def _entry(tmp_path: Path, entry_id: str, architecture: str, img_size: int = 224):
     from leaderboard.submission import Submission
 
     return Submission.model_validate({
         "schema_version": 1, "id": entry_id,
         "model": {"architecture": architecture,
                   "weights": {"hf_hub": {"repo": f"timm/{entry_id}", "revision": "0" * 40}}},
+        "eval": {"img_size": img_size},
         "claims": {"top1": 70.0, "source": "gpu test"},
         "submitter": {"name": "GPU test"},
     })
@@ -140,7 +141,7 @@ def test_measure_entry_offline(cuda, tmp_path):
     from leaderboard.measure.runner import measure_and_write
     from leaderboard.records import read_record
 
-    entry = _entry(tmp_path, *MODELS[0][:2])
+    entry = _entry(tmp_path, *MODELS[0])
     result = measure_and_write(entry, tmp_path / "submissions", scenario="offline", device="cuda")
     record = read_record(result.path)
     assert record.status in ("ok", "unstable"), record.reasons
@@ -158,7 +159,7 @@ def test_single_stream_costs_more_per_image_than_offline(cuda, tmp_path):
     from leaderboard.measure.energy import ProtocolConfig
     from leaderboard.measure.runner import measure_entry
 
-    entry = _entry(tmp_path, *MODELS[0][:2])
+    entry = _entry(tmp_path, *MODELS[0])
     quick = ProtocolConfig(idle_s=1.0, warmup_s=1.0, window_s=1.0, min_windows=3, max_windows=5)
     offline = measure_entry(entry, tmp_path, scenario="offline", device="cuda", config=quick).record
     single = measure_entry(entry, tmp_path, scenario="single-stream", device="cuda",
