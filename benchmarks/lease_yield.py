@@ -26,6 +26,7 @@ say what costs it. Exit 0 when the yield is at least 100, 1 when not.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -34,11 +35,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from leaderboard.measure.rehearsal import SITE_DIR  # noqa: E402
+
+if TYPE_CHECKING:
+    from leaderboard.measure.protocol_v2 import V2Config
 
 MARGIN_S = 30.0  # scripts/gpu_session.sh: kill-after 10 s + final export + 15 s slack
 REFERENCES = 3  # issue 20: cheapest, one resnet50-class, one large, early in the lease
@@ -119,6 +124,40 @@ def _gmacs(entry: str) -> float:
     return estimated_cost(REPO / "submissions", entry)
 
 
+def plan_campaign(config: V2Config, order: list[str], builds: dict[str, float], worker_s: float,
+                  campaign_s: float, tflops: float) -> tuple[list[str], dict[str, float], list[float]]:
+    """The entries measured in ``campaign_s`` (cheapest first), seconds by part, window lengths."""
+    warmup_s = max(config.warmup_min_s, 2 * config.warmup_chunk_s)
+    gaps_s = (config.windows - 1) * config.max_gap_s / 2
+    start_by_s = campaign_s - min(campaign_s / 4, 30.0)  # no model starts after this
+    elapsed = worker_s + REFERENCES * REFERENCE_S
+    parts = {"worker start (python, torch, timm)": worker_s,
+             "references (3 x 20 s)": REFERENCES * REFERENCE_S, "idle": 0.0, "model builds": 0.0,
+             "first batch (assumed)": 0.0, "warm-up": 0.0, "windows": 0.0, "gaps": 0.0,
+             "record write (assumed)": 0.0}
+    records: list[str] = []
+    window_lengths: list[float] = []
+    next_idle_s = 0.0
+    for entry in order:
+        if elapsed >= start_by_s:
+            break
+        if elapsed >= next_idle_s:  # the worker re-reads idle once it is idle_max_age_s old
+            elapsed += config.idle_s
+            parts["idle"] += config.idle_s
+            next_idle_s = elapsed + config.idle_max_age_s
+        batch_s = 2 * _gmacs(entry) * 1e9 * BATCH / (tflops * 1e12) + 0.001
+        window_s = config.window_s(batch_s)
+        window_lengths.append(window_s)
+        costs = {"model builds": builds[entry], "first batch (assumed)": FIRST_BATCH_S,
+                 "warm-up": warmup_s, "windows": config.windows * window_s,
+                 "gaps": gaps_s, "record write (assumed)": RECORD_WRITE_S}
+        for name, seconds in costs.items():
+            parts[name] += seconds
+        elapsed += sum(costs.values())
+        records.append(entry)
+    return records, parts, window_lengths
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure, add up, print; exit 0 when the yield reaches the target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -141,37 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     config = config_from_probe(probe)
     counter = probe.get("counter") or {}
 
-    warmup_s = max(config.warmup_min_s, 2 * config.warmup_chunk_s)
-    gaps_s = (config.windows - 1) * config.max_gap_s / 2
     campaign_s = args.deadline_s - MARGIN_S - sum(fixed.values())
+    records, parts, window_lengths = plan_campaign(config, order[: args.entries], builds, worker_s,
+                                                   campaign_s, args.tflops)
+    warmup_s = parts["warm-up"] / max(len(records), 1)
     start_by_s = campaign_s - min(campaign_s / 4, 30.0)
-    # Fixed campaign costs: the worker's start, idle readings, the references.
-    elapsed = worker_s + REFERENCES * REFERENCE_S
-    idle_s = config.idle_s
-    parts = {"worker start (python, torch, timm)": worker_s,
-             "references (3 x 20 s)": REFERENCES * REFERENCE_S, "idle": 0.0, "model builds": 0.0,
-             "first batch (assumed)": 0.0, "warm-up": 0.0, "windows": 0.0, "gaps": 0.0,
-             "record write (assumed)": 0.0}
-    records, window_lengths = [], []
-    next_idle_s = 0.0
-    for entry in order[: args.entries]:
-        if elapsed >= start_by_s:
-            break
-        if elapsed >= next_idle_s:
-            elapsed += idle_s
-            parts["idle"] += idle_s
-            next_idle_s = elapsed + config.idle_max_age_s
-        gmacs = _gmacs(entry)
-        batch_s = 2 * gmacs * 1e9 * BATCH / (args.tflops * 1e12) + 0.001
-        window_s = config.window_s(batch_s)
-        window_lengths.append(window_s)
-        costs = {"model builds": builds[entry], "first batch (assumed)": FIRST_BATCH_S,
-                 "warm-up": warmup_s, "windows": config.windows * window_s, "gaps": gaps_s,
-                 "record write (assumed)": RECORD_WRITE_S}
-        for name, seconds in costs.items():
-            parts[name] += seconds
-        elapsed += sum(costs.values())
-        records.append(entry)
     made = len(records)
 
     print(f"Lease yield: one {args.deadline_s:.0f} s device call on an H100, shipped entries cheapest first")
@@ -203,6 +216,17 @@ def main(argv: list[str] | None = None) -> int:
           f"({per_record:.2f} s per record; builds median "
           f"{statistics.median([builds[e] for e in records] or [0]):.2f} s), "
           f"entries {records[0] if records else '-'} .. {records[-1] if records else '-'}")
+    median_s = counter.get("update_period_s")
+    if isinstance(median_s, int | float) and median_s < config.counter_period_s:
+        # Not a tuning: what the windows cost because they are sized from one slow interval
+        # (issue 20, Why 6): the yield swings with the slowest read the probe happened to see.
+        other = dataclasses.replace(config, counter_period_s=float(median_s))
+        alt, _, alt_windows = plan_campaign(other, order[: args.entries], builds, worker_s,
+                                            campaign_s, args.tflops)
+        print(f"sensitivity: the windows are sized from the slowest counter interval the probe saw "
+              f"({1000 * config.counter_period_s:.0f} ms; median {1000 * median_s:.0f} ms). Sized "
+              f"from the median they would be {min(alt_windows):.2f} s and the call would yield "
+              f"{len(alt)} records.")
     if made >= TARGET_RECORDS:
         print(f"verdict: at least {TARGET_RECORDS}: yes")
         return 0
