@@ -292,3 +292,17 @@ def test_the_exporter_leaves_out_a_record_import_would_refuse_and_says_why(tmp_p
         record.unlink()
     imported = import_records(out / "records.tar.gz", home)
     assert imported.written and len(imported.created) == 2
+    # The same from the command line; without --skip-invalid the export refuses, naming the record.
+    from click.testing import CliRunner
+
+    from leaderboard.cli import cli
+
+    runner = CliRunner()
+    done = runner.invoke(cli, ["records", "export", str(tmp_path / "cli.tar.gz"), "--skip-invalid",
+                               "--submissions", str(gpu)])
+    assert done.exit_code == 0 and "exported 2 record(s)" in done.stdout, done.output
+    assert f"left out: {victim}" in done.stderr and "gpu_name" in done.stderr
+    refused = runner.invoke(cli, ["records", "export", str(tmp_path / "no.tar.gz"), "--submissions",
+                                  str(gpu)])
+    assert refused.exit_code != 0 and str(victim) in str(refused.exception)  # (main() prints it)
+    assert not (tmp_path / "no.tar.gz").exists()
