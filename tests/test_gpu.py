@@ -29,8 +29,6 @@ pytestmark = pytest.mark.gpu
 REPO = Path(__file__).resolve().parents[1]
 
 
-
-
 def _rehearsal() -> bool:
     """True under the rehearsal's fake NVML (whose pynvml says so)."""
     try:
