@@ -434,16 +434,26 @@ def records() -> None:
 @click.argument("archive", type=click.Path(path_type=Path))
 @click.argument("ids", nargs=-1)
 @opt.submissions_option()
-def records_export(archive: Path, ids: tuple[str, ...], submissions_dir: Path) -> None:
+@click.option("--skip-invalid", is_flag=True,
+              help="Leave out (and list) records that import would refuse, instead of refusing "
+                   "the export.")
+def records_export(archive: Path, ids: tuple[str, ...], submissions_dir: Path,
+                   skip_invalid: bool) -> None:
     """Pack every record (or those of IDS) into ARCHIVE (.tar.gz) with a sha256 manifest.
 
     The same records always give the same bytes (sorted members, fixed mtimes).
     """
     import hashlib
 
-    from leaderboard.records_archive import export_records
+    from leaderboard.records_archive import export_records, export_valid_records
 
-    count = export_records(submissions_dir, archive, list(ids) or None)
+    if skip_invalid:
+        result = export_valid_records(submissions_dir, archive, list(ids) or None)
+        for line in result.skipped:
+            click.echo(f"left out: {log_safe(line)}", err=True)
+        count = result.count
+    else:
+        count = export_records(submissions_dir, archive, list(ids) or None)
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
     click.echo(f"exported {count} record(s) to {archive} (sha256 {digest})")
 

@@ -14,9 +14,6 @@ all, even when it is killed.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
 import json
 import re
 import tarfile
@@ -44,12 +41,11 @@ from leaderboard.records import (
     missing_provenance,
     read_record,
 )
+from leaderboard.records_pack import ARCHIVE_FORMAT, ARCHIVE_VERSION, MANIFEST_NAME, pack_members
+from leaderboard.records_pack import sha256_hex as _sha256
 from leaderboard.submission import ID_PATTERN, SUBMISSION_FILENAME
 from leaderboard.vocabulary import SCENARIOS
 
-MANIFEST_NAME = "manifest.json"
-ARCHIVE_FORMAT = "leaderboard-records"
-ARCHIVE_VERSION = 1
 MAX_MEMBER_BYTES = 1024 * 1024
 MAX_MEMBERS = 200_000
 # Members are held in memory until the manifest is checked: cap the total too.
@@ -63,10 +59,6 @@ _ANALYSIS_MEMBER_PATTERN = re.compile(
     "^(?P<entry>" + ID_PATTERN.strip("^$") + ")/" + re.escape(MEASUREMENTS_DIRNAME) + "/"
     f"({PROFILE_DIRNAME}|{SWEEP_DIRNAME})/" + r"[a-z0-9][a-z0-9.-]*\.json$"
 )
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _record_files(submissions_dir: Path, ids: Iterable[str] | None) -> list[Path]:
@@ -85,30 +77,31 @@ def _record_files(submissions_dir: Path, ids: Iterable[str] | None) -> list[Path
     return sorted(p for p in found if p.relative_to(submissions_dir).parts[0] in wanted)
 
 
-def export_records(submissions_dir: Path, archive: Path, ids: Iterable[str] | None = None) -> int:
-    """Pack records into a .tar.gz; the same records always give the same bytes.
+@dataclass
+class ExportResult:
+    """What an export packed and what it left out.
 
-    Members are sorted, with mtime 0, owner 0:0, mode 0644 and no gzip timestamp or name;
-    ``manifest.json`` comes first and lists each file's sha256. Files are packed as they are
-    on disk (not re-serialised), so the digests match the repository's files.
-
-    Args:
-        submissions_dir: The submissions folder.
-        archive: The .tar.gz to write (atomically).
-        ids: Only these entries (all when ``None``).
-
-    Returns:
-        The number of records packed.
-
-    Raises:
-        LeaderboardError: An unknown id, or a record that is invalid or misplaced (an archive
-            that import would refuse is not written).
+    Attributes:
+        count: Records packed.
+        skipped: One line per record left out: its path and why import would refuse it.
     """
+
+    count: int
+    skipped: list[str] = field(default_factory=list)
+
+
+def _exportable(submissions_dir: Path,
+                ids: Iterable[str] | None) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """The records import would accept (name, bytes), and one problem line per other record."""
     members: list[tuple[str, bytes]] = []
     problems: list[str] = []
     for path in _record_files(submissions_dir, ids):
         name = path.relative_to(submissions_dir).as_posix()
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:  # e.g. removed since the listing
+            problems.append(f"{path}: unreadable ({exc})")
+            continue
         try:
             if _ANALYSIS_MEMBER_PATTERN.fullmatch(name):
                 expected = _canonical_name(read_analysis_record(path))
@@ -126,27 +119,52 @@ def export_records(submissions_dir: Path, archive: Path, ids: Iterable[str] | No
             problems.append(f"{path}: record belongs at {expected}")
             continue
         members.append((name, data))
+    return members, problems
+
+
+def export_records(submissions_dir: Path, archive: Path, ids: Iterable[str] | None = None) -> int:
+    """Pack records into a .tar.gz; the same records always give the same bytes.
+
+    Members are sorted, with mtime 0, owner 0:0, mode 0644 and no gzip timestamp or name;
+    ``manifest.json`` comes first and lists each file's sha256
+    (:func:`leaderboard.records_pack.pack_members`). Files are packed as they are on disk (not
+    re-serialised), so the digests match the repository's files.
+
+    Args:
+        submissions_dir: The submissions folder.
+        archive: The .tar.gz to write (atomically).
+        ids: Only these entries (all when ``None``).
+
+    Returns:
+        The number of records packed.
+
+    Raises:
+        LeaderboardError: An unknown id, or a record that is invalid or misplaced (an archive
+            that import would refuse is not written).
+    """
+    members, problems = _exportable(submissions_dir, ids)
     if problems:
         raise LeaderboardError("not exported; fix or re-measure these records first:\n"
                                + "\n".join(problems))
-    manifest = {"format": ARCHIVE_FORMAT, "version": ARCHIVE_VERSION,
-                "files": {name: _sha256(data) for name, data in members}}
-    manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
-
-    buffer = io.BytesIO()
-    # filename="" and mtime=0 keep the gzip header free of the temp name and the time.
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=9) as gz:
-        with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for name, data in [(MANIFEST_NAME, manifest_bytes), *members]:
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                info.mtime = 0
-                info.mode = 0o644
-                info.uid = info.gid = 0
-                info.uname = info.gname = ""
-                tar.addfile(info, io.BytesIO(data))
-    atomic_write_bytes(archive, buffer.getvalue())  # fsyncs the folder too
+    atomic_write_bytes(archive, pack_members(members))  # fsyncs the folder too
     return len(members)
+
+
+def export_valid_records(submissions_dir: Path, archive: Path,
+                         ids: Iterable[str] | None = None) -> ExportResult:
+    """Like :func:`export_records`, but a record import would refuse is left out and listed.
+
+    For the GPU lease: one record lacking a provenance field must not cost all the others.
+
+    Returns:
+        The number packed and one line (path and why) per record left out.
+
+    Raises:
+        LeaderboardError: An unknown id or no submissions folder.
+    """
+    members, problems = _exportable(submissions_dir, ids)
+    atomic_write_bytes(archive, pack_members(members))
+    return ExportResult(count=len(members), skipped=problems)
 
 
 def _canonical_name(record: object) -> str:

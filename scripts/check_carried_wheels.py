@@ -4,7 +4,9 @@
 with an older typing-extensions than pydantic-core needs, every stage would die at
 ``import leaderboard``. This reads each carried distribution's ``Requires-Dist`` (markers
 evaluated for this interpreter, extras ignored) and checks the installed versions, then imports
-what the validator needs. Stdlib plus ``packaging`` (which pytest brings) only.
+what the validator needs. It also checks the pins the lease depends on: timm must be the version
+``leaderboard check`` validates against (``leaderboard/data/timm_catalog.json``), carried as a
+wheel and the one Python imports there. Stdlib plus ``packaging`` (which pytest brings) only.
 
     python3 scripts/check_carried_wheels.py /tmp/site        # on the GPU machine, after install
     python3 scripts/check_carried_wheels.py --wheels .whl    # here, after fetching (3.12 markers)
@@ -12,9 +14,53 @@ what the validator needs. Stdlib plus ``packaging`` (which pytest brings) only.
 
 from __future__ import annotations
 
+import json
 import sys
 from importlib import metadata
 from pathlib import Path
+
+CATALOG = Path(__file__).resolve().parents[1] / "leaderboard" / "data" / "timm_catalog.json"
+
+
+def pinned_versions() -> dict[str, str]:
+    """Distribution -> the exact version the lease must run (timm: the catalog's)."""
+    return {"timm": json.loads(CATALOG.read_text("utf-8"))["timm_version"]}
+
+
+def pin_problems_among_wheels(wheel_dir: Path, pins: dict[str, str]) -> list[str]:
+    """Before the trip: each pinned distribution is carried, at exactly its version."""
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+
+    carried = {}
+    for wheel in wheel_dir.glob("*.whl"):
+        name, version, _, _ = parse_wheel_filename(wheel.name)
+        carried.setdefault(canonicalize_name(name), []).append(str(version))
+    problems = []
+    for name, wanted in pins.items():
+        versions = carried.get(canonicalize_name(name), [])
+        if versions != [wanted]:
+            problems.append(f"{name}=={wanted} must be carried (one wheel), found "
+                            f"{', '.join(versions) or 'none'} (run scripts/fetch_gpu_wheels.sh)")
+    return problems
+
+
+def pin_problems_installed(pins: dict[str, str]) -> list[str]:
+    """On the machine: the distribution Python finds first (carried wheels lead PYTHONPATH) is
+    the pinned version. Read from its metadata: importing timm would cost seconds of the lease."""
+    import importlib.util
+
+    problems = []
+    for name, wanted in pins.items():
+        try:
+            found = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found = None
+        spec = importlib.util.find_spec(name)
+        where = spec.origin if spec is not None else "not importable"
+        if found != wanted or spec is None:
+            problems.append(f"{name} {found} is found here ({where}) but the catalog needs {wanted} "
+                            "(carry it with scripts/fetch_gpu_wheels.sh)")
+    return problems
 
 
 def _packaging() -> tuple[type, type]:
@@ -95,6 +141,7 @@ def main(argv: list[str]) -> int:
     """Print every gap; exit 1 when there is one or the validator does not import."""
     if len(argv) > 2 and argv[1] == "--wheels":
         problems = unmet_among_wheels(Path(argv[2]))
+        problems += pin_problems_among_wheels(Path(argv[2]), pinned_versions())
         for line in problems:
             print(f"carried wheels: {line}", file=sys.stderr)
         return 1 if problems else 0
@@ -105,11 +152,13 @@ def main(argv: list[str]) -> int:
             __import__(module)
         except Exception as exc:  # noqa: BLE001 - report whatever stops the import
             problems.append(f"import {module} fails: {type(exc).__name__}: {exc}")
+    problems += pin_problems_installed(pinned_versions())
     for line in problems:
         print(f"carried wheels: {line}", file=sys.stderr)
     if not problems:
         count = sum(1 for _ in metadata.distributions(path=[str(site_dir)])) if site_dir.is_dir() else 0
-        print(f"carried wheels: {count} distribution(s) in {site_dir}, every requirement met")
+        print(f"carried wheels: {count} distribution(s) in {site_dir}, every requirement met, "
+              + ", ".join(f"{n} {v}" for n, v in pinned_versions().items()))
     return 1 if problems else 0
 
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Download the wheels the lent GPU machine lacks (its image has torch, timm, nvidia-ml-py,
-# jinja2, pyyaml, click, numpy, but not pydantic, and an older typing-extensions than
-# pydantic-core imports: typing_extensions.Sentinel needs >= 4.14) into .whl/, for Python 3.12
-# on x86-64. .whl/ is git-ignored; name it in the device call's `carry`, then run
-# scripts/gpu_session.sh, which installs them with --no-deps and checks every requirement.
+# Download the wheels the lent GPU machine lacks (its image has torch, nvidia-ml-py, jinja2,
+# pyyaml, click, numpy, but not pydantic, and an older typing-extensions than pydantic-core
+# imports: typing_extensions.Sentinel needs >= 4.14) into .whl/, for Python 3.12 on x86-64, and
+# timm pinned to the version `check` validates against (leaderboard/data/timm_catalog.json's
+# timm_version): the image's own timm is of unknown version, and another timm builds another
+# network, or none ("Unknown model"). .whl/ is git-ignored; name it in the device call's `carry`,
+# then run scripts/gpu_session.sh, which installs them with --no-deps first on PYTHONPATH and
+# checks every requirement and the timm pin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${LB_PYTHON:-python3}
@@ -25,6 +28,9 @@ download "pydantic-core==$wanted"
 spec=$(unzip -p .whl/pydantic_core-*.whl '*/METADATA' \
        | sed -n 's/^Requires-Dist: typing-extensions *\([^;]*\).*/\1/p' | tr -d ' ()')
 download "typing-extensions${spec:->=4.14}"
+# timm needs torch, torchvision, pyyaml, huggingface_hub and safetensors: the image has them all.
+timm_version=$("$python" -c "import json; print(json.load(open('leaderboard/data/timm_catalog.json'))['timm_version'])")
+download "timm==$timm_version"
 # Every requirement between the carried wheels must hold for Python 3.12 (no-deps hides gaps).
-"$python" scripts/check_carried_wheels.py --wheels .whl
+"$python" scripts/check_carried_wheels.py --wheels .whl  # and the timm pin
 ls -la .whl

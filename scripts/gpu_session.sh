@@ -1,29 +1,43 @@
 #!/usr/bin/env bash
-# One prepared GPU lease: probe, campaign, tests, benchmark, all within a time budget.
+# One prepared GPU lease: probe and campaign (tests, benchmark when named), inside the call's deadline.
 #
-#   bash scripts/gpu_session.sh [--budget SECONDS] [--submissions DIR] [--entries 'GLOB,...']
+#   bash scripts/gpu_session.sh [--deadline-s SECONDS] [--submissions DIR] [--entries 'GLOB,...']
 #                               [--scenario offline|single-stream] [STAGE...]
 #
-# Stages, in this order whatever order they are given in (default: all four):
+# Stages, in this order whatever order they are given in (default: probe campaign):
 #   probe      first-contact probe of NVML and the GPU (< 30 s), $OUT/probe.json; always run
-#   campaign   leaderboard measure, protocol v2, cheapest first, --resume, with most of the budget
-#   tests      pytest -m gpu, -v -x --tb=short with a per-test timeout (if time is left)
-#   benchmark  benchmarks/energy_protocol.py, v1 against v2 (if time is left)
+#   campaign   leaderboard measure, protocol v2, cheapest first, --resume: the rest of the time
+#   tests      pytest -m gpu, -v -x --tb=short with a per-test timeout (only when named)
+#   benchmark  benchmarks/energy_protocol.py, v1 against v2 (only when named)
 #
-# Everything is validated before any work; --help prints this and does nothing else. On exit,
-# whatever happened (a stage killed at the budget, an error), the records and logs are exported
-# to $OUT (default ./gpu-out): records.tar.gz (import here with `leaderboard records import`),
-# logs.tar.gz, probe.json and summary.txt. Wheels the image lacks travel in .whl/ (see
-# scripts/fetch_gpu_wheels.sh); they are installed with --no-deps and their requirements checked.
+# --deadline-s is the device call's own limit (default 600: its timeout_s), counted from this
+# script's start. Every stage is planned to end MARGIN (30 s) before it: timeout's SIGKILL comes
+# at most 10 s after a stage's SIGTERM, the exit trap's final export takes a few seconds, and 15 s
+# are slack, so the trap runs before the call kills everything. Records never wait for the trap:
+# a background exporter (python -m leaderboard.measure.lease_export) rewrites $OUT/records.tar.gz,
+# summary.txt and logs.tar.gz atomically every LB_EXPORT_EVERY_S (10) seconds, so a SIGKILL of
+# the whole lease at any moment leaves in $OUT every record finished 30 s before it. A record
+# that import would refuse is left out and listed in summary.txt; where the validator cannot be
+# imported at all, the raw record files are packed in the same importable format, unchecked.
+#
+# $OUT (default ./gpu-out) holds records.tar.gz (import here with `leaderboard records import`),
+# logs.tar.gz, probe.json and summary.txt, nothing else (logs are kept outside it meanwhile).
+# Everything is validated before any work; --help prints this and does nothing else. Wheels the
+# image lacks travel in .whl/ (scripts/fetch_gpu_wheels.sh: pydantic and timm pinned to the
+# catalog's version); they are installed with --no-deps and their requirements and pins checked.
 # The Python is $LB_PYTHON (default python3); LB_WHEELS_DIR (.whl) and LB_SITE_DIR (/tmp/site)
-# move the wheels and their install folder. Nothing here changes the GPU's settings.
+# move the wheels and their install folder; LB_GPU_TESTS (files) and LB_GPU_TESTS_K (a -k
+# expression) narrow the tests stage. Nothing is downloaded (HF_HUB_OFFLINE=1) and nothing
+# here changes the GPU's settings.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }
 die_usage() { echo "gpu_session.sh: $1 (see --help)" >&2; exit 2; }
 
-budget_s=570
+deadline_s=600
+margin_s=30          # kill-after 10 s + final export (a few s) + 15 s slack; see --help
+kill_after_s=10
 submissions=submissions
 entries=""
 scenario=offline
@@ -31,9 +45,11 @@ declare -A wanted=()
 while [ $# -gt 0 ]; do
     case "$1" in
         -h|--help) usage; exit 0 ;;
-        --budget) [ $# -ge 2 ] || die_usage "--budget needs seconds"
-                  [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -ge 60 ] || die_usage "--budget '$2': whole seconds, at least 60"
-                  budget_s=$2; shift 2 ;;
+        --deadline-s) [ $# -ge 2 ] || die_usage "--deadline-s needs seconds"
+                  [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -ge 90 ] || \
+                      die_usage "--deadline-s '$2': whole seconds, at least 90 (the device call's timeout_s)"
+                  deadline_s=$2; shift 2 ;;
+        --budget) die_usage "--budget is gone: give --deadline-s, the device call's own timeout_s" ;;
         --submissions) [ $# -ge 2 ] && [ -d "$2" ] || die_usage "--submissions needs an existing folder"
                        submissions=$2; shift 2 ;;
         --entries) [ $# -ge 2 ] && [ -n "$2" ] || die_usage "--entries needs ids or globs"
@@ -45,84 +61,61 @@ while [ $# -gt 0 ]; do
         *) die_usage "unknown argument '$1'; stages are probe, campaign, tests, benchmark" ;;
     esac
 done
-[ "${#wanted[@]}" -gt 0 ] || wanted=([probe]=1 [campaign]=1 [tests]=1 [benchmark]=1)
+[ "${#wanted[@]}" -gt 0 ] || wanted=([probe]=1 [campaign]=1)
 wanted[probe]=1  # v2's parameters come from it; it costs seconds
+every_s=${LB_EXPORT_EVERY_S:-10}
+[[ "$every_s" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die_usage "LB_EXPORT_EVERY_S '$every_s': seconds"
 
 py=${LB_PYTHON:-python3}
 command -v "$py" >/dev/null 2>&1 || die_usage "no Python '$py' (set LB_PYTHON)"
 out="${OUT:-$PWD/gpu-out}"
-logs="$out/logs"
-mkdir -p "$logs" || exit 2
+mkdir -p "$out" || exit 2
+# Logs live outside $OUT (only a few files come back from it); the exporter packs them in.
+logs=$(mktemp -d "${TMPDIR:-/tmp}/gpu-session-logs.XXXXXX") || exit 2
 start_s=$SECONDS
-export PYTHONUNBUFFERED=1
-left_s() { echo $(( budget_s - (SECONDS - start_s) )); }
-lb() { "$py" -c "from leaderboard.cli import main; main()" "$@"; }
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# Seconds left before the margin: what a stage may still plan to use.
+left_s() { echo $(( deadline_s - margin_s - (SECONDS - start_s) )); }
+exporter_pid=""
+export_args=()
 
-summary() {  # the final table: records by status, seconds per record, probe
-    "$py" - "$submissions" "$out/probe.json" "$logs/campaign.log" <<'PY' 2>&1
-import collections, json, re, sys
-from pathlib import Path
-subs, probe_path, log = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
-counts, seconds = collections.Counter(), []
-for path in subs.glob("*/measurements/*.json"):
-    try:
-        counts[json.loads(path.read_text()).get("status", "?")] += 1
-    except (OSError, ValueError):
-        counts["unreadable"] += 1
-if log.is_file():
-    seconds = [float(m) for m in re.findall(r"(?:ok|unstable|refused|error)[^\n]*? (\d+\.\d) s", log.read_text())]
-rows = [(f"records {k}", str(v)) for k, v in sorted(counts.items())] or [("records", "none")]
-if seconds:
-    seconds.sort()
-    rows.append(("seconds per record", f"median {seconds[len(seconds) // 2]:.1f} over {len(seconds)}"))
-try:
-    probe = json.loads(probe_path.read_text())
-    counter = probe.get("counter") or {}
-    driver = ((probe.get("nvml") or {}).get("nvmlSystemGetDriverVersion") or {}).get("value")
-    rows.append(("probe", f"counter {counter.get('status')}, update "
-                 f"{(counter.get('update_period_s') or 0) * 1000:.0f} ms, lag {counter.get('lag')}, "
-                 f"pids after context {probe.get('pids_after_context')}"))
-    if driver and "rehearsal" in str(driver):
-        rows.append(("REHEARSAL", "fake NVML and cuda-on-CPU: these records are not measurements"))
-except (OSError, ValueError):
-    rows.append(("probe", "no probe.json"))
-width = max(len(k) for k, _ in rows)
-print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
-PY
-}
-
-export_all() {  # always runs on exit: a killed stage must not lose what was measured
+finish() {  # always runs on exit: stop the loop, one final pass, say where things are
     trap - EXIT INT TERM
+    [ -z "$exporter_pid" ] || { kill "$exporter_pid" 2>/dev/null; wait "$exporter_pid" 2>/dev/null; }
     echo "== export"
-    if ! lb records export "$out/records.tar.gz" --submissions "$submissions" > "$logs/export.log" 2>&1; then
-        cat "$logs/export.log"
-        # The validator could not run (e.g. a wheel gap): keep the raw files anyway.
-        tar -czf "$out/records.tar.gz" -C "$submissions" --wildcards '*/measurements/*.json' \
-            2>>"$logs/export.log" && echo "exported raw record files (records export failed)"
-    else
-        tail -n 1 "$logs/export.log"
+    if [ "${#export_args[@]}" -gt 0 ]; then
+        "$py" -m leaderboard.measure.lease_export "${export_args[@]}" --once 2>&1 \
+            || echo "final export failed; $out keeps the exporter's last pass"
+        cat "$out/summary.txt" 2>/dev/null
     fi
-    summary | tee "$out/summary.txt"
-    tar -czf "$out/logs.tar.gz" -C "$out" logs && rm -rf "$logs"
-    echo "done in $(( SECONDS - start_s )) s; $out holds records.tar.gz, logs.tar.gz, probe.json, summary.txt"
+    rm -rf "$logs"
+    echo "done in $(( SECONDS - start_s )) s of $deadline_s; $out holds records.tar.gz, logs.tar.gz, probe.json, summary.txt"
 }
-trap export_all EXIT
+trap finish EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 
+# The project runs from this checkout (no install: the image may lack what a build needs).
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export_args=(--submissions "$submissions" --out "$out" --logs "$logs" --probe "$out/probe.json")
 wheels=${LB_WHEELS_DIR:-.whl}
 site_dir=${LB_SITE_DIR:-/tmp/site}
 if [ -d "$wheels" ] && compgen -G "$wheels/*.whl" >/dev/null; then
     "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target "$site_dir" "$wheels"/*.whl > "$logs/wheels.log" 2>&1 || { cat "$logs/wheels.log"; exit 1; }
-    export PYTHONPATH="$site_dir${PYTHONPATH:+:$PYTHONPATH}"
+    # First: the carried pins (timm) shadow the image's own versions.
+    export PYTHONPATH="$site_dir:$PYTHONPATH"
 fi
-# The project runs from this checkout (no install: the image may lack what a build needs).
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 validator_ok=1
 "$py" scripts/check_carried_wheels.py "$site_dir" 2>&1 | tee "$logs/wheels-check.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || { validator_ok=""; echo "== the validator cannot run here: probe only"; }
 { command -v nvidia-smi >/dev/null && nvidia-smi; "$py" -c "import sys; print(sys.version)"; } > "$logs/env.txt" 2>&1
+
+# The exporter runs from here to the end, beside every stage, in this process group (a kill of
+# the lease kills it too; it also stops when this script is gone).
+"$py" -m leaderboard.measure.lease_export "${export_args[@]}" --every-s "$every_s" \
+    >> "$logs/export.log" 2>&1 &
+exporter_pid=$!
 
 run_stage() {  # name min_seconds reserve_seconds command...
     local name="$1" min_s="$2" reserve_s="$3"; shift 3
@@ -130,31 +123,35 @@ run_stage() {  # name min_seconds reserve_seconds command...
     if [ "$limit_s" -lt "$min_s" ]; then
         echo "== $name: skipped ($limit_s s available, needs $min_s)"; return
     fi
-    echo "== $name (up to $limit_s s)"
+    echo "== $name (up to $limit_s s, ends by $(( SECONDS - start_s + limit_s + kill_after_s )) s of $deadline_s)"
     local begin=$SECONDS
-    # SIGTERM at the limit: the campaign kills its worker and exits; SIGKILL 10 s later.
-    timeout --kill-after=10 "$limit_s" "$@" > "$logs/$name.log" 2>&1
+    # SIGTERM at the limit: the campaign kills its worker and exits; SIGKILL $kill_after_s s later.
+    # --foreground keeps the stage in this process group, so a kill of the lease reaches it.
+    timeout --foreground --kill-after="$kill_after_s" "$limit_s" "$@" > "$logs/$name.log" 2>&1
     local rc=$?
     echo "== $name: exit $rc after $(( SECONDS - begin )) s"
     tail -n 25 "$logs/$name.log"
 }
 
-export_reserve_s=20
-run_stage probe 10 "$export_reserve_s" "$py" -m leaderboard.measure.probe --out "$out/probe.json"
+# The plan: the probe gets at most 60 s (it takes under 30), the named later stages keep their
+# minimums (tests 150 s, benchmark 200 s), the campaign the rest; all end by deadline - margin.
+later_s=0
+[ -n "${wanted[tests]:-}" ] && later_s=$(( later_s + 150 ))
+[ -n "${wanted[benchmark]:-}" ] && later_s=$(( later_s + 200 ))
+echo "== plan: deadline ${deadline_s} s, margin ${margin_s} s, ${later_s} s kept for tests/benchmark," \
+     "records to $out every ${every_s} s"
+probe_s=$(( $(left_s) - later_s - 45 ))
+[ "$probe_s" -le 60 ] || probe_s=60
+run_stage probe 10 $(( $(left_s) - probe_s )) "$py" -m leaderboard.measure.probe --out "$out/probe.json"
 selection=(--all)
 [ -z "$entries" ] || { IFS=',' read -ra selection <<< "$entries"; }
 probe_arg=()
 [ -f "$out/probe.json" ] && probe_arg=(--probe-file "$out/probe.json")
 if [ -n "${wanted[campaign]:-}" ] && [ -n "$validator_ok" ]; then
-    # Most of the budget; the later stages asked for keep their minimums (tests 120 s, the
-    # benchmark 200 s). For the most records (100+ at ~5 s each), run `probe campaign` alone.
     # No new model starts in the last quarter (at most 30 s) of the stage: a model that runs
-    # past its end is killed by the stage's limit, its worker with it, and the export follows.
-    later_s=0
-    [ -n "${wanted[tests]:-}" ] && later_s=$(( later_s + 120 ))
-    [ -n "${wanted[benchmark]:-}" ] && later_s=$(( later_s + 200 ))
-    campaign_s=$(( $(left_s) - export_reserve_s - later_s ))
-    run_stage campaign 45 $(( export_reserve_s + later_s )) \
+    # past its end is stopped by the stage's limit, its worker with it.
+    campaign_s=$(( $(left_s) - later_s ))
+    run_stage campaign 45 "$later_s" \
         "$py" -c "from leaderboard.cli import main; main()" measure "${selection[@]}" \
         --submissions "$submissions" --scenario "$scenario" --protocol v2 --order cheapest \
         --resume "${probe_arg[@]}" --log-dir "$logs/campaign" --timeout-per-model 180 \
@@ -163,12 +160,14 @@ fi
 if [ -n "${wanted[tests]:-}" ] && [ -n "$validator_ok" ]; then
     per_test=()
     "$py" -c "import pytest_timeout" 2>/dev/null && per_test=(--timeout 90)
-    run_stage tests 120 "$export_reserve_s" "$py" -m pytest -m gpu -v -x --tb=short \
-        -p no:cacheprovider "${per_test[@]}" tests/test_gpu.py tests/test_profile_sweep.py tests/test_accuracy.py
+    later_s=$(( later_s - 150 ))
+    LB_PROBE_FILE="$out/probe.json" run_stage tests 120 "$later_s" "$py" -m pytest -m gpu -v -x --tb=short \
+        -p no:cacheprovider "${per_test[@]}" ${LB_GPU_TESTS_K:+-k "$LB_GPU_TESTS_K"} \
+        ${LB_GPU_TESTS:-tests/test_gpu.py tests/test_profile_sweep.py tests/test_accuracy.py}
 fi
 if [ -n "${wanted[benchmark]:-}" ] && [ -n "$validator_ok" ]; then
     # Two models, v1 and v2 twice each and a 20 s reference: about 3 minutes on an H200.
-    run_stage benchmark 200 "$export_reserve_s" "$py" benchmarks/energy_protocol.py \
+    run_stage benchmark 200 0 "$py" benchmarks/energy_protocol.py \
         --entries resnet50.a1_in1k,vit_base_patch16_224.augreg2_in21k_ft_in1k --reference-s 20 \
         "${probe_arg[@]}"
 fi

@@ -222,3 +222,13 @@ def measured_site(tmp_path_factory, site_source):
     return output
 
 # ==== end of site build and browser fixtures ====
+
+
+def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ANN201 - a pytest hook
+    """Tests marked ``no_cuda_context`` run first (stable order otherwise).
+
+    They measure in a child process; on a VM, NVML lists a CUDA context this pytest process
+    holds beside the child's worker, and the child rightly refuses every record. A context
+    cannot be released, so they go before any test that makes one (tests/test_gpu.py).
+    """
+    items.sort(key=lambda item: item.get_closest_marker("no_cuda_context") is None)

@@ -24,6 +24,7 @@ WORDS = {"leaderboard", "leaderboard.vocabulary", "leaderboard.errors", "leaderb
          "leaderboard.progress"}
 INPUTS = {"leaderboard.safe_yaml", "leaderboard.timm_catalog", "leaderboard.submission",
           "leaderboard.records", "leaderboard.analysis_records", "leaderboard.records_archive",
+          "leaderboard.records_pack",
           "leaderboard.import_timm", "leaderboard.check", "leaderboard.policy",
           "leaderboard.testing", "leaderboard.new_entry", "leaderboard.catalog_missing"}
 VALIDATOR = {"leaderboard.measure", "leaderboard.breakdown_runs"}

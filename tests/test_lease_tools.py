@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
 import subprocess
 import sys
 import textwrap
 import time
+import types
 import zipfile
 from pathlib import Path
 
@@ -51,6 +53,86 @@ def test_probe_table_says_what_failed():
     assert "nvmlInit failed: boom" in table and "nvmlDeviceGetName" in table
 
 
+class _Value(ctypes.Union):  # nvidia-ml-py's c_nvmlValue_t
+    _fields_ = [("dVal", ctypes.c_double), ("uiVal", ctypes.c_uint), ("ulVal", ctypes.c_ulong),
+                ("ullVal", ctypes.c_ulonglong), ("sllVal", ctypes.c_longlong), ("siVal", ctypes.c_int),
+                ("usVal", ctypes.c_ushort)]
+
+
+class _FieldValue(ctypes.Structure):  # c_nvmlFieldValue_t
+    _fields_ = [("fieldId", ctypes.c_uint32), ("scopeId", ctypes.c_uint32), ("timestamp", ctypes.c_int64),
+                ("latencyUsec", ctypes.c_int64), ("valueType", ctypes.c_uint), ("nvmlReturn", ctypes.c_uint),
+                ("value", _Value)]
+
+
+class _Memory(ctypes.Structure):  # c_nvmlMemory_t
+    _fields_ = [("total", ctypes.c_ulonglong), ("free", ctypes.c_ulonglong), ("used", ctypes.c_ulonglong)]
+
+
+def _ctypes_nvml(field_return: int, value_type: int = 1, **value):
+    """An NVML module answering with nvidia-ml-py's ctypes structs (as the real one does)."""
+    class NVMLError(Exception):
+        value = 999
+
+    def field_values(handle, ids):
+        array = (_FieldValue * len(ids))()
+        for slot, field_id in zip(array, ids, strict=True):
+            slot.fieldId, slot.valueType, slot.nvmlReturn = field_id, value_type, field_return
+            for member, number in value.items():
+                setattr(slot.value, member, number)
+        return array
+
+    return types.SimpleNamespace(
+        NVMLError=NVMLError, NVML_ERROR_NOT_SUPPORTED=3, NVML_FI_DEV_POWER_INSTANT=186,
+        nvmlDeviceGetFieldValues=field_values,
+        nvmlDeviceGetMemoryInfo=lambda handle: _Memory(total=80 * 2**30, free=79 * 2**30, used=2**30))
+
+
+def test_the_probe_prints_ctypes_values_and_each_fields_own_status():
+    # Issue 20, Why 8: structs printed as {} and POWER_INSTANT "ok" while the field said
+    # NOT_SUPPORTED (the call itself succeeds).
+    from leaderboard.measure.probe import _field_value, _try
+
+    nvml = _ctypes_nvml(field_return=3)
+    field = _field_value(nvml, "h", 186)
+    assert field["status"] == "not supported" and field["call_status"] == "ok" and field["value"] is None
+    memory = _try(nvml, "nvmlDeviceGetMemoryInfo", "h")
+    assert memory["value"] == {"total": 80 * 2**30, "free": 79 * 2**30, "used": 2**30}
+    # A supported field is read by its value type (1: unsigned int, mW), not as the whole union.
+    nvml = _ctypes_nvml(field_return=0, value_type=1, uiVal=412_345)
+    field = _field_value(nvml, "h", 186)
+    assert (field["status"], field["value"], field["value_member"]) == ("ok", 412_345, "uiVal")
+    table = format_table({"versions": {"python": "3.12.3"}, "nvml": {
+        "nvmlDeviceGetMemoryInfo": memory, "nvmlDeviceGetFieldValues(POWER_INSTANT)": field}})
+    assert '"used": 1073741824' in table and "412345" in table
+
+
+def test_the_probe_times_a_warm_product_and_loads_the_gpu():
+    # Issue 20, Why 5: the first product of a size pays cuBLAS's set-up (here 20 ms); timed
+    # cold, the probe settled on a product far too small to load the GPU.
+    from leaderboard.measure import probe
+
+    class Matrix:
+        calls: list[int] = []
+
+        def __init__(self, size):
+            self.shape, self.dtype = (size, size), "float32"
+
+        def __matmul__(self, other):
+            first = self.shape[0] not in Matrix.calls
+            Matrix.calls.append(self.shape[0])
+            time.sleep(0.02 if first else (self.shape[0] / 4096) ** 3 * 0.008)
+            return self
+
+    fake_torch = types.SimpleNamespace(
+        float16="float16", float32="float32", randn=lambda n, m, device, dtype: Matrix(n),
+        cuda=types.SimpleNamespace(synchronize=lambda device=None: None))
+    matrix, product_s = probe._calibrate(fake_torch, "cuda")
+    # 4096 takes 8 ms warm, the first size at or above 5 ms; 1024 and 2048 were fast once warm.
+    assert matrix.shape[0] == 4096 and product_s >= probe.LOAD_PRODUCT_S
+    assert Matrix.calls.count(1024) == 4  # one warm-up, three timed
+
+
 def _wheel(folder: Path, name: str, version: str, requires: list[str]) -> None:
     dist = f"{name.replace('-', '_')}-{version}"
     with zipfile.ZipFile(folder / f"{dist}-py3-none-any.whl", "w") as archive:
@@ -79,6 +161,31 @@ def test_an_installed_site_with_an_unmet_requirement_is_caught(tmp_path):
     assert len(problems) == 2
     assert any("needs pytest>=999" in p for p in problems)
     assert any("no-such-dist-xyz" in p and "not installed" in p for p in problems)
+
+
+def test_timm_is_carried_at_the_catalogs_version_and_checked(tmp_path, monkeypatch):
+    # Issue 20, Why 8: another timm builds another network than the one `check` validated.
+    import json
+
+    checker = _load_checker()
+    catalog = json.loads((REPO / "leaderboard" / "data" / "timm_catalog.json").read_text())
+    pins = checker.pinned_versions()
+    assert pins == {"timm": catalog["timm_version"]}
+    assert "timm==" in (REPO / "scripts" / "fetch_gpu_wheels.sh").read_text()
+    assert checker.pin_problems_among_wheels(tmp_path, pins) == [
+        f"timm=={pins['timm']} must be carried (one wheel), found none (run scripts/fetch_gpu_wheels.sh)"]
+    _wheel(tmp_path, "timm", "1.0.15", [])
+    assert "found 1.0.15" in checker.pin_problems_among_wheels(tmp_path, pins)[0]
+    (tmp_path / "timm-1.0.15-py3-none-any.whl").unlink()
+    _wheel(tmp_path, "timm", pins["timm"], ["torch", "torchvision", "pyyaml", "huggingface_hub"])
+    assert checker.pin_problems_among_wheels(tmp_path, pins) == []
+    # On the machine: the timm Python finds first is what counts.
+    monkeypatch.setattr(checker.metadata, "version", lambda name: "1.0.15")
+    problems = checker.pin_problems_installed(pins)
+    assert len(problems) == 1 and "timm 1.0.15 is found here" in problems[0]
+    assert f"the catalog needs {pins['timm']}" in problems[0]
+    monkeypatch.setattr(checker.metadata, "version", lambda name: pins["timm"])
+    assert checker.pin_problems_installed(pins) == []  # (timm is installed in the test venv)
 
 
 def test_cheapest_first_orders_by_gmacs_and_puts_unknown_costs_last(tmp_path):
@@ -152,4 +259,42 @@ def test_the_rehearsal_counter_steps_irregularly_and_power_is_a_one_second_avera
         assert fake_nvml.nvmlDeviceGetName(handle) == "NVIDIA H200"
         assert fake_nvml.nvmlDeviceGetEnforcedPowerLimit(handle) == 700_000
     finally:
+        fake_nvml.nvmlShutdown()
+
+
+def test_the_rehearsals_vm_mode_lists_every_process_of_ours_with_a_context(tmp_path, monkeypatch):
+    # Issue 20, Why 4: on a VM, NVML lists the pytest process's context beside the worker's;
+    # the rehearsal listed only the calling process and could not show the refusal.
+    from leaderboard.measure.gpu_processes import REFUSED, judge_processes
+    from leaderboard.measure.rehearsal import fake_nvml
+
+    contexts = tmp_path / "contexts"
+    contexts.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "LB_FAKE_NVML_PIDS": "vm",
+           "LB_FAKE_NVML_CONTEXTS": str(contexts)}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import time; from leaderboard.measure.rehearsal import fake_nvml; "
+         "fake_nvml.mark_context(); print('ready', flush=True); time.sleep(60)"],
+        env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        monkeypatch.setenv("LB_FAKE_NVML_PIDS", "vm")
+        monkeypatch.setenv("LB_FAKE_NVML_CONTEXTS", str(contexts))
+        monkeypatch.setattr(fake_nvml, "_device", None)
+        fake_nvml.nvmlInit()
+        handle = fake_nvml.nvmlDeviceGetHandleByIndex(0)
+
+        def listed():
+            return sorted(p.pid for p in fake_nvml.nvmlDeviceGetComputeRunningProcesses(handle))
+
+        assert listed() == [holder.pid]  # ours, before this process has a context
+        fake_nvml.mark_context(reserved_mib=256.0)
+        assert listed() == sorted([holder.pid, os.getpid()])
+        verdict = judge_processes(None, listed(), None, None)
+        assert verdict.verdict == REFUSED and str(holder.pid) in verdict.reason
+        holder.kill()
+        holder.wait()
+        assert listed() == [os.getpid()]  # a process that ended released its context
+    finally:
+        holder.kill()
         fake_nvml.nvmlShutdown()

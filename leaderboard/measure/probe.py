@@ -17,6 +17,7 @@ the generous threshold before a lag counts as varying.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import platform
@@ -36,6 +37,10 @@ varying (v1 windows). The sensor's 25-of-100 ms sampling alone spreads the estim
 20-30 ms with a constant lag; MAD keeps an edge delayed by a descheduled poller from counting."""
 EDGES = 12
 PHASE_S = 0.3
+OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+"""Recorded: a lease must never try to download (the machine reaches nothing)."""
+LOAD_PRODUCT_S = 0.005
+"""The loaded phases' matrix product takes at least this long, warm (see :func:`_calibrate`)."""
 
 
 def _versions() -> dict[str, Any]:
@@ -66,25 +71,61 @@ def _try(nvml: Any, name: str, *args: Any) -> dict[str, Any]:
 
 
 def _short(value: Any) -> Any:
+    """A JSON-ready value: ctypes structs as their fields (``vars`` of one is ``{}``)."""
     if isinstance(value, bytes):
         return value.decode(errors="replace")
     if isinstance(value, int | float | str) or value is None:
         return value
-    if isinstance(value, list | tuple):
-        return [_short(v) for v in value][:8]
+    if isinstance(value, list | tuple | ctypes.Array):
+        return [_short(v) for v in list(value)[:8]]
+    if isinstance(value, ctypes.Union):  # which member is meant depends on a type field
+        return None
+    if isinstance(value, ctypes.Structure):
+        return {name: _short(getattr(value, name)) for name, *_ in value._fields_}
     fields = {k: _short(v) for k, v in vars(value).items()} if hasattr(value, "__dict__") else None
     return fields if fields is not None else str(value)[:80]
 
 
+# NVML_VALUE_TYPE_* -> the c_nvmlValue_t member that holds a field's value.
+_VALUE_MEMBERS = {0: "dVal", 1: "uiVal", 2: "ulVal", 3: "ullVal", 4: "sllVal", 5: "siVal", 6: "usVal"}
+
+
+def _field_value(nvml: Any, handle: Any, field_id: int) -> dict[str, Any]:
+    """One NVML field: the field's OWN status (the call can succeed while the field is not
+    supported), its value read by its value type, and the call's status and latency."""
+    call = getattr(nvml, "nvmlDeviceGetFieldValues", None)
+    if call is None:
+        return {"status": "missing"}
+    start = time.perf_counter()
+    try:
+        found = call(handle, [field_id])[0]
+    except nvml.NVMLError as exc:
+        status = ("not supported" if getattr(exc, "value", None) == nvml.NVML_ERROR_NOT_SUPPORTED
+                  else "error")
+        return {"status": status, "call_status": status, "value": str(exc),
+                "latency_ms": round((time.perf_counter() - start) * 1000, 3)}
+    latency_ms = round((time.perf_counter() - start) * 1000, 3)
+    code = int(getattr(found, "nvmlReturn", 0))
+    status = ("ok" if code == 0 else "not supported"
+              if code == getattr(nvml, "NVML_ERROR_NOT_SUPPORTED", 3) else f"error (NVML return {code})")
+    union = getattr(found, "value", None)
+    member = _VALUE_MEMBERS.get(getattr(found, "valueType", None))
+    if member is None:  # no value type given: the first member there
+        member = next((m for m in _VALUE_MEMBERS.values() if hasattr(union, m)), None)
+    value = _short(getattr(union, member)) if code == 0 and member and union is not None else None
+    return {"status": status, "call_status": "ok", "value": value, "value_member": member,
+            "latency_ms": latency_ms}
+
+
 def _nvml_calls(nvml: Any, handle: Any) -> dict[str, Any]:
-    fields = [getattr(nvml, "NVML_FI_DEV_POWER_INSTANT", 186)]
+    field_id = getattr(nvml, "NVML_FI_DEV_POWER_INSTANT", 186)
     return {
         "nvmlDeviceGetName": _try(nvml, "nvmlDeviceGetName", handle),
         "nvmlDeviceGetUUID": _try(nvml, "nvmlDeviceGetUUID", handle),
         "nvmlSystemGetDriverVersion": _try(nvml, "nvmlSystemGetDriverVersion"),
         "nvmlDeviceGetTotalEnergyConsumption": _try(nvml, "nvmlDeviceGetTotalEnergyConsumption", handle),
         "nvmlDeviceGetPowerUsage": _try(nvml, "nvmlDeviceGetPowerUsage", handle),
-        "nvmlDeviceGetFieldValues(POWER_INSTANT)": _try(nvml, "nvmlDeviceGetFieldValues", handle, fields),
+        "nvmlDeviceGetFieldValues(POWER_INSTANT)": _field_value(nvml, handle, field_id),
         "nvmlDeviceGetEnforcedPowerLimit": _try(nvml, "nvmlDeviceGetEnforcedPowerLimit", handle),
         "nvmlDeviceGetClockInfo(SM)": _try(nvml, "nvmlDeviceGetClockInfo", handle,
                                            getattr(nvml, "NVML_CLOCK_SM", 1)),
@@ -155,17 +196,34 @@ def _load(torch: Any, device: str, seconds: float, matrix: Any) -> None:
         torch.cuda.synchronize(device)
 
 
-def _calibrate(torch: Any, device: str) -> Any:
-    """A square matrix whose product takes a few ms (keeps the load's edges sharp)."""
-    size = 256
-    while True:
-        dtype = torch.float16 if size >= 4096 else torch.float32
-        matrix = torch.randn(size, size, device=device, dtype=dtype)
+def _product_s(torch: Any, device: str, matrix: Any, repeats: int = 3) -> float:
+    """Median seconds of one synchronised product, after one untimed warm-up product."""
+    matrix @ matrix  # cuBLAS handle, workspace and kernel choice for this shape: not timed
+    torch.cuda.synchronize(device)
+    times = []
+    for _ in range(repeats):
         start = time.perf_counter()
         matrix @ matrix
         torch.cuda.synchronize(device)
-        if time.perf_counter() - start >= 0.002 or size >= 16384:
-            return matrix
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _calibrate(torch: Any, device: str) -> tuple[Any, float]:
+    """A square matrix whose (warm) product takes at least ``LOAD_PRODUCT_S``, and that time.
+
+    The loaded phases run these products back to back, so a product of several ms keeps the
+    GPU fully busy (a large fp16 product on a Hopper GPU: near its power limit) while an edge
+    stays sharp against the 300 ms phases. Timing the first product of a size would time
+    cuBLAS's set-up and settle on a product too small to load the GPU (issue 20, Why 5).
+    """
+    size = 1024
+    while True:
+        dtype = torch.float16 if size >= 4096 else torch.float32
+        matrix = torch.randn(size, size, device=device, dtype=dtype)
+        seconds = _product_s(torch, device, matrix)
+        if seconds >= LOAD_PRODUCT_S or size >= 16384:
+            return matrix, seconds
         size *= 2
 
 
@@ -205,7 +263,8 @@ def _robust_spread(values: list[float]) -> float:
 def run_probe(device: str = "cuda") -> dict[str, Any]:
     """Probe NVML and the device; the JSON-ready result."""
     started = time.perf_counter()
-    result: dict[str, Any] = {"versions": _versions(), "device": device, "pid": os.getpid()}
+    result: dict[str, Any] = {"versions": _versions(), "device": device, "pid": os.getpid(),
+                              "environment": {k: os.environ.get(k) for k in OFFLINE_SWITCHES}}
     try:
         import pynvml as nvml
     except ImportError as exc:
@@ -228,7 +287,9 @@ def run_probe(device: str = "cuda") -> dict[str, Any]:
     result["versions"]["torch_cuda"] = torch.version.cuda
     if not torch.cuda.is_available():
         return {**result, "error": "torch sees no CUDA device"}
-    matrix = _calibrate(torch, device)
+    matrix, product_s = _calibrate(torch, device)
+    result["load"] = {"matrix_size": int(matrix.shape[0]), "dtype": str(matrix.dtype).removeprefix("torch."),
+                      "product_ms": round(product_s * 1000, 3)}
     result["pids_after_context"] = _pids(nvml, handle)
     result["own_pid_listed"] = os.getpid() in (result["pids_after_context"] or [])
     if latency is None:
@@ -279,8 +340,11 @@ def format_table(result: dict[str, Any]) -> str:
     for name, call in (result.get("nvml") or {}).items():
         value = call.get("value")
         text = call["status"] + (f" ({call.get('latency_ms')} ms)" if "latency_ms" in call else "")
-        if call["status"] == "ok" and isinstance(value, str | int | float):
-            text += f": {value}"
+        if call.get("call_status"):
+            text += f" (the call: {call['call_status']})"
+        if call["status"] == "ok" and value is not None:
+            shown = value if isinstance(value, str | int | float) else json.dumps(value, sort_keys=True)
+            text += f": {shown if len(str(shown)) <= 120 else str(shown)[:117] + '...'}"
         rows.append((name, text))
     counter = result.get("counter") or {}
     if counter.get("status") == "ok":
@@ -292,6 +356,10 @@ def format_table(result: dict[str, Any]) -> str:
         rows.append(("counter report lag", f"{counter['lag']}" + (
             f", median {lag * 1000:.1f} ms, stdev {stdev * 1000:.1f} ms" if lag is not None else "")))
         rows.append(("idle / loaded power", f"{counter['idle_w']:.1f} W / {counter['loaded_w']:.1f} W"))
+    load = result.get("load")
+    if load:
+        rows.append(("load", f"{load['matrix_size']}x{load['matrix_size']} {load['dtype']} products, "
+                             f"{load['product_ms']} ms each (warm)"))
     rows.append(("energy call latency", f"{result.get('energy_call_latency_ms')} ms"))
     rows.append(("pids before / after context",
                  f"{result.get('pids_before_context')} / {result.get('pids_after_context')} "

@@ -9,8 +9,11 @@ average while the ``POWER_INSTANT`` field is instantaneous, idle is about 90 W a
 700 W; once this process has a CUDA context the process list shows a host PID that is not in
 our PID namespace. Environment switches (all optional):
 
-* ``LB_FAKE_NVML_PIDS``: ``host`` (default, gVisor's nvproxy), ``own`` (a VM: our PID) or
-  ``neighbour`` (our parent's PID, a visible foreign process);
+* ``LB_FAKE_NVML_PIDS``: ``host`` (default, gVisor's nvproxy), ``vm`` (a Firecracker VM: the
+  PID of every live process of ours holding a CUDA context, the pytest process beside the
+  campaign's worker too; they meet in the folder ``LB_FAKE_NVML_CONTEXTS``, made on first use
+  and inherited by children), ``own`` (this process's PID only) or ``neighbour`` (our parent's
+  PID, a visible foreign process);
 * ``LB_FAKE_NVML_UNSUPPORTED``: comma-separated NVML function names that raise NOT_SUPPORTED;
 * ``LB_FAKE_NVML_LAG``: ``constant`` (default, 10 ms) or ``varying`` (0-300 ms);
 * ``LB_FAKE_NVML_BUSY_W``: power drawn above idle by a fully busy "GPU" (default 450).

@@ -6,9 +6,11 @@ from __future__ import annotations
 import bisect
 import os
 import random
+import tempfile
 import threading
 import time
 from collections import deque
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -127,10 +129,47 @@ class _Device:
         return sum(values) / len(values)
 
     def pids(self) -> list[int]:
+        if self.pid_mode == "vm":  # a VM's NVML: every live process of ours holding a context
+            return _live_context_pids()
         if not self.context:
             return []
         return {"host": [HOST_PID], "own": [os.getpid()],
                 "neighbour": [os.getpid(), os.getppid()]}.get(self.pid_mode, [HOST_PID])
+
+
+CONTEXTS_ENV = "LB_FAKE_NVML_CONTEXTS"
+"""VM mode: the folder where each process with a CUDA context leaves a file named by its PID
+(set for this process and its children on first use when unset)."""
+
+
+def _contexts_dir() -> Path:
+    folder = os.environ.get(CONTEXTS_ENV)
+    if not folder:
+        folder = tempfile.mkdtemp(prefix="lb-fake-nvml-contexts-")
+        os.environ[CONTEXTS_ENV] = folder  # children started from now on share it
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return Path(folder)
+
+
+def _alive(pid: int) -> bool:
+    try:  # a zombie has released its context
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1] not in ("Z", "X")
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+
+def _live_context_pids() -> list[int]:
+    pids = []
+    for path in _contexts_dir().glob("*"):
+        if path.name.isdigit() and _alive(int(path.name)):
+            pids.append(int(path.name))
+    return sorted(pids)
 
 
 _device: _Device | None = None
@@ -148,6 +187,8 @@ def device() -> _Device:
 def mark_context(reserved_mib: float = 0.0) -> None:
     """Called by the cuda shim: this process now has a CUDA context."""
     dev = device()
+    if dev.pid_mode == "vm" and not dev.context:
+        (_contexts_dir() / str(os.getpid())).touch()
     dev.context = True
     dev.reserved_mib = max(dev.reserved_mib, reserved_mib)
 
@@ -249,7 +290,7 @@ def nvmlDeviceGetCurrentClocksThrottleReasons(handle: Any) -> int:  # noqa: N802
 def nvmlDeviceGetComputeRunningProcesses(handle: Any) -> list[SimpleNamespace]:  # noqa: N802
     dev = _check("nvmlDeviceGetComputeRunningProcesses")
     return [SimpleNamespace(pid=pid, usedGpuMemory=int((CONTEXT_MEMORY_MIB + dev.reserved_mib) * 2**20))
-            for pid in dev.pids()]
+            for pid in dev.pids()]  # (another process's memory: taken to be like ours)
 
 
 def nvmlDeviceGetMemoryInfo(handle: Any) -> SimpleNamespace:  # noqa: N802
