@@ -7,20 +7,24 @@
   ignores ``.*.tmp``, so such a file never reaches a pull request meanwhile.
 * :func:`replace_dir`: swap a finished folder in for the old one with one ``renameat2``
   (``RENAME_EXCHANGE``) where Linux offers it, else two renames that :func:`recover_dir` undoes.
-* :func:`write_all_or_nothing`: stage every file, commit the stage with one rename, then move the
-  files into place; :func:`recover_staged` finishes a committed stage or drops an uncommitted one.
+* :func:`write_all_or_nothing`: stage every file in this write's own stage folder, commit it with
+  one rename, then move the files into place; :func:`recover_staged` finishes a dead writer's
+  committed stage or drops its uncommitted one; :func:`tree_lock` lets one writer in at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
+import fcntl
 import json
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from leaderboard.errors import LeaderboardError
@@ -206,27 +210,68 @@ def check_replaceable(target: Path, force: bool) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# A set of files, all or nothing
+# A set of files, all or nothing, one writer per tree at a time
 
-# All three end in .tmp, so git ignores them (.gitignore: .*.tmp) while they exist.
+# Every stage ends in .tmp, so git ignores it (.gitignore: .*.tmp) while it exists. Each write
+# has its own stage, ``.staged-write.<pid>.<token>.<state>.tmp`` (state new, commit or done):
+# two writes never share a folder, and recovery knows whose stage it is by the pid.
+STAGE_PREFIX = ".staged-write."
+_STAGE_PATTERN = re.compile(r"\.staged-write\.(\d+)\.([A-Za-z0-9_]+)\.(new|commit|done)\.tmp")
+# The single fixed stage of versions before per-write stages; still finished when found.
 STAGE_DIRNAME = ".staged-write.tmp"
-_UNCOMMITTED_DIRNAME = ".staged-write.new.tmp"
-_DONE_DIRNAME = ".staged-write.done.tmp"
+_LEGACY_LEFTOVERS = (".staged-write.new.tmp", ".staged-write.done.tmp")
 _PLAN = "plan.json"
 
 
-def _stage_paths(root: Path) -> tuple[Path, Path]:
-    return root / _UNCOMMITTED_DIRNAME, root / STAGE_DIRNAME
+@contextlib.contextmanager
+def tree_lock(root: Path, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on the folder ``root`` (``flock`` on the folder itself).
+
+    One all-or-nothing write per tree at a time: a second writer waits here until the first
+    is done (or killed: the kernel drops a dead process's lock). Nothing is written to the
+    tree for the lock, so a kill leaves no lock file behind.
+
+    Args:
+        root: An existing folder.
+        on_wait: Told once, with a sentence, when another writer holds the lock.
+    """
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait(f"{root}: another records import is writing here; waiting for it to finish")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
-def _done_path(root: Path) -> Path:
-    return root / _DONE_DIRNAME
+def _stages(root: Path) -> list[tuple[Path, int | None, str]]:
+    """Every stage folder under ``root``: (path, writer pid or None for a legacy one, state)."""
+    found: list[tuple[Path, int | None, str]] = []
+    try:
+        names = sorted(p.name for p in root.iterdir() if p.name.startswith(STAGE_PREFIX))
+    except FileNotFoundError:
+        return []
+    for name in names:
+        match = _STAGE_PATTERN.fullmatch(name)
+        if match:
+            found.append((root / name, int(match.group(1)), match.group(3)))
+        elif name == STAGE_DIRNAME:
+            found.append((root / name, None, "commit"))
+        elif name in _LEGACY_LEFTOVERS:
+            found.append((root / name, None, "new"))
+    return found
 
 
 def interrupted_stage(root: Path) -> Path | None:
-    """The committed stage of a killed :func:`write_all_or_nothing` under ``root``, if any."""
-    committed = _stage_paths(root)[1]
-    return committed if committed.exists() else None
+    """A committed stage of a killed :func:`write_all_or_nothing` under ``root``, if any."""
+    for path, pid, state in _stages(root):
+        if state == "commit" and (pid is None or not _pid_alive(pid)):
+            return path
+    return None
 
 
 def _apply(committed: Path, root: Path) -> None:
@@ -241,39 +286,52 @@ def _apply(committed: Path, root: Path) -> None:
         _fsync_dir(target.parent)
     # Renamed before it is removed: rmtree is not atomic, and a committed stage that lost its
     # plan half-way through removal could be neither finished nor dropped.
-    done = _done_path(root)
+    done = committed.parent / (committed.name.removesuffix(".commit.tmp") + ".done.tmp"
+                               if committed.name != STAGE_DIRNAME else _LEGACY_LEFTOVERS[1])
     os.rename(committed, done)
     _fsync_dir(root)
     shutil.rmtree(done)
 
 
 def recover_staged(root: Path) -> bool:
-    """Finish a committed stage under ``root``, or drop an uncommitted one.
+    """Finish the committed stages of dead writers under ``root``; drop their other stages.
+
+    Only a stage whose writer (the pid in its name) is no longer alive is touched: a live
+    writer's stage is its own business. Callers hold :func:`tree_lock`, so a dead writer's
+    committed stage is finished before anything else is written.
 
     Returns:
         True when an interrupted write was finished.
     """
-    uncommitted, committed = _stage_paths(root)
-    for leftover in (uncommitted, _done_path(root)):
-        if leftover.exists():
-            shutil.rmtree(leftover)
-    if committed.exists():
-        _apply(committed, root)
-        return True
-    return False
+    finished = False
+    for path, pid, state in _stages(root):
+        if pid is not None and _pid_alive(pid):
+            continue
+        if state == "commit":
+            _apply(path, root)
+            finished = True
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+    return finished
 
 
 def write_all_or_nothing(root: Path, files: dict[str, bytes]) -> None:
     """Write every file (paths relative to ``root``) or, if killed before the commit, none.
 
-    Each file is written and fsynced into a stage folder under ``root``; one rename commits the
-    stage; then the files are moved into place (each ``os.replace`` atomic). A write killed
-    after the commit is finished by :func:`recover_staged` (called first by the next write);
-    until then :func:`interrupted_stage` reports it, so readers can refuse a half-moved set.
+    Each file is written and fsynced into this write's own stage folder under ``root``; one
+    rename commits the stage; then the files are moved into place (each ``os.replace``
+    atomic). A write killed after the commit is finished by :func:`recover_staged` (called
+    first by the next write); until then :func:`interrupted_stage` reports it, so readers can
+    refuse a half-moved set. Callers hold :func:`tree_lock` for the whole read-check-write.
     """
     recover_staged(root)
-    uncommitted, committed = _stage_paths(root)
-    uncommitted.mkdir(parents=True)
+    uncommitted = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}.", suffix=".new.tmp",
+                                        dir=root))
+    token = uncommitted.name.removeprefix(f"{STAGE_PREFIX}{os.getpid()}.").removesuffix(".new.tmp")
+    if not re.fullmatch(r"[A-Za-z0-9_]+", token):  # mkdtemp's alphabet; recovery parses it
+        shutil.rmtree(uncommitted)
+        raise LeaderboardError(f"{uncommitted}: unexpected temp folder name")
+    committed = root / f"{STAGE_PREFIX}{os.getpid()}.{token}.commit.tmp"
     plan = []
     for index, (relative, data) in enumerate(sorted(files.items())):
         target = root / relative

@@ -379,7 +379,8 @@ def records_import(archive: Path, submissions_dir: Path, overwrite: bool) -> Non
     """
     from leaderboard.records_archive import import_records
 
-    result = import_records(archive, submissions_dir, overwrite=overwrite)
+    result = import_records(archive, submissions_dir, overwrite=overwrite,
+                            on_wait=lambda message: click.echo(log_safe(message), err=True))
     for member, reason in result.refused:
         click.echo(f"{archive}: {log_safe(member)}: refused: {log_safe(reason)}", err=True)
     if result.refused:

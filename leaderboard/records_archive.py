@@ -20,7 +20,7 @@ import io
 import json
 import re
 import tarfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from leaderboard.analysis_records import (
     parse_analysis_record,
     read_analysis_record,
 )
-from leaderboard.atomic import atomic_write_bytes, recover_staged, write_all_or_nothing
+from leaderboard.atomic import atomic_write_bytes, recover_staged, tree_lock, write_all_or_nothing
 from leaderboard.errors import LeaderboardError
 from leaderboard.records import (
     HARDWARE_SLUG_PATTERN,
@@ -317,26 +317,41 @@ def _check_manifest(contents: dict[str, bytes], result: ImportResult) -> None:
             result.refused.append((name, "listed in the manifest but missing from the archive"))
 
 
-def import_records(archive: Path, submissions_dir: Path, overwrite: bool = False) -> ImportResult:
+def import_records(archive: Path, submissions_dir: Path, overwrite: bool = False,
+                   on_wait: Callable[[str], None] | None = None) -> ImportResult:
     """Check every member of an archive and, when all pass, write the records atomically.
 
     Args:
         archive: A .tar.gz from :func:`export_records`.
         submissions_dir: The submissions folder to import into.
         overwrite: Replace existing records whose content differs (else those are refused).
+        on_wait: Told when another import holds the tree's lock (this one waits for it).
 
     Returns:
         What was (or, when anything was refused, would have been) created, updated and left
         unchanged, and every refusal with its reason.
 
     Raises:
-        LeaderboardError: The archive cannot be opened at all.
+        LeaderboardError: The archive cannot be opened at all, or the written files are not
+            on disk as planned (then no count is reported).
     """
     result = ImportResult()
-    # A killed earlier import is finished first, so "exists already" below means what it says.
-    recover_staged(submissions_dir)
     contents = _read_members(archive, result)
     _check_manifest(contents, result)
+    if not submissions_dir.is_dir():
+        raise LeaderboardError(f"{submissions_dir}: no submissions folder here")
+    # One import per tree at a time, from the comparison with the files there to the last
+    # write: two imports interleaved would each count files the other then changes.
+    with tree_lock(submissions_dir, on_wait):
+        # A killed earlier import is finished first, so "exists already" means what it says.
+        recover_staged(submissions_dir)
+        _plan_and_write(contents, submissions_dir, overwrite, result)
+    return result
+
+
+def _plan_and_write(contents: dict[str, bytes], submissions_dir: Path, overwrite: bool,
+                    result: ImportResult) -> None:
+    """Compare the checked members with the tree and write them (caller holds the lock)."""
     refused_names = {name for name, _ in result.refused}
     root = submissions_dir.resolve()
     plan: list[tuple[Path, bytes, str]] = []
@@ -364,9 +379,14 @@ def import_records(archive: Path, submissions_dir: Path, overwrite: bool = False
     for target, _data, kind in plan:
         getattr(result, kind).append(target.relative_to(submissions_dir).as_posix())
     if result.refused:
-        return result
+        return
     # Staged, then moved into place: a kill before the commit writes nothing, one after it is
     # finished by the next import (and reported by `check` until then).
     write_all_or_nothing(submissions_dir, {
         target.relative_to(submissions_dir).as_posix(): data for target, data, _kind in plan})
-    return result
+    # The counts printed are the files read back, not the plan.
+    missing = [str(target) for target, data, _kind in plan
+               if not target.is_file() or target.read_bytes() != data]
+    if missing:
+        raise LeaderboardError(f"{len(missing)} record(s) are not on disk as written (another "
+                               f"writer in this tree?): {', '.join(missing[:5])}")
