@@ -390,6 +390,47 @@ def records_import(archive: Path, submissions_dir: Path, overwrite: bool) -> Non
                f"updated, {len(result.unchanged)} unchanged")
 
 
+@records.command("merge")
+@click.argument("archives", nargs=-1, required=True,
+                type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@opt.submissions_option()
+def records_merge(archives: tuple[Path, ...], submissions_dir: Path) -> None:
+    """Merge ARCHIVES (a sweep's shards): per record, the newest measured_at wins.
+
+    Every archive is checked as `records import` checks one. Identical records are unchanged;
+    two different records with the same time are a conflict and nothing is written. Every
+    replacement is printed (entry, board, old and new time), and so are archives that share
+    records (overlapping shards).
+    """
+    from leaderboard.records_merge import merge_records
+
+    result = merge_records(list(archives), submissions_dir,
+                           on_wait=lambda message: click.echo(log_safe(message), err=True))
+    for first, second, shared in result.overlaps:
+        click.echo(f"overlap: {log_safe(first)} and {log_safe(second)} share {len(shared)} "
+                   f"record(s), e.g. {log_safe(shared[0])}; were the shards planned with the "
+                   "same count?", err=True)
+    for member, reason in result.refused:
+        click.echo(f"{log_safe(member)}: refused: {log_safe(reason)}", err=True)
+    for name, versions in result.conflicts:
+        click.echo(f"{log_safe(name)}: conflict: different records with the same measured_at "
+                   f"{versions[0].measured_at.isoformat()} in "
+                   f"{', '.join(log_safe(v.source) for v in versions)}", err=True)
+    if not result.written:
+        raise LeaderboardError(f"{len(result.refused)} refused, {len(result.conflicts)} "
+                               "conflict(s); nothing was written")
+    for replacement in result.replaced:
+        click.echo(f"replaced: {log_safe(replacement.describe())}")
+    for replacement in result.kept_newer:
+        click.echo(f"kept the newer: {log_safe(replacement.describe())}")
+    updated = sum(r.old.source == "tree" for r in result.replaced)
+    click.echo(f"merged {len(archives)} archive(s) into {submissions_dir}: {len(result.created)} "
+               f"created, {updated} updated, {len(result.unchanged)} unchanged; "
+               f"{len(result.replaced) - updated + len(result.kept_newer)} older cop"
+               f"{'y' if len(result.replaced) - updated + len(result.kept_newer) == 1 else 'ies'} "
+               "not used")
+
+
 # --- Accuracy validation (leaderboard.measure.accuracy, .weights, .imagenet)
 
 

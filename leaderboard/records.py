@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
@@ -208,6 +209,24 @@ class MeasurementRecord(_Record):
     def board(self) -> str:
         """The board this record belongs to: ``<hardware>--<scenario>``."""
         return f"{self.hardware}--{self.scenario}"
+
+
+def parse_measured_at(value: object) -> datetime:
+    """A record's ``measured_at`` as an aware datetime.
+
+    Raises:
+        ValueError: Not a string, not an ISO 8601 time that exists, or without a UTC offset.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"measured_at: {value!r} is not an ISO 8601 time string")
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"measured_at: {value!r} is not a time that exists ({exc})") from exc
+    if when.tzinfo is None:
+        raise ValueError(f"measured_at: {value!r} has no UTC offset; the validator writes UTC "
+                         "times ending in Z")
+    return when
 
 
 def record_path(submissions_dir: Path, entry_id: str, hardware: str, scenario: str) -> Path:

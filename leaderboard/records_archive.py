@@ -42,6 +42,7 @@ from leaderboard.records import (
     MeasurementRecord,
     loads_json,
     missing_provenance,
+    parse_measured_at,
     read_record,
 )
 from leaderboard.submission import ID_PATTERN, SUBMISSION_FILENAME
@@ -336,8 +337,7 @@ def import_records(archive: Path, submissions_dir: Path, overwrite: bool = False
             on disk as planned (then no count is reported).
     """
     result = ImportResult()
-    contents = _read_members(archive, result)
-    _check_manifest(contents, result)
+    contents, result.refused = read_archive(archive, submissions_dir)
     if not submissions_dir.is_dir():
         raise LeaderboardError(f"{submissions_dir}: no submissions folder here")
     # One import per tree at a time, from the comparison with the files there to the last
@@ -352,18 +352,11 @@ def import_records(archive: Path, submissions_dir: Path, overwrite: bool = False
 def _plan_and_write(contents: dict[str, bytes], submissions_dir: Path, overwrite: bool,
                     result: ImportResult) -> None:
     """Compare the checked members with the tree and write them (caller holds the lock)."""
-    refused_names = {name for name, _ in result.refused}
-    root = submissions_dir.resolve()
     plan: list[tuple[Path, bytes, str]] = []
     for name in sorted(contents):
-        if name in refused_names:
-            continue
         data = contents[name]
-        _, problem = _check_record(name, data, submissions_dir)
         target = submissions_dir / name
-        if not problem and not target.parent.resolve().is_relative_to(root):
-            # A symlinked measurements folder in the tree must not redirect writes elsewhere.
-            problem = f"{target.parent} resolves outside {submissions_dir}"
+        problem = outside_problem(target, submissions_dir)
         if problem:
             result.refused.append((name, problem))
             continue
@@ -372,7 +365,11 @@ def _plan_and_write(contents: dict[str, bytes], submissions_dir: Path, overwrite
         elif target.is_file() and target.read_bytes() == data:
             result.unchanged.append(name)
         elif overwrite:
-            plan.append((target, data, "updated"))
+            problem = _older_problem(target.read_bytes(), data)
+            if problem:
+                result.refused.append((name, problem))
+            else:
+                plan.append((target, data, "updated"))
         else:
             result.refused.append((name, "a different record exists there; pass --overwrite "
                                          "to replace it"))
@@ -380,13 +377,69 @@ def _plan_and_write(contents: dict[str, bytes], submissions_dir: Path, overwrite
         getattr(result, kind).append(target.relative_to(submissions_dir).as_posix())
     if result.refused:
         return
+    write_checked(submissions_dir, {target.relative_to(submissions_dir).as_posix(): data
+                                    for target, data, _kind in plan})
+
+
+def _older_problem(current: bytes, incoming: bytes) -> str:
+    """Why ``incoming`` must not replace ``current`` (older by measured_at), or ''."""
+    try:
+        old = parse_measured_at(loads_json(current.decode("utf-8")).get("measured_at"))  # type: ignore[union-attr]
+        new = parse_measured_at(loads_json(incoming.decode("utf-8")).get("measured_at"))  # type: ignore[union-attr]
+    except (ValueError, AttributeError) as exc:
+        return f"cannot compare measured_at with the record there ({exc})"
+    if new < old:
+        return (f"the record there is newer ({old.isoformat()}) than this one "
+                f"({new.isoformat()}); --overwrite only replaces older records")
+    return ""  # the same time: --overwrite says so (`records merge` calls it a conflict)
+
+
+def outside_problem(target: Path, submissions_dir: Path) -> str:
+    """Why writing ``target`` would leave the submissions folder, or ''."""
+    # A symlinked measurements folder in the tree must not redirect writes elsewhere.
+    if not target.parent.resolve().is_relative_to(submissions_dir.resolve()):
+        return f"{target.parent} resolves outside {submissions_dir}"
+    return ""
+
+
+def write_checked(submissions_dir: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` all or nothing, then read them back (the caller holds the tree lock).
+
+    Raises:
+        LeaderboardError: A file is not on disk as written; then no count is reported.
+    """
     # Staged, then moved into place: a kill before the commit writes nothing, one after it is
     # finished by the next import (and reported by `check` until then).
-    write_all_or_nothing(submissions_dir, {
-        target.relative_to(submissions_dir).as_posix(): data for target, data, _kind in plan})
+    write_all_or_nothing(submissions_dir, files)
     # The counts printed are the files read back, not the plan.
-    missing = [str(target) for target, data, _kind in plan
-               if not target.is_file() or target.read_bytes() != data]
+    missing = [name for name, data in sorted(files.items())
+               if not (submissions_dir / name).is_file()
+               or (submissions_dir / name).read_bytes() != data]
     if missing:
         raise LeaderboardError(f"{len(missing)} record(s) are not on disk as written (another "
                                f"writer in this tree?): {', '.join(missing[:5])}")
+
+
+def read_archive(archive: Path, submissions_dir: Path) -> tuple[dict[str, bytes], list[tuple[str, str]]]:
+    """The checked records of an archive, and every refusal ``(member, reason)``.
+
+    Every member is checked (path, type, size, manifest digest, record schema and rules, entry
+    exists); nothing is written.
+
+    Raises:
+        LeaderboardError: The archive cannot be opened at all.
+    """
+    result = ImportResult()
+    contents = _read_members(archive, result)
+    _check_manifest(contents, result)
+    refused_names = {name for name, _ in result.refused}
+    checked = {}
+    for name in sorted(contents):
+        if name in refused_names:
+            continue
+        _, problem = _check_record(name, contents[name], submissions_dir)
+        if problem:
+            result.refused.append((name, problem))
+        else:
+            checked[name] = contents[name]
+    return checked, result.refused

@@ -242,8 +242,9 @@ def test_sweep_spreads_shards_over_a_matrix_and_merges_them():
     run = next(step["run"] for step in measure["steps"] if step.get("name") == "Measure this shard")
     assert '--shard "$SHARD/$SHARDS" --resume' in run
     merge = workflow["jobs"]["merge"]
-    run = next(step["run"] for step in merge["steps"] if "records import" in step.get("run", ""))
-    assert 'leaderboard records import "$archive" --overwrite' in run
+    run = next(step["run"] for step in merge["steps"] if "records merge" in step.get("run", ""))
+    assert 'leaderboard records merge "${archives[@]}"' in run
+    assert "records import" not in run  # one by one, the file order decided collisions
 
 
 # ---------------------------------------------------------------------------------------------
