@@ -59,11 +59,13 @@ def cli() -> None:
               help="Maintainers: files outside entry folders may change next to submissions.")
 @click.option("--allow-rewrite", is_flag=True,
               help="Maintainers: imported_from and the weights of existing entries may change.")
+@click.option("--allow-synthetic", is_flag=True,
+              help="Accept records marked synthetic (test trees; the published build refuses them).")
 @check_output_options
 def check(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: bool,
           changed_against: str | None, committed: bool, allow_records: bool, allow_delete: bool,
           allow_code: bool, allow_rewrite: bool, output_format: str, quiet: bool,
-          verbose: bool) -> None:
+          verbose: bool, allow_synthetic: bool) -> None:
     """Check submission files (all, or PATHS) and report every problem at once.
 
     Exits 1 when any error is found. Warnings (such as imported entries whose weights are
@@ -76,11 +78,11 @@ def check(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: bool,
     if changed_against is None:
         if allow_records or allow_delete or allow_code or allow_rewrite or committed:
             raise UsageError("the --allow-* flags and --committed apply only with --changed-against BASE")
-        check_files(paths, submissions_dir, style)
+        check_files(paths, submissions_dir, style, allow_synthetic)
         return
     if paths:
         raise UsageError("give PATHS or --changed-against BASE, not both")
-    check_pull_request(changed_against, submissions_dir, style, committed=committed,
+    check_pull_request(changed_against, submissions_dir, style, allow_synthetic, committed=committed,
                        allow_records=allow_records, allow_delete=allow_delete,
                        allow_code=allow_code, allow_rewrite=allow_rewrite)
 
@@ -369,8 +371,11 @@ def records_export(archive: Path, ids: tuple[str, ...], submissions_dir: Path) -
 @records.command("import")
 @click.argument("archive", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @opt.submissions_option()
-@click.option("--overwrite", is_flag=True, help="Replace existing records whose content differs.")
-def records_import(archive: Path, submissions_dir: Path, overwrite: bool) -> None:
+@click.option("--overwrite", is_flag=True,
+              help="Replace existing records whose content differs (never with an older one).")
+@click.option("--allow-synthetic", is_flag=True,
+              help="Take records marked synthetic (test trees only; the published build refuses them).")
+def records_import(archive: Path, submissions_dir: Path, overwrite: bool, allow_synthetic: bool) -> None:
     """Check every record in ARCHIVE and write them all, or nothing if any is refused.
 
     Members must be regular files at <id>/measurements/<hardware>--<scenario>.json (no links,
@@ -380,7 +385,8 @@ def records_import(archive: Path, submissions_dir: Path, overwrite: bool) -> Non
     from leaderboard.records_archive import import_records
 
     result = import_records(archive, submissions_dir, overwrite=overwrite,
-                            on_wait=lambda message: click.echo(log_safe(message), err=True))
+                            on_wait=lambda message: click.echo(log_safe(message), err=True),
+                            allow_synthetic=allow_synthetic)
     for member, reason in result.refused:
         click.echo(f"{archive}: {log_safe(member)}: refused: {log_safe(reason)}", err=True)
     if result.refused:
@@ -394,7 +400,9 @@ def records_import(archive: Path, submissions_dir: Path, overwrite: bool) -> Non
 @click.argument("archives", nargs=-1, required=True,
                 type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @opt.submissions_option()
-def records_merge(archives: tuple[Path, ...], submissions_dir: Path) -> None:
+@click.option("--allow-synthetic", is_flag=True,
+              help="Take records marked synthetic (test trees only; the published build refuses them).")
+def records_merge(archives: tuple[Path, ...], submissions_dir: Path, allow_synthetic: bool) -> None:
     """Merge ARCHIVES (a sweep's shards): per record, the newest measured_at wins.
 
     Every archive is checked as `records import` checks one. Identical records are unchanged;
@@ -405,7 +413,8 @@ def records_merge(archives: tuple[Path, ...], submissions_dir: Path) -> None:
     from leaderboard.records_merge import merge_records
 
     result = merge_records(list(archives), submissions_dir,
-                           on_wait=lambda message: click.echo(log_safe(message), err=True))
+                           on_wait=lambda message: click.echo(log_safe(message), err=True),
+                           allow_synthetic=allow_synthetic)
     for first, second, shared in result.overlaps:
         click.echo(f"overlap: {log_safe(first)} and {log_safe(second)} share {len(shared)} "
                    f"record(s), e.g. {log_safe(shared[0])}; were the shards planned with the "

@@ -36,6 +36,7 @@ from leaderboard.analysis_records import (
 )
 from leaderboard.atomic import atomic_write_bytes, recover_staged, tree_lock, write_all_or_nothing
 from leaderboard.errors import LeaderboardError
+from leaderboard.record_rules import record_problems
 from leaderboard.records import (
     HARDWARE_SLUG_PATTERN,
     MEASUREMENTS_DIRNAME,
@@ -44,6 +45,7 @@ from leaderboard.records import (
     missing_provenance,
     parse_measured_at,
     read_record,
+    submission_facts,
 )
 from leaderboard.submission import ID_PATTERN, SUBMISSION_FILENAME
 from leaderboard.vocabulary import SCENARIOS
@@ -218,7 +220,12 @@ def _check_analysis_record(name: str, document: object, submissions_dir: Path) -
     return ""
 
 
-def _check_record(name: str, data: bytes, submissions_dir: Path) -> tuple[MeasurementRecord | None, str]:
+SYNTHETIC_REFUSAL = ("record is marked synthetic (made-up test data), which the published build "
+                     "refuses; only a test tree takes it (--allow-synthetic)")
+
+
+def _check_record(name: str, data: bytes, submissions_dir: Path,
+                  allow_synthetic: bool = False) -> tuple[MeasurementRecord | None, str]:
     """Validate a record's bytes against the schema, its path and the submissions."""
     try:
         document = loads_json(data.decode("utf-8"))
@@ -229,6 +236,8 @@ def _check_record(name: str, data: bytes, submissions_dir: Path) -> tuple[Measur
     except ValueError as exc:
         return None, f"not valid JSON: {exc}"
     if _ANALYSIS_MEMBER_PATTERN.fullmatch(name):
+        if isinstance(document, dict) and document.get("synthetic") is True and not allow_synthetic:
+            return None, SYNTHETIC_REFUSAL
         return None, _check_analysis_record(name, document, submissions_dir)
     try:
         record = MeasurementRecord.model_validate(document)
@@ -245,11 +254,15 @@ def _check_record(name: str, data: bytes, submissions_dir: Path) -> tuple[Measur
     canonical = f"{record.entry_id}/{MEASUREMENTS_DIRNAME}/{record.board}.json"
     if name != canonical:
         return None, f"record belongs at {canonical}"
-    missing = missing_provenance(record)
-    if missing:
-        return None, f"measured record lacks provenance: {', '.join(missing)}"
     if not (submissions_dir / record.entry_id / SUBMISSION_FILENAME).is_file():
         return None, f"no submission '{record.entry_id}' in {submissions_dir}"
+    if record.synthetic and not allow_synthetic:
+        return None, SYNTHETIC_REFUSAL
+    # The same rules as the validator's writer and `check` (leaderboard.record_rules).
+    gmacs, claimed_top1 = submission_facts(submissions_dir, record.entry_id)
+    problems = record_problems(record, gmacs=gmacs, claimed_top1=claimed_top1)
+    if problems:
+        return None, "; ".join(problems)
     return record, ""
 
 
@@ -319,7 +332,8 @@ def _check_manifest(contents: dict[str, bytes], result: ImportResult) -> None:
 
 
 def import_records(archive: Path, submissions_dir: Path, overwrite: bool = False,
-                   on_wait: Callable[[str], None] | None = None) -> ImportResult:
+                   on_wait: Callable[[str], None] | None = None,
+                   allow_synthetic: bool = False) -> ImportResult:
     """Check every member of an archive and, when all pass, write the records atomically.
 
     Args:
@@ -327,6 +341,7 @@ def import_records(archive: Path, submissions_dir: Path, overwrite: bool = False
         submissions_dir: The submissions folder to import into.
         overwrite: Replace existing records whose content differs (else those are refused).
         on_wait: Told when another import holds the tree's lock (this one waits for it).
+        allow_synthetic: Take records marked synthetic (test trees only; the build refuses them).
 
     Returns:
         What was (or, when anything was refused, would have been) created, updated and left
@@ -337,7 +352,7 @@ def import_records(archive: Path, submissions_dir: Path, overwrite: bool = False
             on disk as planned (then no count is reported).
     """
     result = ImportResult()
-    contents, result.refused = read_archive(archive, submissions_dir)
+    contents, result.refused = read_archive(archive, submissions_dir, allow_synthetic)
     if not submissions_dir.is_dir():
         raise LeaderboardError(f"{submissions_dir}: no submissions folder here")
     # One import per tree at a time, from the comparison with the files there to the last
@@ -420,7 +435,8 @@ def write_checked(submissions_dir: Path, files: dict[str, bytes]) -> None:
                                f"writer in this tree?): {', '.join(missing[:5])}")
 
 
-def read_archive(archive: Path, submissions_dir: Path) -> tuple[dict[str, bytes], list[tuple[str, str]]]:
+def read_archive(archive: Path, submissions_dir: Path,
+                 allow_synthetic: bool = False) -> tuple[dict[str, bytes], list[tuple[str, str]]]:
     """The checked records of an archive, and every refusal ``(member, reason)``.
 
     Every member is checked (path, type, size, manifest digest, record schema and rules, entry
@@ -437,7 +453,7 @@ def read_archive(archive: Path, submissions_dir: Path) -> tuple[dict[str, bytes]
     for name in sorted(contents):
         if name in refused_names:
             continue
-        _, problem = _check_record(name, contents[name], submissions_dir)
+        _, problem = _check_record(name, contents[name], submissions_dir, allow_synthetic)
         if problem:
             result.refused.append((name, problem))
         else:

@@ -87,13 +87,15 @@ def _newest(name: str, versions: list[Version], result: MergeResult) -> Version 
 
 
 def merge_records(archives: Sequence[Path], submissions_dir: Path,
-                  on_wait: Callable[[str], None] | None = None) -> MergeResult:
+                  on_wait: Callable[[str], None] | None = None,
+                  allow_synthetic: bool = False) -> MergeResult:
     """Check every archive, then write the newest version of each record, all or nothing.
 
     Args:
         archives: Archives from ``records export`` (a sweep's shards).
         submissions_dir: The submissions folder to merge into.
         on_wait: Told when another import holds the tree's lock (this merge waits for it).
+        allow_synthetic: Take records marked synthetic (test trees only).
 
     Returns:
         What was (or would have been) created, replaced, kept and left unchanged; overlaps,
@@ -107,7 +109,7 @@ def merge_records(archives: Sequence[Path], submissions_dir: Path,
     versions: dict[str, list[Version]] = {}
     members: dict[str, set[str]] = {}
     for archive in archives:
-        checked, refused = read_archive(archive, submissions_dir)
+        checked, refused = read_archive(archive, submissions_dir, allow_synthetic)
         result.refused += [(f"{archive}: {name}", reason) for name, reason in refused]
         members[str(archive)] = set(checked)
         for name, data in checked.items():

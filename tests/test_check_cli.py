@@ -195,8 +195,13 @@ def test_valid_records_pass(tmp_path):
     from leaderboard.records import write_record
 
     write_record(submissions, synthetic_record("resnet50.a1_in1k", 0.5))
-    result = run_cli("check", "--submissions", submissions)
+    result = run_cli("check", "--submissions", submissions, "--allow-synthetic")
     assert result.exit_code == 0, result.output
+    # Without the flag a synthetic record fails, as it fails the published build (issue 21).
+    refused = run_cli("check", "--submissions", submissions)
+    assert refused.exit_code == 1
+    assert ("resnet50.a1_in1k/measurements/synthetic-gpu--offline.json: synthetic: error: record is "
+            "marked synthetic (made-up test data); the published build refuses it") in refused.output
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,7 +263,7 @@ def test_check_changed_against_is_one_command_not_a_rewired_callback():
     names = [p.name for p in cli.commands["check"].params]
     assert names == ["paths", "submissions_dir", "all_warnings", "changed_against", "committed",
                      "allow_records", "allow_delete", "allow_code", "allow_rewrite",
-                     "output_format", "quiet", "verbose"]  # leaderboard.check_command
+                     "allow_synthetic", "output_format", "quiet", "verbose"]  # leaderboard.check_command
 
 
 def test_group_help_lists_every_command():

@@ -46,7 +46,8 @@ def shard(tmp_path: Path, tree: Path, name: str, records: dict[str, tuple[str, f
 
 
 def merge(tree: Path, *archives: Path):
-    return CliRunner().invoke(cli, ["records", "merge", *map(str, archives), "--submissions", str(tree)])
+    return CliRunner().invoke(cli, ["records", "merge", *map(str, archives), "--submissions", str(tree),
+                                    "--allow-synthetic"])
 
 
 def measured_at(tree: Path, entry: str) -> str:
