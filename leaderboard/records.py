@@ -384,12 +384,12 @@ def iter_records(submissions_dir: Path) -> Iterator[tuple[Path, MeasurementRecor
         if isinstance(result, Problem):
             yield path, result
             continue
-        missing = missing_provenance(result)
-        if missing:
-            yield path, provenance_problem(path, missing)
-            continue
         gmacs, claimed_top1 = submission_facts(submissions_dir, result.entry_id)
         problems = record_problems(result, gmacs=gmacs, claimed_top1=claimed_top1)
+        missing = missing_provenance(result)
+        if missing and len(problems) == 1:
+            yield path, provenance_problem(path, missing)
+            continue
         if problems:
             yield path, Problem(str(path), problems[0].split(":")[0], "; ".join(problems),
                                 "records are written by the validator, which applies the same "
