@@ -22,6 +22,7 @@ WORDS = {"leaderboard", "leaderboard.vocabulary", "leaderboard.errors", "leaderb
          "leaderboard.log_escape", "leaderboard.data_version", "leaderboard.expected_failures"}
 INPUTS = {"leaderboard.safe_yaml", "leaderboard.timm_catalog", "leaderboard.submission",
           "leaderboard.records", "leaderboard.analysis_records", "leaderboard.records_archive",
+          "leaderboard.record_rules", "leaderboard.records_merge",
           "leaderboard.import_timm", "leaderboard.check", "leaderboard.policy",
           "leaderboard.testing", "leaderboard.new_entry"}
 VALIDATOR = {"leaderboard.measure", "leaderboard.breakdown_runs"}
@@ -38,6 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     "leaderboard.report": WORDS | INPUTS | {"leaderboard.scoring", "leaderboard.boards"},
     "leaderboard.site": WORDS | {"leaderboard.safe_yaml", "leaderboard.timm_catalog",
                                  "leaderboard.submission", "leaderboard.records",
+                                 "leaderboard.record_rules",  # the floor on the Methodology page
                                  "leaderboard.analysis_records", "leaderboard.scoring",
                                  "leaderboard.boards", "leaderboard.findings"},
 }
