@@ -376,9 +376,12 @@ def check_submission_file(
     # type() check: `true` and `1.0` equal 1 in Python and pass pydantic's strict Literal[1].
     if type(version) is not int or version != SCHEMA_VERSION:
         line = lines.get(("schema_version",))
+        shown = repr(version) if len(repr(version)) <= 40 else repr(version)[:37] + "..."
+        # The loader's own problems (a 5,000-digit number, a control character) come first.
         return None, [
+            *problems,
             Problem(file, f"schema_version (line {line})" if line else "schema_version",
-                    f"unsupported schema_version {version!r}",
+                    f"unsupported schema_version {shown}",
                     f"this version of the leaderboard reads schema_version {SCHEMA_VERSION}")
         ]
     refused_lines = {int(m.group(1)) for p in problems if (m := _LINE_RE.match(p.location))}
