@@ -462,6 +462,22 @@ def _semantic_problems(
     # From the raw mapping, so a file with schema errors elsewhere still hears about this too.
     if weights_ok:
         yield from _pinning_problems(file, data, model, at)
+    yield from _url_problems(file, model, at)
+
+
+def _url_problems(file: str, model: dict[str, Any], at: Any) -> Iterable[Problem]:
+    """A weights URL the GPU runner must not fetch (credentials, IP, other hosts, ports, '..')."""
+    from leaderboard.weights_url import weights_url_problems
+
+    weights = model.get("weights") if isinstance(model.get("weights"), dict) else {}
+    url = weights.get("url") if isinstance(weights.get("url"), dict) else {}
+    if isinstance(url.get("url"), str):
+        problems = weights_url_problems(url["url"])
+        if problems:
+            yield Problem(file, at("model", "weights", "url", "url"),
+                          "weights URL refused: " + "; ".join(problems),
+                          "give an https URL on an allowed host, without credentials or port "
+                          "(or use model.weights.hf_hub)")
 
 
 def _pinning_problems(file: str, data: dict[str, Any], model: dict[str, Any],

@@ -22,7 +22,7 @@ WORDS = {"leaderboard", "leaderboard.vocabulary", "leaderboard.errors", "leaderb
          "leaderboard.log_escape", "leaderboard.data_version", "leaderboard.expected_failures"}
 INPUTS = {"leaderboard.safe_yaml", "leaderboard.timm_catalog", "leaderboard.submission",
           "leaderboard.records", "leaderboard.analysis_records", "leaderboard.records_archive",
-          "leaderboard.record_rules", "leaderboard.records_merge",
+          "leaderboard.record_rules", "leaderboard.records_merge", "leaderboard.weights_url",
           "leaderboard.import_timm", "leaderboard.check", "leaderboard.policy",
           "leaderboard.testing", "leaderboard.new_entry"}
 VALIDATOR = {"leaderboard.measure", "leaderboard.breakdown_runs"}
