@@ -85,7 +85,7 @@ def check_files(paths: Sequence[Path], submissions_dir: Path, style: CheckStyle,
 
 
 def check_pull_request(base: str, submissions_dir: Path, style: CheckStyle,
-                       allow_synthetic: bool = False, **policy: bool) -> None:
+                       allow_synthetic: bool = False, **policy: Any) -> None:
     """`check --changed-against BASE`: the pull-request policy plus the changed files."""
     from leaderboard.policy import check_pull_request as policy_check
     from leaderboard.timm_catalog import load_catalog

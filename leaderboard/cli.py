@@ -59,13 +59,18 @@ def cli() -> None:
               help="Maintainers: files outside entry folders may change next to submissions.")
 @click.option("--allow-rewrite", is_flag=True,
               help="Maintainers: imported_from and the weights of existing entries may change.")
+@click.option("--allow-other-submitter", is_flag=True,
+              help="Maintainers: the pull request may edit entries another contributor submitted.")
+@click.option("--author", metavar="LOGIN", default=None,
+              help="The pull request's author (GitHub login); in CI read from the event payload "
+                   "(GITHUB_EVENT_PATH: pull_request.user.login).")
 @click.option("--allow-synthetic", is_flag=True,
               help="Accept records marked synthetic (test trees; the published build refuses them).")
 @check_output_options
 def check(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: bool,
           changed_against: str | None, committed: bool, allow_records: bool, allow_delete: bool,
-          allow_code: bool, allow_rewrite: bool, output_format: str, quiet: bool,
-          verbose: bool, allow_synthetic: bool) -> None:
+          allow_code: bool, allow_rewrite: bool, allow_other_submitter: bool, author: str | None,
+          output_format: str, quiet: bool, verbose: bool, allow_synthetic: bool) -> None:
     """Check submission files (all, or PATHS) and report every problem at once.
 
     Exits 1 when any error is found. Warnings (such as imported entries whose weights are
@@ -76,7 +81,8 @@ def check(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: bool,
 
     style = check_style(output_format, quiet, verbose, all_warnings)
     if changed_against is None:
-        if allow_records or allow_delete or allow_code or allow_rewrite or committed:
+        if (allow_records or allow_delete or allow_code or allow_rewrite or committed
+                or allow_other_submitter or author):
             raise UsageError("the --allow-* flags and --committed apply only with --changed-against BASE")
         check_files(paths, submissions_dir, style, allow_synthetic)
         return
@@ -84,7 +90,8 @@ def check(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: bool,
         raise UsageError("give PATHS or --changed-against BASE, not both")
     check_pull_request(changed_against, submissions_dir, style, allow_synthetic, committed=committed,
                        allow_records=allow_records, allow_delete=allow_delete,
-                       allow_code=allow_code, allow_rewrite=allow_rewrite)
+                       allow_code=allow_code, allow_rewrite=allow_rewrite,
+                       allow_other_submitter=allow_other_submitter, author=author)
 
 
 @cli.command("changed-entries")

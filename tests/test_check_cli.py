@@ -39,7 +39,9 @@ def valid_tree(root):
     data = valid_submission_dict("resnet50.a1_in1k-288")
     data["eval"]["img_size"] = 288
     write_submission(root, data)
-    write_submission(root, imported_submission_dict("resnet50.tv_in1k"))
+    imported = imported_submission_dict("resnet50.tv_in1k")
+    imported["model"]["license"] = "bsd-3-clause"  # timm's catalog's licence for this tag
+    write_submission(root, imported)
     return root / "submissions"
 
 
@@ -263,7 +265,8 @@ def test_check_changed_against_is_one_command_not_a_rewired_callback():
     names = [p.name for p in cli.commands["check"].params]
     assert names == ["paths", "submissions_dir", "all_warnings", "changed_against", "committed",
                      "allow_records", "allow_delete", "allow_code", "allow_rewrite",
-                     "allow_synthetic", "output_format", "quiet", "verbose"]  # leaderboard.check_command
+                     "allow_other_submitter", "author", "allow_synthetic", "output_format", "quiet",
+                     "verbose"]  # leaderboard.check_command
 
 
 def test_group_help_lists_every_command():

@@ -543,3 +543,55 @@ def test_an_allowed_host_passes(tmp_path):
                                         "sha256": PINNED_SHA256}}
     _, submission, problems = check(tmp_path, data)
     assert submission is not None, problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 21, class 7: contributor mistakes that passed silently
+
+
+@pytest.mark.parametrize("key", ["top1", "top5"])
+def test_a_fraction_for_a_percentage_is_refused(tmp_path, key):
+    data = valid_submission_dict()
+    data["claims"][key] = 0.81 if key == "top1" else 0.95
+    path, submission, problems = check(tmp_path, data)
+    problem = only([p for p in problems if p.message.startswith(f"claims.{key}")])
+    assert problem.location == f"claims.{key} (line {line_of(path, f'  {key}:')})"
+    assert problem.message == f"claims.{key} is {data['claims'][key]}: a fraction, but claims are percentages"
+    assert problem.fix == f"write the percentage ({key}: {data['claims'][key] * 100:g})"
+    assert submission is None
+
+
+@pytest.mark.parametrize("license_, message", [
+    ("Apache 2.0", "licence 'Apache 2.0' is not an SPDX licence expression"),
+    ("mit", "licence MIT differs from timm's catalog, which says 'apache-2.0' for 'resnet50.a1_in1k'"),
+    ("cc-by-nc-4.0",
+     "licence CC-BY-NC-4.0 differs from timm's catalog, which says 'apache-2.0' for 'resnet50.a1_in1k'"),
+])
+def test_a_licence_is_an_spdx_expression_that_agrees_with_the_catalog(tmp_path, license_, message):
+    data = valid_submission_dict()  # resnet50.a1_in1k: apache-2.0 in timm's catalog
+    data["model"]["license"] = license_
+    path, submission, problems = check(tmp_path, data)
+    problem = only([p for p in problems if p.location.startswith("model.license")])
+    assert problem.message == message
+    assert submission is None
+
+
+@pytest.mark.parametrize("license_", ["apache-2.0", "Apache-2.0", "APACHE-2.0"])
+def test_the_catalogs_licence_in_any_case_passes(tmp_path, license_):
+    data = valid_submission_dict()
+    data["model"]["license"] = license_
+    _, submission, problems = check(tmp_path, data)
+    assert submission is not None, problems
+
+
+def test_an_entry_set_to_the_size_of_its_own_size_entry_is_refused(tmp_path):
+    sized = valid_submission_dict("resnet50.a1_in1k-288")
+    sized["eval"]["img_size"] = 288
+    write_submission(tmp_path, sized)
+    data = valid_submission_dict()
+    data["eval"]["img_size"] = 288
+    path, submission, problems = check(tmp_path, data)
+    problem = only([p for p in problems if p.location.startswith("eval.img_size")])
+    assert problem.message == ("eval.img_size 288 is the size of the existing entry "
+                               "'resnet50.a1_in1k-288': two entries would measure the same model")
+    assert problem.severity == "error" and submission is None
