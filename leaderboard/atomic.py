@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -42,7 +43,13 @@ def _fsync_dir(folder: Path) -> None:
         os.close(dir_fd)
 
 
-def _pid_alive(pid: int) -> bool:
+def _pid_alive(pid: int, since: float | None = None) -> bool:
+    """Whether ``pid`` is a live process that could have made something at time ``since``.
+
+    A killed writer that its parent has not reaped yet is a zombie: ``kill(pid, 0)`` still
+    succeeds, but it writes nothing more. A pid the kernel gave to a new process after the
+    writer died (one started after ``since``, the temp file's last change) is not the writer.
+    """
     if pid == os.getpid():
         return True
     try:
@@ -50,8 +57,56 @@ def _pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's live process
-        return True
-    return True
+        pass
+    state, started = _proc_state(pid)
+    if state in ("Z", "X") or _sigkill_pending(pid):
+        return False
+    # 1 s: boot time in /proc/stat has whole seconds.
+    return not (since is not None and started is not None and started > since + 1.0)
+
+
+def _proc_state(pid: int) -> tuple[str | None, float | None]:
+    """(state letter, start time as a Unix time) from /proc; (None, None) where unknown."""
+    try:
+        stat_text = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat_text[stat_text.rindex(")") + 2:].split()
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        return fields[0], boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None, None
+
+
+_SIGKILL_BIT = 1 << (9 - 1)  # signal 9 in /proc/<pid>/status's pending-signal masks
+
+
+def _sigkill_pending(pid: int) -> bool:
+    """True for a process that was sent SIGKILL and is still dying: it never runs user code
+    again. (Right after ``kill -9`` a writer can still be in its last system call.)"""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("SigPnd", "ShdPnd") and int(value.strip(), 16) & _SIGKILL_BIT:
+                return True
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+def _remove_tree(path: Path) -> None:
+    """rmtree that retries: a writer killed a moment ago may finish one last file creation."""
+    for _ in range(20):
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path):
+            return
+        time.sleep(0.05)
+
+
+def _changed_at(path: Path) -> float | None:
+    try:
+        return path.lstat().st_ctime
+    except OSError:
+        return None
 
 
 def _temp_prefix(name: str) -> str:
@@ -75,9 +130,9 @@ def remove_stale_temp_files(folder: Path, name: str) -> list[Path]:
         return []
     for path in candidates:
         match = pattern.fullmatch(path.name)
-        if match and not _pid_alive(int(match.group(1))):
+        if match and not _pid_alive(int(match.group(1)), _changed_at(path)):
             if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
+                _remove_tree(path)
             else:
                 path.unlink(missing_ok=True)
             removed.append(path)
@@ -266,10 +321,15 @@ def _stages(root: Path) -> list[tuple[Path, int | None, str]]:
     return found
 
 
+def has_stages(root: Path) -> bool:
+    """Whether any write's stage folder (live or left by a killed one) is under ``root``."""
+    return bool(_stages(root))
+
+
 def interrupted_stage(root: Path) -> Path | None:
     """A committed stage of a killed :func:`write_all_or_nothing` under ``root``, if any."""
     for path, pid, state in _stages(root):
-        if state == "commit" and (pid is None or not _pid_alive(pid)):
+        if state == "commit" and (pid is None or not _pid_alive(pid, _changed_at(path))):
             return path
     return None
 
@@ -305,13 +365,13 @@ def recover_staged(root: Path) -> bool:
     """
     finished = False
     for path, pid, state in _stages(root):
-        if pid is not None and _pid_alive(pid):
+        if pid is not None and _pid_alive(pid, _changed_at(path)):
             continue
         if state == "commit":
             _apply(path, root)
             finished = True
         else:
-            shutil.rmtree(path, ignore_errors=True)
+            _remove_tree(path)
     return finished
 
 

@@ -27,9 +27,13 @@ from pathlib import Path
 from leaderboard.atomic import (
     BUILD_MARKER,
     check_replaceable,
+    has_stages,
+    recover_dir,
+    recover_staged,
     remove_stale_temp_files,
     replace_dir,
     temp_dir_beside,
+    tree_lock,
 )
 from leaderboard.boards import load_boards
 from leaderboard.data_version import data_version, stamp_docs
@@ -246,8 +250,16 @@ def _build(submissions_dir: Path, site_source: Path, output: Path, allow_synthet
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(_fast_scratch() or tempfile.gettempdir())
-    # Named like atomic's temp files, so a killed build's staging folder is removed next time.
+    # First, what killed builds and imports left: their staging folders here and beside the
+    # output (named like atomic's temp files, removed once their writer is dead), a half-done
+    # swap of the output, and a records import's stage in the tree (finished or dropped under
+    # the import lock), so the next run leaves none, whatever stops this one.
     remove_stale_temp_files(scratch, STAGING_NAME)
+    remove_stale_temp_files(output.parent, output.name)
+    recover_dir(output)
+    if has_stages(submissions_dir):
+        with tree_lock(submissions_dir):
+            recover_staged(submissions_dir)
     with tempfile.TemporaryDirectory(prefix=f".{STAGING_NAME}.{os.getpid()}.", suffix=".tmp",
                                      dir=scratch) as staging_name:
         staging = Path(staging_name)
