@@ -9,9 +9,9 @@ Besides identifiers, dates, the protocol version and provenance, the rules bound
 allows (the figures and their sources are in :data:`GPU_PEAKS` and on the Methodology page):
 
 * **Energy floor.** A GPU cannot do more operations per joule than its datasheet's largest
-  tensor throughput divided by its board power, times :data:`EFFICIENCY_MARGIN` (a GPU run
-  below its power limit is more efficient than at it). So a record's J/image must be at least
-  ``FLOPs per image / (peak FLOP/s / board power W x margin)``.
+  tensor throughput divided by its board power (the most efficient form factor of the family),
+  times :data:`EFFICIENCY_MARGIN` (a GPU run below its power limit is more efficient than at
+  it). So a record's J/image must be at least ``FLOPs per image / (FLOP/J x margin)``.
 * **Throughput ceiling.** Images/s x FLOPs per image cannot exceed the peak FLOP/s.
 * **Power.** Average power at most the record's power limit x 1.05 (the validator's own check).
 """
@@ -32,48 +32,44 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class GpuPeak:
-    """A GPU's largest datasheet tensor throughput and its board power.
+    """A GPU family's largest datasheet tensor throughput and its best operations per joule.
 
     Attributes:
-        peak_flops: The largest figure the datasheet gives (FP8 or INT8, with 2:4 sparsity):
-            an upper bound for any precision this project measures.
-        board_power_w: The datasheet's maximum board power (TDP).
+        peak_flops: The largest figure the datasheet gives (FP8 or INT8, with 2:4 sparsity) for
+            the fastest form factor: an upper bound for any precision this project measures.
+        flops_per_j: That figure over the maximum board power (TDP), for the form factor where
+            the ratio is highest.
         source: Where the figures come from.
     """
 
     peak_flops: float
-    board_power_w: float
+    flops_per_j: float
     source: str
-
-    @property
-    def flops_per_j(self) -> float:
-        """Peak operations per joule at the board power."""
-        return self.peak_flops / self.board_power_w
 
 
 # Keyed by a token of the board's hardware slug (``nvidia-h100-80gb-hbm3`` -> ``h100``).
 GPU_PEAKS: dict[str, GpuPeak] = {
-    "h100": GpuPeak(3958e12, 700.0, "NVIDIA H100 Tensor Core GPU datasheet (2023): SXM FP8 "
-                    "3,958 TFLOPS with sparsity, max TDP 700 W"),
-    "h200": GpuPeak(3958e12, 700.0, "NVIDIA H200 Tensor Core GPU datasheet (2024): SXM FP8 "
-                    "3,958 TFLOPS with sparsity, max TDP 700 W"),
-    "a100": GpuPeak(1248e12, 400.0, "NVIDIA A100 Tensor Core GPU datasheet (2021): INT8 "
-                    "1,248 TOPS with sparsity, SXM max TDP 400 W"),
-    "l4": GpuPeak(485e12, 72.0, "NVIDIA L4 Tensor Core GPU datasheet (2023): FP8 485 TFLOPS "
-                  "with sparsity, max power 72 W"),
-    "l40s": GpuPeak(1466e12, 350.0, "NVIDIA L40S datasheet (2023): FP8 1,466 TFLOPS with "
-                    "sparsity, max power 350 W"),
-    "4090": GpuPeak(1321e12, 450.0, "NVIDIA Ada Lovelace architecture whitepaper v1.0 (2022), "
-                    "RTX 4090: FP8 1,321 TFLOPS with sparsity, total graphics power 450 W"),
+    "h100": GpuPeak(3958e12, 3341e12 / 350.0, "NVIDIA H100 Tensor Core GPU datasheet: FP8 with "
+                    "sparsity 3,958 TFLOPS (SXM, 700 W); 3,341 TFLOPS (NVL, 350-400 W)"),
+    "h200": GpuPeak(3958e12, 3958e12 / 700.0, "NVIDIA H200 Tensor Core GPU datasheet: FP8 with "
+                    "sparsity 3,958 TFLOPS (SXM, 700 W); 3,341 TFLOPS (NVL, 600 W)"),
+    "a100": GpuPeak(1248e12, 1248e12 / 250.0, "NVIDIA A100 Tensor Core GPU datasheet: INT8 with "
+                    "sparsity 1,248 TOPS (SXM 400 W; PCIe 40 GB 250 W)"),
+    "l4": GpuPeak(485e12, 485e12 / 72.0, "NVIDIA L4 Tensor Core GPU datasheet: FP8 with "
+                  "sparsity 485 TFLOPS, 72 W"),
+    "l40s": GpuPeak(1466e12, 1466e12 / 350.0, "NVIDIA L40S datasheet: FP8 with sparsity "
+                    "1,466 TFLOPS, 350 W"),
+    "4090": GpuPeak(1321e12, 1321e12 / 450.0, "NVIDIA Ada Lovelace architecture whitepaper "
+                    "v1.0, GeForce RTX 4090: FP8 with sparsity 1,321 TFLOPS, 450 W"),
 }
 # A GPU below its power limit runs at lower clocks and voltage and does more work per joule;
 # 2x covers that (and the boost headroom of the peak figure) with room to spare.
 EFFICIENCY_MARGIN = 2.0
 # For a board not in the table: the most efficient and the fastest GPU there, so an unknown
 # GPU is never held to a tighter floor than a known one.
-UNKNOWN_GPU = GpuPeak(max(p.flops_per_j for p in GPU_PEAKS.values()),
-                      1.0, "the most efficient GPU in the table")
-UNKNOWN_GPU_PEAK_FLOPS = max(p.peak_flops for p in GPU_PEAKS.values())
+UNKNOWN_GPU = GpuPeak(max(p.peak_flops for p in GPU_PEAKS.values()),
+                      max(p.flops_per_j for p in GPU_PEAKS.values()),
+                      "the fastest and the most efficient GPU in the table")
 
 # Meters by kind. GPU provenance (driver, CUDA, power limit, clocks, temperature) is required
 # of every meter that is not a known non-GPU kind, so a meter spelled "NVML-Total-Energy" is
@@ -180,15 +176,14 @@ def _energy_problems(record: MeasurementRecord, flops_per_image: float | None) -
                         f"{', '.join(KNOWN_METERS)}")
     if flops_per_image and not record.hardware.startswith("cpu-"):
         floor = energy_floor_j(flops_per_image, record.hardware)
+        peak = gpu_peak(record.hardware)
         if energy.gross_j_per_image < floor:
-            peak = gpu_peak(record.hardware)
             problems.append(
                 f"energy.gross_j_per_image: {energy.gross_j_per_image:.3g} J is below the "
                 f"physical floor {floor:.3g} J for {flops_per_image / 1e9:.3g} GFLOPs/image on "
                 f"{record.hardware} ({peak.source if peak else UNKNOWN_GPU.source}, x"
                 f"{EFFICIENCY_MARGIN:g}); the Methodology page states the floor")
-        ceiling = (gpu_peak(record.hardware).peak_flops if gpu_peak(record.hardware)
-                   else UNKNOWN_GPU_PEAK_FLOPS)
+        ceiling = (peak or UNKNOWN_GPU).peak_flops
         if record.performance and record.performance.throughput_img_s * flops_per_image > ceiling:
             problems.append(f"performance.throughput_img_s: {record.performance.throughput_img_s:.3g} "
                             f"images/s x {flops_per_image / 1e9:.3g} GFLOPs is above the GPU's "

@@ -54,9 +54,9 @@ CASES = {
     "energy below the physical floor": (
         _energy(gross_j_per_image=2e-5, ci95_low_j=1.9e-5, ci95_high_j=2.1e-5,
                 idle_subtracted_j_per_image=1e-5),
-        "energy.gross_j_per_image: 2e-05 J is below the physical floor 0.000363 J for 4.11 "
-        "GFLOPs/image on nvidia-h100-sxm (NVIDIA H100 Tensor Core GPU datasheet (2023): SXM FP8 "
-        "3,958 TFLOPS with sparsity, max TDP 700 W, x2)"),
+        "energy.gross_j_per_image: 2e-05 J is below the physical floor 0.000215 J for 4.11 "
+        "GFLOPs/image on nvidia-h100-sxm (NVIDIA H100 Tensor Core GPU datasheet: FP8 with "
+        "sparsity 3,958 TFLOPS (SXM, 700 W); 3,341 TFLOPS (NVL, 350-400 W), x2)"),
     "power above the limit": (
         _energy(avg_power_w=900.0),
         "energy.avg_power_w: 900 W is above the power limit 700 W x 1.05"),
@@ -184,6 +184,7 @@ def test_the_floor_follows_the_datasheet_figures():
     h100 = GPU_PEAKS["h100"]
     # ResNet-50 at 224 px: 4.11 GMACs = 8.22 GFLOPs per image.
     assert energy_floor_j(8.22e9, "nvidia-h100-80gb-hbm3") == pytest.approx(
-        8.22e9 / (h100.peak_flops / h100.board_power_w * 2))
+        8.22e9 / (3341e12 / 350 * 2))
+    assert h100.flops_per_j == pytest.approx(3341e12 / 350)
     # An unknown GPU gets the most permissive floor in the table.
     assert energy_floor_j(8.22e9, "acme-x1") <= min(energy_floor_j(8.22e9, k) for k in GPU_PEAKS)

@@ -55,7 +55,7 @@ def _floor_table() -> dict[str, object]:
     )
 
     resnet50_flops = 2 * 4.11e9  # timm's resnet50 at 224 px: 4.11 GMACs
-    rows = [(key, f"{peak.peak_flops / 1e12:,.0f}", f"{peak.board_power_w:g}",
+    rows = [(key, f"{peak.peak_flops / 1e12:,.0f}", f"{peak.flops_per_j / 1e12:.2f}",
              f"{energy_floor_j(resnet50_flops, key) * 1e3:.2f}", peak.source)
             for key, peak in GPU_PEAKS.items()]
     return {"margin": f"{EFFICIENCY_MARGIN:g}", "power_factor": f"{POWER_LIMIT_FACTOR:g}",
