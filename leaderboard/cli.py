@@ -259,9 +259,11 @@ def findings(submissions_dir: Path, as_json: bool, allow_synthetic: bool) -> Non
               help="markdown: the comment; json: the same content as data.")
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write here instead of stdout.")
+@click.option("--allow-synthetic", is_flag=True,
+              help="Accept records marked synthetic (test data; refused like the build refuses them).")
 def report(records_path: Path, pr_entries: tuple[str, ...], submissions_dir: Path,
            pr_submissions: Path | None, pr_number: int | None, head_sha: str | None,
-           output_format: str, output: Path | None) -> None:
+           output_format: str, output: Path | None, allow_synthetic: bool) -> None:
     """Render the pull-request comment: claims vs measured, tier, cheaper alternative, warnings.
 
     Records are read as data (the archive's safe reader, schema-validated) and scored against
@@ -272,7 +274,7 @@ def report(records_path: Path, pr_entries: tuple[str, ...], submissions_dir: Pat
     from leaderboard.report import build_report, render_report
 
     result = build_report(records_path, submissions_dir, pr_entries, pr_submissions=pr_submissions,
-                          pr_number=pr_number, head_sha=head_sha)
+                          pr_number=pr_number, head_sha=head_sha, allow_synthetic=allow_synthetic)
     text = render_report(result, output_format)
     if output:
         atomic_write_text(output, text)  # a workflow posts this file: never a torn one
