@@ -39,6 +39,7 @@ from leaderboard.records import (
     provenance_problem,
     read_record,
     record_path,
+    rules_problem,
 )
 from leaderboard.safe_yaml import Lines, load_yaml_file, load_yaml_text
 from leaderboard.submission import SUBMISSION_FILENAME, Submission, check_submission_file
@@ -523,8 +524,7 @@ def check_pull_request(
         elif missing := missing_provenance(record):
             report.problems.append(provenance_problem(name, missing))
         elif rules := record_problems(record):  # the rules import, check and the writer apply
-            report.problems.append(Problem(name, rules[0].split(":")[0], "; ".join(rules),
-                                           "records are written by the validator; re-run it"))
+            report.problems.append(rules_problem(name, rules))
     return report
 
 

@@ -391,11 +391,18 @@ def iter_records(submissions_dir: Path) -> Iterator[tuple[Path, MeasurementRecor
             yield path, provenance_problem(path, missing)
             continue
         if problems:
-            yield path, Problem(str(path), problems[0].split(":")[0], "; ".join(problems),
-                                "records are written by the validator, which applies the same "
-                                "rules; re-measure the entry")
+            yield path, rules_problem(path, problems)
             continue
         yield path, result
+
+
+def rules_problem(path: Path | str, problems: list[str]) -> Problem:
+    """The Problem of a record that breaks the record rules (``field: what`` sentences)."""
+    field, _, rest = problems[0].partition(": ")
+    if len(problems) > 1 or not rest or " " in field:
+        field, rest = "", "; ".join(problems)
+    return Problem(str(path), field, rest, "records are written by the validator, which applies "
+                   "the same rules; re-measure the entry")
 
 
 def submission_facts(submissions_dir: Path, entry_id: str) -> tuple[float | None, float | None]:

@@ -121,7 +121,9 @@ def refusals(tree: Path, tmp_path: Path, name: str, data: bytes) -> tuple[str, s
     shutil.copytree(tree, checked)
     (checked / name).parent.mkdir(parents=True, exist_ok=True)
     (checked / name).write_bytes(data)
-    problems = [p.message for p in check_paths([], checked).problems if p.file == str(checked / name)]
+    # `field: message`, as import words it (check prints the field as the problem's location).
+    problems = [f"{p.location}: {p.message}" if p.location else p.message
+                for p in check_paths([], checked).problems if p.file == str(checked / name)]
     return "; ".join(reason for _, reason in result.refused), "; ".join(problems)
 
 
