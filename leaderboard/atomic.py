@@ -139,6 +139,23 @@ def remove_stale_temp_files(folder: Path, name: str) -> list[Path]:
     return removed
 
 
+# The site build stages its generated docs in a memory-backed scratch folder (thousands of
+# small files written once and read once: ~1 ms each on disk, ~0.04 ms on tmpfs). Named here so
+# that every writer can remove what a killed build left there, not only the next build.
+BUILD_STAGING_NAME = "leaderboard-docs"
+
+
+def scratch_dir() -> Path:
+    """``/dev/shm`` where it is a writable folder, else the system's temp folder."""
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+
+
+def remove_stale_build_staging() -> list[Path]:
+    """Remove the scratch staging folders of killed site builds (live builds' are kept)."""
+    return remove_stale_temp_files(scratch_dir(), BUILD_STAGING_NAME)
+
+
 def _mode_for(path: Path) -> int:
     try:
         return path.stat().st_mode & 0o7777

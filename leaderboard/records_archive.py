@@ -34,7 +34,13 @@ from leaderboard.analysis_records import (
     parse_analysis_record,
     read_analysis_record,
 )
-from leaderboard.atomic import atomic_write_bytes, recover_staged, tree_lock, write_all_or_nothing
+from leaderboard.atomic import (
+    atomic_write_bytes,
+    recover_staged,
+    remove_stale_build_staging,
+    tree_lock,
+    write_all_or_nothing,
+)
 from leaderboard.errors import LeaderboardError
 from leaderboard.record_rules import record_problems
 from leaderboard.records import (
@@ -361,6 +367,7 @@ def import_records(archive: Path, submissions_dir: Path, overwrite: bool = False
         # A killed earlier import is finished first, so "exists already" means what it says.
         recover_staged(submissions_dir)
         _plan_and_write(contents, submissions_dir, overwrite, result)
+    remove_stale_build_staging()  # and what a killed site build left in the scratch folder
     return result
 
 

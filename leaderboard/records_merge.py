@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from leaderboard.atomic import recover_staged, tree_lock
+from leaderboard.atomic import recover_staged, remove_stale_build_staging, tree_lock
 from leaderboard.errors import LeaderboardError
 from leaderboard.records import loads_json, parse_measured_at
 from leaderboard.records_archive import outside_problem, read_archive, write_checked
@@ -127,6 +127,7 @@ def merge_records(archives: Sequence[Path], submissions_dir: Path,
         files = _plan(versions, submissions_dir, result)
         if result.written:
             write_checked(submissions_dir, files)
+    remove_stale_build_staging()  # what a killed site build left in the scratch folder
     return result
 
 

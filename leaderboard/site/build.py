@@ -26,12 +26,14 @@ from pathlib import Path
 
 from leaderboard.atomic import (
     BUILD_MARKER,
+    BUILD_STAGING_NAME,
     check_replaceable,
     has_stages,
     recover_dir,
     recover_staged,
     remove_stale_temp_files,
     replace_dir,
+    scratch_dir,
     temp_dir_beside,
     tree_lock,
 )
@@ -46,7 +48,7 @@ log = logging.getLogger(__name__)
 PolicyRows = Sequence[Mapping[str, str]]
 
 MODEL_PLACEHOLDER_ID = "__lb_model__"
-STAGING_NAME = "leaderboard-docs"
+STAGING_NAME = BUILD_STAGING_NAME
 MODEL_SLOT = '<div id="lb-model-slot"></div>'
 MODEL_PLACEHOLDER_PAGE = f"""---
 title: {MODEL_PLACEHOLDER_ID}
@@ -249,7 +251,7 @@ def _build(submissions_dir: Path, site_source: Path, output: Path, allow_synthet
 
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(_fast_scratch() or tempfile.gettempdir())
+    scratch = scratch_dir()
     # First, what killed builds and imports left: their staging folders here and beside the
     # output (named like atomic's temp files, removed once their writer is dead), a half-done
     # swap of the output, and a records import's stage in the tree (finished or dropped under
@@ -294,13 +296,9 @@ def _build(submissions_dir: Path, site_source: Path, output: Path, allow_synthet
 
 
 def _fast_scratch() -> str | None:
-    """A memory-backed folder for the staging docs when there is one.
-
-    The staging tree is thousands of small files written once and read once; on this
-    project's machines a small-file write costs ~1 ms on disk and ~0.04 ms on tmpfs.
-    """
-    shm = Path("/dev/shm")
-    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    """The memory-backed scratch folder, or ``None`` (see :func:`leaderboard.atomic.scratch_dir`)."""
+    scratch = scratch_dir()
+    return str(scratch) if scratch == Path("/dev/shm") else None
 
 
 def _quiet_mkdocs() -> None:
