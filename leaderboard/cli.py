@@ -401,6 +401,8 @@ def records_import(archive: Path, submissions_dir: Path, overwrite: bool, allow_
     if result.refused:
         raise LeaderboardError(f"{archive}: {len(result.refused)} member(s) refused; nothing was "
                                "written")
+    for name, old_time, new_time in result.replaced:
+        click.echo(f"replaced: {log_safe(name)}: {old_time} -> {new_time}")
     click.echo(f"imported {archive}: {len(result.created)} created, {len(result.updated)} "
                f"updated, {len(result.unchanged)} unchanged")
 

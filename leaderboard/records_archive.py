@@ -171,12 +171,14 @@ class ImportResult:
         updated: Existing records replaced (only with ``overwrite``).
         unchanged: Records identical to the file already there.
         refused: ``(member, reason)`` pairs; when any, nothing was written.
+        replaced: ``(record, old measured_at, new measured_at)`` of each update.
     """
 
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
+    replaced: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def written(self) -> bool:
@@ -387,11 +389,12 @@ def _plan_and_write(contents: dict[str, bytes], submissions_dir: Path, overwrite
         elif target.is_file() and target.read_bytes() == data:
             result.unchanged.append(name)
         elif overwrite:
-            problem = _older_problem(target.read_bytes(), data)
+            problem, times = _older_problem(target.read_bytes(), data)
             if problem:
                 result.refused.append((name, problem))
             else:
                 plan.append((target, data, "updated"))
+                result.replaced.append((name, *times))
         else:
             result.refused.append((name, "a different record exists there; pass --overwrite "
                                          "to replace it"))
@@ -403,17 +406,19 @@ def _plan_and_write(contents: dict[str, bytes], submissions_dir: Path, overwrite
                                     for target, data, _kind in plan})
 
 
-def _older_problem(current: bytes, incoming: bytes) -> str:
-    """Why ``incoming`` must not replace ``current`` (older by measured_at), or ''."""
+def _older_problem(current: bytes, incoming: bytes) -> tuple[str, tuple[str, str]]:
+    """Why ``incoming`` must not replace ``current`` (older by measured_at), or '' and the two
+    times (old, new) for the list of replacements."""
     try:
         old = parse_measured_at(loads_json(current.decode("utf-8")).get("measured_at"))  # type: ignore[union-attr]
         new = parse_measured_at(loads_json(incoming.decode("utf-8")).get("measured_at"))  # type: ignore[union-attr]
     except (ValueError, AttributeError) as exc:
-        return f"cannot compare measured_at with the record there ({exc})"
+        return f"cannot compare measured_at with the record there ({exc})", ("", "")
     if new < old:
         return (f"the record there is newer ({old.isoformat()}) than this one "
-                f"({new.isoformat()}); --overwrite only replaces older records")
-    return ""  # the same time: --overwrite says so (`records merge` calls it a conflict)
+                f"({new.isoformat()}); --overwrite only replaces older records"), ("", "")
+    # The same time: --overwrite says so (`records merge` calls it a conflict).
+    return "", (old.isoformat(), new.isoformat())
 
 
 def outside_problem(target: Path, submissions_dir: Path) -> str:

@@ -101,3 +101,23 @@ def test_identical_copies_in_two_shards_are_one_record(tmp_path, tree):
     assert result.exit_code == 0, result.output
     assert "1 created, 0 updated, 0 unchanged; 0 older copies not used" in result.output
     assert "overlap:" in result.output  # still worth knowing: the shards were not disjoint
+
+
+def test_import_overwrite_lists_each_replacement_and_never_takes_an_older_record(tmp_path, tree):
+    first, _, _ = entries(tree)
+    older = shard(tmp_path, tree, "older", {first: (OLD, 0.01)})
+    newer = shard(tmp_path, tree, "newer", {first: (NEW, 0.02)})
+
+    def run(archive: Path):
+        return CliRunner().invoke(cli, ["records", "import", str(archive), "--overwrite",
+                                        "--submissions", str(tree), "--allow-synthetic"])
+
+    assert run(older).exit_code == 0
+    replaced = run(newer)
+    assert replaced.exit_code == 0, replaced.output
+    assert (f"replaced: {first}/measurements/{SYNTHETIC_HARDWARE}--offline.json: "
+            "2026-12-01T10:00:00+00:00 -> 2026-12-05T10:00:00+00:00") in replaced.output
+    back = run(older)  # the file order of a shard loop: an older record must not win
+    assert back.exit_code != 0
+    assert "the record there is newer (2026-12-05T10:00:00+00:00) than this one" in back.output
+    assert measured_at(tree, first) == NEW
