@@ -7,20 +7,25 @@
   ignores ``.*.tmp``, so such a file never reaches a pull request meanwhile.
 * :func:`replace_dir`: swap a finished folder in for the old one with one ``renameat2``
   (``RENAME_EXCHANGE``) where Linux offers it, else two renames that :func:`recover_dir` undoes.
-* :func:`write_all_or_nothing`: stage every file, commit the stage with one rename, then move the
-  files into place; :func:`recover_staged` finishes a committed stage or drops an uncommitted one.
+* :func:`write_all_or_nothing`: stage every file in this write's own stage folder, commit it with
+  one rename, then move the files into place; :func:`recover_staged` finishes a dead writer's
+  committed stage or drops its uncommitted one; :func:`tree_lock` lets one writer in at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
+import fcntl
 import json
 import os
 import re
 import shutil
 import tempfile
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from leaderboard.errors import LeaderboardError
@@ -38,7 +43,13 @@ def _fsync_dir(folder: Path) -> None:
         os.close(dir_fd)
 
 
-def _pid_alive(pid: int) -> bool:
+def _pid_alive(pid: int, since: float | None = None) -> bool:
+    """Whether ``pid`` is a live process that could have made something at time ``since``.
+
+    A killed writer that its parent has not reaped yet is a zombie: ``kill(pid, 0)`` still
+    succeeds, but it writes nothing more. A pid the kernel gave to a new process after the
+    writer died (one started after ``since``, the temp file's last change) is not the writer.
+    """
     if pid == os.getpid():
         return True
     try:
@@ -46,8 +57,56 @@ def _pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's live process
-        return True
-    return True
+        pass
+    state, started = _proc_state(pid)
+    if state in ("Z", "X") or _sigkill_pending(pid):
+        return False
+    # 1 s: boot time in /proc/stat has whole seconds.
+    return not (since is not None and started is not None and started > since + 1.0)
+
+
+def _proc_state(pid: int) -> tuple[str | None, float | None]:
+    """(state letter, start time as a Unix time) from /proc; (None, None) where unknown."""
+    try:
+        stat_text = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat_text[stat_text.rindex(")") + 2:].split()
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        return fields[0], boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None, None
+
+
+_SIGKILL_BIT = 1 << (9 - 1)  # signal 9 in /proc/<pid>/status's pending-signal masks
+
+
+def _sigkill_pending(pid: int) -> bool:
+    """True for a process that was sent SIGKILL and is still dying: it never runs user code
+    again. (Right after ``kill -9`` a writer can still be in its last system call.)"""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("SigPnd", "ShdPnd") and int(value.strip(), 16) & _SIGKILL_BIT:
+                return True
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+def _remove_tree(path: Path) -> None:
+    """rmtree that retries: a writer killed a moment ago may finish one last file creation."""
+    for _ in range(20):
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path):
+            return
+        time.sleep(0.05)
+
+
+def _changed_at(path: Path) -> float | None:
+    try:
+        return path.lstat().st_ctime
+    except OSError:
+        return None
 
 
 def _temp_prefix(name: str) -> str:
@@ -71,13 +130,30 @@ def remove_stale_temp_files(folder: Path, name: str) -> list[Path]:
         return []
     for path in candidates:
         match = pattern.fullmatch(path.name)
-        if match and not _pid_alive(int(match.group(1))):
+        if match and not _pid_alive(int(match.group(1)), _changed_at(path)):
             if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
+                _remove_tree(path)
             else:
                 path.unlink(missing_ok=True)
             removed.append(path)
     return removed
+
+
+# The site build stages its generated docs in a memory-backed scratch folder (thousands of
+# small files written once and read once: ~1 ms each on disk, ~0.04 ms on tmpfs). Named here so
+# that every writer can remove what a killed build left there, not only the next build.
+BUILD_STAGING_NAME = "leaderboard-docs"
+
+
+def scratch_dir() -> Path:
+    """``/dev/shm`` where it is a writable folder, else the system's temp folder."""
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+
+
+def remove_stale_build_staging() -> list[Path]:
+    """Remove the scratch staging folders of killed site builds (live builds' are kept)."""
+    return remove_stale_temp_files(scratch_dir(), BUILD_STAGING_NAME)
 
 
 def _mode_for(path: Path) -> int:
@@ -206,27 +282,73 @@ def check_replaceable(target: Path, force: bool) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# A set of files, all or nothing
+# A set of files, all or nothing, one writer per tree at a time
 
-# All three end in .tmp, so git ignores them (.gitignore: .*.tmp) while they exist.
+# Every stage ends in .tmp, so git ignores it (.gitignore: .*.tmp) while it exists. Each write
+# has its own stage, ``.staged-write.<pid>.<token>.<state>.tmp`` (state new, commit or done):
+# two writes never share a folder, and recovery knows whose stage it is by the pid.
+STAGE_PREFIX = ".staged-write."
+_STAGE_PATTERN = re.compile(r"\.staged-write\.(\d+)\.([A-Za-z0-9_]+)\.(new|commit|done)\.tmp")
+# The single fixed stage of versions before per-write stages; still finished when found.
 STAGE_DIRNAME = ".staged-write.tmp"
-_UNCOMMITTED_DIRNAME = ".staged-write.new.tmp"
-_DONE_DIRNAME = ".staged-write.done.tmp"
+_LEGACY_LEFTOVERS = (".staged-write.new.tmp", ".staged-write.done.tmp")
 _PLAN = "plan.json"
 
 
-def _stage_paths(root: Path) -> tuple[Path, Path]:
-    return root / _UNCOMMITTED_DIRNAME, root / STAGE_DIRNAME
+@contextlib.contextmanager
+def tree_lock(root: Path, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on the folder ``root`` (``flock`` on the folder itself).
+
+    One all-or-nothing write per tree at a time: a second writer waits here until the first
+    is done (or killed: the kernel drops a dead process's lock). Nothing is written to the
+    tree for the lock, so a kill leaves no lock file behind.
+
+    Args:
+        root: An existing folder.
+        on_wait: Told once, with a sentence, when another writer holds the lock.
+    """
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait(f"{root}: another records import is writing here; waiting for it to finish")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
-def _done_path(root: Path) -> Path:
-    return root / _DONE_DIRNAME
+def _stages(root: Path) -> list[tuple[Path, int | None, str]]:
+    """Every stage folder under ``root``: (path, writer pid or None for a legacy one, state)."""
+    found: list[tuple[Path, int | None, str]] = []
+    try:
+        names = sorted(p.name for p in root.iterdir() if p.name.startswith(STAGE_PREFIX))
+    except FileNotFoundError:
+        return []
+    for name in names:
+        match = _STAGE_PATTERN.fullmatch(name)
+        if match:
+            found.append((root / name, int(match.group(1)), match.group(3)))
+        elif name == STAGE_DIRNAME:
+            found.append((root / name, None, "commit"))
+        elif name in _LEGACY_LEFTOVERS:
+            found.append((root / name, None, "new"))
+    return found
+
+
+def has_stages(root: Path) -> bool:
+    """Whether any write's stage folder (live or left by a killed one) is under ``root``."""
+    return bool(_stages(root))
 
 
 def interrupted_stage(root: Path) -> Path | None:
-    """The committed stage of a killed :func:`write_all_or_nothing` under ``root``, if any."""
-    committed = _stage_paths(root)[1]
-    return committed if committed.exists() else None
+    """A committed stage of a killed :func:`write_all_or_nothing` under ``root``, if any."""
+    for path, pid, state in _stages(root):
+        if state == "commit" and (pid is None or not _pid_alive(pid, _changed_at(path))):
+            return path
+    return None
 
 
 def _apply(committed: Path, root: Path) -> None:
@@ -241,39 +363,52 @@ def _apply(committed: Path, root: Path) -> None:
         _fsync_dir(target.parent)
     # Renamed before it is removed: rmtree is not atomic, and a committed stage that lost its
     # plan half-way through removal could be neither finished nor dropped.
-    done = _done_path(root)
+    done = committed.parent / (committed.name.removesuffix(".commit.tmp") + ".done.tmp"
+                               if committed.name != STAGE_DIRNAME else _LEGACY_LEFTOVERS[1])
     os.rename(committed, done)
     _fsync_dir(root)
     shutil.rmtree(done)
 
 
 def recover_staged(root: Path) -> bool:
-    """Finish a committed stage under ``root``, or drop an uncommitted one.
+    """Finish the committed stages of dead writers under ``root``; drop their other stages.
+
+    Only a stage whose writer (the pid in its name) is no longer alive is touched: a live
+    writer's stage is its own business. Callers hold :func:`tree_lock`, so a dead writer's
+    committed stage is finished before anything else is written.
 
     Returns:
         True when an interrupted write was finished.
     """
-    uncommitted, committed = _stage_paths(root)
-    for leftover in (uncommitted, _done_path(root)):
-        if leftover.exists():
-            shutil.rmtree(leftover)
-    if committed.exists():
-        _apply(committed, root)
-        return True
-    return False
+    finished = False
+    for path, pid, state in _stages(root):
+        if pid is not None and _pid_alive(pid, _changed_at(path)):
+            continue
+        if state == "commit":
+            _apply(path, root)
+            finished = True
+        else:
+            _remove_tree(path)
+    return finished
 
 
 def write_all_or_nothing(root: Path, files: dict[str, bytes]) -> None:
     """Write every file (paths relative to ``root``) or, if killed before the commit, none.
 
-    Each file is written and fsynced into a stage folder under ``root``; one rename commits the
-    stage; then the files are moved into place (each ``os.replace`` atomic). A write killed
-    after the commit is finished by :func:`recover_staged` (called first by the next write);
-    until then :func:`interrupted_stage` reports it, so readers can refuse a half-moved set.
+    Each file is written and fsynced into this write's own stage folder under ``root``; one
+    rename commits the stage; then the files are moved into place (each ``os.replace``
+    atomic). A write killed after the commit is finished by :func:`recover_staged` (called
+    first by the next write); until then :func:`interrupted_stage` reports it, so readers can
+    refuse a half-moved set. Callers hold :func:`tree_lock` for the whole read-check-write.
     """
     recover_staged(root)
-    uncommitted, committed = _stage_paths(root)
-    uncommitted.mkdir(parents=True)
+    uncommitted = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}.", suffix=".new.tmp",
+                                        dir=root))
+    token = uncommitted.name.removeprefix(f"{STAGE_PREFIX}{os.getpid()}.").removesuffix(".new.tmp")
+    if not re.fullmatch(r"[A-Za-z0-9_]+", token):  # mkdtemp's alphabet; recovery parses it
+        shutil.rmtree(uncommitted)
+        raise LeaderboardError(f"{uncommitted}: unexpected temp folder name")
+    committed = root / f"{STAGE_PREFIX}{os.getpid()}.{token}.commit.tmp"
     plan = []
     for index, (relative, data) in enumerate(sorted(files.items())):
         target = root / relative

@@ -73,6 +73,7 @@ def check_paths(
     paths: Sequence[Path],
     submissions_dir: Path = Path("submissions"),
     check_records: bool = True,
+    allow_synthetic: bool = False,
 ) -> CheckReport:
     """Check submissions (all, or the given files/folders) and, optionally, all records.
 
@@ -81,6 +82,8 @@ def check_paths(
         submissions_dir: The repository's submissions folder.
         check_records: Also validate every measurement record in ``submissions_dir``: board
             records, and the profile and sweep records beside them.
+        allow_synthetic: Accept records marked synthetic (a test tree); else each is an error,
+            as in the published build, so a check that passes means the build will too.
     """
     report = CheckReport()
     files, report.problems = find_submission_files(paths, submissions_dir)
@@ -102,6 +105,10 @@ def check_paths(
                 report.problems.append(Problem(str(path), "entry_id",
                                                f"no submission '{result.entry_id}'",
                                                f"records live in submissions/<id>/{MEASUREMENTS_DIRNAME}/"))
+            elif result.synthetic and not allow_synthetic:
+                report.problems.append(Problem(str(path), "synthetic", "record is marked synthetic "
+                                               "(made-up test data); the published build refuses it",
+                                               "remove it; test trees pass --allow-synthetic"))
     return report
 
 

@@ -68,12 +68,14 @@ def emit(problems: Sequence[Problem], summary: str, style: CheckStyle,
         sys.exit(out.exit_code)
 
 
-def check_files(paths: Sequence[Path], submissions_dir: Path, style: CheckStyle) -> None:
+def check_files(paths: Sequence[Path], submissions_dir: Path, style: CheckStyle,
+                allow_synthetic: bool = False) -> None:
     """`check [PATHS]`: every submission (and its records), or the files named."""
     from leaderboard.check import check_paths, find_submission_files
     from leaderboard.timm_catalog import load_catalog
 
-    report = check_paths(list(paths), submissions_dir, check_records=not paths)
+    report = check_paths(list(paths), submissions_dir, check_records=not paths,
+                         allow_synthetic=allow_synthetic)
     timm = load_catalog().timm_version
     files = [str(path) for path in find_submission_files(list(paths), submissions_dir)[0]]
     emit([*report.errors, *report.warnings],
@@ -82,7 +84,8 @@ def check_files(paths: Sequence[Path], submissions_dir: Path, style: CheckStyle)
          {"timm_version": timm, "changed_against": None}, files)
 
 
-def check_pull_request(base: str, submissions_dir: Path, style: CheckStyle, **policy: bool) -> None:
+def check_pull_request(base: str, submissions_dir: Path, style: CheckStyle,
+                       allow_synthetic: bool = False, **policy: Any) -> None:
     """`check --changed-against BASE`: the pull-request policy plus the changed files."""
     from leaderboard.policy import check_pull_request as policy_check
     from leaderboard.timm_catalog import load_catalog
@@ -95,7 +98,7 @@ def check_pull_request(base: str, submissions_dir: Path, style: CheckStyle, **po
         if style.verbosity > QUIET:
             click.echo(f"{what} against {base}: not a submission pull request; "
                        "checking every submission", err=True)
-        check_files((), submissions_dir, style)
+        check_files((), submissions_dir, style, allow_synthetic)
         return
     changed = [str(path) for path in result.policy.submission_files]
     emit(result.problems,

@@ -59,12 +59,19 @@ def cli() -> None:
               help="Maintainers: files outside entry folders may change next to submissions.")
 @click.option("--allow-rewrite", is_flag=True,
               help="Maintainers: imported_from and the weights of existing entries may change.")
+@click.option("--allow-other-submitter", is_flag=True,
+              help="Maintainers: the pull request may edit entries another contributor submitted.")
+@click.option("--author", metavar="LOGIN", default=None,
+              help="The pull request's author (GitHub login); in CI read from the event payload "
+                   "(GITHUB_EVENT_PATH: pull_request.user.login).")
+@click.option("--allow-synthetic", is_flag=True,
+              help="Accept records marked synthetic (test trees; the published build refuses them).")
 @check_output_options
 @opt.fill_help
 def check(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: bool,
           changed_against: str | None, committed: bool, allow_records: bool, allow_delete: bool,
-          allow_code: bool, allow_rewrite: bool, output_format: str, quiet: bool,
-          verbose: bool) -> None:
+          allow_code: bool, allow_rewrite: bool, allow_other_submitter: bool, author: str | None,
+          output_format: str, quiet: bool, verbose: bool, allow_synthetic: bool) -> None:
     """Check submission files (all, or PATHS) and report every problem at once.
 
     The report goes to stdout (`leaderboard check > report.txt` keeps it). Warnings (such as
@@ -78,15 +85,17 @@ def check(paths: tuple[Path, ...], submissions_dir: Path, all_warnings: bool,
 
     style = check_style(output_format, quiet, verbose, all_warnings)
     if changed_against is None:
-        if allow_records or allow_delete or allow_code or allow_rewrite or committed:
+        if (allow_records or allow_delete or allow_code or allow_rewrite or committed
+                or allow_other_submitter or author):
             raise UsageError("the --allow-* flags and --committed apply only with --changed-against BASE")
-        check_files(paths, submissions_dir, style)
+        check_files(paths, submissions_dir, style, allow_synthetic)
         return
     if paths:
         raise UsageError("give PATHS or --changed-against BASE, not both")
-    check_pull_request(changed_against, submissions_dir, style, committed=committed,
+    check_pull_request(changed_against, submissions_dir, style, allow_synthetic, committed=committed,
                        allow_records=allow_records, allow_delete=allow_delete,
-                       allow_code=allow_code, allow_rewrite=allow_rewrite)
+                       allow_code=allow_code, allow_rewrite=allow_rewrite,
+                       allow_other_submitter=allow_other_submitter, author=author)
 
 
 @cli.command("changed-entries")
@@ -324,9 +333,11 @@ def findings(submissions_dir: Path, as_json: bool, allow_synthetic: bool) -> Non
               help="markdown: the comment; json: the same content as data.")
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write here instead of stdout.")
+@click.option("--allow-synthetic", is_flag=True,
+              help="Accept records marked synthetic (test data; refused like the build refuses them).")
 def report(records_path: Path, pr_entries: tuple[str, ...], submissions_dir: Path,
            pr_submissions: Path | None, pr_number: int | None, head_sha: str | None,
-           output_format: str, output: Path | None) -> None:
+           output_format: str, output: Path | None, allow_synthetic: bool) -> None:
     """Render the pull-request comment: claims vs measured, tier, cheaper alternative, warnings.
 
     Records are read as data (the archive's safe reader, schema-validated) and scored against
@@ -337,7 +348,7 @@ def report(records_path: Path, pr_entries: tuple[str, ...], submissions_dir: Pat
     from leaderboard.report import build_report, render_report
 
     result = build_report(records_path, submissions_dir, pr_entries, pr_submissions=pr_submissions,
-                          pr_number=pr_number, head_sha=head_sha)
+                          pr_number=pr_number, head_sha=head_sha, allow_synthetic=allow_synthetic)
     text = render_report(result, output_format)
     if output:
         atomic_write_text(output, text)  # a workflow posts this file: never a torn one
@@ -461,10 +472,14 @@ def records_export(archive: Path, ids: tuple[str, ...], submissions_dir: Path,
 @records.command("import")
 @click.argument("archive", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @opt.submissions_option()
-@click.option("--overwrite", is_flag=True, help="Replace existing records whose content differs.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace existing records whose content differs (never with an older one).")
+@click.option("--allow-synthetic", is_flag=True,
+              help="Take records marked synthetic (test trees only; the published build refuses them).")
 @opt.quiet_option
 @opt.fill_help
-def records_import(archive: Path, submissions_dir: Path, overwrite: bool, quiet: bool) -> None:
+def records_import(archive: Path, submissions_dir: Path, overwrite: bool, allow_synthetic: bool,
+                   quiet: bool) -> None:
     """Check every record in ARCHIVE and write them all, or nothing if any is refused.
 
     Members must be regular files at <id>/measurements/<hardware>--<scenario>.json (no links,
@@ -478,14 +493,62 @@ def records_import(archive: Path, submissions_dir: Path, overwrite: bool, quiet:
     from leaderboard.records_archive import import_records
 
     with progress_for("records import: checked", quiet=quiet, unit="record") as progress:
-        result = import_records(archive, submissions_dir, overwrite=overwrite, progress=progress)
+        result = import_records(archive, submissions_dir, overwrite=overwrite,
+                                on_wait=lambda message: click.echo(log_safe(message), err=True),
+                                allow_synthetic=allow_synthetic, progress=progress)
     for member, reason in result.refused:
         click.echo(f"{archive}: {log_safe(member)}: refused: {log_safe(reason)}", err=True)
     if result.refused:
         raise LeaderboardError(f"{archive}: {len(result.refused)} member(s) refused; nothing was "
                                "written")
+    for name, old_time, new_time in result.replaced:
+        click.echo(f"replaced: {log_safe(name)}: {old_time} -> {new_time}")
     click.echo(f"imported {archive}: {len(result.created)} created, {len(result.updated)} "
                f"updated, {len(result.unchanged)} unchanged")
+
+
+@records.command("merge")
+@click.argument("archives", nargs=-1, required=True,
+                type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@opt.submissions_option()
+@click.option("--allow-synthetic", is_flag=True,
+              help="Take records marked synthetic (test trees only; the published build refuses them).")
+def records_merge(archives: tuple[Path, ...], submissions_dir: Path, allow_synthetic: bool) -> None:
+    """Merge ARCHIVES (a sweep's shards): per record, the newest measured_at wins.
+
+    Every archive is checked as `records import` checks one. Identical records are unchanged;
+    two different records with the same time are a conflict and nothing is written. Every
+    replacement is printed (entry, board, old and new time), and so are archives that share
+    records (overlapping shards).
+    """
+    from leaderboard.records_merge import merge_records
+
+    result = merge_records(list(archives), submissions_dir,
+                           on_wait=lambda message: click.echo(log_safe(message), err=True),
+                           allow_synthetic=allow_synthetic)
+    for first, second, shared in result.overlaps:
+        click.echo(f"overlap: {log_safe(first)} and {log_safe(second)} share {len(shared)} "
+                   f"record(s), e.g. {log_safe(shared[0])}; were the shards planned with the "
+                   "same count?", err=True)
+    for member, reason in result.refused:
+        click.echo(f"{log_safe(member)}: refused: {log_safe(reason)}", err=True)
+    for name, versions in result.conflicts:
+        click.echo(f"{log_safe(name)}: conflict: different records with the same measured_at "
+                   f"{versions[0].measured_at.isoformat()} in "
+                   f"{', '.join(log_safe(v.source) for v in versions)}", err=True)
+    if not result.written:
+        raise LeaderboardError(f"{len(result.refused)} refused, {len(result.conflicts)} "
+                               "conflict(s); nothing was written")
+    for replacement in result.replaced:
+        click.echo(f"replaced: {log_safe(replacement.describe())}")
+    for replacement in result.kept_newer:
+        click.echo(f"kept the newer: {log_safe(replacement.describe())}")
+    updated = sum(r.old.source == "tree" for r in result.replaced)
+    click.echo(f"merged {len(archives)} archive(s) into {submissions_dir}: {len(result.created)} "
+               f"created, {updated} updated, {len(result.unchanged)} unchanged; "
+               f"{len(result.replaced) - updated + len(result.kept_newer)} older cop"
+               f"{'y' if len(result.replaced) - updated + len(result.kept_newer) == 1 else 'ies'} "
+               "not used")
 
 
 # --- Accuracy validation (leaderboard.measure.accuracy, .weights, .imagenet)

@@ -21,6 +21,7 @@ pull requests from forks.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -31,12 +32,14 @@ from pathlib import Path
 from typing import Literal
 
 from leaderboard.errors import LeaderboardError, Problem, ProblemsReport
+from leaderboard.record_rules import record_problems
 from leaderboard.records import (
     MEASUREMENTS_DIRNAME,
     missing_provenance,
     provenance_problem,
     read_record,
     record_path,
+    rules_problem,
 )
 from leaderboard.safe_yaml import Lines, load_yaml_file, load_yaml_text
 from leaderboard.submission import SUBMISSION_FILENAME, Submission, check_submission_file
@@ -381,6 +384,55 @@ def protected_field_problems(name: str, old: dict | None, new: dict, lines: Line
     return problems
 
 
+def pull_request_author(explicit: str | None = None) -> str | None:
+    """Who opened the pull request: ``explicit`` (``--author``), else the GitHub event's.
+
+    In CI, the workflow's event payload (the file ``GITHUB_EVENT_PATH`` names) holds
+    ``pull_request.user.login``: the pull request's author, whoever re-runs the job (not
+    ``GITHUB_ACTOR``, which is whoever triggered this run). Locally, ``--author LOGIN``.
+
+    Returns:
+        The GitHub login, or ``None`` when neither tells.
+    """
+    if explicit:
+        return explicit
+    event_path = os.environ.get("GITHUB_EVENT_PATH")
+    if not event_path:
+        return None
+    try:
+        event = json.loads(Path(event_path).read_text("utf-8"))
+        login = event["pull_request"]["user"]["login"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return login if isinstance(login, str) and login else None
+
+
+def submitter_problems(name: str, old: dict | None, lines: Lines, author: str | None) -> list[Problem]:
+    """A refusal when a pull request edits an entry whose ``submitter.github`` is someone else.
+
+    A contributor's claims and submitter are theirs: another person's edit needs a maintainer's
+    ``--allow-other-submitter``. New entries are the author's own.
+    """
+    if old is None:
+        return []
+    submitter = old.get("submitter") if isinstance(old.get("submitter"), dict) else {}
+    owner = submitter.get("github")
+    if not isinstance(owner, str) or not owner:
+        owner = None
+    where = "submitter.github" + (f" (line {lines[('submitter', 'github')]})"
+                                  if ("submitter", "github") in lines else "")
+    if author is None:
+        return [Problem(name, where, "cannot tell who opened the pull request, so cannot check "
+                        f"that it edits the author's own entry (submitter: {owner or 'none'})",
+                        "pass --author LOGIN (in CI the event payload gives it)", severity="warning")]
+    if owner is not None and owner.lower() == author.lower():
+        return []
+    return [Problem(name, where, f"edits the entry of '{owner or 'no one'}' (submitter.github on "
+                    f"the base branch), but the pull request is by '{author}'",
+                    f"ask {owner or 'a maintainer'} to make the change; a maintainer who approves "
+                    "it checks with --allow-other-submitter")]
+
+
 def _base_text(root: Path, base: str, name: str) -> str | None:
     """The file at the merge base of ``base`` and HEAD, or ``None`` where it did not exist."""
     merge_base = _git(root, "merge-base", base, "HEAD").decode("ascii").strip()
@@ -391,13 +443,17 @@ def _base_text(root: Path, base: str, name: str) -> str | None:
     return proc.stdout.decode("utf-8", "replace")
 
 
-def _protected_problems_of(root: Path, base: str, name: str) -> list[Problem]:
+def _protected_problems_of(root: Path, base: str, name: str, *, rewrite: bool,
+                           author: str | None, other_submitter: bool) -> list[Problem]:
     new, _, lines = load_yaml_file(root / name, name)
     if new is None:
         return []  # the file's own check reports why it cannot be read
     old_text = _base_text(root, base, name)
     old = load_yaml_text(old_text, name)[0] if old_text is not None else None
-    return protected_field_problems(name, old, new, lines)
+    problems = [] if rewrite else protected_field_problems(name, old, new, lines)
+    if not other_submitter:
+        problems += submitter_problems(name, old, lines, author)
+    return problems
 
 
 # ---------------------------------------------------------------------------------------------
@@ -423,6 +479,8 @@ def check_pull_request(
     allow_delete: bool = False,
     allow_code: bool = False,
     allow_rewrite: bool = False,
+    allow_other_submitter: bool = False,
+    author: str | None = None,
     known_architectures: frozenset[str] | None = None,
 ) -> PullRequestCheck:
     """Apply the policy to the changes since ``base`` and check the changed files.
@@ -430,8 +488,11 @@ def check_pull_request(
     Changed submission files are checked like `leaderboard check FILE`, and against their base
     version (:func:`protected_field_problems`, skipped with ``allow_rewrite``, for maintainers);
     changed records (only with ``allow_records``) are validated and must sit at their canonical
-    path. Paths in the problems are relative to the repository root.
+    path. Paths in the problems are relative to the repository root. An edit of an entry whose
+    submitter is not the pull request's author (:func:`pull_request_author`, from ``author`` or
+    the GitHub event) is refused unless ``allow_other_submitter``.
     """
+    author = pull_request_author(author)
     root = repository_root(repo)
     changes = git_changes(base, root, committed_only=committed_only)
     policy = policy_problems(changes, allow_records=allow_records, allow_delete=allow_delete,
@@ -441,9 +502,10 @@ def check_pull_request(
         submission, problems = check_submission_file(root / name, display=name,
                                                      known_architectures=known_architectures)
         report.problems.extend(problems)
-        protected = [] if allow_rewrite else _protected_problems_of(root, base, name)
+        protected = _protected_problems_of(root, base, name, rewrite=allow_rewrite, author=author,
+                                           other_submitter=allow_other_submitter)
         report.problems.extend(protected)
-        if submission is not None and not protected:
+        if submission is not None and not [p for p in protected if p.severity == "error"]:
             report.submissions.append(submission)
     for name in policy.record_files:
         path = root / name
@@ -463,6 +525,8 @@ def check_pull_request(
                                            "records belong to an existing entry"))
         elif missing := missing_provenance(record):
             report.problems.append(provenance_problem(name, missing))
+        elif rules := record_problems(record):  # the rules import, check and the writer apply
+            report.problems.append(rules_problem(name, rules))
     return report
 
 

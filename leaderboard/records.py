@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
@@ -17,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from leaderboard.atomic import atomic_write_text, interrupted_stage
 from leaderboard.errors import Problem
-from leaderboard.safe_yaml import read_limited
+from leaderboard.record_rules import NON_GPU_METERS, record_problems
+from leaderboard.safe_yaml import load_yaml_file, read_limited
 from leaderboard.vocabulary import PROTOCOL_VERSION, SCORED_STATUSES, Precision, Scenario, Status
 
 __all__ = ["atomic_write_text"]  # re-exported: writers across the package import it from here
@@ -237,13 +239,41 @@ class MeasurementRecord(_Record):
         return f"{self.hardware}--{self.scenario}"
 
 
+def parse_measured_at(value: object) -> datetime:
+    """A record's ``measured_at`` as an aware datetime.
+
+    Raises:
+        ValueError: Not a string, not an ISO 8601 time that exists, or without a UTC offset.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"measured_at: {value!r} is not an ISO 8601 time string")
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"measured_at: {value!r} is not a time that exists ({exc})") from exc
+    if when.tzinfo is None:
+        raise ValueError(f"measured_at: {value!r} has no UTC offset; the validator writes UTC "
+                         "times ending in Z")
+    return when
+
+
 def record_path(submissions_dir: Path, entry_id: str, hardware: str, scenario: str) -> Path:
     """Where the record of an entry on a board lives."""
     return submissions_dir / entry_id / MEASUREMENTS_DIRNAME / f"{hardware}--{scenario}.json"
 
 
 def write_record(submissions_dir: Path, record: MeasurementRecord) -> Path:
-    """Atomically write a record to its canonical path and return the path."""
+    """Atomically write a record to its canonical path and return the path.
+
+    Raises:
+        ValueError: The record breaks a rule of :func:`leaderboard.record_rules.record_problems`
+            (the same rules `records import` and `check` apply when they read it).
+    """
+    gmacs, claimed_top1 = submission_facts(submissions_dir, record.entry_id)
+    problems = record_problems(record, gmacs=gmacs, claimed_top1=claimed_top1, provenance=False)
+    if problems:
+        raise ValueError(f"{record.entry_id} on {record.board}: record not written: "
+                         + "; ".join(problems))
     path = record_path(submissions_dir, record.entry_id, record.hardware, record.scenario)
     text = json.dumps(record.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
     atomic_write_text(path, text)
@@ -262,16 +292,30 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def loads_json(text: str) -> object:
-    """``json.loads`` that refuses ``Infinity``, ``NaN`` and numbers that overflow to them.
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    seen: dict[str, object] = {}
+    for key, value in pairs:
+        if key in seen:
+            # json.loads keeps the last one silently: a reviewer reads the first.
+            raise ValueError(f"duplicate key {key[:60]!r} in one object")
+        seen[key] = value
+    return seen
 
-    Python's json module accepts all three although JSON has none; a record holding one
-    passes a schema that only checks types and crashes whatever adds it up later.
+
+def loads_json(text: str) -> object:
+    """``json.loads`` that refuses ``Infinity``, ``NaN``, numbers that overflow to them, and
+    duplicate keys.
+
+    Python's json module accepts all three numbers although JSON has none; a record holding one
+    passes a schema that only checks types and crashes whatever adds it up later. A duplicate
+    key is kept last by the parser while a reader of the file sees the first.
 
     Raises:
-        ValueError: Not JSON (``json.JSONDecodeError``, with line) or a non-finite number.
+        ValueError: Not JSON (``json.JSONDecodeError``, with line), a non-finite number or a
+            duplicate key.
     """
-    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float,
+                      object_pairs_hook=_unique_keys)
 
 
 # A record is a few KiB; the archive import caps members at 1 MiB too.
@@ -323,13 +367,14 @@ def missing_provenance(record: MeasurementRecord) -> list[str]:
 
     Only measured records (status ``ok`` or ``unstable`` with energy) are published with
     numbers, so only they must carry it; error and refused records say why they have none.
-    Records measured with an NVML meter must also carry the GPU's driver, CUDA, power limit,
-    clocks and temperature. Synthetic records are exempt: the published build refuses them.
+    Records measured with any meter that is not a known CPU or test meter must also carry the
+    GPU's driver, CUDA, power limit, clocks and temperature. Synthetic records are exempt: the
+    published build refuses them.
     """
     if record.synthetic or record.status not in SCORED_STATUSES or record.energy is None:
         return []
     wanted = list(PROVENANCE_FIELDS)
-    if record.energy.meter.startswith("nvml"):
+    if record.energy.meter not in NON_GPU_METERS:  # by kind: unknown spellings count as GPU
         wanted += GPU_PROVENANCE_FIELDS
     missing = [f"provenance.{name}" for name in wanted
                if getattr(record.provenance, name) in (None, "")]
@@ -363,8 +408,48 @@ def iter_records(submissions_dir: Path) -> Iterator[tuple[Path, MeasurementRecor
     for path, result in iter_checked_records(
             sorted(submissions_dir.glob(f"*/{MEASUREMENTS_DIRNAME}/*.json")), read_record,
             lambda r: record_path(submissions_dir, r.entry_id, r.hardware, r.scenario)):
-        missing = [] if isinstance(result, Problem) else missing_provenance(result)
-        yield path, (provenance_problem(path, missing) if missing else result)
+        if isinstance(result, Problem):
+            yield path, result
+            continue
+        gmacs, claimed_top1 = submission_facts(submissions_dir, result.entry_id)
+        problems = record_problems(result, gmacs=gmacs, claimed_top1=claimed_top1)
+        missing = missing_provenance(result)
+        if missing and len(problems) == 1:
+            yield path, provenance_problem(path, missing)
+            continue
+        if problems:
+            yield path, rules_problem(path, problems)
+            continue
+        yield path, result
+
+
+def rules_problem(path: Path | str, problems: list[str]) -> Problem:
+    """The Problem of a record that breaks the record rules (``field: what`` sentences)."""
+    field, _, rest = problems[0].partition(": ")
+    if len(problems) > 1 or not rest or " " in field:
+        field, rest = "", "; ".join(problems)
+    return Problem(str(path), field, rest, "records are written by the validator, which applies "
+                   "the same rules; re-measure the entry")
+
+
+def submission_facts(submissions_dir: Path, entry_id: str) -> tuple[float | None, float | None]:
+    """The submission's ``compute.gmacs`` and ``claims.top1`` (``None`` where absent or unreadable).
+
+    The record rules need them (energy floor, accuracy verdict); the submission's own problems
+    are `check`'s business, so a broken file gives ``None`` here rather than a second report.
+    """
+    path = submissions_dir / entry_id / "submission.yaml"
+    if not path.is_file():
+        return None, None
+    document, _problems, _lines = load_yaml_file(path)
+    if not isinstance(document, dict):
+        return None, None
+
+    def number(section: str, key: str) -> float | None:
+        value = document.get(section, {}).get(key) if isinstance(document.get(section), dict) else None
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    return number("compute", "gmacs"), number("claims", "top1")
 
 
 def iter_checked_records(paths: Iterable[Path], read: Callable[[Path], R],

@@ -31,15 +31,24 @@ from leaderboard.analysis_records import (
     parse_analysis_record,
     read_analysis_record,
 )
-from leaderboard.atomic import atomic_write_bytes, recover_staged, write_all_or_nothing
+from leaderboard.atomic import (
+    atomic_write_bytes,
+    recover_staged,
+    remove_stale_build_staging,
+    tree_lock,
+    write_all_or_nothing,
+)
 from leaderboard.errors import LeaderboardError
+from leaderboard.record_rules import record_problems
 from leaderboard.records import (
     HARDWARE_SLUG_PATTERN,
     MEASUREMENTS_DIRNAME,
     MeasurementRecord,
     loads_json,
     missing_provenance,
+    parse_measured_at,
     read_record,
+    submission_facts,
 )
 from leaderboard.records_pack import ARCHIVE_FORMAT, ARCHIVE_VERSION, MANIFEST_NAME, pack_members
 from leaderboard.records_pack import sha256_hex as _sha256
@@ -181,12 +190,14 @@ class ImportResult:
         updated: Existing records replaced (only with ``overwrite``).
         unchanged: Records identical to the file already there.
         refused: ``(member, reason)`` pairs; when any, nothing was written.
+        replaced: ``(record, old measured_at, new measured_at)`` of each update.
     """
 
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
+    replaced: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def written(self) -> bool:
@@ -236,7 +247,12 @@ def _check_analysis_record(name: str, document: object, submissions_dir: Path) -
     return ""
 
 
-def _check_record(name: str, data: bytes, submissions_dir: Path) -> tuple[MeasurementRecord | None, str]:
+SYNTHETIC_REFUSAL = ("record is marked synthetic (made-up test data), which the published build "
+                     "refuses; only a test tree takes it (--allow-synthetic)")
+
+
+def _check_record(name: str, data: bytes, submissions_dir: Path,
+                  allow_synthetic: bool = False) -> tuple[MeasurementRecord | None, str]:
     """Validate a record's bytes against the schema, its path and the submissions."""
     try:
         document = loads_json(data.decode("utf-8"))
@@ -247,6 +263,8 @@ def _check_record(name: str, data: bytes, submissions_dir: Path) -> tuple[Measur
     except ValueError as exc:
         return None, f"not valid JSON: {exc}"
     if _ANALYSIS_MEMBER_PATTERN.fullmatch(name):
+        if isinstance(document, dict) and document.get("synthetic") is True and not allow_synthetic:
+            return None, SYNTHETIC_REFUSAL
         return None, _check_analysis_record(name, document, submissions_dir)
     try:
         record = MeasurementRecord.model_validate(document)
@@ -263,11 +281,15 @@ def _check_record(name: str, data: bytes, submissions_dir: Path) -> tuple[Measur
     canonical = f"{record.entry_id}/{MEASUREMENTS_DIRNAME}/{record.board}.json"
     if name != canonical:
         return None, f"record belongs at {canonical}"
-    missing = missing_provenance(record)
-    if missing:
-        return None, f"measured record lacks provenance: {', '.join(missing)}"
     if not (submissions_dir / record.entry_id / SUBMISSION_FILENAME).is_file():
         return None, f"no submission '{record.entry_id}' in {submissions_dir}"
+    if record.synthetic and not allow_synthetic:
+        return None, SYNTHETIC_REFUSAL
+    # The same rules as the validator's writer and `check` (leaderboard.record_rules).
+    gmacs, claimed_top1 = submission_facts(submissions_dir, record.entry_id)
+    problems = record_problems(record, gmacs=gmacs, claimed_top1=claimed_top1)
+    if problems:
+        return None, "; ".join(problems)
     return record, ""
 
 
@@ -337,6 +359,8 @@ def _check_manifest(contents: dict[str, bytes], result: ImportResult) -> None:
 
 
 def import_records(archive: Path, submissions_dir: Path, overwrite: bool = False,
+                   on_wait: Callable[[str], None] | None = None,
+                   allow_synthetic: bool = False,
                    progress: Callable[[int, int, str], None] | None = None) -> ImportResult:
     """Check every member of an archive and, when all pass, write the records atomically.
 
@@ -344,6 +368,8 @@ def import_records(archive: Path, submissions_dir: Path, overwrite: bool = False
         archive: A .tar.gz from :func:`export_records`.
         submissions_dir: The submissions folder to import into.
         overwrite: Replace existing records whose content differs (else those are refused).
+        on_wait: Told when another import holds the tree's lock (this one waits for it).
+        allow_synthetic: Take records marked synthetic (test trees only; the build refuses them).
         progress: Called ``(checked, members, name)`` as each member is checked
             (``leaderboard.progress``).
 
@@ -352,27 +378,34 @@ def import_records(archive: Path, submissions_dir: Path, overwrite: bool = False
         unchanged, and every refusal with its reason.
 
     Raises:
-        LeaderboardError: The archive cannot be opened at all.
+        LeaderboardError: The archive cannot be opened at all, or the written files are not
+            on disk as planned (then no count is reported).
     """
     result = ImportResult()
-    # A killed earlier import is finished first, so "exists already" below means what it says.
-    recover_staged(submissions_dir)
-    contents = _read_members(archive, result)
-    _check_manifest(contents, result)
-    refused_names = {name for name, _ in result.refused}
-    root = submissions_dir.resolve()
+    contents, result.refused = read_archive(archive, submissions_dir, allow_synthetic)
+    if not submissions_dir.is_dir():
+        raise LeaderboardError(f"{submissions_dir}: no submissions folder here")
+    # One import per tree at a time, from the comparison with the files there to the last
+    # write: two imports interleaved would each count files the other then changes.
+    with tree_lock(submissions_dir, on_wait):
+        # A killed earlier import is finished first, so "exists already" means what it says.
+        recover_staged(submissions_dir)
+        _plan_and_write(contents, submissions_dir, overwrite, result, progress)
+    remove_stale_build_staging()  # and what a killed site build left in the scratch folder
+    return result
+
+
+def _plan_and_write(contents: dict[str, bytes], submissions_dir: Path, overwrite: bool,
+                    result: ImportResult,
+                    progress: Callable[[int, int, str], None] | None = None) -> None:
+    """Compare the checked members with the tree and write them (caller holds the lock)."""
     plan: list[tuple[Path, bytes, str]] = []
     for checked, name in enumerate(sorted(contents), start=1):
         if progress is not None:
             progress(checked, len(contents), name)
-        if name in refused_names:
-            continue
         data = contents[name]
-        _, problem = _check_record(name, data, submissions_dir)
         target = submissions_dir / name
-        if not problem and not target.parent.resolve().is_relative_to(root):
-            # A symlinked measurements folder in the tree must not redirect writes elsewhere.
-            problem = f"{target.parent} resolves outside {submissions_dir}"
+        problem = outside_problem(target, submissions_dir)
         if problem:
             result.refused.append((name, problem))
             continue
@@ -381,16 +414,85 @@ def import_records(archive: Path, submissions_dir: Path, overwrite: bool = False
         elif target.is_file() and target.read_bytes() == data:
             result.unchanged.append(name)
         elif overwrite:
-            plan.append((target, data, "updated"))
+            problem, times = _older_problem(target.read_bytes(), data)
+            if problem:
+                result.refused.append((name, problem))
+            else:
+                plan.append((target, data, "updated"))
+                result.replaced.append((name, *times))
         else:
             result.refused.append((name, "a different record exists there; pass --overwrite "
                                          "to replace it"))
     for target, _data, kind in plan:
         getattr(result, kind).append(target.relative_to(submissions_dir).as_posix())
     if result.refused:
-        return result
+        return
+    write_checked(submissions_dir, {target.relative_to(submissions_dir).as_posix(): data
+                                    for target, data, _kind in plan})
+
+
+def _older_problem(current: bytes, incoming: bytes) -> tuple[str, tuple[str, str]]:
+    """Why ``incoming`` must not replace ``current`` (older by measured_at), or '' and the two
+    times (old, new) for the list of replacements."""
+    try:
+        old = parse_measured_at(loads_json(current.decode("utf-8")).get("measured_at"))  # type: ignore[union-attr]
+        new = parse_measured_at(loads_json(incoming.decode("utf-8")).get("measured_at"))  # type: ignore[union-attr]
+    except (ValueError, AttributeError) as exc:
+        return f"cannot compare measured_at with the record there ({exc})", ("", "")
+    if new < old:
+        return (f"the record there is newer ({old.isoformat()}) than this one "
+                f"({new.isoformat()}); --overwrite only replaces older records"), ("", "")
+    # The same time: --overwrite says so (`records merge` calls it a conflict).
+    return "", (old.isoformat(), new.isoformat())
+
+
+def outside_problem(target: Path, submissions_dir: Path) -> str:
+    """Why writing ``target`` would leave the submissions folder, or ''."""
+    # A symlinked measurements folder in the tree must not redirect writes elsewhere.
+    if not target.parent.resolve().is_relative_to(submissions_dir.resolve()):
+        return f"{target.parent} resolves outside {submissions_dir}"
+    return ""
+
+
+def write_checked(submissions_dir: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` all or nothing, then read them back (the caller holds the tree lock).
+
+    Raises:
+        LeaderboardError: A file is not on disk as written; then no count is reported.
+    """
     # Staged, then moved into place: a kill before the commit writes nothing, one after it is
     # finished by the next import (and reported by `check` until then).
-    write_all_or_nothing(submissions_dir, {
-        target.relative_to(submissions_dir).as_posix(): data for target, data, _kind in plan})
-    return result
+    write_all_or_nothing(submissions_dir, files)
+    # The counts printed are the files read back, not the plan.
+    missing = [name for name, data in sorted(files.items())
+               if not (submissions_dir / name).is_file()
+               or (submissions_dir / name).read_bytes() != data]
+    if missing:
+        raise LeaderboardError(f"{len(missing)} record(s) are not on disk as written (another "
+                               f"writer in this tree?): {', '.join(missing[:5])}")
+
+
+def read_archive(archive: Path, submissions_dir: Path,
+                 allow_synthetic: bool = False) -> tuple[dict[str, bytes], list[tuple[str, str]]]:
+    """The checked records of an archive, and every refusal ``(member, reason)``.
+
+    Every member is checked (path, type, size, manifest digest, record schema and rules, entry
+    exists); nothing is written.
+
+    Raises:
+        LeaderboardError: The archive cannot be opened at all.
+    """
+    result = ImportResult()
+    contents = _read_members(archive, result)
+    _check_manifest(contents, result)
+    refused_names = {name for name, _ in result.refused}
+    checked = {}
+    for name in sorted(contents):
+        if name in refused_names:
+            continue
+        _, problem = _check_record(name, contents[name], submissions_dir, allow_synthetic)
+        if problem:
+            result.refused.append((name, problem))
+        else:
+            checked[name] = contents[name]
+    return checked, result.refused

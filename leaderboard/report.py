@@ -184,6 +184,7 @@ def build_report(
     pr_submissions: Path | None = None,
     pr_number: int | None = None,
     head_sha: str | None = None,
+    allow_synthetic: bool = False,
 ) -> Report:
     """Score the records of a validation run and collect what the comment shows.
 
@@ -196,6 +197,7 @@ def build_report(
             (default: ``submissions_dir``).
         pr_number: Shown in the header.
         head_sha: The validated commit, shown in the header.
+        allow_synthetic: Accept records marked synthetic (tests; the validator writes none).
 
     Raises:
         UsageError: A bad entry id or head SHA.
@@ -216,7 +218,7 @@ def build_report(
             submissions[entry_id], problems[entry_id] = _stage_submission(
                 entry_id, pr_submissions or submissions_dir, staging, known)
         archive = _archive_from_folder(records, work) if records.is_dir() else records
-        imported = import_records(archive, staging)
+        imported = import_records(archive, staging, allow_synthetic=allow_synthetic)
         report.refused = [f"{member}: {reason.replace(str(staging), 'the pull request')}"
                           for member, reason in imported.refused]
         new_records: dict[str, list[MeasurementRecord]] = {i: [] for i in ids}

@@ -32,6 +32,9 @@ MAX_FILE_BYTES = 64 * 1024
 # An alias bomb or a file of 20,000 duplicate keys says the same thing 20,000 times: report
 # the first ones of each kind and count the rest.
 MAX_PROBLEMS_PER_KIND = 10
+# Digits in an integer: an all-digit sha256 (quoted-text mistake) still reads as a number so the
+# schema can say "quote it"; far below Python's 4,300-digit str->int limit.
+MAX_INT_DIGITS = 64
 
 # Tags the core schema resolves implicitly; anything else (``!!python/object``, ``!foo``)
 # is refused.
@@ -104,16 +107,23 @@ class _DuplicateKeyCheck(_ProblemLog):
         if merges:
             # Dropped, so PyYAML's own merge handling never sees them (nor what they point at).
             node.value = [(k, v) for k, v in node.value if k.tag != "tag:yaml.org,2002:merge"]
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            try:
-                hash(key)
-            except TypeError:
-                self.problems.append(
-                    Problem(self.file, _where(key_node.start_mark), "mapping key must be a string",
-                            "use a plain text key")
-                )
+        kept = []
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                # A complex key (`? [a, b]`) is unhashable: PyYAML would stop the whole file
+                # with a syntax error and hide every schema problem after it.
+                kind = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
+                self._report("key not text", key_node.start_mark, f"mapping key is a {kind}, not text",
+                             "use a plain text key ('? ' starts a complex key)")
                 continue
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                what = "empty (null)" if key is None else f"{type(key).__name__} {_short(str(key))!r}"
+                self._report("key not text", key_node.start_mark, f"mapping key is {what}, not text",
+                             "write the key as text (a field name from `leaderboard schema`); "
+                             "a key of null, ~ or nothing before ':' is empty")
+                continue
+            kept.append((key_node, value_node))
             if key in seen:
                 first = seen[key].start_mark
                 self._report("duplicate key", key_node.start_mark,
@@ -121,6 +131,7 @@ class _DuplicateKeyCheck(_ProblemLog):
                              "keep one of the two; YAML would silently use the last")
             else:
                 seen[key] = key_node
+        node.value = kept
         return super().construct_mapping(node, deep=deep)
 
     # Each scalar constructor below returns the text itself for a refused form, so the schema
@@ -134,6 +145,14 @@ class _DuplicateKeyCheck(_ProblemLog):
                          "'_' or a leading zero) that other YAML readers read differently",
                          f"write the plain decimal number ({_decimal(text)}), or quote the "
                          "value if it is text")
+            return text
+        if len(text.lstrip("+-")) > MAX_INT_DIGITS:
+            # Bounded before int(): Python refuses (ValueError) past 4,300 digits and a long
+            # conversion costs time; no field needs more than a few digits.
+            self._report("number too long", node.start_mark,
+                         f"a number of {len(text.lstrip('+-')):,} digits",
+                         f"write a number of at most {MAX_INT_DIGITS} digits (every field is far "
+                         "smaller), or quote it if it is text")
             return text
         return int(text)
 
@@ -345,8 +364,45 @@ def read_limited(path: Path, file: str, max_bytes: int, fix: str) -> tuple[bytes
         os.close(fd)
 
 
+# C0 controls but tab, LF and CR; DEL; C1 controls (U+0085 NEXT LINE among them); the Unicode
+# line and paragraph separators; bidirectional overrides and isolates. YAML reads U+2028/U+2029
+# and U+0085 as line breaks inside a quoted string, while a diff shows one line, so a claim can
+# hide from the reviewer; the bidi controls reorder what the reviewer sees.
+_HIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029"
+                                "\u202a-\u202e\u2066-\u2069\ufeff]")
+_CHARACTER_NAMES = {"\x85": "NEXT LINE (NEL)", "\u2028": "LINE SEPARATOR",
+                    "\u2029": "PARAGRAPH SEPARATOR", "\ufeff": "ZERO WIDTH NO-BREAK SPACE (BOM)"}
+
+
+def hidden_character_problems(text: str, file: str) -> list[Problem]:
+    """A problem (with line and column) for each control or line-separator character.
+
+    A leading byte-order mark is allowed (editors write one).
+    """
+    problems: list[Problem] = []
+    matches = [m for m in _HIDDEN_CHARACTERS.finditer(text)
+               if not (m.start() == 0 and m.group() == "\ufeff")]
+    for match in matches[:MAX_PROBLEMS_PER_KIND]:
+        char = match.group()
+        line = text.count("\n", 0, match.start()) + 1
+        column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+        bidi = "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069"
+        name = _CHARACTER_NAMES.get(char, "a bidirectional text control" if bidi else "a control character")
+        problems.append(Problem(
+            file, f"line {line}, column {column}", f"character U+{ord(char):04X} ({name}) is not "
+            "allowed: YAML may read it as a line break or a diff may not show it",
+            "delete it (retype the text around it); use plain spaces and line breaks"))
+    if len(matches) > MAX_PROBLEMS_PER_KIND:
+        problems.append(Problem(file, "", f"{len(matches) - MAX_PROBLEMS_PER_KIND:,} more "
+                                "such character(s) not listed", "fix the ones listed and check again"))
+    return problems
+
+
 def load_yaml_text(text: str, file: str) -> tuple[Any, list[Problem], Lines]:
     """Load YAML from a string strictly; see :func:`load_yaml_file`."""
+    hidden = hidden_character_problems(text, file)
+    if hidden:
+        return None, hidden, {}
     strict = not _NEEDS_STRICT_COMPOSER.isdisjoint(text)
     loader = _StrictLoader(text, file) if strict else _FastLoader(text, file)
     try:

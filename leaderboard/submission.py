@@ -376,9 +376,12 @@ def check_submission_file(
     # type() check: `true` and `1.0` equal 1 in Python and pass pydantic's strict Literal[1].
     if type(version) is not int or version != SCHEMA_VERSION:
         line = lines.get(("schema_version",))
+        shown = repr(version) if len(repr(version)) <= 40 else repr(version)[:37] + "..."
+        # The loader's own problems (a 5,000-digit number, a control character) come first.
         return None, [
+            *problems,
             Problem(file, f"schema_version (line {line})" if line else "schema_version",
-                    f"unsupported schema_version {version!r}",
+                    f"unsupported schema_version {shown}",
                     f"this version of the leaderboard reads schema_version {SCHEMA_VERSION}")
         ]
     refused_lines = {int(m.group(1)) for p in problems if (m := _LINE_RE.match(p.location))}
@@ -459,6 +462,84 @@ def _semantic_problems(
     # From the raw mapping, so a file with schema errors elsewhere still hears about this too.
     if weights_ok:
         yield from _pinning_problems(file, data, model, at)
+    yield from _url_problems(file, model, at)
+    yield from _fraction_problems(file, data, at)
+    if known_architectures is not None and isinstance(entry_id, str):
+        yield from _license_problems(file, entry_id, model, at)
+    yield from _size_collision_problems(file, path, data, at)
+
+
+def _fraction_problems(file: str, data: dict[str, Any], at: Any) -> Iterable[Problem]:
+    """A claimed top-1/top-5 below 1.0: a fraction (0.81) where the field is a percentage (81.0)."""
+    claims = data.get("claims") if isinstance(data.get("claims"), dict) else {}
+    for key in ("top1", "top5"):
+        value = claims.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1.0:
+            yield Problem(file, at("claims", key), f"claims.{key} is {value}: a fraction, but "
+                          "claims are percentages", f"write the percentage ({key}: {value * 100:g})")
+
+
+def _license_problems(file: str, entry_id: str, model: dict[str, Any], at: Any) -> Iterable[Problem]:
+    """A licence that is not an SPDX expression, or that differs from timm's catalog for the tag."""
+    from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+
+    from leaderboard.timm_catalog import load_catalog
+
+    license_ = model.get("license")
+    if not isinstance(license_, str) or not license_:
+        return
+    defaults = load_catalog().pretrained.get(entry_id.split("-")[0])
+    catalog = defaults.license if defaults is not None and defaults.license != "unknown" else None
+    if catalog is not None and license_.lower() == catalog.lower():
+        return  # timm's own spelling (some of its licences are not SPDX ids)
+    try:
+        canonical = canonicalize_license_expression(license_)
+    except InvalidLicenseExpression:
+        guess = re.sub(r"\s+", "-", license_.strip())
+        yield Problem(file, at("model", "license"), f"licence {license_!r} is not an SPDX "
+                      "licence expression",
+                      f"write its SPDX id (https://spdx.org/licenses/), e.g. '{guess}'"
+                      + (f"; timm's catalog says '{catalog}' for this tag" if catalog else ""))
+        return
+    try:
+        catalog_canonical = canonicalize_license_expression(catalog) if catalog else None
+    except InvalidLicenseExpression:
+        catalog_canonical = catalog
+    if catalog_canonical is not None and canonical != catalog_canonical:
+        yield Problem(file, at("model", "license"), f"licence {canonical} differs from timm's "
+                      f"catalog, which says '{catalog}' for '{entry_id.split('-')[0]}'",
+                      f"write license: {catalog}, or give the source of the other licence in the "
+                      "pull request (a maintainer then updates the catalog)")
+
+
+def _size_collision_problems(file: str, path: Path, data: dict[str, Any], at: Any) -> Iterable[Problem]:
+    """An entry set to an input size that already has its own ``<id>-<size>`` entry."""
+    entry_id = data.get("id")
+    evaluation = data.get("eval") if isinstance(data.get("eval"), dict) else {}
+    size = evaluation.get("img_size")
+    if not isinstance(entry_id, str) or "-" in entry_id or type(size) is not int:
+        return
+    sibling = path.absolute().parent.parent / f"{entry_id}-{size}"
+    if (sibling / SUBMISSION_FILENAME).is_file():
+        yield Problem(file, at("eval", "img_size"), f"eval.img_size {size} is the size of the "
+                      f"existing entry '{entry_id}-{size}': two entries would measure the same model",
+                      f"keep this entry at its default size and edit submissions/{entry_id}-{size}/ "
+                      "instead")
+
+
+def _url_problems(file: str, model: dict[str, Any], at: Any) -> Iterable[Problem]:
+    """A weights URL the GPU runner must not fetch (credentials, IP, other hosts, ports, '..')."""
+    from leaderboard.weights_url import weights_url_problems
+
+    weights = model.get("weights") if isinstance(model.get("weights"), dict) else {}
+    url = weights.get("url") if isinstance(weights.get("url"), dict) else {}
+    if isinstance(url.get("url"), str):
+        problems = weights_url_problems(url["url"])
+        if problems:
+            yield Problem(file, at("model", "weights", "url", "url"),
+                          "weights URL refused: " + "; ".join(problems),
+                          "give an https URL on an allowed host, without credentials or port "
+                          "(or use model.weights.hf_hub)")
 
 
 def _pinning_problems(file: str, data: dict[str, Any], model: dict[str, Any],

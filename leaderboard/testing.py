@@ -41,7 +41,9 @@ def synthetic_record(entry_id: str, energy_j: float, scenario: str = "offline",
                            avg_power_w=350.0, meter="synthetic"),
         performance=Performance(throughput_img_s=350.0 / energy_j,
                                 batch_latency_ms=1000.0 * batch * energy_j / 350.0),
-        provenance=Provenance(gpu_name="Synthetic GPU", validator_version="test"),
+        # The GPU's name matches the board's slug, as the record rules require of a real one.
+        provenance=Provenance(gpu_name="Synthetic GPU" if hardware == SYNTHETIC_HARDWARE
+                              else hardware.replace("-", " ").title(), validator_version="test"),
     )
 
 

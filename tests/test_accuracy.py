@@ -179,7 +179,7 @@ class Digits:
 
     def submission_dict(self, top1: float) -> dict:
         data = valid_submission_dict(ENTRY, "test_resnet")
-        data["model"]["weights"] = {"url": {"url": f"https://example.invalid/{ENTRY}.safetensors",
+        data["model"]["weights"] = {"url": {"url": f"https://github.com/example/{ENTRY}.safetensors",
                                             "sha256": self.sha256}}
         data["model"]["family"] = "resnet"
         data["eval"] = dict(EVAL)
@@ -519,7 +519,7 @@ def test_malicious_pickle_is_refused_and_never_runs(digits, tmp_path):
     submission = Submission.model_validate(
         {**digits.submission_dict(90.0), "model": {
             **digits.submission_dict(90.0)["model"],
-            "weights": {"url": {"url": "https://example.invalid/evil.pth", "sha256": sha256}}}})
+            "weights": {"url": {"url": "https://github.com/example/evil.pth", "sha256": sha256}}}})
     with pytest.raises(wt.WeightsRefused) as refused:
         acc.validate_accuracy(submission, tmp_path / "submissions", digits.images, device="cpu",
                               weights_file=evil, hardware="cpu-test")
@@ -538,7 +538,7 @@ def test_pickle_checkpoint_loads_through_weights_only(digits, tmp_path):
     assert loaded.keys() == digits.model.state_dict().keys()
     sha256 = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
     data = digits.submission_dict(round(digits.reference.top1, 3))
-    data["model"]["weights"] = {"url": {"url": "https://example.invalid/m.pth", "sha256": sha256}}
+    data["model"]["weights"] = {"url": {"url": "https://github.com/example/m.pth", "sha256": sha256}}
     outcome = acc.validate_accuracy(Submission.model_validate(data), tmp_path / "s", digits.images,
                                     per_class=20, device="cpu", workers=WORKERS,
                                     weights_dir=tmp_path, hardware="cpu-test")
@@ -572,7 +572,7 @@ def test_unpinned_references_are_refused(digits, tmp_path):
     with pytest.raises(wt.WeightsUnavailable, match="revision is not pinned"):
         wt.fetch_weights(Submission.model_validate(hub), tmp_path)
     url = digits.submission_dict(90.0)
-    url["model"]["weights"] = {"url": {"url": "https://example.invalid/m.safetensors"}}
+    url["model"]["weights"] = {"url": {"url": "https://github.com/example/m.safetensors"}}
     with pytest.raises(wt.WeightsUnavailable, match="sha256 is not pinned"):
         wt.fetch_weights(Submission.model_validate(url), tmp_path)
 

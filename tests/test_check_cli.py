@@ -39,7 +39,9 @@ def valid_tree(root):
     data = valid_submission_dict("resnet50.a1_in1k-288")
     data["eval"]["img_size"] = 288
     write_submission(root, data)
-    write_submission(root, imported_submission_dict("resnet50.tv_in1k"))
+    imported = imported_submission_dict("resnet50.tv_in1k")
+    imported["model"]["license"] = "bsd-3-clause"  # timm's catalog's licence for this tag
+    write_submission(root, imported)
     return root / "submissions"
 
 
@@ -197,8 +199,13 @@ def test_valid_records_pass(tmp_path):
     from leaderboard.records import write_record
 
     write_record(submissions, synthetic_record("resnet50.a1_in1k", 0.5))
-    result = run_cli("check", "--submissions", submissions)
+    result = run_cli("check", "--submissions", submissions, "--allow-synthetic")
     assert result.exit_code == 0, result.output
+    # Without the flag a synthetic record fails, as it fails the published build (issue 21).
+    refused = run_cli("check", "--submissions", submissions)
+    assert refused.exit_code == 1
+    assert ("resnet50.a1_in1k/measurements/synthetic-gpu--offline.json: synthetic: error: record is "
+            "marked synthetic (made-up test data); the published build refuses it") in refused.output
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,7 +267,8 @@ def test_check_changed_against_is_one_command_not_a_rewired_callback():
     names = [p.name for p in cli.commands["check"].params]
     assert names == ["paths", "submissions_dir", "all_warnings", "changed_against", "committed",
                      "allow_records", "allow_delete", "allow_code", "allow_rewrite",
-                     "output_format", "quiet", "verbose"]  # leaderboard.check_command
+                     "allow_other_submitter", "author", "allow_synthetic", "output_format", "quiet",
+                     "verbose"]  # leaderboard.check_command
 
 
 def test_group_help_lists_every_command():

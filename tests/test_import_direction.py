@@ -24,7 +24,8 @@ WORDS = {"leaderboard", "leaderboard.vocabulary", "leaderboard.errors", "leaderb
          "leaderboard.progress"}
 INPUTS = {"leaderboard.safe_yaml", "leaderboard.timm_catalog", "leaderboard.submission",
           "leaderboard.records", "leaderboard.analysis_records", "leaderboard.records_archive",
-          "leaderboard.records_pack",
+          "leaderboard.records_pack", "leaderboard.record_rules", "leaderboard.records_merge",
+          "leaderboard.weights_url",
           "leaderboard.import_timm", "leaderboard.check", "leaderboard.policy",
           "leaderboard.testing", "leaderboard.new_entry", "leaderboard.catalog_missing"}
 VALIDATOR = {"leaderboard.measure", "leaderboard.breakdown_runs"}
@@ -41,6 +42,7 @@ ALLOWED: dict[str, set[str]] = {
     "leaderboard.report": WORDS | INPUTS | {"leaderboard.scoring", "leaderboard.boards"},
     "leaderboard.site": WORDS | {"leaderboard.safe_yaml", "leaderboard.timm_catalog",
                                  "leaderboard.submission", "leaderboard.records",
+                                 "leaderboard.record_rules",  # the floor on the Methodology page
                                  "leaderboard.analysis_records", "leaderboard.scoring",
                                  "leaderboard.boards", "leaderboard.findings"},
 }

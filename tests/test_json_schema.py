@@ -106,7 +106,7 @@ def test_valid_submissions_are_accepted_by_both(tmp_path):
     path = write_submission(tmp_path, data)
     assert checker_accepts(path)
     assert schema_accepts(path.read_text("utf-8"))
-    data["model"]["weights"] = {"url": {"url": "https://example.com/m.safetensors",
+    data["model"]["weights"] = {"url": {"url": "https://github.com/e/m/m.safetensors",
                                         "sha256": "ab" * 32}}
     path = write_submission(tmp_path / "url", data)
     assert checker_accepts(path) and schema_accepts(path.read_text("utf-8"))

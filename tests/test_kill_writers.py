@@ -50,7 +50,7 @@ def writer(mode, args):
     if mode == "import-timm":
         return lambda: import_timm(Path(args[0]), Path(args[1]))
     if mode == "records-import":
-        return lambda: import_records(Path(args[0]), Path(args[1]), overwrite=True)
+        return lambda: import_records(Path(args[0]), Path(args[1]), overwrite=True, allow_synthetic=True)
     if mode == "record-write":
         versions = [MeasurementRecord.model_validate(json.loads(Path(p).read_text())) for p in args[1:]]
         def run():
@@ -77,8 +77,15 @@ while line := sys.stdin.readline():
             traceback.print_exc()
             os._exit(1)
         os._exit(0)
-    sys.stdin.readline()  # the test's word to kill
+    word = sys.stdin.readline().strip()  # the test's word to kill
     os.kill(pid, signal.SIGKILL)
+    if word == "kill-keep":
+        # Left a zombie (killed, not reaped) until the test has run the next writer.
+        print("killed", flush=True)
+        sys.stdin.readline()
+        os.waitpid(pid, 0)
+        print("reaped", flush=True)
+        continue
     os.waitpid(pid, 0)
     print("killed", flush=True)
 """
@@ -105,8 +112,13 @@ def writers() -> Iterator[subprocess.Popen[str]]:
         proc.stdout.close()
 
 
-def run_and_kill(writers: subprocess.Popen[str], args: list[str], delay_s: float) -> bool:
-    """Fork a writer, SIGKILL it ``delay_s`` after it is ready; True if it finished first."""
+def run_and_kill(writers: subprocess.Popen[str], args: list[str], delay_s: float,
+                 reap: bool = True) -> bool:
+    """Fork a writer, SIGKILL it ``delay_s`` after it is ready; True if it finished first.
+
+    With ``reap=False`` the killed writer stays a zombie until :func:`reap` (as under a parent
+    that has not waited for it yet).
+    """
     writers.stdin.write("\t".join(args) + "\n")
     writers.stdin.flush()
     output = []
@@ -114,11 +126,27 @@ def run_and_kill(writers: subprocess.Popen[str], args: list[str], delay_s: float
         assert writers.stdout.readline() == "ready\n"
         time.sleep(delay_s)
     finally:
-        writers.stdin.write("kill\n")
+        writers.stdin.write("kill\n" if reap else "kill-keep\n")
         writers.stdin.flush()
         while (line := writers.stdout.readline()) not in ("killed\n", ""):
             output.append(line)
     return "done\n" in output
+
+
+def reap(writers: subprocess.Popen[str]) -> None:
+    """Let the helper reap the zombie a ``reap=False`` kill left."""
+    writers.stdin.write("reap\n")
+    writers.stdin.flush()
+    assert writers.stdout.readline() == "reaped\n"
+
+
+def double_energy(submissions: Path) -> None:
+    """Rewrite every record with twice the energy (its CI too, so the record stays valid)."""
+    for path in submissions.glob("*/measurements/*.json"):
+        record = json.loads(path.read_text())
+        for key in ("gross_j_per_image", "ci95_low_j", "ci95_high_j"):
+            record["energy"][key] *= 2
+        path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
 def temp_files(root: Path) -> list[Path]:
@@ -188,10 +216,7 @@ def test_records_import_killed_is_all_or_nothing(tmp_path, writers):
     source = write_synthetic_tree(tmp_path / "src", 80)
     archives = [tmp_path / "a.tar.gz", tmp_path / "b.tar.gz"]
     export_records(source, archives[0])
-    for path in source.glob("*/measurements/*.json"):
-        record = json.loads(path.read_text())
-        record["energy"]["gross_j_per_image"] *= 2
-        path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    double_energy(source)
     export_records(source, archives[1])
     target = tmp_path / "dst" / "submissions"
     shutil.copytree(source, target)
@@ -201,13 +226,13 @@ def test_records_import_killed_is_all_or_nothing(tmp_path, writers):
     from leaderboard.records_archive import import_records
 
     for archive in archives:
-        assert import_records(archive, target, overwrite=True).written
+        assert import_records(archive, target, overwrite=True, allow_synthetic=True).written
         states.append(snapshot(target, "*/measurements/*.json"))
     states.append({})  # before the first import
     for folder in target.glob("*/measurements"):
         shutil.rmtree(folder)
     started = time.perf_counter()
-    import_records(archives[0], target, overwrite=True)
+    import_records(archives[0], target, overwrite=True, allow_synthetic=True)
     window_s = time.perf_counter() - started
     rng = random.Random(7)
     outcomes = set()
@@ -306,10 +331,69 @@ def stale_staging() -> list[str]:
 
 
 def _alive(pid: int) -> bool:
+    """A running process: not gone, not a zombie (killed, not reaped yet)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rindex(")") + 2] not in "ZX"
+
+
+KILLS_BEFORE_A_BUILD = 3  # import, build, import: each next build costs ~2 s
+
+
+def test_after_any_kill_the_next_build_leaves_no_staging_anywhere(tmp_path, writers, site_source,
+                                                                 monkeypatch):
+    """Issue 21, class 8: kills of `records import` and `build` at random points, each writer
+    left a zombie (not reaped yet) while the next build runs; afterwards no stage, temp or
+    staging folder is left in the tree, beside the output or in the scratch folder (/dev/shm)."""
+    from leaderboard.policy import policy_table
+    from leaderboard.records_archive import import_records
+    from leaderboard.site.build import build_site
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    source = write_synthetic_tree(tmp_path / "src", 6, seed=3)
+    archives = [tmp_path / "a.tar.gz", tmp_path / "b.tar.gz"]
+    export_records(source, archives[0])
+    double_energy(source)
+    export_records(source, archives[1])
+    tree = tmp_path / "dst" / "submissions"
+    shutil.copytree(source, tree)
+    output = tmp_path / "out" / "site"
+
+    def build() -> None:
+        build_site(tree, site_source, output, allow_synthetic=True, policy_rows=policy_table())
+
+    started = time.perf_counter()
+    build()
+    build_s = time.perf_counter() - started
+    started = time.perf_counter()
+    import_records(archives[0], tree, overwrite=True, allow_synthetic=True)
+    import_s = time.perf_counter() - started
+    rng = random.Random(21)
+    for kill in range(KILLS_BEFORE_A_BUILD):
+        if kill % 2:
+            args, delay_s = (["build", str(tree), str(site_source), str(output)],
+                             rng.uniform(0.2, build_s + 1.0))
+        else:
+            args, delay_s = (["records-import", str(archives[kill // 2 % 2]), str(tree)],
+                             rng.uniform(0.0, import_s * 2))
+        run_and_kill(writers, args, delay_s, reap=False)
+        try:
+            if args[0] == "build":
+                # The next run is an import: it too removes the killed build's scratch staging
+                # (only the next build knows the output folder, so it removes the rest).
+                import_records(archives[0], tree, overwrite=True, allow_synthetic=True)
+                assert stale_staging() == [], kill
+            build()  # the next run, while the killed writer is still a zombie
+        finally:
+            reap(writers)
+        assert temp_files(tree) == [] and not list(tree.glob(".*")), kill
+        assert list(output.parent.iterdir()) == [output], kill
+        assert stale_staging() == [], kill

@@ -136,10 +136,12 @@ def test_records_export_and_import_commands(tmp_path):
     runner = CliRunner()
     exported = runner.invoke(cli, ["records", "export", str(archive), "--submissions", str(source)])
     assert exported.exit_code == 0 and "exported 4 record(s)" in exported.output
-    imported = runner.invoke(cli, ["records", "import", str(archive), "--submissions", str(target)])
+    imported = runner.invoke(cli, ["records", "import", str(archive), "--submissions", str(target),
+                                      "--allow-synthetic"])
     assert imported.exit_code == 0, imported.output
     assert "4 created, 0 updated, 0 unchanged" in imported.output
-    again = runner.invoke(cli, ["records", "import", str(archive), "--submissions", str(target)])
+    again = runner.invoke(cli, ["records", "import", str(archive), "--submissions", str(target),
+                                      "--allow-synthetic"])
     assert "0 created, 0 updated, 4 unchanged" in again.output
 
 

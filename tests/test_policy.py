@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -59,7 +60,10 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def check(*args: str):
-    return CliRunner().invoke(cli, ["check", "--changed-against", "main", *args])
+    # The fixture's tree holds synthetic records: test data that `check` refuses by default.
+    # --author: the fixture's entries are janedoe's; explicit, so CI's own event never decides.
+    return CliRunner().invoke(cli, ["check", "--changed-against", "main", "--allow-synthetic",
+                                    "--author", "janedoe", *args])
 
 
 def new_entry(repo: Path, entry_id: str = "resnet34.a1_in1k", architecture: str = "resnet34") -> Path:
@@ -493,3 +497,39 @@ def test_parse_raw_diff_reads_renames_modes_and_odd_names():
         Change("A", "submissions/e.f/submission.yaml", None, "120000"),
         Change("D", "old.txt", None, None),
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 21, class 7: an edit of another contributor's entry
+
+
+def _edit_claims(repo: Path) -> None:
+    path = repo / "submissions" / "resnet18.a1_in1k" / "submission.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["claims"]["top1"] = 85.0
+    data["submitter"] = {"name": "Mallory", "github": "mallory"}
+    write_submission(repo, data)
+    commit_all(repo)
+
+
+def test_editing_another_contributors_entry_needs_a_maintainer(repo):
+    _edit_claims(repo)
+    result = check("--committed", "--author", "mallory")
+    assert result.exit_code == 1
+    assert ("submissions/resnet18.a1_in1k/submission.yaml: submitter.github (line 26): error: edits "
+            "the entry of 'janedoe' (submitter.github on the base branch), but the pull request "
+            "is by 'mallory'") in result.stderr
+    assert "--allow-other-submitter" in result.stderr
+    assert check("--committed", "--author", "mallory", "--allow-other-submitter").exit_code == 0
+
+
+def test_the_author_comes_from_the_github_event_in_ci(repo, tmp_path, monkeypatch):
+    _edit_claims(repo)
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"user": {"login": "mallory"}}}))
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    monkeypatch.setenv("GITHUB_ACTOR", "janedoe")  # a maintainer re-running the job: not the author
+    result = CliRunner().invoke(cli, ["check", "--changed-against", "main", "--allow-synthetic",
+                                      "--committed"])
+    assert result.exit_code == 1
+    assert "but the pull request is by 'mallory'" in result.stderr

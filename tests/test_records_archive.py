@@ -52,12 +52,12 @@ def test_round_trip_into_a_fresh_tree(source, fresh, tmp_path):
     archive = tmp_path / "records.tar.gz"
     count = export_records(source, archive)
     assert count == len(records_of(source)) == 6
-    result = import_records(archive, fresh)
+    result = import_records(archive, fresh, allow_synthetic=True)
     assert result.written and not result.refused
     assert sorted(result.created) == sorted(records_of(source))
     assert records_of(fresh) == records_of(source)
 
-    again = import_records(archive, fresh)
+    again = import_records(archive, fresh, allow_synthetic=True)
     assert again.written and again.created == [] and len(again.unchanged) == 6
 
 
@@ -124,7 +124,8 @@ def test_a_killed_import_is_finished_by_the_next_and_reported_meanwhile(source, 
     assert recover_staged(fresh) is True
     assert records_of(fresh) == {name: records_of(source)[name]}
     assert not stage.exists()
-    assert import_records(archive, fresh).written  # the rest, now that nothing is pending
+    # The rest, now that nothing is pending.
+    assert import_records(archive, fresh, allow_synthetic=True).written
     assert records_of(fresh) == records_of(source)
 
 
@@ -135,13 +136,13 @@ def test_overwrite_is_needed_to_replace_a_different_record(source, fresh, tmp_pa
     existing = write_record(fresh, synthetic_record(entry, 1.5))
     before = snapshot(fresh)
 
-    refused = import_records(archive, fresh)
+    refused = import_records(archive, fresh, allow_synthetic=True)
     assert not refused.written
     assert [(name, "--overwrite" in reason) for name, reason in refused.refused] == [
         (existing.relative_to(fresh).as_posix(), True)]
     assert snapshot(fresh) == before
 
-    updated = import_records(archive, fresh, overwrite=True)
+    updated = import_records(archive, fresh, overwrite=True, allow_synthetic=True)
     assert updated.written and updated.updated == [existing.relative_to(fresh).as_posix()]
     assert len(updated.created) == 5
     assert records_of(fresh) == records_of(source)
@@ -244,7 +245,7 @@ def test_bad_members_are_refused_and_nothing_is_written(case, fresh, entries, tm
     bad = make(entries)
     archive = build_archive(tmp_path / "bad.tar.gz", [good(entries[0]), *bad])
     before = snapshot(fresh)
-    result = import_records(archive, fresh)
+    result = import_records(archive, fresh, allow_synthetic=True)
     assert not result.written
     assert snapshot(fresh) == before  # the good member was not written either
     expected_name = name or (bad[0][1].name if isinstance(bad[0][1], tarfile.TarInfo) else bad[0][0])
@@ -260,7 +261,7 @@ def test_members_adding_up_past_the_total_cap_are_refused(fresh, entries, tmp_pa
     monkeypatch.setattr(archive_module, "MAX_TOTAL_BYTES", 3_000)
     members = [good(entry) for entry in entries[:4]]
     assert sum(len(data) for _, data in members) > 3_000
-    result = import_records(build_archive(tmp_path / "big.tar.gz", members), fresh)
+    result = import_records(build_archive(tmp_path / "big.tar.gz", members), fresh, allow_synthetic=True)
     assert not result.written
     assert any("add up to more than" in why for _, why in result.refused)
 
@@ -270,7 +271,7 @@ def test_digest_mismatch_is_refused(fresh, entries, tmp_path):
     archive = build_archive(tmp_path / "bad.tar.gz", [good(entries[0]), (name, data)],
                             manifest={good(entries[0])[0]: hashlib.sha256(good(entries[0])[1]).hexdigest(),
                                       name: "0" * 64})
-    result = import_records(archive, fresh)
+    result = import_records(archive, fresh, allow_synthetic=True)
     assert not result.written and result.refused == [
         (name, f"sha256 {hashlib.sha256(data).hexdigest()[:12]}... does not match the "
                f"manifest's {'0' * 12}...")]
@@ -279,13 +280,13 @@ def test_digest_mismatch_is_refused(fresh, entries, tmp_path):
 
 def test_manifest_must_exist_and_list_every_member(fresh, entries, tmp_path):
     no_manifest = build_archive(tmp_path / "a.tar.gz", [good(entries[0])], with_manifest=False)
-    result = import_records(no_manifest, fresh)
+    result = import_records(no_manifest, fresh, allow_synthetic=True)
     assert [m for m, _ in result.refused] == [MANIFEST_NAME]
 
     unlisted = build_archive(tmp_path / "b.tar.gz", [good(entries[0]), good(entries[1])],
                              manifest={good(entries[0])[0]: hashlib.sha256(good(entries[0])[1]).hexdigest(),
                                        "ghost/measurements/x-y--offline.json": "1" * 64})
-    reasons = dict(import_records(unlisted, fresh).refused)
+    reasons = dict(import_records(unlisted, fresh, allow_synthetic=True).refused)
     assert reasons[good(entries[1])[0]] == "not listed in the manifest"
     assert "missing from the archive" in reasons["ghost/measurements/x-y--offline.json"]
     assert records_of(fresh) == {}
@@ -293,11 +294,11 @@ def test_manifest_must_exist_and_list_every_member(fresh, entries, tmp_path):
 
 def test_duplicate_members_and_unreadable_archives(fresh, entries, tmp_path):
     dup = build_archive(tmp_path / "d.tar.gz", [good(entries[0]), good(entries[0])])
-    assert "twice" in dict(import_records(dup, fresh).refused)[good(entries[0])[0]]
+    assert "twice" in dict(import_records(dup, fresh, allow_synthetic=True).refused)[good(entries[0])[0]]
     junk = tmp_path / "junk.tar.gz"
     junk.write_bytes(b"not a tarball")
     with pytest.raises(LeaderboardError, match="not a readable"):
-        import_records(junk, fresh)
+        import_records(junk, fresh, allow_synthetic=True)
     assert records_of(fresh) == {}
 
 
@@ -306,7 +307,7 @@ def test_a_symlinked_measurements_folder_is_not_followed(fresh, entries, tmp_pat
     outside.mkdir()
     (fresh / entries[0] / "measurements").symlink_to(outside, target_is_directory=True)
     archive = build_archive(tmp_path / "s.tar.gz", [good(entries[0])])
-    result = import_records(archive, fresh)
+    result = import_records(archive, fresh, allow_synthetic=True)
     assert "resolves outside" in dict(result.refused)[good(entries[0])[0]]
     assert list(outside.iterdir()) == []
 

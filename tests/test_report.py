@@ -85,7 +85,8 @@ def archive(pr: Path, tmp_path: Path) -> Path:
 
 
 def test_the_report_as_data_field_by_field(base, pr, archive):
-    report = build_report(archive, base, [NEW], pr_submissions=pr, pr_number=7, head_sha=HEAD)
+    report = build_report(archive, base, [NEW], pr_submissions=pr, pr_number=7, head_sha=HEAD,
+                          allow_synthetic=True)
     data = report.to_dict()
     assert data["refused"] == [] and data["pr_number"] == 7 and data["head_sha"] == HEAD
     assert (data["scoring_version"], data["protocol_version"]) == ("1", "1")
@@ -131,7 +132,8 @@ def test_the_report_as_data_field_by_field(base, pr, archive):
 
 
 def test_the_markdown_comment(base, pr, archive):
-    text = render_markdown(build_report(archive, base, [NEW], pr_submissions=pr, head_sha=HEAD))
+    text = render_markdown(build_report(archive, base, [NEW], pr_submissions=pr, head_sha=HEAD,
+                                        allow_synthetic=True))
     lines = text.splitlines()
     assert lines[:4] == [REPORT_MARKER, "## Validator report", "",
                          "commit `0123456789ab` · 1 entry · protocol v1, scoring v1"]
@@ -154,11 +156,12 @@ def test_the_markdown_comment(base, pr, archive):
 
 
 def test_a_folder_of_records_reads_like_the_archive(base, pr, archive, tmp_path):
-    from_archive = build_report(archive, base, [NEW], pr_submissions=pr).to_dict()
+    from_archive = build_report(archive, base, [NEW], pr_submissions=pr, allow_synthetic=True).to_dict()
     folder = tmp_path / "records"
     (folder / NEW).mkdir(parents=True)
     (pr / NEW / "measurements").rename(folder / NEW / "measurements")
-    assert build_report(folder, base, [NEW], pr_submissions=pr).to_dict() == from_archive
+    from_folder = build_report(folder, base, [NEW], pr_submissions=pr, allow_synthetic=True)
+    assert from_folder.to_dict() == from_archive
 
 
 def test_a_record_for_an_entry_outside_the_pull_request_refuses_the_artifact(base, pr, tmp_path):
@@ -166,7 +169,7 @@ def test_a_record_for_an_entry_outside_the_pull_request_refuses_the_artifact(bas
     write_submission(pr.parent, valid_submission_dict())
     archive = tmp_path / "records.tar.gz"
     export_records(pr, archive)
-    report = build_report(archive, base, [NEW], pr_submissions=pr)
+    report = build_report(archive, base, [NEW], pr_submissions=pr, allow_synthetic=True)
     assert report.refused == [f"resnet50.a1_in1k/measurements/{HW}--offline.json: no submission "
                               "'resnet50.a1_in1k' in the pull request"]
     assert report.entries[0].boards == []
@@ -185,7 +188,7 @@ def test_a_tampered_archive_is_refused(base, pr, archive, tmp_path):
                 data = data.replace(b'"gross_j_per_image": 0.015', b'"gross_j_per_image": 0.001')
                 member.size = len(data)
             tar.addfile(member, io.BytesIO(data))
-    report = build_report(forged, base, [NEW], pr_submissions=pr)
+    report = build_report(forged, base, [NEW], pr_submissions=pr, allow_synthetic=True)
     assert len(report.refused) == 1 and "does not match the manifest" in report.refused[0]
     assert report.entries[0].boards == []
 
@@ -193,7 +196,7 @@ def test_a_tampered_archive_is_refused(base, pr, archive, tmp_path):
 def test_an_invalid_pull_request_submission_is_reported_not_scored(base, pr, archive):
     path = pr / NEW / "submission.yaml"
     path.write_text(path.read_text().replace("top1: 79.8", "top1: '79.8'"))
-    report = build_report(archive, base, [NEW], pr_submissions=pr)
+    report = build_report(archive, base, [NEW], pr_submissions=pr, allow_synthetic=True)
     [new] = report.entries
     assert new.boards == [] and new.accuracy is None
     assert new.problems == ["claims.top1 (line 17): expected a number, got '79.8'"]
@@ -211,13 +214,15 @@ def test_untrusted_text_is_inert_in_the_comment():
 def test_the_command_writes_markdown_or_json(base, pr, archive, tmp_path, monkeypatch):
     out = tmp_path / "comment.md"
     result = CliRunner().invoke(cli, [
-        "report", "--records", str(archive), "--pr-entries", f"{NEW}, ", "--submissions", str(base),
+        "report", "--allow-synthetic", "--records", str(archive), "--pr-entries", f"{NEW}, ",
+        "--submissions", str(base),
         "--pr-submissions", str(pr), "--head-sha", HEAD, "--output", str(out)])
     assert result.exit_code == 0, result.output
     assert result.stderr == "report: 1 entry, 2 record(s), 0 refused member(s)\n"
     assert out.read_text().startswith(REPORT_MARKER + "\n")
     result = CliRunner().invoke(cli, [
-        "report", "--records", str(archive), "--pr-entries", NEW, "--submissions", str(base),
+        "report", "--allow-synthetic", "--records", str(archive), "--pr-entries", NEW,
+        "--submissions", str(base),
         "--pr-submissions", str(pr), "--format", "json"])
     assert json.loads(result.stdout)["entries"][0]["boards"][0]["tier"] == "B"
 
@@ -228,7 +233,8 @@ def test_the_command_writes_markdown_or_json(base, pr, archive, tmp_path, monkey
     (["--pr-entries", NEW, "--head-sha", "main; rm -rf /"], "expected a hex commit id"),
 ])
 def test_bad_arguments_are_refused(base, archive, args, message):
-    result = CliRunner().invoke(cli, ["report", "--records", str(archive), "--submissions", str(base),
+    result = CliRunner().invoke(cli, ["report", "--allow-synthetic", "--records", str(archive),
+                                      "--submissions", str(base),
                                       *args])
     assert isinstance(result.exception, UsageError)
     assert message in str(result.exception)
@@ -239,7 +245,7 @@ def test_a_symlink_in_a_records_folder_is_refused(base, pr, tmp_path):
     folder.mkdir(parents=True)
     (folder / f"{HW}--offline.json").symlink_to("/etc/hostname")
     with pytest.raises(LeaderboardError, match="a symbolic link"):
-        build_report(tmp_path / "records", base, [NEW], pr_submissions=pr)
+        build_report(tmp_path / "records", base, [NEW], pr_submissions=pr, allow_synthetic=True)
 
 
 def test_a_failed_run_and_unpinned_weights_are_warned_about(base, tmp_path):
@@ -255,7 +261,7 @@ def test_a_failed_run_and_unpinned_weights_are_warned_about(base, tmp_path):
     write_record(root / "submissions", failed)
     archive = tmp_path / "records.tar.gz"
     export_records(root / "submissions", archive)
-    report = build_report(archive, base, [NEW], pr_submissions=root / "submissions")
+    report = build_report(archive, base, [NEW], pr_submissions=root / "submissions", allow_synthetic=True)
     [board] = report.entries[0].boards
     assert (board.status, board.energy_j, board.tier, board.score) == ("error", None, None, None)
     assert report.entries[0].warnings[:2] == [
@@ -276,7 +282,7 @@ def test_profile_and_sweep_records_in_the_artifact_are_left_out_not_a_crash(base
     write_analysis_record(pr, synthetic_sweep(NEW, 0.015)[0])
     path = tmp_path / "artifact" / "with-analysis.tar.gz"
     export_records(pr, path)
-    report = build_report(path, base, [NEW], pr_submissions=pr)
+    report = build_report(path, base, [NEW], pr_submissions=pr, allow_synthetic=True)
     assert report.refused == []
     [new] = report.entries
     assert [b.board for b in new.boards] == [f"{HW}--offline", f"{HW}--single-stream"]

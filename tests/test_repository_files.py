@@ -391,9 +391,12 @@ def test_the_dockerfile_installs_the_validator_from_files_the_context_keeps():
 
 @pytest.mark.parametrize("workflow,job", [("validate.yml", "measure"), ("sweep.yml", "measure")])
 def test_the_gpu_workflows_run_in_the_digest_pinned_image(workflow, job, tmp_path):
-    definition = load(GITHUB / "workflows" / workflow)["jobs"][job]
+    jobs = load(GITHUB / "workflows" / workflow)["jobs"]
+    definition = jobs[job]
     assert definition["container"] == {"image": "${{ vars.VALIDATOR_IMAGE }}", "options": "--gpus all"}
-    guard = next(s for s in definition["steps"] if s.get("name") == "The validator image is pinned by digest")
+    # The guard runs in the hosted job the GPU job needs: a container starts before its job's steps.
+    preflight = jobs[definition["needs"]]
+    guard = next(s for s in preflight["steps"] if s.get("name") == "The validator image is pinned by digest")
     install = next(s for s in definition["steps"] if s.get("name", "").startswith("Install the validator"))
     assert "--no-deps" in install["run"] and "[measure]" not in install["run"]
     digest = "ghcr.io/owner/repo/validator@sha256:" + "0" * 64

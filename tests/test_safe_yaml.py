@@ -181,7 +181,7 @@ def test_syntax_errors_have_line_and_column(text, location, phrase):
 def test_unhashable_key_is_refused():
     problems = refused("? [1, 2]\n: 3\n")
     assert problems[0].location == "line 1, column 3"
-    assert problems[0].message == "mapping key must be a string"
+    assert problems[0].message == "mapping key is a list, not text"
 
 
 @pytest.mark.parametrize("prefix", ["", 'x: "!"\n'], ids=["fast-path", "strict-path"])
@@ -335,3 +335,48 @@ def test_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
     data, problems, _ = load_yaml_file(fifo)
     assert data is None
     assert only(problems).message.startswith("is not a regular file")
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 21, class 5: characters that hide text, huge integers, keys that are not text
+
+
+@pytest.mark.parametrize("char, name", [("\u2028", "U+2028 (LINE SEPARATOR)"),
+                                        ("\u2029", "U+2029 (PARAGRAPH SEPARATOR)"),
+                                        ("\u0085", "U+0085 (NEXT LINE (NEL))"),
+                                        ("\x1b", "U+001B (a control character)"),
+                                        ("\u202e", "U+202E (a bidirectional text control)")])
+def test_characters_that_hide_text_from_a_diff_are_refused_with_line_and_fix(char, name):
+    # Inside a quoted string YAML reads U+2028 or U+0085 as a line break; a diff shows one line.
+    problem = only(refused(f'a: 1\nsource: "measured{char}top1: 99.9"\n'))
+    assert problem.location == "line 2, column 18"
+    assert problem.message == (f"character {name} is not allowed: YAML may read it as a line "
+                               "break or a diff may not show it")
+    assert problem.fix == "delete it (retype the text around it); use plain spaces and line breaks"
+
+
+def test_a_leading_byte_order_mark_is_still_fine():
+    data, problems, _ = load_yaml_text("\ufeffa: 1\n", FILE)
+    assert data == {"a": 1} and problems == []
+
+
+def test_a_huge_integer_is_refused_before_conversion():
+    # 5,000 digits: int() itself raises ValueError past 4,300 (a traceback on main).
+    problem = only(refused("a: " + "9" * 5000 + "\n"))
+    assert problem.location == "line 1, column 4"
+    assert problem.message == "a number of 5,000 digits"
+    assert "at most 64 digits" in problem.fix
+
+
+def test_a_null_key_is_located():
+    problems = refused("a: 1\nnull: 3\n~: 4\n")
+    assert [(p.location, p.message) for p in problems] == [
+        ("line 2, column 1", "mapping key is empty (null), not text"),
+        ("line 3, column 1", "mapping key is empty (null), not text")]
+
+
+def test_a_complex_key_does_not_hide_the_rest_of_the_file():
+    data, problems, _ = load_yaml_text("a: 1\n? [x, y]\n: 2\nb: true\n", FILE)
+    assert [(p.location, p.message) for p in problems] == [("line 2, column 3",
+                                                            "mapping key is a list, not text")]
+    assert data == {"a": 1, "b": True}  # the schema check still sees the rest

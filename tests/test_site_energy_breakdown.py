@@ -286,7 +286,8 @@ def test_check_reports_misplaced_and_orphaned_analysis_records(tmp_path: Path) -
 
     misplaced.rename(right)
     shutil.rmtree(orphan_path.parents[2])
-    assert CliRunner().invoke(cli, ["check", "--submissions", str(submissions)]).exit_code == 0
+    assert CliRunner().invoke(cli, ["check", "--submissions", str(submissions),
+                                      "--allow-synthetic"]).exit_code == 0
 
 
 # --- a built site ---------------------------------------------------------------------------

@@ -57,7 +57,7 @@ def test_valid_submission_passes(tmp_path):
 
 def test_valid_submission_with_url_weights_and_size_suffix_passes(tmp_path):
     data = valid_submission_dict("resnet50.a1_in1k-288")
-    data["model"]["weights"] = {"url": {"url": "https://example.org/w.safetensors",
+    data["model"]["weights"] = {"url": {"url": "https://github.com/e/m/w.safetensors",
                                         "sha256": PINNED_SHA256}}
     data["eval"]["img_size"] = 288
     _, submission, problems = check(tmp_path, data)
@@ -198,7 +198,7 @@ def test_id_with_wrong_format(tmp_path, text):
     [
         {},
         {"hf_hub": {"repo": "timm/x", "revision": "a" * 40},
-         "url": {"url": "https://example.org/w.pth", "sha256": PINNED_SHA256}},
+         "url": {"url": "https://github.com/e/m/w.pth", "sha256": PINNED_SHA256}},
     ],
     ids=["neither", "both"],
 )
@@ -256,7 +256,7 @@ def test_branch_name_is_not_a_pinned_revision(tmp_path):
 @pytest.mark.parametrize("imported", [False, True], ids=["new", "imported"])
 def test_unpinned_url_sha256(tmp_path, imported):
     data = valid_submission_dict()
-    data["model"]["weights"] = {"url": {"url": "https://example.org/w.pth", "sha256": None}}
+    data["model"]["weights"] = {"url": {"url": "https://github.com/e/m/w.pth", "sha256": None}}
     if imported:
         data["imported_from"] = dict(IMPORTED_FROM)
     path, submission, problems = check(tmp_path, data)
@@ -507,3 +507,91 @@ def test_check_inside_the_entry_folder_knows_the_folder(tmp_path, monkeypatch):
     submission, problems = check_submission_file(path.__class__("submission.yaml"),
                                                  known_architectures=ARCHITECTURES)
     assert problems == [] and submission is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 21, class 6: weights URLs the GPU runner must not fetch
+
+
+@pytest.mark.parametrize("url, reason", [
+    ("https://user:pass@10.0.0.1:8443/w.pth",
+     "the URL holds credentials (user:password@); weights must be public; the host is an IP "
+     "address (private); give the file host's name; port 8443: only the default https port is used"),
+    ("https://127.0.0.1/w.pth", "the host is an IP address (loopback); give the file host's name"),
+    ("https://[fe80::1]/w.pth", "the host is an IP address (link-local); give the file host's name"),
+    ("https://2130706433/w.pth", "the host is an IP address; give the file host's name"),
+    ("http://github.com/e/m/w.pth", "only https:// URLs are fetched"),
+    ("https://github.com/e/m/../../x/w.pth", "the path holds '.' or '..' segments"),
+    ("https://github.com/e/m/%2e%2e/w.pth", "the path holds '.' or '..' segments"),
+    ("https://intranet.corp/w.pth", "host 'intranet.corp' is not an allowed weights host"),
+    ("https://localhost/w.pth", "host 'localhost' is not an allowed weights host"),
+])
+def test_weights_urls_that_reach_the_runners_network_are_refused(tmp_path, url, reason):
+    data = valid_submission_dict()
+    data["model"]["weights"] = {"url": {"url": url, "sha256": PINNED_SHA256}}
+    path, submission, problems = check(tmp_path, data)
+    problem = only([p for p in problems if p.message.startswith("weights URL refused")])
+    assert problem.location == f"model.weights.url.url (line {line_of(path, '      url: ')})"
+    assert problem.message.startswith("weights URL refused: ")
+    assert reason in problem.message
+    assert submission is None
+
+
+def test_an_allowed_host_passes(tmp_path):
+    data = valid_submission_dict()
+    data["model"]["weights"] = {"url": {"url": "https://dl.fbaipublicfiles.com/deit/w.pth",
+                                        "sha256": PINNED_SHA256}}
+    _, submission, problems = check(tmp_path, data)
+    assert submission is not None, problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 21, class 7: contributor mistakes that passed silently
+
+
+@pytest.mark.parametrize("key", ["top1", "top5"])
+def test_a_fraction_for_a_percentage_is_refused(tmp_path, key):
+    data = valid_submission_dict()
+    data["claims"][key] = 0.81 if key == "top1" else 0.95
+    path, submission, problems = check(tmp_path, data)
+    problem = only([p for p in problems if p.message.startswith(f"claims.{key}")])
+    assert problem.location == f"claims.{key} (line {line_of(path, f'  {key}:')})"
+    assert problem.message == f"claims.{key} is {data['claims'][key]}: a fraction, but claims are percentages"
+    assert problem.fix == f"write the percentage ({key}: {data['claims'][key] * 100:g})"
+    assert submission is None
+
+
+@pytest.mark.parametrize("license_, message", [
+    ("Apache 2.0", "licence 'Apache 2.0' is not an SPDX licence expression"),
+    ("mit", "licence MIT differs from timm's catalog, which says 'apache-2.0' for 'resnet50.a1_in1k'"),
+    ("cc-by-nc-4.0",
+     "licence CC-BY-NC-4.0 differs from timm's catalog, which says 'apache-2.0' for 'resnet50.a1_in1k'"),
+])
+def test_a_licence_is_an_spdx_expression_that_agrees_with_the_catalog(tmp_path, license_, message):
+    data = valid_submission_dict()  # resnet50.a1_in1k: apache-2.0 in timm's catalog
+    data["model"]["license"] = license_
+    path, submission, problems = check(tmp_path, data)
+    problem = only([p for p in problems if p.location.startswith("model.license")])
+    assert problem.message == message
+    assert submission is None
+
+
+@pytest.mark.parametrize("license_", ["apache-2.0", "Apache-2.0", "APACHE-2.0"])
+def test_the_catalogs_licence_in_any_case_passes(tmp_path, license_):
+    data = valid_submission_dict()
+    data["model"]["license"] = license_
+    _, submission, problems = check(tmp_path, data)
+    assert submission is not None, problems
+
+
+def test_an_entry_set_to_the_size_of_its_own_size_entry_is_refused(tmp_path):
+    sized = valid_submission_dict("resnet50.a1_in1k-288")
+    sized["eval"]["img_size"] = 288
+    write_submission(tmp_path, sized)
+    data = valid_submission_dict()
+    data["eval"]["img_size"] = 288
+    path, submission, problems = check(tmp_path, data)
+    problem = only([p for p in problems if p.location.startswith("eval.img_size")])
+    assert problem.message == ("eval.img_size 288 is the size of the existing entry "
+                               "'resnet50.a1_in1k-288': two entries would measure the same model")
+    assert problem.severity == "error" and submission is None

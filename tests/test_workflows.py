@@ -243,8 +243,9 @@ def test_sweep_spreads_shards_over_a_matrix_and_merges_them():
     run = next(step["run"] for step in measure["steps"] if step.get("name") == "Measure this shard")
     assert '--shard "$SHARD/$SHARDS" --resume' in run
     merge = workflow["jobs"]["merge"]
-    run = next(step["run"] for step in merge["steps"] if "records import" in step.get("run", ""))
-    assert 'leaderboard records import "$archive" --overwrite' in run
+    run = next(step["run"] for step in merge["steps"] if "records merge" in step.get("run", ""))
+    assert 'leaderboard records merge "${archives[@]}"' in run
+    assert "records import" not in run  # one by one, the file order decided collisions
 
 
 # ---------------------------------------------------------------------------------------------
@@ -353,3 +354,76 @@ def test_sweep_is_gated_by_the_same_environment_as_validate():
     sweep = load(GITHUB / "workflows" / "sweep.yml")
     gpu_jobs = [job for job in sweep["jobs"].values() if "self-hosted" in job["runs-on"]]
     assert gpu_jobs and all(job["environment"] == validate["environment"] for job in gpu_jobs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 21, class 9: before any GPU job, the image digest and the workflows are checked
+
+
+def _step(job: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(step for step in job["steps"] if step.get("name") == name)
+
+
+def test_gpu_jobs_wait_for_a_hosted_preflight_of_the_digest_and_the_workflows():
+    cases = (("validate.yml", "preflight", "The pull request changes no workflow"),
+             ("sweep.yml", "plan", "The branch changes no workflow"))
+    for file, preflight_id, changes_step in cases:
+        workflow = load(GITHUB / "workflows" / file)
+        preflight = workflow["jobs"][preflight_id]
+        assert preflight["runs-on"] == "ubuntu-24.04" and "container" not in preflight
+        names = [step.get("name") for step in preflight["steps"]]
+        assert names[0] == "The validator image is pinned by digest", file
+        assert changes_step in names, file
+        for job_id, job in workflow["jobs"].items():
+            if "self-hosted" in job["runs-on"]:
+                needs = job["needs"] if isinstance(job["needs"], list) else [job["needs"]]
+                assert preflight_id in needs, f"{file}: {job_id}"
+                # The container starts before a job's first step: no digest check can live there.
+                assert all("pinned by digest" not in (s.get("name") or "") for s in job["steps"])
+
+
+@pytest.mark.parametrize("image, passes", [
+    ("ghcr.io/o/r/validator@sha256:" + "a" * 64, True),
+    ("ghcr.io/o/r/validator:latest", False),
+    ("ghcr.io/o/r/validator@sha256:" + "a" * 63, False),
+    ("", False),
+])
+def test_the_digest_step_refuses_a_tag(image, passes):
+    job = load(GITHUB / "workflows" / "validate.yml")["jobs"]["preflight"]
+    script = _step(job, "The validator image is pinned by digest")["run"]
+    proc = subprocess.run(["bash", "-e", "-c", script], capture_output=True, text=True,
+                          env={"VALIDATOR_IMAGE": image, "PATH": "/usr/bin:/bin"})
+    assert (proc.returncode == 0) is passes, proc.stdout
+
+
+def test_the_workflow_change_step_refuses_a_pull_request_that_edits_a_workflow(tmp_path):
+    job = load(GITHUB / "workflows" / "validate.yml")["jobs"]["preflight"]
+    script = _step(job, "The pull request changes no workflow")["run"]
+    repo = tmp_path / "repo"
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo)]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    (repo / "a.txt").write_text("a")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+    subprocess.run([*git, "update-ref", "refs/remotes/origin/main", "HEAD"], check=True)
+    env = {"DEFAULT_BRANCH": "main", "PATH": "/usr/bin:/bin"}
+    (repo / "submissions").mkdir()
+    (repo / "submissions" / "x.yaml").write_text("x")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "data"], check=True)
+    assert subprocess.run(["bash", "-e", "-c", script], cwd=repo, env=env).returncode == 0
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / ".github" / "workflows" / "gpu.yml").write_text("on: pull_request\n")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "a job for the GPU runner"], check=True)
+    proc = subprocess.run(["bash", "-e", "-c", script], cwd=repo, env=env, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert ".github/workflows/gpu.yml" in proc.stdout
+
+
+def test_check_fails_a_fork_pull_request_that_changes_a_workflow():
+    job = load(GITHUB / "workflows" / "check.yml")["jobs"]["check"]
+    names = [step.get("name") for step in job["steps"]]
+    step = _step(job, "A pull request from a fork changes no workflow")
+    assert names.index(step["name"]) < names.index("Pull-request policy and changed submissions")
+    assert 'git diff --name-only "$BASE_SHA...HEAD" -- .github/' in step["run"]

@@ -27,10 +27,16 @@ from typing import TYPE_CHECKING
 
 from leaderboard.atomic import (
     BUILD_MARKER,
+    BUILD_STAGING_NAME,
     check_replaceable,
+    has_stages,
+    recover_dir,
+    recover_staged,
     remove_stale_temp_files,
     replace_dir,
+    scratch_dir,
     temp_dir_beside,
+    tree_lock,
 )
 from leaderboard.boards import load_boards
 from leaderboard.data_version import data_version, stamp_docs
@@ -48,7 +54,7 @@ if TYPE_CHECKING:
 # What `leaderboard build` reports progress on, in order (the last one ends with the swap).
 BUILD_STAGES = ("pages and charts", "mkdocs", "model pages and search", "downloads and swap")
 MODEL_PLACEHOLDER_ID = "__lb_model__"
-STAGING_NAME = "leaderboard-docs"
+STAGING_NAME = BUILD_STAGING_NAME
 MODEL_SLOT = '<div id="lb-model-slot"></div>'
 MODEL_PLACEHOLDER_PAGE = f"""---
 title: {MODEL_PLACEHOLDER_ID}
@@ -255,9 +261,17 @@ def _build(submissions_dir: Path, site_source: Path, output: Path, allow_synthet
 
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(_fast_scratch() or tempfile.gettempdir())
-    # Named like atomic's temp files, so a killed build's staging folder is removed next time.
+    scratch = scratch_dir()
+    # First, what killed builds and imports left: their staging folders here and beside the
+    # output (named like atomic's temp files, removed once their writer is dead), a half-done
+    # swap of the output, and a records import's stage in the tree (finished or dropped under
+    # the import lock), so the next run leaves none, whatever stops this one.
     remove_stale_temp_files(scratch, STAGING_NAME)
+    remove_stale_temp_files(output.parent, output.name)
+    recover_dir(output)
+    if has_stages(submissions_dir):
+        with tree_lock(submissions_dir):
+            recover_staged(submissions_dir)
     with tempfile.TemporaryDirectory(prefix=f".{STAGING_NAME}.{os.getpid()}.", suffix=".tmp",
                                      dir=scratch) as staging_name:
         staging = Path(staging_name)
@@ -298,13 +312,9 @@ def _build(submissions_dir: Path, site_source: Path, output: Path, allow_synthet
 
 
 def _fast_scratch() -> str | None:
-    """A memory-backed folder for the staging docs when there is one.
-
-    The staging tree is thousands of small files written once and read once; on this
-    project's machines a small-file write costs ~1 ms on disk and ~0.04 ms on tmpfs.
-    """
-    shm = Path("/dev/shm")
-    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    """The memory-backed scratch folder, or ``None`` (see :func:`leaderboard.atomic.scratch_dir`)."""
+    scratch = scratch_dir()
+    return str(scratch) if scratch == Path("/dev/shm") else None
 
 
 def _quiet_mkdocs() -> None:

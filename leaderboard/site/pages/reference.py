@@ -41,8 +41,25 @@ def methodology_page() -> Page:
         scoring_version=SCORING_VERSION, protocol_version=PROTOCOL_VERSION,
         layer_types=LAYER_TYPES, variants=sweep_variants(),
         headline=HEADLINE_VARIANT.label + ", NCHW, eager",
-        cost_defaults=COST_DEFAULTS, currency=CURRENCY)
+        cost_defaults=COST_DEFAULTS, currency=CURRENCY, floor=_floor_table())
     return "methodology.md", text, {}
+
+
+def _floor_table() -> dict[str, object]:
+    """The plausibility floor's figures and sources (leaderboard.record_rules), for the page."""
+    from leaderboard.record_rules import (
+        EFFICIENCY_MARGIN,
+        GPU_PEAKS,
+        POWER_LIMIT_FACTOR,
+        energy_floor_j,
+    )
+
+    resnet50_flops = 2 * 4.11e9  # timm's resnet50 at 224 px: 4.11 GMACs
+    rows = [(key, f"{peak.peak_flops / 1e12:,.0f}", f"{peak.flops_per_j / 1e12:.2f}",
+             f"{energy_floor_j(resnet50_flops, key) * 1e3:.2f}", peak.source)
+            for key, peak in GPU_PEAKS.items()]
+    return {"margin": f"{EFFICIENCY_MARGIN:g}", "power_factor": f"{POWER_LIMIT_FACTOR:g}",
+            "rows": rows}
 
 
 EXAMPLE_SUBMISSION = {
