@@ -295,7 +295,7 @@ def test_the_exporter_leaves_out_a_record_import_would_refuse_and_says_why(tmp_p
     home = write_synthetic_tree(tmp_path / "home", 3, single_stream_every=0)
     for record in home.glob("*/measurements/*.json"):
         record.unlink()
-    imported = import_records(out / "records.tar.gz", home)
+    imported = import_records(out / "records.tar.gz", home, allow_synthetic=True)
     assert imported.written and len(imported.created) == 2
     # The same from the command line; without --skip-invalid the export refuses, naming the record.
     from click.testing import CliRunner

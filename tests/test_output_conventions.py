@@ -164,7 +164,7 @@ def test_reports_go_to_stdout_and_diagnostics_to_stderr(trees, tmp_path, monkeyp
     assert code == 0 and json.loads(out)["title"] and err == ""
     code, out, err = run("timm-catalog")
     assert code == 0 and out.startswith("timm ") and err == ""
-    code, out, err = run("check", "--submissions", s, "--all-warnings")
+    code, out, err = run("check", "--submissions", s, "--all-warnings", "--allow-synthetic")
     assert code == 0 and out.splitlines()[-1].startswith(f"checked {ENTRIES} submission(s)")
     assert err == ""
     code, out, err = run("findings", "--submissions", s, "--allow-synthetic")
@@ -185,11 +185,13 @@ def test_reports_go_to_stdout_and_diagnostics_to_stderr(trees, tmp_path, monkeyp
     assert code == 0 and out.startswith(f"exported {trees['records']} record(s)") and err == ""
     fresh = tmp_path / "fresh"
     shutil.copytree(trees["fresh"], fresh)
-    code, out, err = run("records", "import", str(trees["archive"]), "--submissions", str(fresh))
+    code, out, err = run("records", "import", str(trees["archive"]), "--submissions", str(fresh),
+                         "--allow-synthetic")
     assert code == 0 and out.startswith(f"imported {trees['archive']}: {trees['records']} created")
     assert err.splitlines() and all(line.startswith("records import: checked: ")
                                     for line in err.splitlines())  # progress, plain off a terminal
-    code, out, err = run("records", "import", str(trees["archive"]), "--submissions", str(fresh), "-q")
+    code, out, err = run("records", "import", str(trees["archive"]), "--submissions", str(fresh),
+                         "--allow-synthetic", "-q")
     assert code == 0 and out.endswith(f"{trees['records']} unchanged\n") and err == ""
 
     code, out, err = run("report", "--records", str(trees["archive"]), "--pr-entries", first,
@@ -270,7 +272,7 @@ def test_a_terminal_gets_a_bar_and_no_color_gets_lines(trees, tmp_path):
     fresh = tmp_path / "fresh"
     shutil.copytree(trees["fresh"], fresh)
     code, out, err = run_with_terminal_stderr(
-        ["records", "import", str(trees["archive"]), "--submissions", str(fresh)], env)
+        ["records", "import", str(trees["archive"]), "--submissions", str(fresh), "--allow-synthetic"], env)
     records = trees["records"]
     assert code == 0 and out.startswith(f"imported {trees['archive']}: {records} created")
     assert "records import: checked: 100%|" in err and f"{records}/{records}" in err
