@@ -518,8 +518,8 @@ def test_editing_another_contributors_entry_needs_a_maintainer(repo):
     assert result.exit_code == 1
     assert ("submissions/resnet18.a1_in1k/submission.yaml: submitter.github (line 26): error: edits "
             "the entry of 'janedoe' (submitter.github on the base branch), but the pull request "
-            "is by 'mallory'") in result.stderr
-    assert "--allow-other-submitter" in result.stderr
+            "is by 'mallory'") in result.stdout
+    assert "--allow-other-submitter" in result.stdout
     assert check("--committed", "--author", "mallory", "--allow-other-submitter").exit_code == 0
 
 
@@ -532,4 +532,4 @@ def test_the_author_comes_from_the_github_event_in_ci(repo, tmp_path, monkeypatc
     result = CliRunner().invoke(cli, ["check", "--changed-against", "main", "--allow-synthetic",
                                       "--committed"])
     assert result.exit_code == 1
-    assert "but the pull request is by 'mallory'" in result.stderr
+    assert "but the pull request is by 'mallory'" in result.stdout
