@@ -80,6 +80,9 @@ class V2Config(WindowConfig):
     every 100 ms), whatever the counter's update period."""
     """How sub-windows start (:class:`~leaderboard.measure.windows.Dephaser`); ``none`` only to
     show the bias that back-to-back windows get."""
+    aliasing_tolerance: float = 0.01
+    """How far the median may sit from the mean over the phase-stratified windows before the
+    record is flagged (:func:`check_aliasing`)."""
     source: str = "defaults"
 
     def window_s(self, batch_s: float) -> float:
@@ -209,19 +212,18 @@ def measure_v2(
             result.windows.append(window)
         finish(result, ticks, config, power_limit_w)
     if config.dephasing == "stratified":
-        check_aliasing(result)
+        check_aliasing(result, config.aliasing_tolerance)
     return result
 
 
-ALIASING_TOLERANCE = 0.01
-"""How far the median of phase-stratified windows may sit from their mean. The mean over the
-strata averages the sensor's partial sampling out; the median does so only for a waveform
-symmetric under a half-period shift (benchmarks/dephasing.py: a batch locked to the 100 ms
-period with a 30% high duty puts the median 8.5% low and the mean within 1.6%)."""
+def check_aliasing(result: V2Measurement, tolerance: float) -> None:
+    """Flag a measurement whose median and phase-stratified mean disagree (aliasing suspected).
 
-
-def check_aliasing(result: V2Measurement, tolerance: float = ALIASING_TOLERANCE) -> None:
-    """Flag a measurement whose median and phase-stratified mean disagree (aliasing suspected)."""
+    The mean over the strata averages the sensor's partial sampling out; the median does so
+    only for a waveform symmetric under a half-period shift (benchmarks/dephasing.py: a batch
+    locked to the 100 ms period with a 30% high duty puts the median 8.5% low and the mean
+    within 1.6%).
+    """
     values = result.per_image_j
     if len(values) < 2:
         return
