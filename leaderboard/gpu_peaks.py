@@ -75,9 +75,10 @@ GPU_PEAKS: dict[str, GpuPeak] = {
          "https://gpu.blog/gpus/nvidia-h100-nvl",
          "https://manuals.plus/m/d4b5dc21484df3ba8fbe84918338461cc074a3fcebcc13423eadc2b10ac3bda4",
          "https://hmc-tech.com/gpu/nvidia-h100-vs-nvidia-h200-sxm-vs-nvidia-gb200"),
-        "the PCIe board's 300 W low end was not found in any copy (NVIDIA's H100 PCIe product "
-        "brief PB-11133-001 gives 350 W as its maximum); it is kept because it is the more "
-        "generous: 3,026 / 300 W = 10.09 TFLOP/J against 3,341 / 350 W = 9.55 for the NVL."),
+        "the PCIe board's 300 W low end appears only in a third-party note (\"PCIe H100 | "
+        "300-350W\"); NVIDIA's H100 PCIe product brief PB-11133-001 gives 350 W as its maximum. "
+        "It is kept because it is the more generous: 3,026 / 300 W = 10.09 TFLOP/J against "
+        "3,341 / 350 W = 9.55 for the NVL."),
     "h200": GpuPeak(
         3958, 3958, 700,
         "FP8 Tensor Core with sparsity 3,958 TFLOPS (SXM, up to 700 W); 3,341 TFLOPS (NVL, "
@@ -87,8 +88,9 @@ GPU_PEAKS: dict[str, GpuPeak] = {
         ("https://lzwjava.github.io/nvidia-h200-gpu-specs-en",
          "https://www.saulelectric.com/nvidia-h200.html",
          "https://onestopsystems.com/pages/one-stop-systems-blog"),
-        "the NVL's 3,341 TFLOPS was not found in a copy; it does not set the floor (3,341 / "
-        "600 W = 5.57 TFLOP/J is below the SXM's 5.65)."),
+        "the NVL's 3,341 TFLOPS and 600 W are confirmed only by notes that quote NVIDIA's H200 "
+        "product page (https://www.nvidia.com/en-us/data-center/h200/); they do not set the "
+        "floor (3,341 / 600 W = 5.57 TFLOP/J is below the SXM's 5.65)."),
     "a100": GpuPeak(
         1248, 1248, 250,
         "INT8 Tensor Core with sparsity 1,248 TOPS (SXM 400 W; PCIe 80 GB 300 W; PCIe 40 GB "
