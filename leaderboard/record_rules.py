@@ -6,12 +6,13 @@ an archive, and by `check` and the site build when they read the tree
 (:func:`leaderboard.records.iter_records`): a record one of them refuses, all refuse.
 
 Besides identifiers, dates, the protocol version and provenance, the rules bound what physics
-allows (the figures and their sources are in :data:`GPU_PEAKS` and on the Methodology page):
+allows (the figures and their sources are in :mod:`leaderboard.gpu_peaks` and on the Methodology
+page):
 
 * **Energy floor.** A GPU cannot do more operations per joule than its datasheet's largest
-  tensor throughput divided by its board power (the most efficient form factor of the family),
-  times :data:`EFFICIENCY_MARGIN` (a GPU run below its power limit is more efficient than at
-  it). So a record's J/image must be at least ``FLOPs per image / (FLOP/J x margin)``.
+  tensor throughput (with sparsity) divided by its board power (the most efficient form factor
+  of the family), times :data:`EFFICIENCY_MARGIN` (a GPU run below its power limit is more
+  efficient than at it). So a record's J/image must be at least ``FLOPs per image / (FLOP/J x margin)``.
 * **Throughput ceiling.** Images/s x FLOPs per image cannot exceed the peak FLOP/s.
 * **Power.** Average power at most the record's power limit x 1.05 (the validator's own check).
 """
@@ -19,10 +20,10 @@ allows (the figures and their sources are in :data:`GPU_PEAKS` and on the Method
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from leaderboard.gpu_peaks import UNKNOWN_GPU, gpu_peak
 from leaderboard.submission import ID_PATTERN
 from leaderboard.vocabulary import ACCURACY_TOLERANCE_POINTS, PROTOCOL_VERSIONS, SCORED_STATUSES
 
@@ -30,46 +31,9 @@ if TYPE_CHECKING:
     from leaderboard.records import MeasurementRecord
 
 
-@dataclass(frozen=True)
-class GpuPeak:
-    """A GPU family's largest datasheet tensor throughput and its best operations per joule.
-
-    Attributes:
-        peak_flops: The largest figure the datasheet gives (FP8 or INT8, with 2:4 sparsity) for
-            the fastest form factor: an upper bound for any precision this project measures.
-        flops_per_j: That figure over the maximum board power (TDP), for the form factor where
-            the ratio is highest.
-        source: Where the figures come from.
-    """
-
-    peak_flops: float
-    flops_per_j: float
-    source: str
-
-
-# Keyed by a token of the board's hardware slug (``nvidia-h100-80gb-hbm3`` -> ``h100``).
-GPU_PEAKS: dict[str, GpuPeak] = {
-    "h100": GpuPeak(3958e12, 3341e12 / 350.0, "NVIDIA H100 Tensor Core GPU datasheet: FP8 with "
-                    "sparsity 3,958 TFLOPS (SXM, 700 W); 3,341 TFLOPS (NVL, 350-400 W)"),
-    "h200": GpuPeak(3958e12, 3958e12 / 700.0, "NVIDIA H200 Tensor Core GPU datasheet: FP8 with "
-                    "sparsity 3,958 TFLOPS (SXM, 700 W); 3,341 TFLOPS (NVL, 600 W)"),
-    "a100": GpuPeak(1248e12, 1248e12 / 250.0, "NVIDIA A100 Tensor Core GPU datasheet: INT8 with "
-                    "sparsity 1,248 TOPS (SXM 400 W; PCIe 40 GB 250 W)"),
-    "l4": GpuPeak(485e12, 485e12 / 72.0, "NVIDIA L4 Tensor Core GPU datasheet: FP8 with "
-                  "sparsity 485 TFLOPS, 72 W"),
-    "l40s": GpuPeak(1466e12, 1466e12 / 350.0, "NVIDIA L40S datasheet: FP8 with sparsity "
-                    "1,466 TFLOPS, 350 W"),
-    "4090": GpuPeak(1321e12, 1321e12 / 450.0, "NVIDIA Ada Lovelace architecture whitepaper "
-                    "v1.0, GeForce RTX 4090: FP8 with sparsity 1,321 TFLOPS, 450 W"),
-}
 # A GPU below its power limit runs at lower clocks and voltage and does more work per joule;
 # 2x covers that (and the boost headroom of the peak figure) with room to spare.
 EFFICIENCY_MARGIN = 2.0
-# For a board not in the table: the most efficient and the fastest GPU there, so an unknown
-# GPU is never held to a tighter floor than a known one.
-UNKNOWN_GPU = GpuPeak(max(p.peak_flops for p in GPU_PEAKS.values()),
-                      max(p.flops_per_j for p in GPU_PEAKS.values()),
-                      "the fastest and the most efficient GPU in the table")
 
 # Meters by kind. GPU provenance (driver, CUDA, power limit, clocks, temperature) is required
 # of every meter that is not a known non-GPU kind, so a meter spelled "NVML-Total-Energy" is
@@ -87,15 +51,6 @@ _ID = re.compile(ID_PATTERN)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _GIT_SHA = re.compile(r"[0-9a-f]{7,40}")
 _VENDOR_WORDS = {"nvidia", "amd", "intel", "geforce", "tesla", "gpu"}
-
-
-def gpu_peak(hardware: str) -> GpuPeak | None:
-    """The table's figures for a board's hardware slug, or ``None`` when not listed."""
-    tokens = hardware.split("-")
-    for key, peak in GPU_PEAKS.items():
-        if key in tokens:
-            return peak
-    return None
 
 
 def energy_floor_j(flops_per_image: float, hardware: str) -> float:

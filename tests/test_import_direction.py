@@ -24,7 +24,8 @@ WORDS = {"leaderboard", "leaderboard.vocabulary", "leaderboard.errors", "leaderb
          "leaderboard.progress"}
 INPUTS = {"leaderboard.safe_yaml", "leaderboard.timm_catalog", "leaderboard.submission",
           "leaderboard.records", "leaderboard.analysis_records", "leaderboard.records_archive",
-          "leaderboard.records_pack", "leaderboard.record_rules", "leaderboard.records_merge",
+          "leaderboard.records_pack", "leaderboard.record_rules", "leaderboard.gpu_peaks",
+          "leaderboard.records_merge",
           "leaderboard.weights_url",
           "leaderboard.import_timm", "leaderboard.check", "leaderboard.policy",
           "leaderboard.testing", "leaderboard.new_entry", "leaderboard.catalog_missing"}
@@ -43,6 +44,7 @@ ALLOWED: dict[str, set[str]] = {
     "leaderboard.site": WORDS | {"leaderboard.safe_yaml", "leaderboard.timm_catalog",
                                  "leaderboard.submission", "leaderboard.records",
                                  "leaderboard.record_rules",  # the floor on the Methodology page
+                                 "leaderboard.gpu_peaks",  # and its datasheet figures
                                  "leaderboard.analysis_records", "leaderboard.scoring",
                                  "leaderboard.boards", "leaderboard.findings"},
 }

@@ -20,7 +20,8 @@ from conftest import valid_submission_dict, write_submission
 from test_records import full_record
 
 from leaderboard.check import check_paths
-from leaderboard.record_rules import GPU_PEAKS, energy_floor_j
+from leaderboard.gpu_peaks import GPU_PEAKS, UNKNOWN_GPU
+from leaderboard.record_rules import energy_floor_j, record_problems
 from leaderboard.records import MeasurementRecord, loads_json, write_record
 from leaderboard.records_archive import import_records
 
@@ -54,9 +55,10 @@ CASES = {
     "energy below the physical floor": (
         _energy(gross_j_per_image=2e-5, ci95_low_j=1.9e-5, ci95_high_j=2.1e-5,
                 idle_subtracted_j_per_image=1e-5),
-        "energy.gross_j_per_image: 2e-05 J is below the physical floor 0.000215 J for 4.11 "
-        "GFLOPs/image on nvidia-h100-sxm (NVIDIA H100 Tensor Core GPU datasheet: FP8 with "
-        "sparsity 3,958 TFLOPS (SXM, 700 W); 3,341 TFLOPS (NVL, 350-400 W), x2)"),
+        "energy.gross_j_per_image: 2e-05 J is below the physical floor 0.000204 J for 4.11 "
+        "GFLOPs/image on nvidia-h100-sxm (NVIDIA H100 Tensor Core GPU datasheet: FP8 Tensor "
+        "Core with sparsity 3,958 TFLOPS (SXM, up to 700 W); 3,341 TFLOPS (NVL, 350-400 W); "
+        "3,026 TFLOPS (PCIe, 300-350 W), x2)"),
     "power above the limit": (
         _energy(avg_power_w=900.0),
         "energy.avg_power_w: 900 W is above the power limit 700 W x 1.05"),
@@ -182,11 +184,48 @@ def test_a_synthetic_record_is_refused_by_import_as_by_the_build(tree, tmp_path)
     assert "record is marked synthetic (made-up test data)" in checked
 
 
+# The datasheet figures as verified (issue 21): (largest figure with sparsity, TFLOP/s; the
+# figure and board power of the most efficient form factor). A change here is a change of
+# source: say which in the commit.
+DATASHEET = {"h100": (3958, 3026, 300), "h200": (3958, 3958, 700), "a100": (1248, 1248, 250),
+             "l4": (485, 485, 72), "l40s": (1466, 1466, 350), "4090": (1321.2, 1321.2, 450)}
+
+
 def test_the_floor_follows_the_datasheet_figures():
-    h100 = GPU_PEAKS["h100"]
+    assert {key: (p.peak_tflops, p.efficient_tflops, p.efficient_power_w)
+            for key, p in GPU_PEAKS.items()} == DATASHEET
     # ResNet-50 at 224 px: 4.11 GMACs = 8.22 GFLOPs per image.
     assert energy_floor_j(8.22e9, "nvidia-h100-80gb-hbm3") == pytest.approx(
-        8.22e9 / (3341e12 / 350 * 2))
-    assert h100.flops_per_j == pytest.approx(3341e12 / 350)
-    # An unknown GPU gets the most permissive floor in the table.
-    assert energy_floor_j(8.22e9, "acme-x1") <= min(energy_floor_j(8.22e9, k) for k in GPU_PEAKS)
+        8.22e9 / (3026e12 / 300 * 2))
+    assert GPU_PEAKS["4090"].peak_flops == pytest.approx(1321.2e12)
+    # An unknown GPU gets the most permissive floor and ceiling in the table.
+    assert energy_floor_j(8.22e9, "acme-x1") == min(energy_floor_j(8.22e9, k) for k in GPU_PEAKS)
+    assert UNKNOWN_GPU.peak_flops == max(p.peak_flops for p in GPU_PEAKS.values())
+
+
+def test_every_row_names_its_document_and_where_it_was_checked():
+    for key, peak in GPU_PEAKS.items():
+        assert peak.document.startswith("NVIDIA ") and peak.url.startswith("https://"), key
+        assert peak.checked_against and all(u.startswith("https://") for u in peak.checked_against)
+        # the figures say which form factor and power each number is for, and that it is sparse
+        assert "with sparsity" in peak.figures and " W" in peak.figures, key
+
+
+@pytest.mark.parametrize("key", sorted(DATASHEET))
+def test_the_floor_refuses_below_and_accepts_above_on_every_gpu(key):
+    """A record 10% under a GPU's floor is refused, one 10% over it (or a real-looking one) is not."""
+    hardware = {"4090": "nvidia-geforce-rtx-4090"}.get(key, f"nvidia-{key}")
+    gpu_name = {"4090": "NVIDIA GeForce RTX 4090"}.get(key, f"NVIDIA {key.upper()}")
+    floor = energy_floor_j(4.109e9, hardware)
+
+    def problems(energy_j: float) -> list[str]:
+        document = full_record(hardware=hardware).model_dump(mode="json")
+        document["provenance"].update(gpu_name=gpu_name, power_limit_w=1000.0)
+        document["energy"].update(gross_j_per_image=energy_j, ci95_low_j=energy_j * 0.99,
+                                  ci95_high_j=energy_j * 1.01)
+        record = MeasurementRecord.model_validate(document)
+        return [p for p in record_problems(record) if p.startswith(("energy", "performance"))]
+
+    assert [p for p in problems(floor * 0.9) if "below the physical floor" in p]
+    assert problems(floor * 1.1) == []
+    assert problems(0.0123456789) == []  # the test record's H100 figure: ~30x the H100 floor

@@ -46,17 +46,18 @@ def methodology_page() -> Page:
 
 
 def _floor_table() -> dict[str, object]:
-    """The plausibility floor's figures and sources (leaderboard.record_rules), for the page."""
-    from leaderboard.record_rules import (
-        EFFICIENCY_MARGIN,
-        GPU_PEAKS,
-        POWER_LIMIT_FACTOR,
-        energy_floor_j,
-    )
+    """The plausibility floor's figures and sources (leaderboard.gpu_peaks), for the page."""
+    from leaderboard.gpu_peaks import GPU_PEAKS
+    from leaderboard.record_rules import EFFICIENCY_MARGIN, POWER_LIMIT_FACTOR, energy_floor_j
 
     resnet50_flops = 2 * 4.11e9  # timm's resnet50 at 224 px: 4.11 GMACs
-    rows = [(key, f"{peak.peak_flops / 1e12:,.0f}", f"{peak.flops_per_j / 1e12:.2f}",
-             f"{energy_floor_j(resnet50_flops, key) * 1e3:.2f}", peak.source)
+    rows = [{"key": key, "peak_tflops": f"{peak.peak_tflops:,.1f}".removesuffix(".0"),
+             "tflop_per_j": f"{peak.flops_per_j / 1e12:.2f}",
+             "basis": f"{peak.efficient_tflops:,.1f}".removesuffix(".0")
+             + f" / {peak.efficient_power_w:g} W",
+             "resnet_mj": f"{energy_floor_j(resnet50_flops, key) * 1e3:.2f}",
+             "figures": peak.figures, "document": peak.document, "url": peak.url,
+             "checked_against": peak.checked_against, "unverified": peak.unverified}
             for key, peak in GPU_PEAKS.items()]
     return {"margin": f"{EFFICIENCY_MARGIN:g}", "power_factor": f"{POWER_LIMIT_FACTOR:g}",
             "rows": rows}
