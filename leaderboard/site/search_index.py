@@ -99,7 +99,9 @@ def set_model_boosts(index: dict, model_locations: set[str]) -> None:
     split off as a second word). lunr weighs a matched word by its idf, counted over every
     field of every document, times the document's boost; the boost is set to the page's place
     in the fixed order divided by that idf, so every model page matching a query scores by its
-    place alone (between 1 and 2 times the title's weight).
+    place alone (between 1 and 2 times the title's weight). Words are counted as the theme
+    splits them (the index's ``separator``); ids pass site/mkdocs.yml's pipeline (stop words
+    only) unchanged, so a count here is lunr's count.
     """
     config = index.get("config", {})
     separator = re.compile(config.get("separator") or DEFAULT_SEPARATOR)
