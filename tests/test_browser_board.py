@@ -12,6 +12,7 @@ Shares the browser, server and page fixtures of tests/test_browser.py (one chrom
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,8 @@ from test_browser import (  # noqa: F401 - fixtures are used by name
     server,
     wait_ready,
 )
+
+from leaderboard.site.search_index import rank_key
 
 pytestmark = pytest.mark.browser
 
@@ -112,6 +115,38 @@ def test_table_search_ranks_the_named_entry_first_in_any_order(
         shown = page.locator(".lb-table tbody td[data-key='id']").all_inner_texts()
         assert shown[0] == entry_id, shown
         assert sorted(shown) == sorted([entry_id, *others]), shown
+    watched.assert_clean()
+
+
+# the model pages the header search lists, in order (Material shows 10 until one scrolls)
+SEARCH_MODELS = ("() => Array.from(document.querySelectorAll('.md-search-result__item > a'), "
+                 "a => a.getAttribute('href')).filter(h => h.includes('models/'))"
+                 ".map(h => h.slice(h.indexOf('models/')).split('?')[0])")
+
+
+def test_header_search_lists_the_named_architecture_first(
+        open_page: Callable[..., Watched], entries: list[dict[str, Any]]) -> None:
+    """Typing an architecture that starts other ids (as "resnet50" starts "resnet50d.*") lists
+    that architecture's pages first, then the others in a fixed order, not by word rarity."""
+    entry_id, name, _others = prefix_case(entries)  # coat_lite_medium (+ coat_lite_medium_384)
+    family = name.split("_")[0] + "_"  # "coat_": shorter architectures first
+    watched = open_page()
+    watched.goto("methodology.html")
+    page = watched.page
+    field = page.locator(".md-search__input").first
+    field.click()
+    for query in (name, family):
+        field.fill("")
+        page.keyboard.type(query)  # Material searches on key events, not on fill()
+        matching = sorted((e["id"] for e in entries if e["id"].startswith(query)), key=rank_key)
+        expected = [f"models/{i}.html" for i in matching][:10]
+        deadline = time.monotonic() + 10
+        while (shown := page.evaluate(SEARCH_MODELS)[:10]) != expected:
+            if time.monotonic() > deadline:  # the worker answers after the last key
+                break
+            page.wait_for_timeout(100)
+        assert shown == expected, (query, shown)
+    assert expected[0] != f"models/{entry_id}.html"  # the family query is not a tautology
     watched.assert_clean()
 
 

@@ -15,7 +15,13 @@ from leaderboard.scoring import Point, pareto_frontier
 from leaderboard.site import choose, cost
 from leaderboard.site.badge import BadgeFacts, badge_svg, energy_text, label_svg
 from leaderboard.site.build import build_site
-from leaderboard.site.search_index import JS_PREFIX, add_model_pages, model_documents
+from leaderboard.site.search_index import (
+    JS_PREFIX,
+    add_model_pages,
+    lunr_idf,
+    model_documents,
+    tokens,
+)
 from leaderboard.testing import write_synthetic_tree
 
 HEADLINE = "synthetic-gpu--offline"
@@ -100,6 +106,35 @@ def test_model_pages_join_the_search_index(tmp_path: Path, site_data: Boards) ->
         f"models/{e.id}.html" for e in site_data.entries}
     js = (tmp_path / "search/search_index.js").read_text("utf-8")
     assert js.startswith(JS_PREFIX) and json.loads(js[len(JS_PREFIX):]) == written
+
+
+def test_model_pages_rank_by_architecture_then_id_whatever_the_word_rarity(
+        tmp_path: Path) -> None:
+    """lunr scored "resnet50" matches by word rarity: the few resnet50d/resnet50s ids first."""
+    ids = ["resnet50d.ra2_in1k", "resnet50.a1_in1k-288", "resnet50s.gluon_in1k",
+           "resnet50.tv_in1k", "resnet50.a1_in1k"]
+    page = {"location": "findings.html#cheap", "title": "Cheap",
+            "text": "<p>The <code>resnet50.tv_in1k</code> is cheap</p>"}
+    index = {"config": {"lang": ["en"], "separator": r"[\s\-]+"}, "docs": [page]}
+    (tmp_path / "search").mkdir()
+    (tmp_path / "search/search_index.json").write_text(json.dumps(index), "utf-8")
+    documents = [{"location": f"models/{i}.html", "title": i, "text": ""} for i in ids]
+    assert add_model_pages(tmp_path, documents) == 5
+    written = json.loads((tmp_path / "search/search_index.json").read_text("utf-8"))
+    assert written["docs"][0] == page  # the theme's own documents keep their weight
+    separator = re.compile(r"[\s\-]+")
+    assert tokens(page["text"], separator) == ["the", "resnet50.tv_in1k", "is", "cheap"]
+    # the documents (fields) holding each page's first word: "-288" splits off a second word,
+    # and the findings text names resnet50.tv_in1k
+    holding = {"resnet50.a1_in1k": 2, "resnet50.a1_in1k-288": 2, "resnet50.tv_in1k": 2,
+               "resnet50d.ra2_in1k": 1, "resnet50s.gluon_in1k": 1}
+    score = {d["title"]: d["boost"] * lunr_idf(holding[d["title"]], 6)  # as lunr weighs a match
+             for d in written["docs"][1:]}
+    assert sorted(score, key=score.get, reverse=True) == [
+        "resnet50.a1_in1k", "resnet50.a1_in1k-288", "resnet50.tv_in1k", "resnet50d.ra2_in1k",
+        "resnet50s.gluon_in1k"]
+    # boosts keep only the digits that tell neighbours apart (3 for 5 pages)
+    assert 1.0 < min(score.values()) and max(score.values()) == pytest.approx(2.0, rel=1e-2)
 
 
 def test_build_warns_when_site_url_is_unset(tmp_path: Path, site_source: Path,
