@@ -455,6 +455,9 @@ new MutationObserver((mutations) => {
                           complete: root.getAttribute("data-complete")};
   }
 }).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-ready"]});
+document.addEventListener("lb-chart-complete", (event) => {
+  window.__completeEvent = event.detail.view.data("points").length;
+});
 """
 
 
@@ -482,6 +485,7 @@ def test_a_big_chart_draws_a_stated_sample_first_then_every_point(
     assert page.evaluate("LB.views['home-tradeoff'].scale('x').domain()") == first["x"]
     assert page.evaluate("LB.views['home-tradeoff'].scale('y').domain()") == first["y"]
     assert page.locator(".lb-chart-progress").count() == 0
+    assert page.evaluate("window.__completeEvent") == 60
     watched.assert_clean()
 
 

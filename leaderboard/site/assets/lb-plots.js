@@ -3,7 +3,10 @@
  * A mount with data-table draws that table's rows (LB.tableRecords), so a board's rows are
  * sent once for table, chart and "Choose a model". Lazy mounts (data-lazy) load vega, their
  * table and spec only when they come near the screen. Started by leaderboard.js
- * (LB.startCharts) once the tables are mounted.
+ * (LB.startCharts) once the tables are mounted. A table-drawn chart of more than 1,000
+ * points draws a stated sample first and every point right after (splitFirstDraw):
+ * data-ready / "lb-chart-ready" mark the first draw, data-complete / "lb-chart-complete"
+ * every point.
  */
 (function () {
   "use strict";
@@ -201,11 +204,17 @@
     return { rest: rest, step: step, total: points.length };
   }
 
-  /** Add the points left out of the first draw, after the browser has shown that draw;
-   * data-complete="true" once every point is drawn. */
+  /** The chart holds every point: data-complete="true" and "lb-chart-complete" (whoever
+   * reads the view's points, not only its signals, waits for this, not "lb-chart-ready"). */
+  function markComplete(root, name, view) {
+    root.setAttribute("data-complete", "true");
+    document.dispatchEvent(new CustomEvent("lb-chart-complete", { detail: { name: name, view: view } }));
+  }
+
+  /** Add the points left out of the first draw, after the browser has shown that draw. */
   function drawRest(root, name, view, later) {
     if (!later) {
-      root.setAttribute("data-complete", "true");
+      markComplete(root, name, view);
       return;
     }
     var note = el("p", { class: "lb-chart-progress", role: "status", "data-for": name },
@@ -222,7 +231,7 @@
         view.change("points", view.changeset().insert(later.rest)).runAsync().then(function () {
           if (LB.views[name] === view) {
             note.remove();
-            root.setAttribute("data-complete", "true");
+            markComplete(root, name, view);
           }
         });
       }, 0);
@@ -292,8 +301,8 @@
         root.setAttribute("data-ready", "true");
         addReset(root);
         addColourChoice(root);
-        drawRest(root, name, result.view, later);
         document.dispatchEvent(new CustomEvent("lb-chart-ready", { detail: { name: name, view: result.view } }));
+        drawRest(root, name, result.view, later);
         return result.view;
       })
       .catch(function (error) {
