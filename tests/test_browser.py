@@ -441,6 +441,55 @@ def test_clicking_a_chart_point_opens_its_model_page(
     watched.assert_clean()
 
 
+# What the first draw of a chart showed (the moment its mount gets data-ready) and its x domain.
+FIRST_DRAW = """
+new MutationObserver((mutations) => {
+  for (const m of mutations) {
+    const root = m.target;
+    if (!root.classList.contains("lb-chart") || window.__firstDraw) continue;
+    if (root.getAttribute("data-ready") !== "true") continue;
+    const view = window.LB.views[root.getAttribute("data-spec")];
+    const note = root.parentNode.querySelector(".lb-chart-progress");
+    window.__firstDraw = {ids: view.data("points").map(r => r.id),
+                          x: view.scale("x").domain(), y: view.scale("y").domain(),
+                          note: note && note.textContent,
+                          complete: root.getAttribute("data-complete")};
+  }
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-ready"]});
+document.addEventListener("lb-chart-complete", (event) => {
+  window.__completeEvent = event.detail.view.data("points").length;
+});
+"""
+
+
+def test_a_big_chart_draws_a_stated_sample_first_then_every_point(
+        open_page: Callable[..., Watched]) -> None:
+    """Past LB.firstDrawPoints (1,000 on the site; 20 here, for 60 entries) the first draw
+    is the frontier, both axes' extremes and every k-th entry, said so under the chart; the
+    rest follow, with the axes unmoved, and the note goes."""
+    watched = open_page()
+    page = watched.page
+    page.add_init_script("window.LB = {firstDrawPoints: 20};" + FIRST_DRAW)
+    watched.goto("index.html")
+    wait_ready(page, ".lb-chart")
+    first = page.evaluate("window.__firstDraw")
+    frontier = page.evaluate("LB_TABLES[document.querySelector('.lb-chart')"
+                             ".getAttribute('data-table')].frontier")
+    assert first["complete"] is None
+    assert 20 <= len(first["ids"]) < 60
+    assert set(frontier) <= set(first["ids"])
+    assert first["note"] == (f"Drawing {len(first['ids'])} of 60 points first (the frontier and "
+                             "every 3rd entry); the rest follow in a moment.")
+    page.wait_for_selector(".lb-chart[data-complete=true]", timeout=READY_MS)
+    ids = page.evaluate("LB.views['home-tradeoff'].data('points').map(r => r.id)")
+    assert len(ids) == len(set(ids)) == 60 and set(first["ids"]) < set(ids)
+    assert page.evaluate("LB.views['home-tradeoff'].scale('x').domain()") == first["x"]
+    assert page.evaluate("LB.views['home-tradeoff'].scale('y').domain()") == first["y"]
+    assert page.locator(".lb-chart-progress").count() == 0
+    assert page.evaluate("window.__completeEvent") == 60
+    watched.assert_clean()
+
+
 # --- the leaderboard table ------------------------------------------------------------------
 
 

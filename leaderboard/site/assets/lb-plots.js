@@ -3,7 +3,10 @@
  * A mount with data-table draws that table's rows (LB.tableRecords), so a board's rows are
  * sent once for table, chart and "Choose a model". Lazy mounts (data-lazy) load vega, their
  * table and spec only when they come near the screen. Started by leaderboard.js
- * (LB.startCharts) once the tables are mounted.
+ * (LB.startCharts) once the tables are mounted. A table-drawn chart of more than 1,000
+ * points draws a stated sample first and every point right after (splitFirstDraw):
+ * data-ready / "lb-chart-ready" mark the first draw, data-complete / "lb-chart-complete"
+ * every point.
  */
 (function () {
   "use strict";
@@ -218,6 +221,86 @@
     root.addEventListener("focusin", fill, { once: true });
   }
 
+  // --- a big chart draws a stated sample first, then every point (issue 22) --------------
+  //
+  // Drawing 10,000 points took ~300 ms of a fast desktop's time (over 1 s with the CPU
+  // slowed 4x); 1,000 take ~50 ms. So a table-drawn chart with more points than this draws
+  // the frontier, the extremes of both axes (so the axes do not move) and every k-th row of
+  // the table first, says so beside the chart, and adds the rest right after that frame.
+  var FIRST_DRAW_POINTS = 1000;
+
+  /** Split spec.datasets.points in place into the first draw; return {rest, step, total},
+   * or null when every point is drawn at once. LB.firstDrawPoints overrides the budget. */
+  function splitFirstDraw(spec) {
+    var points = spec.datasets && spec.datasets.points;
+    var budget = LB.firstDrawPoints || FIRST_DRAW_POINTS;
+    if (!points || points.length <= budget) {
+      return null;
+    }
+    var step = Math.ceil(points.length / budget);
+    var keep = {};
+    (spec.datasets.frontier || []).forEach(function (r) { keep[r.id] = true; });
+    ["energy_j", "top1"].forEach(function (field) {
+      var low = null;
+      var high = null;
+      points.forEach(function (r) {
+        if (low === null || r[field] < low[field]) { low = r; }
+        if (high === null || r[field] > high[field]) { high = r; }
+      });
+      keep[low.id] = keep[high.id] = true;
+    });
+    var first = [];
+    var rest = [];
+    points.forEach(function (r, i) {
+      (i % step === 0 || keep[r.id] ? first : rest).push(r);
+    });
+    spec.datasets.points = first;
+    return { rest: rest, step: step, total: points.length };
+  }
+
+  /** The chart holds every point: data-complete="true" and "lb-chart-complete" (whoever
+   * reads the view's points, not only its signals, waits for this, not "lb-chart-ready"). */
+  function markComplete(root, name, view) {
+    if (root._lbAccess && root._lbAccess.view === view) {
+      root._lbAccess.attach(view, root._lbAccess.spec); // its summary counts every point now
+    }
+    root.setAttribute("data-complete", "true");
+    document.dispatchEvent(new CustomEvent("lb-chart-complete", { detail: { name: name, view: view } }));
+  }
+
+  /** Add the points left out of the first draw, after the browser has shown that draw. */
+  function drawRest(root, name, view, later) {
+    if (!later) {
+      markComplete(root, name, view);
+      return;
+    }
+    var note = el("p", { class: "lb-chart-progress", role: "status", "data-for": name },
+      "Drawing " + (later.total - later.rest.length).toLocaleString("en") + " of " +
+      later.total.toLocaleString("en") + " points first (the frontier and every " +
+      ordinal(later.step) + " entry); the rest follow in a moment.");
+    root.parentNode.insertBefore(note, root.nextSibling);
+    // a frame, then a task: the first draw is on screen before the rest is added
+    window.requestAnimationFrame(function () {
+      window.setTimeout(function () {
+        if (LB.views[name] !== view) {
+          return; // drawn again meanwhile (zoom reset, colour, scheme): that draw goes on
+        }
+        view.change("points", view.changeset().insert(later.rest)).runAsync().then(function () {
+          if (LB.views[name] === view) {
+            note.remove();
+            markComplete(root, name, view);
+          }
+        });
+      }, 0);
+    });
+  }
+
+  function ordinal(n) {
+    var tens = n % 100;
+    var suffix = tens > 10 && tens < 14 ? "th" : ({ 1: "st", 2: "nd", 3: "rd" })[n % 10] || "th";
+    return n + suffix;
+  }
+
   function embed(root) {
     var specs = window.LB_SPECS || {};
     var name = root.getAttribute("data-spec");
@@ -249,10 +332,15 @@
       return Promise.resolve(null);
     }
     spec = withColour(spec, root);
+    var later = tableName ? splitFirstDraw(spec) : null;
     spec.config = Object.assign({}, spec.config || {}, themeConfig());
     wrapTitle(spec, root.clientWidth);
     narrowLabels(spec, root.clientWidth);
     root.removeAttribute("data-ready");
+    root.removeAttribute("data-complete");
+    if (root.parentNode) {
+      root.parentNode.querySelectorAll(".lb-chart-progress[data-for='" + name + "']").forEach(function (old) { old.remove(); });
+    }
     root.setAttribute("data-scheme", darkScheme() ? "dark" : "light");
     return window
       .vegaEmbed(root, spec, {
@@ -282,6 +370,7 @@
         root.setAttribute("data-ready", "true");
         addColourChoice(root);
         document.dispatchEvent(new CustomEvent("lb-chart-ready", { detail: { name: name, view: result.view } }));
+        drawRest(root, name, result.view, later);
         return result.view;
       })
       .catch(function (error) {
