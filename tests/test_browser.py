@@ -487,6 +487,10 @@ def test_a_big_chart_draws_a_stated_sample_first_then_every_point(
     assert page.evaluate("LB.views['home-tradeoff'].scale('y').domain()") == first["y"]
     assert page.locator(".lb-chart-progress").count() == 0
     assert page.evaluate("window.__completeEvent") == 60
+    # what a screen reader hears counts every point, not the first draw's
+    summary = page.evaluate("document.getElementById(document.querySelector('.lb-chart')"
+                            ".getAttribute('aria-describedby').split(' ')[0]).textContent")
+    assert ": 60 points." in summary, summary
     watched.assert_clean()
 
 
