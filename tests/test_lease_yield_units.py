@@ -2,7 +2,7 @@
 
 The campaign's cost estimate (``selection.estimated_cost``) became GMACs x the headline batch for
 the cost-balanced shards; the benchmark multiplied by the batch again, so every batch looked 256x
-longer and v2's four-batches-per-window rule set most windows (53 of 85 records in one run).
+longer and v2's four-batches-per-window rule set most windows (53 of 85 in one re-plan).
 """
 
 from __future__ import annotations
