@@ -21,14 +21,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import TEST_CACHE_ROOT, valid_submission_dict, write_submission
+from conftest import TEST_CACHE_ROOT, loopback_server, valid_submission_dict, write_submission
 
 from leaderboard.cli import cli
 from leaderboard.measure import accuracy as acc
@@ -638,14 +637,8 @@ def server(tmp_path):
         def log_message(self, *args):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    # serve_forever checks for shutdown() every poll_interval: 0.5 s by default, paid at teardown
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{httpd.server_address[1]}", requests
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback_server(Handler) as base:
+        yield served, base, requests
 
 
 def test_url_download_verifies_caches_by_digest_and_caps_size(digits, tmp_path, server):

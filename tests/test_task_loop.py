@@ -118,3 +118,26 @@ def test_sigterm_unwinds_kills_the_step_and_restores_the_handler():
     assert step.closed == [False]  # killed, not waited for
     assert lines[-1].startswith("terminated (SIGTERM)")
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_sweep_entry_resumes_only_when_every_chosen_variant_is_kept(tmp_path):
+    from types import SimpleNamespace
+
+    from leaderboard.analysis_records import write_analysis_record
+    from leaderboard.breakdown_runs import _SweepStep
+    from leaderboard.testing import SYNTHETIC_HARDWARE, synthetic_sweep
+
+    entry = "resnet50.a1_in1k"
+    records = synthetic_sweep(entry, 0.01)
+    for record in records[:2]:
+        write_analysis_record(tmp_path, record)
+    session = SimpleNamespace(hardware=SYNTHETIC_HARDWARE)  # only the board's name is read
+
+    def step(variants, force=False):
+        return _SweepStep(tmp_path, session, device="cpu", variants=variants, accuracy=None,
+                          progress=print, force=force, weights_mode="random-init", weights_dir=None)
+
+    kept = step([r.variant for r in records[:2]]).kept((entry, "sweep"))
+    assert kept is not None and kept.resumed and kept.status == "ok"
+    assert step([r.variant for r in records[:3]]).kept((entry, "sweep")) is None  # one missing
+    assert step([r.variant for r in records[:2]], force=True).kept((entry, "sweep")) is None

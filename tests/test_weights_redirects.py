@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import threading
 
 import pytest
+from conftest import loopback_server
 
 from leaderboard.measure import weights as wt
 
@@ -41,13 +41,8 @@ def redirector():
         def log_message(self, *args):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", requests
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback_server(Handler) as base:
+        yield base, requests
 
 
 def test_without_the_test_switch_a_loopback_url_is_refused_before_any_request(redirector, tmp_path):
