@@ -677,9 +677,9 @@ def profile(entries: tuple[str, ...], all_entries: bool, shard: str | None, devi
     saving beside the one the attribution predicts. Writes
     submissions/<id>/measurements/profile/<hardware>.json.
 
-    Entries run through measure's task loop: a kept ok/unstable profile is resumed, no entry
-    starts past --time-budget, each line ends with an ETA, one entry's failure is reported and
-    the others go on.
+    Entries run through measure's task loop: an entry with a readable profile here is resumed
+    (--force profiles it again), no entry starts past --time-budget, each line ends with an
+    ETA, one entry's failure is reported and the others go on.
 
     Exit codes: {exit_ok} all profiled; {exit_failed} some failed; {exit_usage} bad usage;
     {exit_no_meter} no energy meter; {exit_terminated} SIGTERM (records written so far kept).
