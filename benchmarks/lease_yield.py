@@ -41,6 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from leaderboard.measure.rehearsal import SITE_DIR  # noqa: E402
+from leaderboard.vocabulary import HEADLINE_SCENARIO, SCENARIO_BATCH_SIZE  # noqa: E402
 
 if TYPE_CHECKING:
     from leaderboard.measure.protocol_v2 import V2Config
@@ -49,7 +50,7 @@ MARGIN_S = 30.0  # scripts/gpu_session.sh: kill-after 10 s + final export + 15 s
 REFERENCES = 3  # issue 20: cheapest, one resnet50-class, one large, early in the lease
 REFERENCE_S = 20.0
 TARGET_RECORDS = 100
-BATCH = 256  # the offline scenario's batch
+BATCH = SCENARIO_BATCH_SIZE[HEADLINE_SCENARIO]  # 256, the offline scenario's batch
 FIRST_BATCH_S = 0.3  # assumed: weights to the GPU, cuDNN/cuBLAS choices, the first batch
 RECORD_WRITE_S = 0.05  # assumed: process check, record JSON, atomic write
 WHEEL_INSTALL_S = 5.0  # assumed where .whl/ is absent: pip installing five wheels, no network
@@ -119,9 +120,10 @@ def measure_export_pass(count: int, work: Path) -> float:
 
 
 def _gmacs(entry: str) -> float:
+    """The entry's GMACs per image (the campaign's cost estimate is GMACs x the headline batch)."""
     from leaderboard.measure.selection import estimated_cost
 
-    return estimated_cost(REPO / "submissions", entry)
+    return estimated_cost(REPO / "submissions", entry) / BATCH
 
 
 def plan_campaign(config: V2Config, order: list[str], builds: dict[str, float], worker_s: float,
@@ -218,12 +220,12 @@ def main(argv: list[str] | None = None) -> int:
           f"entries {records[0] if records else '-'} .. {records[-1] if records else '-'}")
     median_s = counter.get("update_period_s")
     if isinstance(median_s, int | float) and median_s < config.counter_period_s:
-        # Not a tuning: what the windows cost because they are sized from one slow interval
-        # (issue 20, Why 6): the yield swings with the slowest read the probe happened to see.
+        # Not a tuning: what the windows cost because they are sized from the counter's slow
+        # intervals (the 90th percentile, config_from_probe) rather than its median.
         other = dataclasses.replace(config, counter_period_s=float(median_s))
         alt, _, alt_windows = plan_campaign(other, order[: args.entries], builds, worker_s,
                                             campaign_s, args.tflops)
-        print(f"sensitivity: the windows are sized from the slowest counter interval the probe saw "
+        print(f"sensitivity: the windows are sized from the counter period config_from_probe takes "
               f"({1000 * config.counter_period_s:.0f} ms; median {1000 * median_s:.0f} ms). Sized "
               f"from the median they would be {min(alt_windows):.2f} s and the call would yield "
               f"{len(alt)} records.")

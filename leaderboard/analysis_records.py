@@ -32,6 +32,8 @@ from leaderboard.records import (
     atomic_write_text,
     iter_checked_records,
     read_json_file,
+    rules_problem,
+    submission_facts,
 )
 from leaderboard.vocabulary import (
     HEADLINE_PRECISION,
@@ -275,6 +277,17 @@ def analysis_record_paths(submissions_dir: Path) -> list[Path]:
 
 
 def iter_analysis_records(submissions_dir: Path) -> Iterator[tuple[Path, AnalysisRecord | Problem]]:
-    """Every profile and sweep record, or a Problem for each unreadable or misplaced one."""
-    yield from iter_checked_records(analysis_record_paths(submissions_dir), read_analysis_record,
-                                    lambda r: canonical_path(submissions_dir, r))
+    """Every profile and sweep record, or a Problem for each unreadable or misplaced one, or for
+    one that breaks the record rules (:func:`leaderboard.record_rules.analysis_record_problems`,
+    as `records import` applies them)."""
+    from leaderboard.record_rules import analysis_record_problems
+
+    for path, result in iter_checked_records(analysis_record_paths(submissions_dir),
+                                             read_analysis_record,
+                                             lambda r: canonical_path(submissions_dir, r)):
+        if not isinstance(result, Problem):
+            gmacs, _ = submission_facts(submissions_dir, result.entry_id)
+            problems = analysis_record_problems(result, gmacs=gmacs)
+            if problems:
+                result = rules_problem(path, problems)
+        yield path, result

@@ -660,12 +660,14 @@ def validate_accuracy_command(entry_id: str, imagenet_root: Path, labels_file: P
 @click.option("--profiled-batches", default=5, show_default=True, type=click.IntRange(min=1),
               help="Batches recorded by torch.profiler (more averages out launch noise).")
 @click.option("--force", is_flag=True, help="Profile entries that already have a profile here.")
+@opt.time_budget_option
 @opt.weights_options
 @opt.submissions_option()
 @opt.fill_help
 def profile(entries: tuple[str, ...], all_entries: bool, shard: str | None, device: str,
             precision: str | None, batch_size: int, ablate: str, profiled_batches: int, force: bool,
-            weights_mode: str, weights_dir: Path | None, submissions_dir: Path) -> None:
+            time_budget: str | None, weights_mode: str, weights_dir: Path | None,
+            submissions_dir: Path) -> None:
     """Attribute each entry's measured energy per image to layer types, and check it.
 
     Measures the headline workload with protocol v1, records a few batches with torch.profiler
@@ -675,8 +677,12 @@ def profile(entries: tuple[str, ...], all_entries: bool, shard: str | None, devi
     saving beside the one the attribution predicts. Writes
     submissions/<id>/measurements/profile/<hardware>.json.
 
+    Entries run through measure's task loop: an entry with a readable profile here is resumed
+    (--force profiles it again), no entry starts past --time-budget, each line ends with an
+    ETA, one entry's failure is reported and the others go on.
+
     Exit codes: {exit_ok} all profiled; {exit_failed} some failed; {exit_usage} bad usage;
-    {exit_no_meter} no energy meter.
+    {exit_no_meter} no energy meter; {exit_terminated} SIGTERM (records written so far kept).
 
     \b
     Examples:
@@ -684,12 +690,15 @@ def profile(entries: tuple[str, ...], all_entries: bool, shard: str | None, devi
       leaderboard profile --all --shard 1/4 --ablate ''
     """
     from leaderboard.breakdown_runs import profile_entries
+    from leaderboard.measure.selection import parse_duration_s
 
     ids = opt.selected_ids(submissions_dir, entries, all_entries, shard)
+    budget_s = parse_duration_s(time_budget) if time_budget else None
     profile_entries(ids, submissions_dir, device=device, precision=precision,
                     batch_size=batch_size, ablate=ablate, profiled_batches=profiled_batches,
                     force=force, weights_mode=weights_mode, weights_dir=weights_dir,
-                    progress=lambda line: click.echo(line, err=True), result=click.echo)
+                    progress=lambda line: click.echo(line, err=True), result=click.echo,
+                    time_budget_s=budget_s)
 
 
 @cli.command()
@@ -703,22 +712,25 @@ def profile(entries: tuple[str, ...], all_entries: bool, shard: str | None, devi
 @click.option("--per-class", type=click.IntRange(min=1), default=10, show_default=True,
               help="Images per class for that accuracy check.")
 @click.option("--force", is_flag=True, help="Measure variants that already have a good record.")
+@opt.time_budget_option
 @opt.weights_options
 @opt.submissions_option()
 @opt.fill_help
 def sweep(entries: tuple[str, ...], all_entries: bool, shard: str | None, device: str,
           variants: str | None, imagenet_root: Path | None, per_class: int, force: bool,
-          weights_mode: str, weights_dir: Path | None, submissions_dir: Path) -> None:
+          time_budget: str | None, weights_mode: str, weights_dir: Path | None,
+          submissions_dir: Path) -> None:
     """Measure J/image under each switch: precision, batch size, channels-last, torch.compile.
 
     One switch at a time from the headline workload ({headline_precision}, batch {offline_batch},
     NCHW, eager): fp32, tf32, bf16; batch 1, 8, 32, 64, 128; channels-last; torch.compile. Each
     variant is written to submissions/<id>/measurements/sweep/<hardware>--<variant>.json as soon
     as it is measured;
-    variants with a good record are skipped unless --force, so a stopped sweep resumes.
+    variants with a good record are skipped unless --force, so a stopped sweep resumes. Entries
+    run through measure's task loop (--time-budget, ETA, one entry's failure reported).
 
     Exit codes: {exit_ok} all measured; {exit_failed} some variants failed (their records say why);
-    {exit_no_meter} no meter.
+    {exit_no_meter} no meter; {exit_terminated} SIGTERM (records written so far kept).
 
     \b
     Examples:
@@ -727,12 +739,15 @@ def sweep(entries: tuple[str, ...], all_entries: bool, shard: str | None, device
           --weights-dir ./weights --imagenet /data/imagenet/val
     """
     from leaderboard.breakdown_runs import sweep_entries
+    from leaderboard.measure.selection import parse_duration_s
 
     ids = opt.selected_ids(submissions_dir, entries, all_entries, shard)
+    budget_s = parse_duration_s(time_budget) if time_budget else None
     sweep_entries(ids, submissions_dir, device=device, variants=variants,
                   imagenet_root=imagenet_root, per_class=per_class, force=force,
                   weights_mode=weights_mode, weights_dir=weights_dir,
-                  progress=lambda line: click.echo(line, err=True), result=click.echo)
+                  progress=lambda line: click.echo(line, err=True), result=click.echo,
+                  time_budget_s=budget_s)
 
 
 # Last, after every command is defined: a command without its own exit codes gets the

@@ -125,12 +125,17 @@ def campaign_run_options(command: F) -> F:
                           "status ok or unstable (refused and error records are retried)."),
         click.option("--force", is_flag=True,
                      help="Re-measure entries that are unchanged since their last record on this GPU."),
-        click.option("--time-budget", default=None, metavar="DURATION",
-                     help="Start no new model once elapsed time plus the median model time would "
-                          "exceed this: 2h, 90m, 1h30m or seconds (3600)."),
+        time_budget_option,
     )):
         command = option(command)
     return command
+
+
+# measure, profile and sweep: their one task loop (leaderboard.measure.task_loop) applies it
+time_budget_option = click.option(
+    "--time-budget", default=None, metavar="DURATION",
+    help="Start no new model once elapsed time plus the median model time would exceed this: "
+         "2h, 90m, 1h30m or seconds (3600).")
 
 
 def protocol_options(command: F) -> F:

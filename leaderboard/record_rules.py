@@ -28,6 +28,7 @@ from leaderboard.submission import ID_PATTERN
 from leaderboard.vocabulary import ACCURACY_TOLERANCE_POINTS, PROTOCOL_VERSIONS, SCORED_STATUSES
 
 if TYPE_CHECKING:
+    from leaderboard.analysis_records import AnalysisRecord
     from leaderboard.records import MeasurementRecord
 
 
@@ -63,7 +64,7 @@ def _tokens(text: str) -> set[str]:
     return set(re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-").split("-"))
 
 
-def _hardware_problem(record: MeasurementRecord) -> str:
+def _hardware_problem(record: MeasurementRecord | AnalysisRecord) -> str:
     hardware, gpu_name = record.hardware, record.provenance.gpu_name
     if len(hardware) > MAX_HARDWARE_SLUG_CHARS:
         return (f"hardware: {len(hardware)} characters; at most {MAX_HARDWARE_SLUG_CHARS} (the "
@@ -80,27 +81,35 @@ def _hardware_problem(record: MeasurementRecord) -> str:
     return ""
 
 
-def _identifier_problems(record: MeasurementRecord) -> list[str]:
+def _identifier_problems(record: MeasurementRecord | AnalysisRecord) -> list[str]:
     problems = []
     if not _ID.fullmatch(record.entry_id):
         problems.append(f"entry_id: {record.entry_id!r} is not an entry id (lowercase "
                         "<architecture>.<tag>, optional -<size>)")
+    return problems + _pattern_problems([
+        ("provenance.gpu_uuid_sha256", record.provenance.gpu_uuid_sha256, _HEX64,
+         "64 lowercase hex digits"),
+        ("provenance.git_sha", record.provenance.git_sha, _GIT_SHA, "7-40 lowercase hex digits")])
+
+
+def _board_identifier_problems(record: MeasurementRecord) -> list[str]:
+    """The identifiers only a measurement record carries."""
+    problems = []
     if record.protocol_version not in PROTOCOL_VERSIONS:
         problems.append(f"protocol_version: {record.protocol_version!r} does not exist; known: "
                         f"{', '.join(PROTOCOL_VERSIONS)}")
-    checks = [("provenance.gpu_uuid_sha256", record.provenance.gpu_uuid_sha256, _HEX64,
-               "64 lowercase hex digits"),
-              ("skip_key", record.skip_key, _HEX64, "64 lowercase hex digits"),
-              ("provenance.git_sha", record.provenance.git_sha, _GIT_SHA, "7-40 lowercase hex digits"),
-              ("drift.reference_entry", record.drift.reference_entry if record.drift else None,
-               _ID, "an entry id")]
-    for name, value, pattern, what in checks:
-        if value is not None and not pattern.fullmatch(value):
-            problems.append(f"{name}: {value[:80]!r} is not {what}")
-    return problems
+    return problems + _pattern_problems([
+        ("skip_key", record.skip_key, _HEX64, "64 lowercase hex digits"),
+        ("drift.reference_entry", record.drift.reference_entry if record.drift else None,
+         _ID, "an entry id")])
 
 
-def _date_problem(record: MeasurementRecord, now: datetime) -> str:
+def _pattern_problems(checks: list[tuple[str, str | None, re.Pattern[str], str]]) -> list[str]:
+    return [f"{name}: {value[:80]!r} is not {what}" for name, value, pattern, what in checks
+            if value is not None and not pattern.fullmatch(value)]
+
+
+def _date_problem(record: MeasurementRecord | AnalysisRecord, now: datetime) -> str:
     from leaderboard.records import parse_measured_at
 
     try:
@@ -113,7 +122,7 @@ def _date_problem(record: MeasurementRecord, now: datetime) -> str:
     return ""
 
 
-def _energy_problems(record: MeasurementRecord, flops_per_image: float | None) -> list[str]:
+def _energy_problems(record: MeasurementRecord | AnalysisRecord, flops_per_image: float | None) -> list[str]:
     energy = record.energy
     if energy is None:
         return []
@@ -139,8 +148,9 @@ def _energy_problems(record: MeasurementRecord, flops_per_image: float | None) -
                 f"{record.hardware} ({peak.source if peak else UNKNOWN_GPU.source}, x"
                 f"{EFFICIENCY_MARGIN:g}); the Methodology page states the floor")
         ceiling = (peak or UNKNOWN_GPU).peak_flops
-        if record.performance and record.performance.throughput_img_s * flops_per_image > ceiling:
-            problems.append(f"performance.throughput_img_s: {record.performance.throughput_img_s:.3g} "
+        performance = getattr(record, "performance", None)  # a profile record has none
+        if performance and performance.throughput_img_s * flops_per_image > ceiling:
+            problems.append(f"performance.throughput_img_s: {performance.throughput_img_s:.3g} "
                             f"images/s x {flops_per_image / 1e9:.3g} GFLOPs is above the GPU's "
                             f"peak {ceiling / 1e12:.0f} TFLOP/s")
     return problems
@@ -177,7 +187,7 @@ def record_problems(record: MeasurementRecord, *, gmacs: float | None = None,
     from leaderboard.records import missing_provenance
 
     now = now or datetime.now(UTC)
-    problems = _identifier_problems(record)
+    problems = _identifier_problems(record) + _board_identifier_problems(record)
     problems += [p for p in (_hardware_problem(record), _date_problem(record, now),
                              _accuracy_problem(record, claimed_top1)) if p]
     flops = record.gflops * 1e9 if record.gflops else (gmacs * 2e9 if gmacs else None)
@@ -186,4 +196,23 @@ def record_problems(record: MeasurementRecord, *, gmacs: float | None = None,
     missing = missing_provenance(record) if provenance else []
     if missing:
         problems.append(f"measured record lacks provenance: {', '.join(missing)}")
+    return problems
+
+
+def analysis_record_problems(record: AnalysisRecord, *, gmacs: float | None = None,
+                             now: datetime | None = None) -> list[str]:
+    """The rules of :func:`record_problems` that apply to a profile or sweep record.
+
+    Identifiers, the board's hardware against the GPU's name, a date that exists and is not in
+    the future, and for a scored record: a CI that holds the median, power at most the limit, a
+    known meter, the physical energy floor from the submission's ``gmacs``. What only a board
+    record carries (protocol version, skip key, drift, accuracy verdict, full provenance) does
+    not apply. ``records import`` and ``check`` apply it; synthetic records are refused by both
+    unless allowed, as measurement records are.
+    """
+    now = now or datetime.now(UTC)
+    problems = _identifier_problems(record)
+    problems += [p for p in (_hardware_problem(record), _date_problem(record, now)) if p]
+    if record.status in SCORED_STATUSES:
+        problems += _energy_problems(record, gmacs * 2e9 if gmacs else None)
     return problems

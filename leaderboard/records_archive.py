@@ -39,7 +39,7 @@ from leaderboard.atomic import (
     write_all_or_nothing,
 )
 from leaderboard.errors import LeaderboardError
-from leaderboard.record_rules import record_problems
+from leaderboard.record_rules import analysis_record_problems, record_problems
 from leaderboard.records import (
     HARDWARE_SLUG_PATTERN,
     MEASUREMENTS_DIRNAME,
@@ -244,7 +244,9 @@ def _check_analysis_record(name: str, document: object, submissions_dir: Path) -
         return f"record belongs at {_canonical_name(record)}"
     if not (submissions_dir / record.entry_id / SUBMISSION_FILENAME).is_file():
         return f"no submission '{record.entry_id}' in {submissions_dir}"
-    return ""
+    # The rules of measurement records that apply to analysis records too (as `check` applies).
+    gmacs, _ = submission_facts(submissions_dir, record.entry_id)
+    return "; ".join(analysis_record_problems(record, gmacs=gmacs))
 
 
 SYNTHETIC_REFUSAL = ("record is marked synthetic (made-up test data), which the published build "

@@ -6,9 +6,11 @@ the site tests go below it.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +130,25 @@ def install_fake_worker(root: Path, monkeypatch: pytest.MonkeyPatch, name: str,
 # Global torch state: put back what a test changed.
 
 _TORCH_THREADS: list[int] = []  # torch's thread count before any test or fixture changed it
+
+
+@contextlib.contextmanager
+def loopback_server(handler: type) -> Iterator[str]:
+    """Serve ``handler`` (an ``http.server`` request handler class) on 127.0.0.1; yields its base URL."""
+    import http.server
+    import threading
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    # serve_forever checks for shutdown() every poll_interval: 0.5 s by default, paid at teardown
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def pytest_collection_finish(session):  # noqa: ANN001, ANN201 - a pytest hook

@@ -21,14 +21,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import TEST_CACHE_ROOT, valid_submission_dict, write_submission
+from conftest import TEST_CACHE_ROOT, loopback_server, valid_submission_dict, write_submission
 
 from leaderboard.cli import cli
 from leaderboard.measure import accuracy as acc
@@ -638,14 +637,8 @@ def server(tmp_path):
         def log_message(self, *args):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    # serve_forever checks for shutdown() every poll_interval: 0.5 s by default, paid at teardown
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{httpd.server_address[1]}", requests
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback_server(Handler) as base:
+        yield served, base, requests
 
 
 def test_url_download_verifies_caches_by_digest_and_caps_size(digits, tmp_path, server):
@@ -655,25 +648,28 @@ def test_url_download_verifies_caches_by_digest_and_caps_size(digits, tmp_path, 
     url_weights = UrlWeights.model_construct(url=f"{base}/m.safetensors", sha256=digits.sha256)
     submission = digits.submission(90.0).model_copy(update={"model": digits.submission(90.0).model.model_copy(
         update={"weights": SubmissionWeights.model_construct(hf_hub=None, url=url_weights)})})
-    found = wt.fetch_weights(submission, cache)
+    # the loopback server is this test's own: the explicit test-only keyword lets it through
+    found = wt.fetch_weights(submission, cache, allow_loopback_http=True)
     assert found.path == cache / f"{digits.sha256}.safetensors" and found.sha256 == digits.sha256
-    assert wt.fetch_weights(submission, cache).path == found.path
+    assert wt.fetch_weights(submission, cache, allow_loopback_http=True).path == found.path
     assert requests == ["/m.safetensors"]  # the second fetch was a cache hit
     # Wrong digest: refused, and nothing unverified stays in the cache.
     with pytest.raises(wt.WeightsRefused, match="but the submission pins " + "0" * 64):
-        wt.download_url(f"{base}/m.safetensors", "0" * 64, tmp_path / "other")
+        wt.download_url(f"{base}/m.safetensors", "0" * 64, tmp_path / "other", allow_loopback_http=True)
     assert not any((tmp_path / "other").iterdir())
     with pytest.raises(wt.WeightsUnavailable, match="over the 1,000-byte limit"):
-        wt.download_url(f"{base}/m.safetensors", digits.sha256, tmp_path / "small", max_bytes=1000)
+        wt.download_url(f"{base}/m.safetensors", digits.sha256, tmp_path / "small", max_bytes=1000,
+                        allow_loopback_http=True)
     assert not any((tmp_path / "small").iterdir())
     with pytest.raises(wt.WeightsUnavailable, match="download failed"):
-        wt.download_url(f"{base}/missing.safetensors", digits.sha256, tmp_path / "x")
+        wt.download_url(f"{base}/missing.safetensors", digits.sha256, tmp_path / "x",
+                        allow_loopback_http=True)
     with pytest.raises(wt.WeightsUnavailable, match="only https"):
         wt.download_url("http://example.com/m.safetensors", digits.sha256, tmp_path / "x")
     # A cached file changed on disk is refused before loading.
     found.path.write_bytes(b"\0" + found.path.read_bytes()[1:])
     with pytest.raises(wt.WeightsRefused, match="refused before loading"):
-        wt.fetch_weights(submission, cache)
+        wt.fetch_weights(submission, cache, allow_loopback_http=True)
 
 
 def test_record_schema_accepts_old_accuracy_blocks(tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -609,3 +610,45 @@ def test_cli_profile_and_sweep_write_records_as_a_maintainer_would(cli_tree):
     assert "1 entr(ies) x 2 variant(s); 1 failed" in result.stdout
     kinds = sorted(type(r).__name__ for _, r in iter_analysis_records(submissions))
     assert kinds == ["ProfileRecord", "SweepRecord", "SweepRecord"]
+
+
+def test_cli_profile_runs_through_the_task_loop(cli_tree, monkeypatch):
+    """profile's entries go through measure's loop: ETA lines, one failure reported, resume, SIGTERM."""
+    from click.testing import CliRunner
+
+    import leaderboard.measure.profile as profile_module
+    from leaderboard.cli import cli
+    from leaderboard.vocabulary import EXIT_TERMINATED
+
+    submissions, entry_id = cli_tree
+    (submissions / "broken").mkdir()
+    (submissions / "broken" / "submission.yaml").write_text("id: broken\n", encoding="utf-8")
+    runner = CliRunner()
+    args = ["profile", "broken", entry_id, "--device", "cpu", "--batch-size", "4",
+            "--profiled-batches", "1", "--ablate", "", "--time-budget", "1h",
+            "--submissions", str(submissions)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.splitlines()
+    broken = next(line for line in lines if line.startswith("[1/2] broken profile "))
+    assert "error after" in broken and "broken" in broken.split("error after", 1)[1]
+    assert "ETA" in broken  # one entry left
+    assert any(line.startswith(f"[2/2] {entry_id} profile ") for line in lines), lines
+    assert "1 of 2 entr(ies) failed:\nbroken: " in str(result.exception)
+    assert f"{entry_id}: " in result.stdout  # the profile's own line
+
+    # a second run resumes the kept profile without building its model
+    again = runner.invoke(cli, args)
+    assert f"[2/2] {entry_id} profile resumed" in again.stderr, again.output
+
+    def terminated(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("SIGTERM did not unwind the profile")
+
+    monkeypatch.setattr(profile_module, "profile_entry", terminated)
+    before = signal.getsignal(signal.SIGTERM)
+    killed = runner.invoke(cli, [*args[:1], entry_id, *args[3:], "--force"])
+    # main() exits with the error's code: 143, as measure does on SIGTERM
+    assert getattr(killed.exception, "exit_code", None) == EXIT_TERMINATED, killed.output
+    assert "terminated (SIGTERM)" in killed.stderr
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -1,4 +1,4 @@
-"""Sweeps over many models: the one campaign loop (resume, budget, ETA, error records, SIGTERM).
+"""Sweeps over many models into measurement records, through the one task loop (:mod:`.task_loop`).
 
 Both protocols run through this loop and one worker (:mod:`.worker`, driven by
 :mod:`.campaign_workers`): v2 keeps it for the campaign, v1 gives each task a fresh one. Either
@@ -15,11 +15,10 @@ outlive the campaign (:mod:`.lifetime`). Which entries and in which order is
 
 from __future__ import annotations
 
-import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -32,7 +31,6 @@ from leaderboard.measure.campaign_workers import (
     WorkerSettings,
 )
 from leaderboard.measure.kept_records import kept_record
-from leaderboard.measure.lifetime import Terminated, raise_on_sigterm, restore_sigterm
 from leaderboard.measure.selection import (  # noqa: F401 - re-exported for callers
     format_duration,
     list_entries,
@@ -43,6 +41,7 @@ from leaderboard.measure.selection import (  # noqa: F401 - re-exported for call
     select_entries,
     shard,
 )
+from leaderboard.measure.task_loop import StopTasks, Task, TaskResult, TaskSummary, run_tasks
 from leaderboard.records import (
     MeasuredWeights,
     MeasurementRecord,
@@ -63,113 +62,7 @@ from leaderboard.vocabulary import (
 )
 
 WEIGHTS_MODES = ("random-init", "pretrained")
-
-
-# ---------------------------------------------------------------------------------------------
-# Results
-
-
-@dataclass(frozen=True)
-class TaskResult:
-    """The outcome of one (entry, scenario) of a campaign.
-
-    Attributes:
-        status: The record's status (ok, unstable, refused, error).
-        skipped: The worker found an unchanged entry already measured on this hardware.
-        resumed: ``--resume`` found a kept record; no worker was started.
-        wall_s: Seconds the worker ran (0 for resumed tasks).
-        energy_j: Gross J/image of the record, when it has energy.
-        record_path: The record file, when one exists.
-        message: Why it failed, for errors.
-    """
-
-    entry_id: str
-    scenario: str
-    status: str
-    skipped: bool = False
-    resumed: bool = False
-    wall_s: float = 0.0
-    energy_j: float | None = None
-    record_path: str | None = None
-    message: str = ""
-
-
-@dataclass
-class CampaignSummary:
-    """What a campaign did.
-
-    Attributes:
-        planned: Tasks (entries x scenarios) the campaign was given.
-        results: One result per task that was resumed or run, in order.
-        not_started: Tasks left when the time budget ran out.
-        stopped: Why the campaign stopped early (no usable meter), else ``None``.
-        hardware: The board's hardware slug.
-        wall_s: Wall time of the whole campaign, s.
-    """
-
-    planned: int
-    results: list[TaskResult] = field(default_factory=list)
-    not_started: int = 0
-    stopped: str | None = None
-    hardware: str | None = None
-    wall_s: float = 0.0
-    terminated: bool = False
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """Freshly measured tasks (not skipped, not resumed) by record status."""
-        counts = dict.fromkeys(STATUSES, 0)
-        for result in self.results:
-            if not (result.skipped or result.resumed):
-                counts[result.status] = counts.get(result.status, 0) + 1
-        return counts
-
-    @property
-    def skipped(self) -> int:
-        """Tasks the worker skipped: unchanged entry already measured on this hardware."""
-        return sum(r.skipped for r in self.results)
-
-    @property
-    def resumed(self) -> int:
-        """Tasks ``--resume`` skipped without starting a worker."""
-        return sum(r.resumed for r in self.results)
-
-    @property
-    def errors(self) -> list[TaskResult]:
-        """Tasks that ended in an error."""
-        return [r for r in self.results if r.status == "error" and not (r.skipped or r.resumed)]
-
-    @property
-    def spawned(self) -> int:
-        """Tasks that ran a worker."""
-        return sum(not r.resumed for r in self.results)
-
-    @property
-    def models_per_hour(self) -> float:
-        """Workers run per hour of campaign wall time."""
-        return self.spawned * 3600.0 / self.wall_s if self.wall_s > 0 else 0.0
-
-    def format_summary(self) -> str:
-        """A small aligned text table."""
-        rows: list[tuple[str, str]] = [(status, str(n)) for status, n in self.counts.items()]
-        rows += [
-            ("skipped (unchanged)", str(self.skipped)),
-            ("resumed (kept record)", str(self.resumed)),
-            ("not started (budget)", str(self.not_started)),
-            ("planned", str(self.planned)),
-            ("hardware", self.hardware or "unknown"),
-            ("wall time", format_duration(self.wall_s)),
-            ("models per hour", f"{self.models_per_hour:.1f}"),
-        ]
-        width = max(len(name) for name, _ in rows)
-        value_width = max(len(value) for _, value in rows)
-        lines = [f"{name:<{width}}  {value:>{value_width}}" for name, value in rows]
-        if self.stopped:
-            lines.append(f"stopped early: {self.stopped}")
-        for result in self.errors:
-            first = result.message.splitlines()[0] if result.message else "error"
-            lines.append(f"error: {result.entry_id} {result.scenario}: {first}")
-        return "\n".join(lines)
+CampaignSummary = TaskSummary  # what a campaign did: the loop's summary, hardware from the worker
 
 
 def _kept_record(path: Path) -> MeasurementRecord | None:
@@ -294,95 +187,73 @@ def run_campaign(ids: Sequence[str], submissions_dir: Path, options: CampaignOpt
     if opts.reference_s > 0:
         ids, references = plan_references(submissions_dir, ids)
     tasks = [(entry_id, scenario) for entry_id in ids for scenario in opts.scenarios]
-    checked = {(entry_id, opts.scenarios[0]) for entry_id in references}
     summary = CampaignSummary(planned=len(tasks), hardware=opts.hardware)
-    start = opts.clock()
     if not tasks:
         return summary
-    settings = WorkerSettings(
-        submissions_dir=submissions_dir, device=opts.device, weights_mode=opts.weights_mode,
-        weights_dir=opts.weights_dir, force=opts.force, meter=opts.meter,
-        probe_file=opts.probe_file, log_dir=opts.log_dir,
-        timeout_per_model_s=opts.timeout_per_model_s, say=opts.say, clock=opts.clock)
-    workers = Workers(settings, opts.worker_cmd, opts.hardware,
-                      "v2" if opts.protocol == PROTOCOL_VERSION_V2 else "v1")
-    previous = raise_on_sigterm()
-    try:
-        try:
-            _run_tasks(tasks, submissions_dir, summary, opts, start, workers, checked)
-        except BaseException:
-            workers.close(graceful=False)  # SIGTERM mid-model: no record may land later
-            raise
-        finally:
-            workers.close()
-    except Terminated:
-        summary.terminated = True
-        summary.not_started = summary.planned - len(summary.results)
-        opts.say("terminated (SIGTERM): the running worker was killed; no record is pending")
-    finally:
-        restore_sigterm(previous)
-    summary.wall_s = opts.clock() - start
-    if summary.not_started and not summary.stopped and not summary.terminated:
-        opts.say(f"time budget {format_duration(opts.time_budget_s or 0)} reached: "
-                 f"{summary.not_started} task(s) not started")
+    step = _RecordStep(submissions_dir, opts, {(entry_id, opts.scenarios[0]) for entry_id in references})
+    run_tasks(tasks, step, summary, time_budget_s=opts.time_budget_s, clock=opts.clock, say=opts.say)
     return summary
 
 
-def _run_tasks(tasks: list[tuple[str, str]], submissions_dir: Path, summary: CampaignSummary,
-               opts: CampaignOptions, start: float, workers: Workers,
-               checked: set[tuple[str, str]]) -> None:
-    """The campaign loop: resume, budget, one task at a time, ETA; kills workers however it ends."""
-    total = len(tasks)
-    try:
-        workers.start()
-    except MeterUnavailableStop as exc:
-        summary.stopped, summary.not_started = str(exc), total
-        return
-    summary.hardware = workers.hardware
-    board_hw = summary.hardware or "unknown"
-    durations_s: list[float] = []
-    for number, (entry_id, scenario) in enumerate(tasks, 1):
-        prefix = f"[{number}/{total}] {entry_id} {scenario}"
-        path = record_path(submissions_dir, entry_id, board_hw, scenario)
-        kept = _kept_record(path) if opts.resume else None
-        if kept is not None:
-            summary.results.append(TaskResult(
-                entry_id, scenario, kept.status, resumed=True, record_path=str(path),
-                energy_j=kept.energy.gross_j_per_image if kept.energy else None))
-            opts.say(f"{prefix} resumed ({kept.status} record kept)")
-            continue
-        if opts.time_budget_s is not None and durations_s:
-            if opts.clock() - start + statistics.median(durations_s) > opts.time_budget_s:
-                summary.not_started += 1
-                continue
+class _RecordStep:
+    """A campaign's task: one (entry, scenario) measured by a worker into a measurement record.
+
+    Implements :class:`~leaderboard.measure.task_loop.TaskStep`.
+    """
+
+    def __init__(self, submissions_dir: Path, opts: CampaignOptions, checked: set[Task]) -> None:
+        self.submissions_dir = submissions_dir
+        self.opts = opts
+        self.checked = checked  # tasks that also measure a reference window
+        self.workers = Workers(WorkerSettings(
+            submissions_dir=submissions_dir, device=opts.device, weights_mode=opts.weights_mode,
+            weights_dir=opts.weights_dir, force=opts.force, meter=opts.meter,
+            probe_file=opts.probe_file, log_dir=opts.log_dir,
+            timeout_per_model_s=opts.timeout_per_model_s, say=opts.say, clock=opts.clock),
+            opts.worker_cmd, opts.hardware, "v2" if opts.protocol == PROTOCOL_VERSION_V2 else "v1")
+
+    @property
+    def board_hw(self) -> str:
+        return self.workers.hardware or "unknown"
+
+    def start(self) -> str | None:
         try:
-            reference_s = opts.reference_s if (entry_id, scenario) in checked else 0.0
-            run, line = workers.measure(entry_id, scenario, reference_s)
-        except (MeterUnavailableStop, LeaderboardError) as exc:
-            summary.stopped = str(exc).splitlines()[0]
-            summary.not_started += total - number + 1
-            opts.say(f"{prefix} stopped: {summary.stopped}")
-            return
-        durations_s.append(run.wall_s)
-        result = _task_result(run, line, entry_id, scenario, path, board_hw, opts.weights_mode,
-                              workers.gpu_name, submissions_dir, opts.timeout_per_model_s)
-        summary.results.append(result)
-        left = total - number
-        eta = f"  ETA {format_duration(statistics.median(durations_s) * left)}" if left else ""
-        opts.say(f"{prefix} {_describe(result, format_duration(result.wall_s))}{eta}")
+            self.workers.start()
+        except MeterUnavailableStop as exc:
+            raise StopTasks(str(exc)) from exc
+        return self.workers.hardware
 
+    def _path(self, task: Task) -> Path:
+        return record_path(self.submissions_dir, task[0], self.board_hw, task[1])
 
-def _describe(result: TaskResult, took: str) -> str:
-    """``ok 0.0123 J/img 9.8 s`` or ``error after 2.0 s: why``."""
-    if result.status == "error" and not result.skipped:
-        first = result.message.splitlines()[0] if result.message else "no message"
-        return f"error after {took}: {first}"
-    text = result.status
-    if result.energy_j is not None:
-        text += f" {result.energy_j:.4g} J/img"
-    if result.skipped:
-        text = f"skipped (unchanged, {text})"
-    return f"{text} {took}"
+    def kept(self, task: Task) -> TaskResult | None:
+        if not self.opts.resume:
+            return None
+        path = self._path(task)
+        kept = _kept_record(path)
+        if kept is None:
+            return None
+        return TaskResult(*task, kept.status, resumed=True, record_path=str(path),
+                          energy_j=kept.energy.gross_j_per_image if kept.energy else None)
+
+    def run(self, task: Task) -> TaskResult:
+        entry_id, scenario = task
+        try:
+            reference_s = self.opts.reference_s if task in self.checked else 0.0
+            run, line = self.workers.measure(entry_id, scenario, reference_s)
+        except LeaderboardError as exc:  # no meter, or no worker can start: nothing more runs
+            raise StopTasks(str(exc)) from exc
+        return _task_result(run, line, entry_id, scenario, self._path(task), self.board_hw,
+                            self.opts.weights_mode, self.workers.gpu_name, self.submissions_dir,
+                            self.opts.timeout_per_model_s)
+
+    def failed(self, task: Task, error: Exception, wall_s: float) -> TaskResult:
+        # Only the campaign's own bookkeeping can raise here (the worker's failures are error
+        # records already); the record is not written, the message says why.
+        return TaskResult(*task, "error", wall_s=wall_s, message=f"{type(error).__name__}: {error}")
+
+    def close(self, graceful: bool) -> None:
+        self.workers.close(graceful=graceful)
 
 
 def _task_result(run: WorkerRun, line: dict[str, Any] | None, entry_id: str, scenario: str,

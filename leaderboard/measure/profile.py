@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from leaderboard.analysis_records import Ablation, LayerShare, ProfileRecord
 from leaderboard.measure.attribution import (
@@ -33,23 +33,20 @@ from leaderboard.measure.attribution import (
     share_of_modules,
     time_by_layer_type,
 )
-from leaderboard.measure.meters import EnergyMeter
 from leaderboard.measure.protocol_v1 import PROTOCOL_V1, V1Config, measure_v1
 from leaderboard.measure.runner import (
+    EntryBuild,
+    EntrySetup,
     energy_stats,
-    metered,
     utc_now,
 )
 from leaderboard.measure.windows import EnergyMeasurement
 from leaderboard.measure.workload import (
-    WeightsMode,
     Workload,
     WorkloadError,
-    build_model,
     default_precision,
     make_workload,
     resolve_input,
-    weights_info,
 )
 from leaderboard.records import MeasuredWeights
 from leaderboard.submission import Submission
@@ -262,29 +259,23 @@ def _energy_j_per_image(result: EnergyMeasurement) -> float | None:
 def profile_entry(
     submission: Submission,
     *,
-    device: str = "cuda",
-    weights_mode: WeightsMode = "random-init",
-    weights_path: Path | None = None,
     precision: Precision | None = None,
     batch_size: int = SCENARIO_BATCH_SIZE[OFFLINE],
     ablate: Sequence[str] = ABLATABLE_LAYER_TYPES,
     profiled_batches: int = DEFAULT_PROFILED_BATCHES,
     config: V1Config | None = None,
-    meter: EnergyMeter | None = None,
+    **setup: Unpack[EntrySetup],
 ) -> ProfileRecord:
     """Measure, profile and (optionally) ablate one entry; the record is not written.
 
     Args:
         submission: The entry.
-        device: ``cuda``, ``cuda:N`` or ``cpu``.
-        weights_mode: ``pretrained`` (needs ``weights_path``) or ``random-init``.
-        weights_path: Local ``.safetensors`` weights.
         precision: Default: the headline's (fp16 on CUDA, fp32 on CPU).
         batch_size: First batch size tried (halved on out-of-memory).
         ablate: Layer types to check by replacing them with identity.
         profiled_batches: Batches recorded by the profiler.
         config: Energy protocol parameters (default: protocol v1).
-        meter: The energy meter; default ``open_meter(device)``, closed afterwards.
+        **setup: device, weights and meter (:class:`~leaderboard.measure.runner.EntrySetup`).
 
     Raises:
         WorkloadError, MeterUnavailable, TraceError.
@@ -293,11 +284,13 @@ def profile_entry(
     if unknown:
         raise WorkloadError(f"cannot ablate {', '.join(unknown)}: only "
                             f"{', '.join(ABLATABLE_LAYER_TYPES)} keep the shapes when removed")
+    how = EntryBuild(**setup)
+    device = how.device
     precision = precision or default_precision(device)
     config = config or PROTOCOL_V1
-    weights = weights_info(submission, weights_mode, weights_path)
-    with metered(device, meter) as session:
-        model, weights = build_model(submission, weights_mode, device, weights_path, weights=weights)
+    weights = how.weights(submission)
+    with how.session() as session:
+        model, weights = how.model(submission, weights)
         resolved = resolve_input(submission, model)
         workload = make_workload(model, resolved.input_shape, device, precision, batch_size=batch_size)
 

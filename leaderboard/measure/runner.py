@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, Unpack
 
 import leaderboard
 from leaderboard.measure.gpu_processes import CONTEXT_ALLOWANCE_MIB, ProcessVerdict, judge_processes
@@ -53,6 +53,51 @@ from leaderboard.records import (
 )
 from leaderboard.submission import Submission
 from leaderboard.vocabulary import PROTOCOL_VERSION, SCENARIO_BATCH_SIZE, Precision
+
+if TYPE_CHECKING:
+    import torch
+
+
+class EntrySetup(TypedDict, total=False):
+    """How an entry is built and metered: keyword arguments that :func:`measure_entry`,
+    :func:`~leaderboard.measure.profile.profile_entry` and
+    :func:`~leaderboard.measure.sweep.sweep_entry` all take (defaults in :class:`EntryBuild`).
+
+    Keys:
+        device: ``cuda``, ``cuda:N`` or ``cpu``.
+        weights_mode: ``random-init`` or ``pretrained`` (needs ``weights_path``).
+        weights_path: Local ``.safetensors`` file of the pretrained weights.
+        meter: The energy meter; by default ``open_meter(device)``, closed afterwards.
+    """
+
+    device: str
+    weights_mode: WeightsMode
+    weights_path: Path | None
+    meter: EnergyMeter | None
+
+
+@dataclass(frozen=True)
+class EntryBuild:
+    """An :class:`EntrySetup` with its defaults, and the steps measure, profile and sweep share."""
+
+    device: str = "cuda"
+    weights_mode: WeightsMode = "random-init"
+    weights_path: Path | None = None
+    meter: EnergyMeter | None = None
+
+    def weights(self, submission: Submission) -> WeightsInfo:
+        """The weights' provenance, checked before the device is touched: a missing file fails fast."""
+        return weights_info(submission, self.weights_mode, self.weights_path)
+
+    def session(self) -> contextlib.AbstractContextManager[MeterSession]:
+        """The open meter session (see :func:`metered`)."""
+        return metered(self.device, self.meter)
+
+    def model(self, submission: Submission, weights: WeightsInfo, *,
+              on_device: bool = False) -> tuple[torch.nn.Module, WeightsInfo]:
+        """The entry's model in eval mode on the device (see :func:`build_model`)."""
+        return build_model(submission, self.weights_mode, self.device, self.weights_path,
+                           weights=weights, on_device=on_device)
 
 
 class EntryResult(NamedTuple):
@@ -351,14 +396,11 @@ def measure_entry(
     submissions_dir: Path,
     *,
     scenario: str,
-    device: str = "cuda",
-    weights_mode: WeightsMode = "random-init",
-    weights_path: Path | None = None,
     precision: Precision | None = None,
-    meter: EnergyMeter | None = None,
     force: bool = False,
     protocol: ProtocolRun | None = None,
     session: MeterSession | None = None,
+    **setup: Unpack[EntrySetup],
 ) -> EntryResult:
     """Measure one entry on one device and scenario, unless an up-to-date record exists.
 
@@ -366,14 +408,11 @@ def measure_entry(
         submission: The entry.
         submissions_dir: The ``submissions/`` folder (read for the existing record only).
         scenario: ``offline`` (batch 256, halved on OOM) or ``single-stream`` (batch 1).
-        device: ``cuda``, ``cuda:N`` or ``cpu``.
-        weights_mode: ``pretrained`` (needs ``weights_path``) or ``random-init``.
-        weights_path: Local ``.safetensors`` file of the pretrained weights.
         precision: ``fp16``/``bf16`` autocast or ``fp32``; default fp16 on CUDA, fp32 on CPU.
-        meter: The energy meter; by default ``open_meter(device)``, closed afterwards.
         force: Measure even when an up-to-date record exists.
         protocol: The protocol to run (default protocol v1 with its defaults).
         session: An open meter session kept by a long-lived worker (then ``meter`` is unused).
+        **setup: device, weights and meter (:class:`EntrySetup`).
 
     Returns:
         ``EntryResult(record, skipped, path)``; the record is not written (see
@@ -385,19 +424,19 @@ def measure_entry(
     """
     if scenario not in SCENARIO_BATCH_SIZE:
         raise ValueError(f"unknown scenario '{scenario}'; use one of {sorted(SCENARIO_BATCH_SIZE)}")
+    how = EntryBuild(**setup)
+    device = how.device
     precision = precision or default_precision(device)
     run = protocol or V1Run()
-    # Check the weights before touching the device: a missing file fails fast.
-    weights = weights_info(submission, weights_mode, weights_path)
-    with contextlib.nullcontext(session) if session is not None else metered(device, meter) as active:
+    weights = how.weights(submission)
+    with contextlib.nullcontext(session) if session is not None else how.session() as active:
         key = skip_key(submission, weights, active.device_label, scenario, precision, protocol=run)
         path = record_path(submissions_dir, submission.id, active.hardware, scenario)
         existing = None if force else kept_record(path, lambda r: r.skip_key == key, read_record)
         if existing is not None:
             return EntryResult(existing, True, path)
         on_device = run.version != PROTOCOL_VERSION  # v2 builds and draws on the GPU
-        model, weights = build_model(submission, weights_mode, device, weights_path,
-                                     weights=weights, on_device=on_device)
+        model, weights = how.model(submission, weights, on_device=on_device)
         resolved = resolve_input(submission, model)
         params_m = count_params_m(model)
         gflops = count_gflops(model, resolved.input_shape)

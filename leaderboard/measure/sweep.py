@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from leaderboard.analysis_records import (
     SweepRecord,
@@ -26,21 +26,18 @@ from leaderboard.analysis_records import (
 )
 from leaderboard.errors import LeaderboardError
 from leaderboard.measure.kept_records import kept_record
-from leaderboard.measure.meters import EnergyMeter
 from leaderboard.measure.protocol_v1 import PROTOCOL_V1, V1Config, measure_v1
 from leaderboard.measure.runner import (
+    EntryBuild,
+    EntrySetup,
     energy_stats,
-    metered,
     performance_of,
     utc_now,
 )
 from leaderboard.measure.workload import (
-    WeightsMode,
     WorkloadError,
-    build_model,
     make_workload,
     resolve_input,
-    weights_info,
 )
 from leaderboard.records import MeasuredWeights
 from leaderboard.submission import Submission
@@ -86,15 +83,12 @@ def sweep_entry(
     submission: Submission,
     submissions_dir: Path,
     *,
-    device: str = "cuda",
     variants: Sequence[Variant] | None = None,
-    weights_mode: WeightsMode = "random-init",
-    weights_path: Path | None = None,
     config: V1Config | None = None,
-    meter: EnergyMeter | None = None,
     force: bool = False,
     accuracy: AccuracyCheck | None = None,
     progress: Callable[[str], None] | None = None,
+    **setup: Unpack[EntrySetup],
 ) -> list[SweepPoint]:
     """Measure every variant of one entry and write each record as soon as it is measured.
 
@@ -105,16 +99,13 @@ def sweep_entry(
     Args:
         submission: The entry.
         submissions_dir: The ``submissions/`` folder.
-        device: ``cuda``, ``cuda:N`` or ``cpu``.
         variants: Default: all of :func:`sweep_variants`.
-        weights_mode: ``pretrained`` (needs ``weights_path``) or ``random-init``.
-        weights_path: Local ``.safetensors`` weights.
         config: Energy protocol parameters (default: protocol v1).
-        meter: The energy meter; default ``open_meter(device)``, closed afterwards.
         force: Measure variants that already have a good record.
         accuracy: Images on which to measure top-1 at each precision (needs pretrained weights
             to mean anything).
         progress: Called with one line per variant.
+        **setup: device, weights and meter (:class:`~leaderboard.measure.runner.EntrySetup`).
 
     Raises:
         WorkloadError: The model cannot be built at all. MeterUnavailable: no meter.
@@ -123,10 +114,12 @@ def sweep_entry(
 
     variants = list(variants) if variants is not None else sweep_variants()
     config = config or PROTOCOL_V1
-    weights = weights_info(submission, weights_mode, weights_path)
+    how = EntryBuild(**setup)
+    device = how.device
+    weights = how.weights(submission)
     points: list[SweepPoint] = []
     top1_by_precision: dict[str, VariantAccuracy] = {}
-    with metered(device, meter) as session:
+    with how.session() as session:
         hardware = session.hardware
         model = None
         for variant in variants:
@@ -139,8 +132,7 @@ def sweep_entry(
                     progress(f"{submission.id} {variant.slug}: kept {path}")
                 continue
             if model is None:
-                model, weights = build_model(submission, weights_mode, device, weights_path,
-                                             weights=weights)
+                model, weights = how.model(submission, weights)
                 resolved = resolve_input(submission, model)
             reasons: list[str] = []
             energy = performance = None

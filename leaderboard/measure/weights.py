@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from leaderboard.measure.workload import WorkloadError
 from leaderboard.submission import Submission
+from leaderboard.weights_url import weights_url_problems
 
 if TYPE_CHECKING:
     import torch
@@ -161,7 +162,8 @@ def local_weights(submission: Submission, path: Path) -> LocalWeights:
 def fetch_weights(submission: Submission, cache_dir: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S,
                   max_bytes: int = DEFAULT_MAX_BYTES, hub_cache_dir: Path | None = None,
                   local_files_only: bool = False,
-                  deadline_s: float = DEFAULT_DEADLINE_S) -> LocalWeights:
+                  deadline_s: float = DEFAULT_DEADLINE_S,
+                  allow_loopback_http: bool = False) -> LocalWeights:
     """Fetch (or find cached) the submission's pinned weights and verify them.
 
     Args:
@@ -172,6 +174,7 @@ def fetch_weights(submission: Submission, cache_dir: Path, *, timeout_s: float =
         deadline_s: Longest a whole download may take, s (URL and Hub).
         hub_cache_dir: Hugging Face cache; default is the Hub's own (``HF_HUB_CACHE``/``HF_HOME``).
         local_files_only: Hub: use the local cache only (``HF_HUB_OFFLINE=1`` does the same).
+        allow_loopback_http: Tests only: a URL may name this machine (see :func:`download_url`).
 
     Raises:
         WeightsUnavailable: Unpinned, not reachable, not cached offline, too large.
@@ -195,7 +198,8 @@ def fetch_weights(submission: Submission, cache_dir: Path, *, timeout_s: float =
             f"{submission.id}: refused: model.weights.url.sha256 is not pinned; without a digest "
             "the download cannot be verified. Add the file's sha256")
     path = download_url(weights.url.url, weights.url.sha256, cache_dir, timeout_s=timeout_s,
-                        max_bytes=max_bytes, deadline_s=deadline_s)
+                        max_bytes=max_bytes, deadline_s=deadline_s,
+                        allow_loopback_http=allow_loopback_http)
     return LocalWeights(path, weights.url.sha256, sniff_format(path))
 
 
@@ -316,16 +320,52 @@ def verify_hub_blob(path: Path) -> str:
     return sha256
 
 
-def _check_url(url: str) -> urllib.parse.ParseResult:
+def _is_loopback(host: str) -> bool:
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_url(url: str, *, allow_loopback_http: bool = False) -> urllib.parse.ParseResult:
+    """Refuse ``url`` unless ``check`` would accept it (:mod:`leaderboard.weights_url`).
+
+    Every URL the downloader requests passes here: the submission's, and each redirect's target
+    (a public host must not bounce the runner to its own network).
+
+    Args:
+        allow_loopback_http: Also accept http(s) to this machine (127.0.0.1, ::1, localhost), any
+            port: the tests' own server. A keyword of the Python call only: nothing in a
+            submission or the command line sets it.
+
+    Raises:
+        WeightsUnavailable: Naming the URL and every rule it breaks.
+    """
     parts = urllib.parse.urlparse(url)
-    host = (parts.hostname or "").lower()
-    loopback = host in LOOPBACK_HOSTS
-    with contextlib.suppress(ValueError):
-        loopback = loopback or ipaddress.ip_address(host).is_loopback
-    # Plain http only to this machine (a local mirror, the tests); anything else must be https.
-    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
-        raise WeightsUnavailable(f"{url}: refused: only https:// URLs are fetched")
+    if (allow_loopback_http and parts.scheme in ("http", "https") and "@" not in parts.netloc
+            and _is_loopback((parts.hostname or "").lower())):
+        return parts
+    problems = weights_url_problems(url)
+    if problems:
+        raise WeightsUnavailable(f"{url}: refused: {'; '.join(problems)}")
     return parts
+
+
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only to a URL the same rules accept."""
+
+    def __init__(self, allow_loopback_http: bool) -> None:
+        self.allow_loopback_http = allow_loopback_http
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+                         headers: Any, newurl: str) -> urllib.request.Request | None:
+        try:
+            _check_url(newurl, allow_loopback_http=self.allow_loopback_http)
+        except WeightsUnavailable as exc:
+            raise WeightsUnavailable(f"{req.full_url}: redirect ({code}) refused: {exc}") from None
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 def _suffix(url_path: str) -> str:
@@ -334,21 +374,28 @@ def _suffix(url_path: str) -> str:
 
 
 def download_url(url: str, sha256: str, cache_dir: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 max_bytes: int = DEFAULT_MAX_BYTES, deadline_s: float = DEFAULT_DEADLINE_S) -> Path:
+                 max_bytes: int = DEFAULT_MAX_BYTES, deadline_s: float = DEFAULT_DEADLINE_S,
+                 allow_loopback_http: bool = False) -> Path:
     """Download ``url`` into a cache keyed by its digest, verifying size and sha256.
 
-    A cached ``<cache_dir>/<sha256>.<ext>`` is re-hashed and returned without a request. A
-    download is streamed to a temporary file, hashed on the way and moved into place only when
-    the digest matches, so the cache never holds an unverified file. Each read waits at most
-    ``timeout_s`` and never past the total ``deadline_s``.
+    The URL and every redirect target must pass ``check``'s weights URL rules
+    (:func:`leaderboard.weights_url.weights_url_problems`: https, an allowed host, no
+    credentials, IP address, port or dot segments) before it is requested. A cached
+    ``<cache_dir>/<sha256>.<ext>`` is re-hashed and returned without a request. A download is
+    streamed to a temporary file, hashed on the way and moved into place only when the digest
+    matches, so the cache never holds an unverified file. Each read waits at most ``timeout_s``
+    and never past the total ``deadline_s``.
+
+    Args:
+        allow_loopback_http: Tests only: also fetch from this machine (see :func:`_check_url`).
 
     Raises:
-        WeightsUnavailable: Not https, network error or timeout, past the deadline, larger
-            than ``max_bytes``.
+        WeightsUnavailable: The URL or a redirect breaks the rules, network error or timeout,
+            past the deadline, larger than ``max_bytes``.
         WeightsRefused: The digest differs from ``sha256`` (of the download or of a cached file).
     """
     sha256 = sha256.lower()
-    parts = _check_url(url)
+    parts = _check_url(url, allow_loopback_http=allow_loopback_http)
     target = Path(cache_dir) / f"{sha256}{_suffix(parts.path)}"
     if target.is_file():
         check_digest(target, sha256, f"the cache key of {url}")
@@ -361,7 +408,8 @@ def download_url(url: str, sha256: str, cache_dir: Path, *, timeout_s: float = D
         with os.fdopen(fd, "wb") as out:
             request = urllib.request.Request(url, headers={"User-Agent": "leaderboard-validator"})
             ends_at = time.monotonic() + deadline_s
-            with urllib.request.urlopen(request, timeout=min(timeout_s, deadline_s)) as response:  # noqa: S310
+            opener = urllib.request.build_opener(_CheckedRedirects(allow_loopback_http))
+            with opener.open(request, timeout=min(timeout_s, deadline_s)) as response:
                 declared = response.headers.get("Content-Length")
                 if declared is not None and declared.isdigit() and int(declared) > max_bytes:
                     raise WeightsUnavailable(f"{url}: refused: {int(declared):,} bytes is over the "
