@@ -43,7 +43,7 @@ def _fsync_dir(folder: Path) -> None:
         os.close(dir_fd)
 
 
-def _pid_alive(pid: int, since: float | None = None) -> bool:
+def pid_alive(pid: int, since: float | None = None) -> bool:
     """Whether ``pid`` is a live process that could have made something at time ``since``.
 
     A killed writer that its parent has not reaped yet is a zombie: ``kill(pid, 0)`` still
@@ -130,7 +130,7 @@ def remove_stale_temp_files(folder: Path, name: str) -> list[Path]:
         return []
     for path in candidates:
         match = pattern.fullmatch(path.name)
-        if match and not _pid_alive(int(match.group(1)), _changed_at(path)):
+        if match and not pid_alive(int(match.group(1)), _changed_at(path)):
             if path.is_dir() and not path.is_symlink():
                 _remove_tree(path)
             else:
@@ -346,7 +346,7 @@ def has_stages(root: Path) -> bool:
 def interrupted_stage(root: Path) -> Path | None:
     """A committed stage of a killed :func:`write_all_or_nothing` under ``root``, if any."""
     for path, pid, state in _stages(root):
-        if state == "commit" and (pid is None or not _pid_alive(pid, _changed_at(path))):
+        if state == "commit" and (pid is None or not pid_alive(pid, _changed_at(path))):
             return path
     return None
 
@@ -382,7 +382,7 @@ def recover_staged(root: Path) -> bool:
     """
     finished = False
     for path, pid, state in _stages(root):
-        if pid is not None and _pid_alive(pid, _changed_at(path)):
+        if pid is not None and pid_alive(pid, _changed_at(path)):
             continue
         if state == "commit":
             _apply(path, root)

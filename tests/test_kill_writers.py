@@ -24,7 +24,12 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from leaderboard.atomic import interrupted_stage, recover_staged, remove_stale_temp_files
+from leaderboard.atomic import (
+    interrupted_stage,
+    pid_alive,
+    recover_staged,
+    remove_stale_temp_files,
+)
 from leaderboard.import_timm import import_timm
 from leaderboard.records import write_record
 from leaderboard.records_archive import export_records
@@ -332,17 +337,7 @@ def stale_staging() -> list[str]:
 
 def _alive(pid: int) -> bool:
     """A running process: not gone, not a zombie (killed, not reaped yet)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat[stat.rindex(")") + 2] not in "ZX"
+    return pid_alive(pid)
 
 
 KILLS_BEFORE_A_BUILD = 3  # import, build, import: each next build costs ~2 s

@@ -14,6 +14,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from leaderboard.atomic import pid_alive
+
 REHEARSAL = True
 """Read by the meter: records measured on this fake are marked synthetic (the site refuses them)."""
 NVML_SUCCESS = 0
@@ -152,16 +154,8 @@ def _contexts_dir() -> Path:
 
 
 def _alive(pid: int) -> bool:
-    try:  # a zombie has released its context
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1] not in ("Z", "X")
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+    """A process that still holds its context (a zombie has released it)."""
+    return pid_alive(pid)
 
 
 def _live_context_pids() -> list[int]:
