@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING
 
 from leaderboard.gpu_peaks import UNKNOWN_GPU, gpu_peak
 from leaderboard.submission import ID_PATTERN
-from leaderboard.vocabulary import ACCURACY_TOLERANCE_POINTS, PROTOCOL_VERSIONS, SCORED_STATUSES
+from leaderboard.vocabulary import (
+    ACCURACY_TOLERANCE_POINTS,
+    POWER_LIMIT_FACTOR,
+    PROTOCOL_VERSIONS,
+    SCORED_STATUSES,
+)
 
 if TYPE_CHECKING:
     from leaderboard.analysis_records import AnalysisRecord
@@ -45,7 +50,6 @@ TEST_METERS = ("synthetic", "fake")
 KNOWN_METERS = GPU_METERS + CPU_METERS + TEST_METERS
 NON_GPU_METERS = CPU_METERS + TEST_METERS
 
-POWER_LIMIT_FACTOR = 1.05  # as the validator (leaderboard.measure.energy.EnergyConfig)
 MAX_HARDWARE_SLUG_CHARS = 64  # the build writes <hardware>--<scenario> file names
 CLOCK_SKEW = timedelta(hours=1)
 _ID = re.compile(ID_PATTERN)

@@ -116,6 +116,10 @@ ACCURACY_TOLERANCE_POINTS = 0.3
 UNSTABLE_CV = 0.02
 """Coefficient of variation across windows above which a record is flagged unstable."""
 
+POWER_LIMIT_FACTOR = 1.05
+"""Average power above the GPU's power limit times this is refused: when the validator writes a
+record and when a record is imported or checked (sensor error stays well within 5%)."""
+
 # --- exit codes of the `leaderboard` command ------------------------------------------------
 
 EXIT_OK = 0

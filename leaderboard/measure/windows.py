@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from leaderboard.measure.gpu_processes import CLEAR, ProcessVerdict, judge_processes
 from leaderboard.measure.meters import EnergyMeter, GpuState
 from leaderboard.records import DriftCheck, ProtocolDetails
-from leaderboard.vocabulary import UNSTABLE_CV
+from leaderboard.vocabulary import POWER_LIMIT_FACTOR, UNSTABLE_CV
 
 SERIOUS_THROTTLE_REASONS = frozenset(
     {"hw_slowdown", "sw_thermal_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown"}
@@ -47,7 +47,7 @@ class WindowConfig:
     idle_s: float = 2.0
     max_gap_s: float = 0.5
     unstable_cv: float = UNSTABLE_CV
-    power_limit_factor: float = 1.05
+    power_limit_factor: float = POWER_LIMIT_FACTOR
     idle_tolerance: float = 0.95
     """Average power below idle x this is refused (5% allows for sensor noise)."""
     poll_period_s: float = 0.002

@@ -48,7 +48,8 @@ def methodology_page() -> Page:
 def _floor_table() -> dict[str, object]:
     """The plausibility floor's figures and sources (leaderboard.gpu_peaks), for the page."""
     from leaderboard.gpu_peaks import GPU_PEAKS
-    from leaderboard.record_rules import EFFICIENCY_MARGIN, POWER_LIMIT_FACTOR, energy_floor_j
+    from leaderboard.record_rules import EFFICIENCY_MARGIN, energy_floor_j
+    from leaderboard.vocabulary import POWER_LIMIT_FACTOR
 
     resnet50_flops = 2 * 4.11e9  # timm's resnet50 at 224 px: 4.11 GMACs
     rows = [{"key": key, "peak_tflops": f"{peak.peak_tflops:,.1f}".removesuffix(".0"),
