@@ -187,6 +187,8 @@ def site_assets() -> dict[str, str]:
     files.update({
         "assets/leaderboard.css": assets.joinpath("leaderboard.css").read_text("utf-8"),
         "assets/cost-defaults.js": defaults_script(),
+        # loaded by render.py right after a table-drawn chart's mount, not by mkdocs.yml
+        "assets/lb-sketch.js": assets.joinpath("lb-sketch.js").read_text("utf-8"),
         "assets/lb-search-on-demand.js":  # listed under extra.polyfills, before the theme
             assets.joinpath("lb-search-on-demand.js").read_text("utf-8"),
         "assets/vendor/vega-bundle.js": vega_bundle(),

@@ -66,6 +66,7 @@ class PageAssets:
     prefix: str
     files: dict[str, str] = field(default_factory=dict)
     _has_chart: bool = False
+    _has_sketch: bool = False
     _loaded_data: set[str] = field(default_factory=set)
 
     def dataset(self, name: str, rows: list[dict[str, Any]]) -> str:
@@ -112,14 +113,23 @@ class PageAssets:
         if lazy:
             return f"{mount}\n"
         # a shared data file is loaded by the first chart of the page that draws it
-        bundle = "".join(f'<script src="{d}"></script>\n' for d in data_srcs
+        before = "".join(f'<script src="{d}"></script>\n' for d in data_srcs
                          if d not in self._loaded_data)
         self._loaded_data.update(data_srcs)
+        after = ""
+        if table and not self._has_sketch:
+            # lb-sketch.js draws a table-drawn chart's first picture from the table the page
+            # already has, before the vega bundle below it is even parsed (see that file)
+            after += f'<script src="{self.prefix}assets/lb-sketch.js"></script>\n'
+            self._has_sketch = True
+        elif table:
+            after += "<script>LB.sketchCharts && LB.sketchCharts()</script>\n"
         if not self._has_chart:
-            # vega is ~900 KB: only pages with a chart load it
-            bundle = f'<script src="{self.vega_src}"></script>\n' + bundle
+            # vega is ~900 KB: only pages with a chart load it, after the first chart's mount
+            # so that its parsing does not hold back the page's (and the sketch's) first paint
+            after += f'<script src="{self.vega_src}"></script>\n'
             self._has_chart = True
-        return f'{bundle}<script src="{src}"></script>\n{mount}\n'
+        return f'{before}<script src="{src}"></script>\n{mount}\n{after}'
 
     @property
     def vega_src(self) -> str:

@@ -160,6 +160,7 @@
     select.value = root.getAttribute("data-colour") === "size" ? "size" : "tier";
     select.addEventListener("change", function () {
       root.setAttribute("data-colour", select.value);
+      setParams({ colour: select.value === "tier" ? "" : select.value });
       embed(root);
     });
     var label = el("label", { class: "lb-colour-label" }, "Colour by ");
@@ -331,6 +332,9 @@
     if (!withSharedData(spec, root)) {
       return Promise.resolve(null);
     }
+    if (!root.hasAttribute("data-colour") && params().get("colour") === "size") {
+      root.setAttribute("data-colour", "size"); // a shared link keeps the colouring it was made with
+    }
     spec = withColour(spec, root);
     var later = tableName ? splitFirstDraw(spec) : null;
     spec.config = Object.assign({}, spec.config || {}, themeConfig());
@@ -353,6 +357,9 @@
       })
       .then(function (result) {
         LB.views[name] = result.view;
+        // vega-embed empties the mount as it draws; a first picture (lb-sketch.js) left over
+        // from an earlier mount must not stay beside the chart
+        root.querySelectorAll(".lb-chart-sketch").forEach(function (old) { old.remove(); });
         if (tableName) {
           completeOnDemand(root, result.view, window.LB_TABLES[tableName], root.getAttribute("data-prefix") || "");
         }
