@@ -148,10 +148,12 @@ def test_board_table_filters_by_size_and_precision_sorts_newest_first_and_downlo
         " walk(item); }); }; walk(window.__lbViews[name].scenegraph().root); return out; }",
         BOARD_CHART)
     assert legend == list(SIZE_CLASS_LABELS)  # each class with its edges
+    assert "colour=size" in page.url  # a shared link keeps it (tests/test_browser_sketch.py)
     colour.select_option("tier")
     page.wait_for_function(
         "name => { const v = window.__lbViews[name]; return v && "
         "v.scale('color').domain()[0] === 'A' }", arg=BOARD_CHART)
+    assert "colour=" not in page.url  # tier is the default: the address says nothing
     watched.assert_clean()
 
 
