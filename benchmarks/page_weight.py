@@ -59,23 +59,30 @@ PHONE_CPU_SLOWDOWN = 4
 PHONE_CHART_TARGET_MS = 1500.0
 SCROLL_STEP_MS = 400
 LOAD_TIMEOUT_MS = 120_000
-# performance.now() when the first chart mount gets data-ready="true" (its first draw) and
-# data-complete="true" (every point drawn); installed before any page script runs (as
-# site_build.READY_OBSERVER, charts only)
+# When the page's first chart is first shown, as performance.now() at the start of the frame
+# that paints it (a requestAnimationFrame callback after the mark is set, so a busy main thread
+# that delays the paint delays the figure too): ``__lbChartAt`` the first picture (lb-sketch.js's
+# still picture, data-sketched, or vega's first draw, data-ready, whichever comes first),
+# ``__lbChartReadyAt`` vega's interactive first draw, ``__lbChartCompleteAt`` every point drawn.
+# Installed before any page script runs (as site_build.READY_OBSERVER, charts only).
 CHART_OBSERVER = """
 (() => {
+  const painted = (name) => {
+    if (window[name] !== undefined) return;
+    window[name] = null;
+    requestAnimationFrame(() => { window[name] = performance.now(); });
+  };
   new MutationObserver((mutations) => {
     for (const m of mutations) {
       const node = m.target;
-      if (window.__lbChartAt === undefined && node.classList.contains("lb-chart")
-          && node.getAttribute("data-ready") === "true") window.__lbChartAt = performance.now();
-      if (window.__lbChartCompleteAt === undefined && node.classList.contains("lb-chart")
-          && node.getAttribute("data-complete") === "true") {
-        window.__lbChartCompleteAt = performance.now();
-      }
+      if (!node.classList.contains("lb-chart")) continue;
+      const drawn = node.getAttribute("data-ready") === "true";
+      if (drawn || node.getAttribute("data-sketched") === "true") painted("__lbChartAt");
+      if (drawn) painted("__lbChartReadyAt");
+      if (node.getAttribute("data-complete") === "true") painted("__lbChartCompleteAt");
     }
   }).observe(document, {subtree: true, attributes: true,
-                        attributeFilter: ["data-ready", "data-complete"]});
+                        attributeFilter: ["data-sketched", "data-ready", "data-complete"]});
 })();
 """
 
@@ -206,10 +213,20 @@ def report(ours: dict[str, Weight], baseline: dict[str, Weight] | None, revision
 # --- speed against the bare page (issue 22) ---------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ChartTimes:
+    """ms from navigation start until a page's first chart is shown: ``first`` its first
+    picture (the still sketch or vega's first draw), ``ready`` vega's interactive first draw,
+    ``complete`` every point drawn (each the same as the one before when nothing is split)."""
+
+    first: float
+    ready: float
+    complete: float
+
+
 def first_chart_ms(browser: Any, url: str, viewport: dict[str, int],
-                   cpu_slowdown: int = 1) -> tuple[float, float]:
-    """ms from navigation start until the page's first chart is first drawn, and until it
-    has drawn every point (the same when it draws them all at once), in a fresh context."""
+                   cpu_slowdown: int = 1) -> ChartTimes:
+    """The first chart's :class:`ChartTimes` on one load of ``url`` in a fresh context."""
     context = browser.new_context(viewport=viewport)
     try:
         context.add_init_script(CHART_OBSERVER)
@@ -218,14 +235,15 @@ def first_chart_ms(browser: Any, url: str, viewport: dict[str, int],
             cdp = context.new_cdp_session(page)
             cdp.send("Emulation.setCPUThrottlingRate", {"rate": cpu_slowdown})
         page.goto(url, wait_until="commit")
-        page.wait_for_selector(".lb-chart[data-ready=true], .lb-chart[data-error]",
+        page.wait_for_selector(".lb-chart[data-complete=true], .lb-chart[data-error]",
                                timeout=LOAD_TIMEOUT_MS)
         error = page.eval_on_selector(".lb-chart", "el => el.getAttribute('data-error')")
         if error:
             raise RuntimeError(f"{url}: chart failed: {error}")
-        first = float(page.evaluate("window.__lbChartAt ?? performance.now()"))
-        page.wait_for_selector(".lb-chart[data-complete=true]", timeout=LOAD_TIMEOUT_MS)
-        return first, float(page.evaluate("window.__lbChartCompleteAt ?? performance.now()"))
+        page.wait_for_function("window.__lbChartCompleteAt", timeout=LOAD_TIMEOUT_MS)
+        times = page.evaluate("[window.__lbChartAt, window.__lbChartReadyAt, "
+                              "window.__lbChartCompleteAt]")
+        return ChartTimes(*(float(t) for t in times))
     finally:
         context.close()
 
@@ -245,14 +263,12 @@ def load_ms(browser: Any, url: str, viewport: dict[str, int]) -> float:
 
 @dataclass(frozen=True)
 class Speed:
-    """First-chart times (ms) of the home and board pages, desktop and phone, and the bare
-    page's load time (ms) measured between them; ``*_all_ms``: until every point is drawn."""
+    """The bare page's load times (ms), and the home and board pages' first-chart times on a
+    desktop and on a slowed phone, measured between them."""
 
     bare_ms: list[float]
-    desktop_ms: dict[str, list[float]]
-    phone_ms: dict[str, list[float]]
-    desktop_all_ms: dict[str, list[float]]
-    phone_all_ms: dict[str, list[float]]
+    desktop: dict[str, list[ChartTimes]]
+    phone: dict[str, list[ChartTimes]]
 
 
 def measure_speed(browser: Any, site: Path, bare_site: Path, headline: str,
@@ -262,40 +278,43 @@ def measure_speed(browser: Any, site: Path, bare_site: Path, headline: str,
 
     targets = {"home": "index.html", "board": f"leaderboard/{headline}.html"}
     bare: list[float] = []
-    desktop: dict[str, list[float]] = {k: [] for k in targets}
-    phone: dict[str, list[float]] = {k: [] for k in targets}
-    desktop_all: dict[str, list[float]] = {k: [] for k in targets}
-    phone_all: dict[str, list[float]] = {k: [] for k in targets}
+    desktop: dict[str, list[ChartTimes]] = {k: [] for k in targets}
+    phone: dict[str, list[ChartTimes]] = {k: [] for k in targets}
     with serving(site) as base, serving(bare_site) as bare_base:
         for _ in range(repeats):
             bare.append(load_ms(browser, bare_base + "index.html", VIEWPORT))
             for label, path in targets.items():
-                first, every = first_chart_ms(browser, base + path, VIEWPORT)
-                desktop[label].append(first)
-                desktop_all[label].append(every)
-                first, every = first_chart_ms(browser, base + path, PHONE, PHONE_CPU_SLOWDOWN)
-                phone[label].append(first)
-                phone_all[label].append(every)
-    return Speed(bare, desktop, phone, desktop_all, phone_all)
+                desktop[label].append(first_chart_ms(browser, base + path, VIEWPORT))
+                phone[label].append(first_chart_ms(browser, base + path, PHONE,
+                                                   PHONE_CPU_SLOWDOWN))
+    return Speed(bare, desktop, phone)
 
 
 def speed_report(speed: Speed, log: Any) -> list[tuple[str, bool]]:
-    """Print the first-chart figures against their targets; return (target, met)."""
+    """Print the first-chart figures against their targets; return (target, met).
+
+    The targets are on the first picture; vega's interactive first draw and the time until
+    every point is drawn are printed beside it, so neither is hidden.
+    """
     bare = statistics.median(speed.bare_ms)
     log("")
     log(f"bare mkdocs-material page load (loadEventEnd) ms: {_samples(speed.bare_ms)}")
     checks = []
-    for label, values in speed.desktop_ms.items():
-        ratio = statistics.median(values) / bare
-        log(f"{label} first chart ms (1440 x 900): {_samples(values)}; / bare = {ratio:.2f}; "
-            f"all points ms: {_samples(speed.desktop_all_ms[label])}")
+    for label, runs in speed.desktop.items():
+        first = [t.first for t in runs]
+        ratio = statistics.median(first) / bare
+        log(f"{label} first chart ms (1440 x 900): {_samples(first)}; / bare = {ratio:.2f}; "
+            f"interactive ms: {_samples([t.ready for t in runs])}; "
+            f"all points ms: {_samples([t.complete for t in runs])}")
         checks.append((f"{label} first chart <= {CHART_TO_BARE_TARGET:g}x the bare page's load "
-                       f"(got {ratio:.2f}x: {statistics.median(values):.0f} / {bare:.0f} ms)",
+                       f"(got {ratio:.2f}x: {statistics.median(first):.0f} / {bare:.0f} ms)",
                        ratio <= CHART_TO_BARE_TARGET))
-    for label, values in speed.phone_ms.items():
-        got = statistics.median(values)
+    for label, runs in speed.phone.items():
+        first = [t.first for t in runs]
+        got = statistics.median(first)
         log(f"{label} first chart ms (390 x 844, CPU {PHONE_CPU_SLOWDOWN}x slower): "
-            f"{_samples(values)}; all points ms: {_samples(speed.phone_all_ms[label])}")
+            f"{_samples(first)}; interactive ms: {_samples([t.ready for t in runs])}; "
+            f"all points ms: {_samples([t.complete for t in runs])}")
         checks.append((f"{label} first chart on a phone, CPU {PHONE_CPU_SLOWDOWN}x slower, "
                        f"<= {PHONE_CHART_TARGET_MS:,.0f} ms (got {got:,.0f} ms)",
                        got <= PHONE_CHART_TARGET_MS))
