@@ -48,12 +48,13 @@ def synthetic_record(entry_id: str, energy_j: float, scenario: str = "offline",
 
 
 def write_synthetic_tree(root: Path, count: int, seed: int = 0,
-                         single_stream_every: int = 5) -> Path:
+                         single_stream_every: int = 5,
+                         architectures: list[str] | None = None) -> Path:
     """Write ``count`` synthetic submissions with offline records (and some single-stream).
 
-    Architectures cycle through the shipped timm catalog so every entry passes `check`.
-    Energy is log-uniform over 1 mJ .. 2 J and accuracy rises with log energy plus noise, the
-    shape real data has.
+    Architectures cycle through the shipped timm catalog (or through ``architectures``, names
+    from it) so every entry passes `check`. Energy is log-uniform over 1 mJ .. 2 J and accuracy
+    rises with log energy plus noise, the shape real data has.
 
     Returns:
         The submissions folder.
@@ -61,7 +62,7 @@ def write_synthetic_tree(root: Path, count: int, seed: int = 0,
     rng = random.Random(seed)
     submissions = root / "submissions"
     catalog = load_catalog()
-    architectures = sorted(catalog.architectures)
+    architectures = architectures or sorted(catalog.architectures)
     for index in range(count):
         architecture = architectures[index % len(architectures)]
         entry_id = f"{architecture}.syn{index:05d}"
@@ -95,6 +96,21 @@ def write_synthetic_tree(root: Path, count: int, seed: int = 0,
             write_record(submissions, synthetic_record(entry_id, energy_j * rng.uniform(3, 12),
                                                        scenario="single-stream"))
     return submissions
+
+
+def every_family_architectures(per_family: int, families: int | None = None) -> list[str]:
+    """``per_family`` architectures of each family in the shipped catalog (repeated where a
+    family has fewer), family by family: with :func:`write_synthetic_tree` every family gets a
+    row of its own in the findings, as on a board with the whole catalog measured. ``families``
+    keeps the first that many families (by name) only."""
+    catalog = load_catalog()
+    by_family: dict[str, list[str]] = {}
+    for architecture in sorted(catalog.architectures):
+        family = catalog.family_of(architecture)
+        if family is not None:
+            by_family.setdefault(family, []).append(architecture)
+    kept = sorted(by_family.items())[:families]
+    return [members[i % len(members)] for _, members in kept for i in range(per_family)]
 
 
 def synthetic_profile(entry_id: str, energy_j: float, kind: str = "cnn",

@@ -406,3 +406,53 @@ def test_phone_search_covers_the_chart_export_button(open_page: Callable[..., Wa
                            [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])
     assert on_top, "the chart's export button shows through the search"
     watched.assert_clean()
+
+
+# --- the Findings page with many families (issue 22: 16,830 px tall with 98) -------------------
+
+MANY_FAMILIES = 25  # more than the charts show (12); before they stopped at 12 the page was 5,913 px
+FINDINGS_MAX_PX = 5_000  # at 1440 x 900: 4,705 px with 25 families, 4,680 with all 98
+GROUP_CHART_MAX_PX = 700  # a chart by family, drawn: 613 px at most with 12 families shown
+
+
+@pytest.fixture(scope="module")
+def many_families_site(tmp_path_factory: pytest.TempPathFactory, site_source: Any) -> Any:
+    """A measured site where MANY_FAMILIES families have 5 entries each, all with a batch-1
+    pair: every finding has a row per family."""
+    from leaderboard.policy import policy_table
+    from leaderboard.site.build import build_site
+    from leaderboard.testing import every_family_architectures, write_synthetic_tree
+
+    root = tmp_path_factory.mktemp("many-families")
+    architectures = every_family_architectures(5, MANY_FAMILIES)
+    submissions = write_synthetic_tree(root, len(architectures), single_stream_every=1,
+                                       architectures=architectures)
+    build_site(submissions, site_source, root / "site", allow_synthetic=True,
+               policy_rows=policy_table())
+    return root / "site"
+
+
+def test_findings_height_is_bounded_with_many_families(
+        open_page: Callable[..., Watched], many_families_site: Any) -> None:
+    from test_browser import CHART_STATES
+
+    from leaderboard.site.serve import serving
+
+    with serving(many_families_site) as base:
+        watched = open_page(base=base, width=1440, height=900)
+        page = watched.page
+        watched.goto("findings.html")
+        assert wait_ready(page, ".lb-chart") == 4
+        charts = {c["spec"]: c for c in page.eval_on_selector_all(".lb-chart", CHART_STATES)}
+        for name in ("findings-correlations", "findings-savings", "findings-frontier"):
+            assert 0 < charts[name]["height"] <= GROUP_CHART_MAX_PX, charts[name]
+        height = page.evaluate("document.documentElement.scrollHeight")
+        assert height <= FINDINGS_MAX_PX, f"the Findings page is {height} px tall"
+        # the families the charts leave out are in the folded tables: all entries + each family
+        folded = page.locator("details.lb-numbers")
+        assert folded.count() == 3
+        for index in range(3):
+            details = folded.nth(index)
+            assert f"All {MANY_FAMILIES} families" in details.locator("summary").inner_text()
+            assert details.locator("tbody tr").count() == MANY_FAMILIES + 1
+        watched.assert_clean()

@@ -335,3 +335,50 @@ def test_findings_page_in_the_built_site(synthetic_site: Path) -> None:
     assert "Submissions carry no publication year" in page
     nav = html.unescape((synthetic_site / "index.html").read_text("utf-8"))
     assert 'href="findings.html"' in nav
+
+
+def test_a_long_tie_names_four_and_counts_the_rest() -> None:
+    """53 families tied at 0% near the frontier made one sentence of 16 lines (issue 22)."""
+    from leaderboard.findings.wording import names_at, spread
+
+    def at(items: list[tuple[str, float]]) -> str:
+        return spread(items, lambda i: i[1], lambda i: i[0], ".0%")[0]
+
+    few = [(f"f{i}", 0.0) for i in range(5)] + [("top", 0.6)]
+    assert at(few) == "from 0% (f0, f1, f2, f3, f4) to 60% (top)"
+    many = [(f"f{i:02d}", 0.0) for i in range(53)] + [("top", 0.6)]
+    assert at(many) == "from 0% (f00, f01, f02, f03 and 49 more) to 60% (top)"
+    assert names_at(many, lambda i: f"{i[1]:.0%}", lambda i: i[0], "60%") == "top"
+    # in a finding's sentence: six families all on the frontier, one far above it
+    entries = [MeasuredEntry(f"{fam}{i}", fam, 70.0 + i, 1.0 + i) for fam in "abcdef"
+               for i in range(5)] + [MeasuredEntry(f"z{i}", "z", 70.0 + i, 100.0 * (1 + i))
+                                     for i in range(5)]
+    assert ("the share near the frontier ranges from 0% (z) to 100% (a, b, c, d and 2 more)."
+            in frontier_fractions(entries).sentence)
+
+
+def test_findings_charts_with_a_subtitle_are_valid_vega_lite() -> None:
+    """The subtitle saying which families a chart shows (the build skips validation)."""
+    from leaderboard.site import charts
+    from leaderboard.site.pages.findings import CHART_FAMILIES, charted_families
+
+    families = [f"f{i:02d}" for i in range(CHART_FAMILIES + 3)]
+    shown, subtitle, summary = charted_families(families)
+    assert shown == families[:CHART_FAMILIES]
+    assert subtitle == f"all entries and the {CHART_FAMILIES} largest of {len(families)} families"
+    assert summary == (f"All {len(families)} families, as a table (the chart shows the "
+                       f"{CHART_FAMILIES} largest)")
+    assert charted_families(families[:2]) == (families[:2], None, "The chart's numbers, as a table")
+    groups = ["all entries", *shown]
+    specs = [
+        charts.correlation_chart([{"group": g, "factor": "GFLOPs", "n": 5, "rho": 0.5,
+                                   "label": "0.50"} for g in groups], groups, ["GFLOPs"],
+                                 "t", subtitle),
+        charts.ratio_chart([{"group": g, "n": 5, "median": 2.0, "q1": 1.5, "q3": 3.0,
+                             "low": 1.0, "high": 4.0} for g in groups], [], groups, "t", subtitle),
+        charts.frontier_share_chart([{"group": g, "part": "on", "order": 0, "fraction": 0.2,
+                                      "count": 1, "n": 5} for g in groups], groups, ["on"],
+                                    "t", subtitle),
+    ]
+    for spec in specs:
+        assert spec.to_dict(validate=True)["title"] == {"text": "t", "subtitle": subtitle}

@@ -8,6 +8,11 @@ from typing import TypeVar
 
 T = TypeVar("T")
 _MAX_DECIMALS = 6
+# A tie of more names than this names the first NAMED_OF_MANY and counts the rest ("and 49
+# more"): on a board with every family measured, 53 families tied at 0% made one sentence of
+# 16 lines. The table beside the sentence lists every one.
+NAMED_AT_MOST = 5
+NAMED_OF_MANY = 4
 
 
 def beside(value: float, threshold: float, decimals: int = 1) -> str:
@@ -25,8 +30,12 @@ def beside(value: float, threshold: float, decimals: int = 1) -> str:
 
 def names_at(items: Sequence[T], value: Callable[[T], str], name: Callable[[T], str],
              shown: str) -> str:
-    """Every item whose formatted value is ``shown``, named: ties are listed, not picked."""
-    return ", ".join(name(i) for i in items if value(i) == shown)
+    """Every item whose formatted value is ``shown``, named: ties are listed, not picked
+    (beyond NAMED_AT_MOST, the first NAMED_OF_MANY and how many more)."""
+    names = [name(i) for i in items if value(i) == shown]
+    if len(names) > NAMED_AT_MOST:
+        return f"{', '.join(names[:NAMED_OF_MANY])} and {len(names) - NAMED_OF_MANY} more"
+    return ", ".join(names)
 
 
 def spread(items: Sequence[T], value: Callable[[T], float], name: Callable[[T], str],

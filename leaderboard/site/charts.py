@@ -300,6 +300,11 @@ FIT_COLORS = ("#0072b2", "#d55e00", "#009e73")
 FINDINGS_ROW_HEIGHT = 26
 
 
+def _title(title: str, subtitle: str | None) -> str | alt.TitleParams:
+    """The chart's title, with a line under it where there is one."""
+    return title if subtitle is None else alt.TitleParams(title, subtitle=subtitle)
+
+
 def fit_chart(rows: Sequence[Row], curves: Sequence[Row], models: Sequence[str],
               title: str) -> ChartSpec:
     """Accuracy against energy (log axis) with fitted curves drawn over the points.
@@ -346,7 +351,7 @@ def fit_chart(rows: Sequence[Row], curves: Sequence[Row], models: Sequence[str],
 
 
 def correlation_chart(rows: Sequence[Row], groups: Sequence[str], factors: Sequence[str],
-                      title: str) -> ChartSpec:
+                      title: str, subtitle: str | None = None) -> ChartSpec:
     """Spearman's ρ of energy with each factor, one row per group, as a labelled heatmap.
 
     Args:
@@ -354,6 +359,7 @@ def correlation_chart(rows: Sequence[Row], groups: Sequence[str], factors: Seque
         groups: Row order.
         factors: Column order.
         title: Chart title.
+        subtitle: A line under it (which of the groups the chart shows), or None.
     """
     base = alt.Chart(alt.Data(name="cells")).encode(
         x=alt.X("factor:N", title=None, sort=list(factors), axis=alt.Axis(orient="top",
@@ -375,14 +381,14 @@ def correlation_chart(rows: Sequence[Row], groups: Sequence[str], factors: Seque
                             alt.value("#111")),
     )
     chart = (alt.layer(cells, missing, text)
-             .properties(title=title, width=CHART_WIDTH,
+             .properties(title=_title(title, subtitle), width=CHART_WIDTH,
                          height=FINDINGS_ROW_HEIGHT * max(1, len(groups)))
              .configure_view(stroke=None))
     return ChartSpec(chart, {"cells": list(rows)})
 
 
 def ratio_chart(stats: Sequence[Row], points: Sequence[Row], groups: Sequence[str],
-                title: str) -> ChartSpec:
+                title: str, subtitle: str | None = None) -> ChartSpec:
     """Single-stream / offline energy per group: range, quartile box, median, and every entry.
 
     The boxes are drawn from the computed quartiles (not Vega-Lite's own boxplot), so the chart
@@ -393,6 +399,7 @@ def ratio_chart(stats: Sequence[Row], points: Sequence[Row], groups: Sequence[st
         points: Dicts with group, ratio and the entry's chart fields (one per group it is in).
         groups: Row order.
         title: Chart title.
+        subtitle: A line under it (which of the groups the chart shows), or None.
     """
     y = alt.Y("group:N", title=None, sort=list(groups))
     # log scales round out to powers of ten ("nice"); a 3x..12x spread would sit in a corner
@@ -415,14 +422,14 @@ def ratio_chart(stats: Sequence[Row], points: Sequence[Row], groups: Sequence[st
                     tooltip=_tooltip(alt.Tooltip("ratio:Q", title="batch 1 / batch 256",
                                                  format=".2f"))))
     chart = (alt.layer(whisker, box, median, dots)
-             .properties(title=title, width=CHART_WIDTH,
+             .properties(title=_title(title, subtitle), width=CHART_WIDTH,
                          height=FINDINGS_ROW_HEIGHT * 1.6 * max(1, len(groups)))
              .configure_view(stroke=None))
     return ChartSpec(chart, {"stats": list(stats), "points": list(points)})
 
 
 def frontier_share_chart(rows: Sequence[Row], groups: Sequence[str], parts: Sequence[str],
-                         title: str) -> ChartSpec:
+                         title: str, subtitle: str | None = None) -> ChartSpec:
     """Share of each group on and near the frontier, as stacked horizontal bars.
 
     Args:
@@ -430,6 +437,7 @@ def frontier_share_chart(rows: Sequence[Row], groups: Sequence[str], parts: Sequ
         groups: Row order.
         parts: Stack order (fixes the colours).
         title: Chart title.
+        subtitle: A line under it (which of the groups the chart shows), or None.
     """
     chart = (
         alt.Chart(alt.Data(name="shares"))
@@ -447,7 +455,7 @@ def frontier_share_chart(rows: Sequence[Row], groups: Sequence[str], parts: Sequ
                      alt.Tooltip("count:Q", title="entries in it"),
                      alt.Tooltip("n:Q", title="measured entries")],
         )
-        .properties(title=title, width=CHART_WIDTH,
+        .properties(title=_title(title, subtitle), width=CHART_WIDTH,
                     height=FINDINGS_ROW_HEIGHT * max(1, len(groups)))
         .configure_view(stroke=None)
     )

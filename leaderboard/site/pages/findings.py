@@ -26,6 +26,23 @@ from leaderboard.site.render import PageAssets, board_title, entry_chart_row, fm
 from leaderboard.vocabulary import ACCURACY_BAND_POINTS
 
 FRONTIER_PARTS = ("on the frontier", f"within {NEAR_FRONTIER_FACTOR:g}× of it")
+# A chart with a row per family grows without bound: with every family of the catalog measured
+# (98) the three charts by family were 2,600 to 4,200 px tall each and the page 12,800 px. They
+# show all entries and the CHART_FAMILIES families with the most measured entries (the findings
+# list families largest first); the folded table under each chart has every family.
+CHART_FAMILIES = 12
+TABLE_SUMMARY = "The chart's numbers, as a table"
+
+
+def charted_families(families: list[str]) -> tuple[list[str], str | None, str]:
+    """The families a chart shows, the chart's subtitle when some are left out (else None),
+    and the summary of the folded table under it."""
+    shown = families[:CHART_FAMILIES]
+    if len(shown) == len(families):
+        return shown, None, TABLE_SUMMARY
+    return (shown, f"all entries and the {len(shown)} largest of {len(families)} families",
+            f"All {len(families)} families, as a table (the chart shows the {len(shown)} "
+            "largest)")
 
 
 def findings_page(data: Boards, found: Findings) -> Page:
@@ -88,22 +105,27 @@ def _correlations_context(found: Findings, assets: PageAssets) -> dict[str, Any]
     finding = found.correlations
     labels = dict(FACTORS)
     groups = [ALL_ENTRIES, *finding.families]
+    shown, subtitle, summary = charted_families(finding.families)
     table = []
     for group in groups:
         cells = [finding.get(group, factor) for factor, _ in FACTORS]
         table.append({"group": group, "cells": [
             {"rho": fmt(c.rho, ".2f") if c else "—", "n": c.n if c else 0} for c in cells]})
     context: dict[str, Any] = {"ready": finding.ready, "sentence": finding.sentence,
-                               "factors": [label for _, label in FACTORS], "rows": table}
+                               "factors": [label for _, label in FACTORS], "rows": table,
+                               "summary": summary}
     if finding.ready:
+        charted = [ALL_ENTRIES, *shown]
         cells = [{"group": r.group, "factor": labels[r.factor], "n": r.n,
                   "rho": None if r.rho is None else round(r.rho, 4),
-                  "label": fmt(r.rho, ".2f", f"n={r.n}")} for r in finding.rows]
-        chart = charts.correlation_chart(cells, groups, [label for _, label in FACTORS],
-                                         "Spearman ρ of energy per image with each factor")
+                  "label": fmt(r.rho, ".2f", f"n={r.n}")}
+                 for r in finding.rows if r.group in charted]
+        chart = charts.correlation_chart(cells, charted, [label for _, label in FACTORS],
+                                         "Spearman ρ of energy per image with each factor",
+                                         subtitle)
         context["chart_html"] = assets.chart(
             "findings-correlations", chart, "rank correlation of energy with compute figures",
-            min_height_px=charts.FINDINGS_ROW_HEIGHT * len(groups) + 90)
+            min_height_px=charts.FINDINGS_ROW_HEIGHT * len(charted) + 90)
     return context
 
 
@@ -111,7 +133,9 @@ def _savings_finding_context(found: Findings, rows_by_id: dict[str, dict[str, An
                              assets: PageAssets) -> dict[str, Any]:
     finding = found.savings
     stats = ([finding.overall] if finding.overall else []) + finding.families
+    shown, subtitle, summary = charted_families([s.group for s in finding.families])
     context: dict[str, Any] = {
+        "summary": summary,
         "ready": finding.ready, "sentence": finding.sentence, "pairs": finding.entries,
         "precisions": " and ".join(finding.precisions) or "—",
         "offline_batches": ", ".join(str(b) for b in finding.offline_batches) or "—",
@@ -120,7 +144,8 @@ def _savings_finding_context(found: Findings, rows_by_id: dict[str, dict[str, An
                   "high": f"{s.high:.2f}"} for s in stats],
     }
     if finding.ready:
-        groups = [s.group for s in stats]
+        groups = [ALL_ENTRIES, *shown]
+        stats = [s for s in stats if s.group in groups]
         points = []
         for pair in finding.pairs:
             for group in (ALL_ENTRIES, pair.family):
@@ -130,7 +155,7 @@ def _savings_finding_context(found: Findings, rows_by_id: dict[str, dict[str, An
         chart = charts.ratio_chart(
             [{"group": s.group, "n": s.n, "median": s.median, "q1": s.q1, "q3": s.q3,
               "low": s.low, "high": s.high} for s in stats], points, groups,
-            "Energy per image at batch 1 over batch 256")
+            "Energy per image at batch 1 over batch 256", subtitle)
         context["chart_html"] = assets.chart(
             "findings-savings", chart, "batch-1 over batch-256 energy per family",
             min_height_px=int(charts.FINDINGS_ROW_HEIGHT * 1.6 * len(groups)) + 90)
@@ -140,13 +165,16 @@ def _savings_finding_context(found: Findings, rows_by_id: dict[str, dict[str, An
 def _frontier_context(found: Findings, assets: PageAssets) -> dict[str, Any]:
     finding = found.frontier
     shares = ([finding.overall] if finding.overall else []) + finding.families
+    shown, subtitle, summary = charted_families([s.group for s in finding.families])
     context: dict[str, Any] = {
-        "ready": finding.ready, "sentence": finding.sentence,
+        "ready": finding.ready, "sentence": finding.sentence, "summary": summary,
         "year_sentence": finding.year_sentence,
         "rows": [_share_row(s) for s in shares],
         "years": [_share_row(s) for s in finding.years],
     }
     if finding.ready:
+        # years stay: one row a year, as many as the years measured (a dozen), not families
+        shares = [s for s in shares if s.group in (ALL_ENTRIES, *shown)]
         groups = [s.group for s in shares] + [f"year {s.group}" for s in finding.years]
         rows = []
         for share in [*shares, *finding.years]:
@@ -157,7 +185,7 @@ def _frontier_context(found: Findings, assets: PageAssets) -> dict[str, Any]:
                 rows.append({"group": group, "part": part, "order": order, "count": count,
                              "n": share.n, "fraction": round(count / share.n, 6)})
         chart = charts.frontier_share_chart(rows, groups, FRONTIER_PARTS,
-                                            "Share of entries on or near the frontier")
+                                            "Share of entries on or near the frontier", subtitle)
         context["chart_html"] = assets.chart(
             "findings-frontier", chart, "share of entries on or near the frontier per family",
             min_height_px=charts.FINDINGS_ROW_HEIGHT * len(groups) + 110)
