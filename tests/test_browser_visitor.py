@@ -354,22 +354,30 @@ def test_header_search_finds_model_pages(open_page: Callable[..., Watched],
 @pytest.mark.parametrize("engage", ["click", "shortcut"])
 def test_search_index_is_requested_only_when_the_visitor_goes_to_search(
         open_page: Callable[..., Watched], engage: str) -> None:
-    """The index (one document per model page) is held back until the search is wanted."""
+    """The index (one document per model page) and the theme's search worker are held back
+    until the search is wanted."""
     watched = open_page()
     index_requests: list[str] = []
+    worker_requests: list[str] = []
     page = watched.page
     page.on("request", lambda request: index_requests.append(request.url)
             if "search/search_index" in request.url else None)
+    # on the context: a worker's script is not a request of the page
+    page.context.on("request", lambda request: worker_requests.append(request.url)
+                    if "/workers/search." in request.url else None)
     watched.goto(BOARD_PAGE)
     wait_ready(page, ".lb-table")
     page.wait_for_load_state("networkidle")
-    assert index_requests == []
+    assert index_requests == [] and worker_requests == []
     with page.expect_response(lambda response: "search/search_index.json" in response.url) as got:
         if engage == "click":
             page.locator(".md-search__input").first.click()
         else:
             page.locator("body").press("s")  # the theme's shortcut that opens the search
     assert got.value.status == 200 and len(index_requests) == 1
+    page.wait_for_function("() => performance.getEntriesByType('resource')"
+                           ".some(e => e.name.includes('/workers/search.'))", timeout=10_000)
+    assert len(worker_requests) == 1
     page.keyboard.type("resnet")
     page.wait_for_selector(".md-search-result__item", timeout=10_000)
     watched.assert_clean()
