@@ -68,6 +68,10 @@ MARK_ORDER = """
     for (const m of mutations) {
       if (m.target.classList.contains('lb-chart') && m.target.getAttribute(m.attributeName) === 'true') {
         window.__lbMarks.push(m.attributeName);
+        if (m.attributeName === 'data-ready' && window.__lbFirstCount === undefined) {
+          // what vega's first draw holds, before any later additions
+          window.__lbFirstCount = LB.views[m.target.getAttribute('data-spec')].data('points').length;
+        }
         const sketch = m.target.querySelector('canvas.lb-chart-sketch');
         if (sketch && window.__lbFirstDark === undefined) {
           window.__lbFirstDark = sketch.getAttribute('data-dark');  // the first picture's scheme
@@ -134,11 +138,20 @@ def test_vega_replaces_the_picture_and_a_colouring_it_lacks_waits(
         open_page: Callable[..., Watched]) -> None:
     watched = open_page()
     page = watched.page
-    page.add_init_script(MARK_ORDER)
+    # a first-draw budget the 60 entries exceed, as 10,000 exceed the site's 1,000
+    page.add_init_script("window.LB = {firstDrawPoints: 20};" + MARK_ORDER)
     watched.goto(BOARD_PAGE)
     wait_ready(page, ".lb-chart")
     marks = page.evaluate("window.__lbMarks")
     assert marks[:2] == ["data-sketched", "data-ready"], marks
+    # vega's first draw over the picture holds every point (a sample would take points away)
+    drawn, table = page.evaluate(
+        "() => { const root = document.querySelector('.lb-chart');"
+        " const t = LB_TABLES[root.getAttribute('data-table')];"
+        " const keys = t.columns.map(c => c.key);"
+        " return [window.__lbFirstCount, t.rows.filter(r => typeof r[keys.indexOf('energy_j')]"
+        "  === 'number' && r[keys.indexOf('tier')]).length]; }")
+    assert drawn == table > 20 and page.locator(".lb-chart-progress").count() == 0
     assert page.locator(".lb-chart-sketch").count() == 0
     assert page.locator(".lb-chart canvas").count() >= 1  # vega's own
     watched.assert_clean()

@@ -336,7 +336,9 @@
       root.setAttribute("data-colour", "size"); // a shared link keeps the colouring it was made with
     }
     spec = withColour(spec, root);
-    var later = tableName ? splitFirstDraw(spec) : null;
+    // a mount already pictured (lb-sketch.js) shows every point: a sample drawn over that
+    // picture would take points away for a moment, so vega draws them all at once
+    var later = tableName && !root.hasAttribute("data-sketched") ? splitFirstDraw(spec) : null;
     spec.config = Object.assign({}, spec.config || {}, themeConfig());
     wrapTitle(spec, root.clientWidth);
     narrowLabels(spec, root.clientWidth);
