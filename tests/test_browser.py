@@ -466,9 +466,9 @@ def test_a_big_chart_draws_a_stated_sample_first_then_every_point(
         open_page: Callable[..., Watched]) -> None:
     """Past LB.firstDrawPoints (1,000 on the site; 20 here, for 60 entries) the first draw
     is the frontier, both axes' extremes and every k-th entry, said so under the chart; the
-    rest follow, with the axes unmoved, and the note goes. (A chart first pictured by
-    lb-sketch.js draws every point at once: tests/test_browser_sketch.py; coloured by size
-    class, the home chart is not pictured first.)"""
+    rest follow, with the axes unmoved, and the note goes. (Coloured by size class the home
+    chart is not pictured first by lb-sketch.js; a pictured chart keeps its picture over the
+    sample instead of the note: tests/test_browser_sketch.py.)"""
     watched = open_page()
     page = watched.page
     page.add_init_script("window.LB = {firstDrawPoints: 20};" + FIRST_DRAW)

@@ -4,8 +4,9 @@
 The home and board pages draw their chart's points on a plain canvas from the table the page
 already has, before the vega bundle is parsed; vega's chart then replaces the picture. Checked:
 the picture comes with vega blocked altogether, it holds every tier the table has in the chart's
-own colours, on a phone in the dark scheme too, it comes before vega's chart and is gone once
-vega has drawn, and a colouring it does not know (?colour=size) waits for vega instead.
+own colours, on a phone in the dark scheme too, it comes before vega's chart, stays over vega's
+first draw (a sample of a big chart) and is gone once vega holds every point, and a colouring
+it does not know (?colour=size) waits for vega instead.
 
 Shares the browser, server and page fixtures of tests/test_browser.py (one chromium per module).
 """
@@ -71,6 +72,8 @@ MARK_ORDER = """
         if (m.attributeName === 'data-ready' && window.__lbFirstCount === undefined) {
           // what vega's first draw holds, before any later additions
           window.__lbFirstCount = LB.views[m.target.getAttribute('data-spec')].data('points').length;
+          window.__lbPictureOver = !!m.target.querySelector('canvas.lb-chart-sketch-over');
+          window.__lbNote = !!document.querySelector('.lb-chart-progress');
         }
         const sketch = m.target.querySelector('canvas.lb-chart-sketch');
         if (sketch && window.__lbFirstDark === undefined) {
@@ -144,15 +147,19 @@ def test_vega_replaces_the_picture_and_a_colouring_it_lacks_waits(
     wait_ready(page, ".lb-chart")
     marks = page.evaluate("window.__lbMarks")
     assert marks[:2] == ["data-sketched", "data-ready"], marks
-    # vega's first draw over the picture holds every point (a sample would take points away)
+    # vega's first draw is a sample (the budget is 20 here): the picture of every point stays
+    # over it, with no "drawing N of M first" note, until vega holds every point
     drawn, table = page.evaluate(
         "() => { const root = document.querySelector('.lb-chart');"
         " const t = LB_TABLES[root.getAttribute('data-table')];"
         " const keys = t.columns.map(c => c.key);"
         " return [window.__lbFirstCount, t.rows.filter(r => typeof r[keys.indexOf('energy_j')]"
         "  === 'number' && r[keys.indexOf('tier')]).length]; }")
-    assert drawn == table > 20 and page.locator(".lb-chart-progress").count() == 0
+    assert 20 <= drawn < table
+    assert page.evaluate("[window.__lbPictureOver, window.__lbNote]") == [True, False]
+    page.wait_for_selector(".lb-chart[data-complete=true]", timeout=READY_MS)
     assert page.locator(".lb-chart-sketch").count() == 0
+    assert page.locator(".lb-chart-progress").count() == 0
     assert page.locator(".lb-chart canvas").count() >= 1  # vega's own
     watched.assert_clean()
 

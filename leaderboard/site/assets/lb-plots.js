@@ -269,17 +269,21 @@
     document.dispatchEvent(new CustomEvent("lb-chart-complete", { detail: { name: name, view: view } }));
   }
 
-  /** Add the points left out of the first draw, after the browser has shown that draw. */
-  function drawRest(root, name, view, later) {
+  /** Add the points left out of the first draw, after the browser has shown that draw. With
+   * `picture` (lb-sketch.js's, over the chart) every point is in view already: no note, and
+   * the picture goes when the chart holds them all. */
+  function drawRest(root, name, view, later, picture) {
     if (!later) {
       markComplete(root, name, view);
       return;
     }
-    var note = el("p", { class: "lb-chart-progress", role: "status", "data-for": name },
+    var note = picture ? null : el("p", { class: "lb-chart-progress", role: "status", "data-for": name },
       "Drawing " + (later.total - later.rest.length).toLocaleString("en") + " of " +
       later.total.toLocaleString("en") + " points first (the frontier and every " +
       ordinal(later.step) + " entry); the rest follow in a moment.");
-    root.parentNode.insertBefore(note, root.nextSibling);
+    if (note) {
+      root.parentNode.insertBefore(note, root.nextSibling);
+    }
     // a frame, then a task: the first draw is on screen before the rest is added
     window.requestAnimationFrame(function () {
       window.setTimeout(function () {
@@ -288,7 +292,12 @@
         }
         view.change("points", view.changeset().insert(later.rest)).runAsync().then(function () {
           if (LB.views[name] === view) {
-            note.remove();
+            if (note) {
+              note.remove();
+            }
+            if (picture) {
+              picture.remove();
+            }
             markComplete(root, name, view);
           }
         });
@@ -336,9 +345,14 @@
       root.setAttribute("data-colour", "size"); // a shared link keeps the colouring it was made with
     }
     spec = withColour(spec, root);
-    // a mount already pictured (lb-sketch.js) shows every point: a sample drawn over that
-    // picture would take points away for a moment, so vega draws them all at once
-    var later = tableName && !root.hasAttribute("data-sketched") ? splitFirstDraw(spec) : null;
+    // lb-sketch.js's still picture of every point, when the mount has one in this scheme: it
+    // stays over vega's first draw (a sample) until every point is drawn, so no point goes
+    // missing for a moment (vega-embed empties the mount; the picture is put back after)
+    var picture = root.querySelector(".lb-chart-sketch");
+    if (picture && picture.getAttribute("data-dark") !== String(darkScheme())) {
+      picture = null;
+    }
+    var later = tableName ? splitFirstDraw(spec) : null;
     spec.config = Object.assign({}, spec.config || {}, themeConfig());
     wrapTitle(spec, root.clientWidth);
     narrowLabels(spec, root.clientWidth);
@@ -359,9 +373,12 @@
       })
       .then(function (result) {
         LB.views[name] = result.view;
-        // vega-embed empties the mount as it draws; a first picture (lb-sketch.js) left over
-        // from an earlier mount must not stay beside the chart
-        root.querySelectorAll(".lb-chart-sketch").forEach(function (old) { old.remove(); });
+        if (picture && later) {
+          picture.classList.add("lb-chart-sketch-over");
+          root.appendChild(picture);
+        } else {
+          picture = null;
+        }
         if (tableName) {
           completeOnDemand(root, result.view, window.LB_TABLES[tableName], root.getAttribute("data-prefix") || "");
         }
@@ -379,7 +396,7 @@
         root.setAttribute("data-ready", "true");
         addColourChoice(root);
         document.dispatchEvent(new CustomEvent("lb-chart-ready", { detail: { name: name, view: result.view } }));
-        drawRest(root, name, result.view, later);
+        drawRest(root, name, result.view, later, picture);
         return result.view;
       })
       .catch(function (error) {
