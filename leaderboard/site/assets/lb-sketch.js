@@ -201,12 +201,14 @@
     }
     ctx.scale(ratio, ratio);
 
-    var xs = points.map(function (row) { return row[xi]; });
-    var ys = points.map(function (row) { return row[yi]; });
-    var xAxis = logX ? logTicks(Math.min.apply(null, xs), Math.max.apply(null, xs))
-      : linearTicks(Math.min.apply(null, xs), Math.max.apply(null, xs), 8);
+    var xLo = Infinity, xHi = -Infinity, yLo = Infinity, yHi = -Infinity;
+    points.forEach(function (row) {
+      xLo = Math.min(xLo, row[xi]); xHi = Math.max(xHi, row[xi]);
+      yLo = Math.min(yLo, row[yi]); yHi = Math.max(yHi, row[yi]);
+    });
+    var xAxis = logX ? logTicks(xLo, xHi) : linearTicks(xLo, xHi, 8);
     // about one tick per 40 px of height, as vega's axes place them
-    var yAxis = linearTicks(Math.min.apply(null, ys), Math.max.apply(null, ys), Math.round(plotHeightPx / 40));
+    var yAxis = linearTicks(yLo, yHi, Math.round(plotHeightPx / 40));
     var fx = logX
       ? function (v) { return left + (Math.log(v) - Math.log(xAxis.lo)) / (Math.log(xAxis.hi) - Math.log(xAxis.lo)) * plotWidthPx; }
       : function (v) { return left + (v - xAxis.lo) / ((xAxis.hi - xAxis.lo) || 1) * plotWidthPx; };
@@ -299,8 +301,8 @@
       if (!fit) {
         return;
       }
-      var lo = Math.min.apply(null, xs);
-      var hi = Math.max.apply(null, xs);
+      var lo = xLo;
+      var hi = xHi;
       ctx.strokeStyle = trend.colour;
       ctx.globalAlpha = trend.opacity;
       ctx.lineWidth = 2;
