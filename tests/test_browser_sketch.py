@@ -13,7 +13,9 @@ Shares the browser, server and page fixtures of tests/test_browser.py (one chrom
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -169,3 +171,14 @@ def test_vega_replaces_the_picture_and_a_colouring_it_lacks_waits(
     assert page.evaluate("window.__lbMarks") == ["data-ready"]
     assert page.locator("select.lb-colour").input_value() == "size"
     watched.assert_clean()
+
+
+def test_the_picture_and_the_chart_share_their_theme_colours() -> None:
+    # lb-sketch.js runs before lb-plots.js, so each names the text and grid colours itself
+    assets = Path(__file__).resolve().parents[1] / "leaderboard" / "site" / "assets"
+
+    def colours(name: str) -> list[str]:
+        text = (assets / name).read_text("utf-8")
+        return re.findall(r'var (?:fg|grid) = \w+\(\) \? ("#\w+") : ("#\w+");', text)
+
+    assert colours("lb-sketch.js") == colours("lb-plots.js") != []

@@ -27,6 +27,7 @@
   }
 
   // Vega config for the page's colour scheme: axis, legend and title text readable on both.
+  // lb-sketch.js draws its still picture in the same two colours (it runs before this file).
   function themeConfig() {
     var fg = darkScheme() ? "#e2e4e9" : "#222";
     var grid = darkScheme() ? "#3b3f4a" : "#e6e6e6";
