@@ -20,9 +20,6 @@ import subprocess
 import sys
 import tarfile
 import time
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -104,7 +101,6 @@ def _campaign_pid(submissions: Path) -> int | None:
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")
-@pytest.mark.usefixtures("killed_lease")  # the SIGKILLed lease runs beside this one
 def test_a_rehearsed_lease_exports_records_and_leaves_nothing_running(tmp_path):
     submissions = _tree(tmp_path)
     started = time.monotonic()
@@ -186,21 +182,8 @@ FINISHED_BEFORE_S = 3.0
 ratio, so a pass slowed by a loaded machine still makes it)."""
 
 
-@dataclass
-class KilledLease:
-    """What the SIGKILLed lease left, and when its records were first seen."""
-
-    tmp_path: Path
-    submissions: Path
-    bad: Path  # a record export must refuse, planted before the lease
-    seed: int
-    seen: dict[str, float]  # entry -> when the driver first saw its record (monotonic)
-    killed: float  # when the lease's process group was SIGKILLed (monotonic)
-
-
-def _kill_a_lease_at_a_random_moment(tmp_path: Path) -> KilledLease:
-    """Run the default stages under gVisor's PID view and SIGKILL the whole lease at a random
-    moment 3.5 to 7 s after its first record; return once nothing of it runs any more."""
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")
+def test_a_lease_killed_at_a_random_moment_keeps_every_record_finished_before(tmp_path):
     import random
 
     seed = random.randrange(10**6)
@@ -211,13 +194,14 @@ def _kill_a_lease_at_a_random_moment(tmp_path: Path) -> KilledLease:
     bad.parent.mkdir()
     bad.write_text("{", "utf-8")
     env = {**_env(tmp_path), "LB_EXPORT_EVERY_S": str(EXPORT_EVERY_S)}
-    with (tmp_path / "script.log").open("w") as handle:
+    log = tmp_path / "script.log"
+    with log.open("w") as handle:
         script = subprocess.Popen(
             ["bash", str(SCRIPT), "--deadline-s", "240", "--submissions", str(submissions),
              "--scenario", "single-stream"],  # default stages: probe campaign
             env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=tmp_path,
             start_new_session=True)  # its own process group, as the device call runs it
-    seen: dict[str, float] = {}  # record -> when this driver first saw it
+    seen: dict[str, float] = {}  # record -> when this test first saw it
     kill_at = None
     try:
         deadline = time.monotonic() + 150
@@ -235,35 +219,14 @@ def _kill_a_lease_at_a_random_moment(tmp_path: Path) -> KilledLease:
     finally:
         if script.poll() is None:
             os.killpg(script.pid, signal.SIGKILL)
+    expected = sorted(e for e, t in seen.items() if t <= killed - FINISHED_BEFORE_S)
+    assert expected, f"the kill came before any record was old enough (seed {seed})"
     # Nothing of the lease outlives it: the stages ran in its process group, the worker dies
     # with the campaign.
     deadline = time.monotonic() + 15
     while _processes_mentioning(str(submissions)):
         assert time.monotonic() < deadline, "a process of the killed lease is still running"
         time.sleep(0.2)
-    return KilledLease(tmp_path, submissions, bad, seed, seen, killed)
-
-
-@pytest.fixture(scope="module")
-def killed_lease(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Future[KilledLease]]:
-    """The SIGKILLed lease, driven in a thread from the first test that asks for it.
-
-    The VM-mode lease asks for it too, so the two rehearsed leases run side by side (most of a
-    lease is waiting on time: idle, warm-up and windows of fixed length); one after the other
-    they were a sixth of the suite's time. Each has its own tree, $OUT and fake NVML contexts.
-    """
-    if not Path("/proc/self/cmdline").exists():
-        pytest.skip("needs Linux /proc")
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        yield pool.submit(_kill_a_lease_at_a_random_moment, tmp_path_factory.mktemp("killed-lease"))
-
-
-def test_a_lease_killed_at_a_random_moment_keeps_every_record_finished_before(
-        killed_lease: Future[KilledLease]) -> None:
-    lease = killed_lease.result(timeout=240)  # the driver's failures are raised here
-    tmp_path, seed = lease.tmp_path, lease.seed
-    expected = sorted(e for e, t in lease.seen.items() if t <= lease.killed - FINISHED_BEFORE_S)
-    assert expected, f"the kill came before any record was old enough (seed {seed})"
     out = tmp_path / "out"
     assert not [p for p in out.iterdir() if p.is_dir()], "a folder in $OUT (only files come back)"
     assert len(list(out.iterdir())) <= 8, sorted(p.name for p in out.iterdir())
@@ -276,10 +239,9 @@ def test_a_lease_killed_at_a_random_moment_keeps_every_record_finished_before(
     assert set(expected) <= set(found), (f"seed {seed}: finished {FINISHED_BEFORE_S} s before the "
                                          f"kill {expected}, in $OUT {found}")
     # The default stages spend the lease on measuring: nothing kept back for tests or benchmark.
-    log = tmp_path / "script.log"
     assert "0 s kept for tests/benchmark" in log.read_text(), log.read_text()
     summary = (out / "summary.txt").read_text("utf-8")
-    assert "left out: " in summary and str(lease.bad) in summary and "not valid JSON" in summary, summary
+    assert "left out: " in summary and str(bad) in summary and "not valid JSON" in summary, summary
 
 
 def test_the_exporter_packs_raw_records_where_the_validator_cannot_import(tmp_path):
