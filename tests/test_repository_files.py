@@ -13,6 +13,8 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -134,27 +136,6 @@ def test_the_pre_commit_manifest_is_valid():
     assert not re.fullmatch(hooks[0]["files"], "submissions/a.b/measurements/x--offline.json")
 
 
-@pytest.mark.slow
-def test_the_pre_commit_hook_runs_leaderboard_check_on_a_contributors_repo(tmp_path):
-    # pre-commit installs this repository into its own environment (no torch) and runs the hook
-    # on a repository with one bad submission file, as a contributor's commit would.
-    from conftest import valid_submission_dict, write_submission
-
-    contributor = tmp_path / "contributor"
-    contributor.mkdir()
-    git(contributor, "init", "-q", "-b", "main")
-    bad = valid_submission_dict()
-    bad["claims"]["top1"] = "80"
-    path = write_submission(contributor, bad)
-    git(contributor, "add", "-A")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["PRE_COMMIT_HOME"] = str(tmp_path / "pre-commit-home")
-    result = run([tool("pre-commit"), "try-repo", str(REPO), "leaderboard-check", "--files",
-                  str(path.relative_to(contributor))], cwd=contributor, env=env, timeout=600)
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "claims.top1 (line" in result.stdout and "expected a number, got '80'" in result.stdout
-
-
 def test_dependabot_updates_the_actions_and_the_pins_table_can_follow():
     path = GITHUB / "dependabot.yml"
     schema_check("dependabot", path)
@@ -203,6 +184,43 @@ def test_the_distribution_name_is_free_and_the_import_name_stays():
     assert {"Homepage", "Repository", "Issues", "Changelog"} <= set(PYPROJECT["project"]["urls"])
     # the extras and the torch pin are the validator's contract; they do not move here
     assert "torch>=2.10,<=2.14.1" in PYPROJECT["project"]["optional-dependencies"]["measure"]
+
+
+def _run_the_hook_on_a_contributors_repo(tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """pre-commit installs this repository into its own environment (no torch) and runs the hook
+    on a repository with one bad submission file, as a contributor's commit would."""
+    from conftest import valid_submission_dict, write_submission
+
+    contributor = tmp_path / "contributor"
+    contributor.mkdir()
+    git(contributor, "init", "-q", "-b", "main")
+    bad = valid_submission_dict()
+    bad["claims"]["top1"] = "80"
+    path = write_submission(contributor, bad)
+    git(contributor, "add", "-A")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PRE_COMMIT_HOME"] = str(tmp_path / "pre-commit-home")
+    return run([tool("pre-commit"), "try-repo", str(REPO), "leaderboard-check", "--files",
+                str(path.relative_to(contributor))], cwd=contributor, env=env, timeout=600)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pre_commit_hook_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                        ) -> Iterator[Future[subprocess.CompletedProcess[str]] | None]:
+    """The pre-commit hook's run, started with this module when its test is selected.
+
+    It spends ~30 s building an environment in a subprocess; run in a thread from the module's
+    start, it overlaps the module's other tests (wheel, venvs, linters), and its test, last in
+    the file, asserts on the result.
+    """
+    test = "test_the_pre_commit_hook_runs_leaderboard_check_on_a_contributors_repo"
+    wanted = any(item.module is request.module and item.name == test
+                 for item in request.session.items)
+    if not wanted:
+        yield None
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield pool.submit(_run_the_hook_on_a_contributors_repo, tmp_path_factory.mktemp("pre-commit"))
 
 
 @pytest.fixture(scope="module")
@@ -507,3 +525,11 @@ def test_publish_builds_on_pull_requests_and_publishes_version_tags_by_trusted_p
     for tag, passes in [(f"v{leaderboard.__version__}", True), ("v99.0.0", False)]:
         done = run(["bash", "-c", guard], env={**env, "TAG": tag})
         assert (done.returncode == 0) == passes, (tag, done.stderr)
+
+
+@pytest.mark.slow
+def test_the_pre_commit_hook_runs_leaderboard_check_on_a_contributors_repo(pre_commit_hook_run):
+    # Last in the file: the run started with the module (see pre_commit_hook_run).
+    result = pre_commit_hook_run.result(timeout=600)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "claims.top1 (line" in result.stdout and "expected a number, got '80'" in result.stdout
