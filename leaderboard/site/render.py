@@ -125,9 +125,10 @@ class PageAssets:
         elif table:
             after += "<script>LB.sketchCharts && LB.sketchCharts()</script>\n"
         if not self._has_chart:
-            # vega is ~900 KB: only pages with a chart load it, after the first chart's mount
-            # so that its parsing does not hold back the page's (and the sketch's) first paint
-            after += f'<script src="{self.vega_src}"></script>\n'
+            # vega is ~900 KB: only pages with a chart load it, deferred (run once the page is
+            # parsed, before the charts start at DOMContentLoaded) so that it holds back neither
+            # the page's nor the sketch's first paint
+            after += f'<script defer src="{self.vega_src}"></script>\n'
             self._has_chart = True
         return f'{before}<script src="{src}"></script>\n{mount}\n{after}'
 
