@@ -179,6 +179,6 @@ def test_the_picture_and_the_chart_share_their_theme_colours() -> None:
 
     def colours(name: str) -> list[str]:
         text = (assets / name).read_text("utf-8")
-        return re.findall(r'var (?:fg|grid) = \w+\(\) \? ("#\w+") : ("#\w+");', text)
+        return re.findall(r'var (?:fg|grid) = \w+(?:\(\))? \? ("#\w+") : ("#\w+");', text)
 
     assert colours("lb-sketch.js") == colours("lb-plots.js") != []

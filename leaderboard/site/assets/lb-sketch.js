@@ -167,8 +167,9 @@
     }
 
     // lb-plots.js's themeConfig: the chart's text and grid colours on each scheme
-    var fg = dark() ? "#e2e4e9" : "#222";
-    var grid = dark() ? "#3b3f4a" : "#e6e6e6";
+    var isDark = dark();
+    var fg = isDark ? "#e2e4e9" : "#222";
+    var grid = isDark ? "#3b3f4a" : "#e6e6e6";
     var colourScale = enc.color.scale || {};
     var domain = colourScale.domain || [];
     var range = colourScale.range || [];
@@ -189,7 +190,7 @@
     var canvas = document.createElement("canvas");
     canvas.className = "lb-chart-sketch";
     canvas.setAttribute("aria-hidden", "true");
-    canvas.setAttribute("data-dark", String(dark()));
+    canvas.setAttribute("data-dark", String(isDark));
     var ratio = window.devicePixelRatio || 1;
     canvas.width = Math.round(widthPx * ratio);
     canvas.height = Math.round(heightPx * ratio);
