@@ -119,11 +119,10 @@ class PageAssets:
         after = ""
         if table and not self._has_sketch:
             # lb-sketch.js draws a table-drawn chart's first picture from the table the page
-            # already has, before the vega bundle below it is even parsed (see that file)
+            # already has, before the vega bundle below it is even parsed (see that file); no
+            # page has a second table-drawn chart drawn at load (the others are lazy)
             after += f'<script src="{self.prefix}assets/lb-sketch.js"></script>\n'
             self._has_sketch = True
-        elif table:
-            after += "<script>LB.sketchCharts && LB.sketchCharts()</script>\n"
         if not self._has_chart:
             # vega is ~900 KB: only pages with a chart load it, deferred (run once the page is
             # parsed, before the charts start at DOMContentLoaded) so that it holds back neither

@@ -374,7 +374,6 @@
     }).observe(document.body, { attributes: true, attributeFilter: ["data-md-color-scheme"] });
   }
 
-  (window.LB = window.LB || {}).sketchCharts = sketchCharts;
   sketchCharts();
   watchScheme();
 })();
